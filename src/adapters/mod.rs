@@ -1,0 +1,4 @@
+//! Adapters for the outside world. Each one hides a protocol behind a small type so the
+//! services never see SMTP, HTTP APIs or file layouts.
+
+pub mod email;

@@ -1,0 +1,49 @@
+//! The data layer: every SQL statement the service runs lives under this module.
+
+pub mod migrate;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub type DbPool = Pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("{0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    /// Unique violation on `users_email_key`.
+    #[error("email already in use")]
+    DuplicateEmail,
+}
+
+/// Maps a unique violation on the users' email to [`DbError::DuplicateEmail`].
+pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
+    if let Some(db) = e.as_db_error()
+        && db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+        && db.constraint() == Some("users_email_key")
+    {
+        return DbError::DuplicateEmail;
+    }
+    DbError::Postgres(e)
+}
+
+/// Builds the connection pool. Connections are opened lazily and statements are
+/// prepared once per connection (`prepare_cached`).
+pub fn connect(url: &str, max_size: usize) -> Result<DbPool, DbError> {
+    let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| DbError::Url(e.to_string()))?;
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| DbError::Url(e.to_string()))
+}

@@ -1,0 +1,307 @@
+//! The error policy, in one place.
+//!
+//! Every failure a client can see is an [`ApiError`]. Application errors carry an
+//! [`ErrorCode`] and are rendered as upstream's body
+//! `{"error":"<code>","message":"<text>","status":<int>}`. Input that cannot be parsed
+//! (malformed JSON, wrong types, unknown fields, values outside the contract, missing or
+//! invalid bearer tokens) is a [`ApiError::Validation`]: upstream answers those with a
+//! 400 and a non-standard or empty body; we keep the 400 but always send the standard
+//! shape with `invalid-request` and a message that says what was wrong.
+//!
+//! `AUTH_CONCEAL_ERRORS` is applied by [`conceal_errors`], a middleware that rewrites
+//! sensitive codes after the handler ran, so handlers never need to know about it.
+//! Internal errors are logged with their cause and never leak it to the client.
+
+use axum::{
+    Json,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+use crate::app::AppState;
+
+/// Error identifiers of upstream's contract (OpenAPI `ErrorResponse.error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    DefaultRoleMustBeInAllowedRoles,
+    DisabledEndpoint,
+    DisabledUser,
+    EmailAlreadyInUse,
+    EmailAlreadyVerified,
+    ForbiddenAnonymous,
+    InternalServerError,
+    InvalidEmailPassword,
+    InvalidRequest,
+    LocaleNotAllowed,
+    PasswordTooShort,
+    PasswordInHibpDatabase,
+    RedirectToNotAllowed,
+    RoleNotAllowed,
+    SignupDisabled,
+    UnverifiedUser,
+    UserNotAnonymous,
+    InvalidPat,
+    InvalidRefreshToken,
+    InvalidTicket,
+    DisabledMfaTotp,
+    NoTotpSecret,
+    InvalidTotp,
+    MfaTypeNotFound,
+    TotpAlreadyActive,
+    InvalidState,
+    OauthTokenExchangeFailed,
+    OauthProfileFetchFailed,
+    OauthProviderError,
+    InvalidOtp,
+    CannotSendSms,
+}
+
+impl ErrorCode {
+    /// The wire identifier (note upstream's spelling of `oauth-token-echange-failed`).
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            DefaultRoleMustBeInAllowedRoles => "default-role-must-be-in-allowed-roles",
+            DisabledEndpoint => "disabled-endpoint",
+            DisabledUser => "disabled-user",
+            EmailAlreadyInUse => "email-already-in-use",
+            EmailAlreadyVerified => "email-already-verified",
+            ForbiddenAnonymous => "forbidden-anonymous",
+            InternalServerError => "internal-server-error",
+            InvalidEmailPassword => "invalid-email-password",
+            InvalidRequest => "invalid-request",
+            LocaleNotAllowed => "locale-not-allowed",
+            PasswordTooShort => "password-too-short",
+            PasswordInHibpDatabase => "password-in-hibp-database",
+            RedirectToNotAllowed => "redirectTo-not-allowed",
+            RoleNotAllowed => "role-not-allowed",
+            SignupDisabled => "signup-disabled",
+            UnverifiedUser => "unverified-user",
+            UserNotAnonymous => "user-not-anonymous",
+            InvalidPat => "invalid-pat",
+            InvalidRefreshToken => "invalid-refresh-token",
+            InvalidTicket => "invalid-ticket",
+            DisabledMfaTotp => "disabled-mfa-totp",
+            NoTotpSecret => "no-totp-secret",
+            InvalidTotp => "invalid-totp",
+            MfaTypeNotFound => "mfa-type-not-found",
+            TotpAlreadyActive => "totp-already-active",
+            InvalidState => "invalid-state",
+            OauthTokenExchangeFailed => "oauth-token-echange-failed",
+            OauthProfileFetchFailed => "oauth-profile-fetch-failed",
+            OauthProviderError => "oauth-provider-error",
+            InvalidOtp => "invalid-otp",
+            CannotSendSms => "cannot-send-sms",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            DisabledEndpoint | EmailAlreadyInUse => StatusCode::CONFLICT,
+            DisabledUser | InvalidEmailPassword | UnverifiedUser | InvalidPat
+            | InvalidRefreshToken | InvalidTicket | DisabledMfaTotp | InvalidTotp => {
+                StatusCode::UNAUTHORIZED
+            }
+            ForbiddenAnonymous | SignupDisabled => StatusCode::FORBIDDEN,
+            InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            DefaultRoleMustBeInAllowedRoles => "Default role must be in allowed roles",
+            DisabledEndpoint => "This endpoint is disabled",
+            DisabledUser => "User is disabled",
+            EmailAlreadyInUse => "Email already in use",
+            EmailAlreadyVerified => "User's email is already verified",
+            ForbiddenAnonymous => "Forbidden, user is anonymous.",
+            InternalServerError => "Internal server error",
+            InvalidEmailPassword => "Incorrect email or password",
+            InvalidRequest => "The request payload is incorrect",
+            LocaleNotAllowed => "Locale not allowed",
+            PasswordTooShort => "Password is too short",
+            PasswordInHibpDatabase => "Password is in HIBP database",
+            RedirectToNotAllowed => "The value of \"options.redirectTo\" is not allowed.",
+            RoleNotAllowed => "Role not allowed",
+            SignupDisabled => "Sign up is disabled.",
+            UnverifiedUser => "User is not verified.",
+            UserNotAnonymous => "Logged in user is not anonymous",
+            InvalidPat => "Invalid or expired personal access token",
+            InvalidRefreshToken => "Invalid or expired refresh token",
+            InvalidTicket => "Invalid ticket",
+            DisabledMfaTotp => "User does not have TOTP MFA enabled",
+            NoTotpSecret => "User does not have a TOTP secret",
+            InvalidTotp => "Invalid TOTP code",
+            MfaTypeNotFound => "MFA type not found",
+            TotpAlreadyActive => "TOTP MFA is already active",
+            InvalidState => "Invalid state",
+            OauthTokenExchangeFailed => "Failed to exchange token",
+            OauthProfileFetchFailed => "Failed to get user profile",
+            OauthProviderError => "Provider returned an error",
+            InvalidOtp => "Invalid or expired OTP",
+            CannotSendSms => "Cannot send SMS, check your phone number is correct",
+        }
+    }
+
+    /// Codes that reveal something about an account; hidden by `AUTH_CONCEAL_ERRORS`.
+    pub fn is_sensitive(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            DisabledUser
+                | EmailAlreadyInUse
+                | EmailAlreadyVerified
+                | ForbiddenAnonymous
+                | InvalidEmailPassword
+                | RoleNotAllowed
+                | SignupDisabled
+                | UnverifiedUser
+                | InvalidPat
+                | InvalidRefreshToken
+                | InvalidTicket
+                | DisabledMfaTotp
+                | NoTotpSecret
+                | InvalidTotp
+                | InvalidOtp
+        )
+    }
+
+    /// The code a client sees, given the conceal setting.
+    pub fn visible(self, conceal: bool) -> ErrorCode {
+        if conceal && self.is_sensitive() {
+            ErrorCode::InvalidRequest
+        } else {
+            self
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a request handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// An application error with upstream's code, status and message.
+    #[error("{0}")]
+    Code(ErrorCode),
+    /// Input that does not satisfy the contract (decoding, schema, bearer token).
+    #[error("invalid request: {0}")]
+    Validation(String),
+    /// An unexpected failure; the cause is logged, the client sees `internal-server-error`.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        ApiError::Validation(msg.into())
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// The code this error shows on the wire (before concealment).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Code(c) => *c,
+            ApiError::Validation(_) => ErrorCode::InvalidRequest,
+            ApiError::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::Code(code)
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        ApiError::Internal(format!("database pool: {e}"))
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::DuplicateEmail => ErrorCode::EmailAlreadyInUse.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: &'a str,
+    pub message: &'a str,
+    pub status: u16,
+}
+
+/// Marker left on error responses so [`conceal_errors`] can rewrite them.
+#[derive(Clone, Copy)]
+struct RenderedCode(ErrorCode);
+
+pub fn error_response(code: ErrorCode, message: &str) -> Response {
+    let status = code.status();
+    let mut res = (
+        status,
+        Json(ErrorBody {
+            error: code.as_str(),
+            message,
+            status: status.as_u16(),
+        }),
+    )
+        .into_response();
+    res.extensions_mut().insert(RenderedCode(code));
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Code(code) => error_response(code, code.message()),
+            ApiError::Validation(msg) => error_response(ErrorCode::InvalidRequest, &msg),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                error_response(
+                    ErrorCode::InternalServerError,
+                    ErrorCode::InternalServerError.message(),
+                )
+            }
+        }
+    }
+}
+
+/// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
+pub async fn conceal_errors(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if !state.config.conceal_errors {
+        return res;
+    }
+    match res.extensions().get::<RenderedCode>() {
+        Some(RenderedCode(code)) if code.is_sensitive() => {
+            let shown = code.visible(true);
+            error_response(shown, shown.message())
+        }
+        _ => res,
+    }
+}
