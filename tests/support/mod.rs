@@ -1,0 +1,5 @@
+//! Shared test helpers. Each integration test file includes this module with
+//! `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod db;
