@@ -1,31 +1,125 @@
 //! Start-up: configuration → database → migrations → state → HTTP server.
 
+use std::future::Future;
 use std::sync::Arc;
+
+use tokio::net::TcpListener;
 
 use crate::adapters::email::{Mailer, Templates};
 use crate::config::{CommandKind, Config};
 use crate::db::DbPool;
+use crate::service::passwords::PasswordHasher;
+use crate::service::policy::Policy;
+use crate::tokens::JwtKeys;
 
 /// Everything a request needs, built once at start-up.
 pub struct AppState {
     pub config: Config,
     pub db: DbPool,
+    pub jwt: JwtKeys,
+    pub policy: Policy,
+    pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
 }
+
+pub type SharedState = Arc<AppState>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("{0}")]
     Config(String),
+    #[error("{0}")]
+    Jwt(#[from] crate::tokens::JwtConfigError),
     #[error("database: {0}")]
     Db(#[from] crate::db::DbError),
     #[error("migrations: {0}")]
     Migrate(#[from] crate::db::migrate::MigrateError),
     #[error("templates: {0}")]
     Templates(#[from] crate::adapters::email::TemplateError),
+    #[error("email: {0}")]
+    Mail(#[from] crate::adapters::email::MailError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// Migrates the database and builds the shared state.
+pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
+    let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
+    let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
+
+    let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
+    tracing::info!(
+        from = report.from_version,
+        to = report.to_version,
+        applied = report.applied.len(),
+        "database schema ready"
+    );
+
+    let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
+    {
+        let client = db.get().await.map_err(crate::db::DbError::from)?;
+        crate::db::users::upsert_roles(&client, &policy.allowed_roles).await?;
+    }
+
+    let templates_dir = std::path::Path::new(&config.templates_path);
+    let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
+    let mailer = Mailer::Log;
+    let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
+
+    Ok(Arc::new(AppState {
+        config,
+        db,
+        jwt,
+        policy,
+        passwords,
+        mailer,
+        templates,
+    }))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish.
+pub async fn serve(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let app = crate::http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 pub async fn run(command: CommandKind, config: Config) -> Result<(), StartupError> {
@@ -33,11 +127,19 @@ pub async fn run(command: CommandKind, config: Config) -> Result<(), StartupErro
     match command {
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
-            tracing::info!(from = report.from_version, to = report.to_version, "migrations applied");
+            tracing::info!(
+                from = report.from_version,
+                to = report.to_version,
+                "migrations applied"
+            );
             Ok(())
         }
-        CommandKind::Serve => Err(StartupError::Config("serve not implemented yet".into())),
+        CommandKind::Serve => {
+            let port = config.port.clone();
+            let state = build_state(config).await?;
+            let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
+            tracing::info!(port = %port, "hasura-auth listening");
+            serve(state, listener, shutdown_signal()).await
+        }
     }
 }
-
-pub type SharedState = Arc<AppState>;

@@ -198,6 +198,9 @@ pub enum ApiError {
     /// Input that does not satisfy the contract (decoding, schema, bearer token).
     #[error("invalid request: {0}")]
     Validation(String),
+    /// The body exceeds the size limit (413).
+    #[error("request body too large")]
+    TooLarge,
     /// An unexpected failure; the cause is logged, the client sees `internal-server-error`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -216,7 +219,7 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Code(c) => *c,
-            ApiError::Validation(_) => ErrorCode::InvalidRequest,
+            ApiError::Validation(_) | ApiError::TooLarge => ErrorCode::InvalidRequest,
             ApiError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -280,6 +283,18 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Code(code) => error_response(code, code.message()),
             ApiError::Validation(msg) => error_response(ErrorCode::InvalidRequest, &msg),
+            ApiError::TooLarge => {
+                let mut res = error_response(ErrorCode::InvalidRequest, "request body too large");
+                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                if let Ok(body) = serde_json::to_vec(&ErrorBody {
+                    error: ErrorCode::InvalidRequest.as_str(),
+                    message: "request body too large",
+                    status: 413,
+                }) {
+                    *res.body_mut() = axum::body::Body::from(body);
+                }
+                res
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 error_response(
@@ -292,7 +307,11 @@ impl IntoResponse for ApiError {
 }
 
 /// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
-pub async fn conceal_errors(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn conceal_errors(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let res = next.run(req).await;
     if !state.config.conceal_errors {
         return res;

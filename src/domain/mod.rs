@@ -1,1 +1,14 @@
-//! domain
+//! Values parsed once at the edge. Holding one of these types means the value already
+//! satisfies the contract, so the rest of the code never re-checks it.
+
+pub mod access;
+pub mod email;
+pub mod options;
+pub mod password;
+pub mod redirect;
+
+pub use access::EmailAccessList;
+pub use email::Email;
+pub use options::{SignUpOptions, SignUpOptionsInput};
+pub use password::Password;
+pub use redirect::RedirectAllowList;

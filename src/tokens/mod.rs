@@ -1,1 +1,6 @@
-//! tokens
+//! Token material: signed access tokens (JWT) and opaque refresh tokens.
+
+pub mod jwt;
+pub mod refresh;
+
+pub use jwt::{AccessClaims, JwtConfigError, JwtKeys, VerifiedToken};

@@ -1,0 +1,99 @@
+//! Cross-cutting HTTP behaviour: CORS as upstream answers it, and B3 trace headers.
+
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::Response,
+};
+
+/// Reflects the request's `Origin` (credentials allowed) and answers every `OPTIONS`
+/// request with 204, exactly as upstream does.
+pub async fn cors(req: Request, next: Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let requested_headers = req
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned();
+    let mut res = if req.method() == Method::OPTIONS {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        r
+    } else {
+        next.run(req).await
+    };
+    if let Some(origin) = origin {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST, GET"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            requested_headers.unwrap_or_else(|| HeaderValue::from_static("")),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Origin, Access-Control-Request-Method"),
+        );
+    }
+    res
+}
+
+const TRACE_ID: HeaderName = HeaderName::from_static("x-b3-traceid");
+const SPAN_ID: HeaderName = HeaderName::from_static("x-b3-spanid");
+const PARENT_SPAN_ID: HeaderName = HeaderName::from_static("x-b3-parentspanid");
+
+fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map(str::to_owned)
+}
+
+/// Reads B3 headers (a trace id is generated when absent), logs the request in a span
+/// carrying them, and echoes them on the response.
+pub async fn b3_trace(req: Request, next: Next) -> Response {
+    let trace_id = header_str(req.headers(), &TRACE_ID)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let span_id = header_str(req.headers(), &SPAN_ID);
+    let parent = header_str(req.headers(), &PARENT_SPAN_ID);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    tracing::info!(
+        trace_id = %trace_id,
+        span_id = span_id.as_deref().unwrap_or(""),
+        parent_span_id = parent.as_deref().unwrap_or(""),
+        method = %method,
+        path = %path,
+        status = res.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        h.insert(TRACE_ID, v);
+    }
+    if let Some(v) = span_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        h.insert(SPAN_ID, v);
+    }
+    if let Some(v) = parent.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        h.insert(PARENT_SPAN_ID, v);
+    }
+    res
+}

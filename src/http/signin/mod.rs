@@ -1,0 +1,3 @@
+//! `POST /signin/*`.
+pub mod anonymous;
+pub mod email_password;

@@ -1,0 +1,28 @@
+//! `POST /signup/email-password`.
+
+use axum::{Json, extract::State};
+use serde::Deserialize;
+
+use crate::app::SharedState;
+use crate::domain::{Email, Password, SignUpOptionsInput};
+use crate::error::ApiError;
+use crate::http::extract::ApiJson;
+use crate::service::session::SessionPayload;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    email: Email,
+    password: Password,
+    options: Option<SignUpOptionsInput>,
+}
+
+pub async fn handle(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Json<SessionPayload>, ApiError> {
+    let session = state
+        .signup_email_password(body.email, body.password, body.options)
+        .await?;
+    Ok(Json(SessionPayload { session }))
+}

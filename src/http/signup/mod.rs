@@ -1,0 +1,2 @@
+//! `POST /signup/*`.
+pub mod email_password;

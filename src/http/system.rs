@@ -1,0 +1,23 @@
+//! `GET /healthz`, `GET /version`, `GET /.well-known/jwks.json`.
+
+use axum::{Json, extract::State, response::Response};
+use serde_json::{Value, json};
+
+use crate::app::SharedState;
+
+pub async fn healthz() -> Response {
+    super::ok()
+}
+
+/// The extra un-prefixed health check when `AUTH_API_PREFIX` is set.
+pub async fn healthz_unprefixed() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn version() -> Json<Value> {
+    Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
+}
+
+pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
+    Json(state.jwt.jwks().clone())
+}

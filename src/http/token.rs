@@ -1,0 +1,61 @@
+//! `POST /token` (refresh) and `POST /token/verify`.
+
+use axum::{Json, extract::State, response::Response};
+use serde::Deserialize;
+use std::sync::LazyLock;
+
+use crate::app::SharedState;
+use crate::error::{ApiError, ErrorCode};
+use crate::http::extract::{ApiJson, OptionalBearer, OptionalJson};
+use crate::service::session::Session;
+
+/// The contract's (unanchored) UUID pattern for refresh tokens.
+static UUID_IN_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"\b[0-9a-f]{8}\b-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-\b[0-9a-f]{12}\b")
+        .unwrap_or_else(|e| unreachable!("static uuid pattern compiles: {e}"))
+});
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+/// Answers a bare `Session` (not wrapped in `session`), as upstream.
+pub async fn refresh(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<Session>, ApiError> {
+    if !UUID_IN_TOKEN.is_match(&body.refresh_token) {
+        return Err(ApiError::validation(
+            "refreshToken must be a refresh token (a UUID)",
+        ));
+    }
+    Ok(Json(state.refresh_session(&body.refresh_token).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    token: Option<String>,
+}
+
+/// With `token`: checks that token alone (no database). Without: the bearer token must be
+/// valid and its user must pass the user check.
+pub async fn verify(
+    State(state): State<SharedState>,
+    OptionalBearer(bearer): OptionalBearer,
+    OptionalJson(body): OptionalJson<VerifyBody>,
+) -> Result<Response, ApiError> {
+    if let Some(token) = body.and_then(|b| b.token) {
+        state
+            .jwt
+            .verify(&token)
+            .map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
+        return Ok(super::ok());
+    }
+    let token = bearer.ok_or(ErrorCode::InvalidRequest)?;
+    let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
+    state.current_user(user_id).await?;
+    Ok(super::ok())
+}

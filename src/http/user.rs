@@ -1,0 +1,16 @@
+//! `GET /user`.
+
+use axum::{Json, extract::State};
+
+use crate::app::SharedState;
+use crate::error::{ApiError, ErrorCode};
+use crate::http::extract::Bearer;
+use crate::service::session::UserView;
+
+pub async fn get(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+) -> Result<Json<UserView>, ApiError> {
+    let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
+    Ok(Json(state.current_user(user_id).await?))
+}

@@ -1,0 +1,92 @@
+//! `GET /verify?ticket=…&redirectTo=…`: always answers with a redirect once `redirectTo`
+//! is known to be allowed; failures travel as `error`/`errorDescription` parameters.
+
+use axum::{
+    extract::{Query, State},
+    http::{HeaderValue, StatusCode, header::LOCATION},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use url::Url;
+
+use crate::app::SharedState;
+use crate::error::{ApiError, ErrorCode};
+use crate::service::verify::{VerifyOutcome, with_query};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Params {
+    ticket: Option<String>,
+    redirect_to: Option<String>,
+    #[serde(rename = "type")]
+    link_type: Option<String>,
+}
+
+const LINK_TYPES: [&str; 4] = [
+    "emailVerify",
+    "emailConfirmChange",
+    "signinPasswordless",
+    "passwordReset",
+];
+
+pub fn redirect(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(LOCATION, v)]).into_response(),
+        Err(_) => ApiError::internal("redirect location is not a valid header").into_response(),
+    }
+}
+
+/// A redirect to `base` carrying an error, concealed when configured.
+pub fn error_redirect(state: &SharedState, base: &Url, code: ErrorCode) -> Response {
+    let code = code.visible(state.config.conceal_errors);
+    redirect(&with_query(
+        base,
+        &[
+            ("error", code.as_str()),
+            ("errorDescription", code.message()),
+        ],
+    ))
+}
+
+pub async fn handle(
+    State(state): State<SharedState>,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
+    let ticket = params
+        .ticket
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::validation("query argument ticket is required"))?;
+    let redirect_to = params
+        .redirect_to
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::validation("query argument redirectTo is required"))?;
+    if let Some(t) = &params.link_type
+        && !LINK_TYPES.contains(&t.as_str())
+    {
+        return Err(ApiError::validation(format!(
+            "type must be one of {}",
+            LINK_TYPES.join(", ")
+        )));
+    }
+    let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
+    if !state.policy.redirects.allows(&redirect_to) {
+        let client = Url::parse(&state.config.client_url)
+            .map_err(|_| ApiError::Code(ErrorCode::RedirectToNotAllowed))?;
+        return Ok(error_redirect(
+            &state,
+            &client,
+            ErrorCode::RedirectToNotAllowed,
+        ));
+    }
+    Ok(match state.verify_ticket(&ticket).await {
+        Ok(VerifyOutcome::SignedIn {
+            refresh_token,
+            ticket_type,
+        }) => redirect(&with_query(
+            &target,
+            &[("refreshToken", &refresh_token), ("type", ticket_type)],
+        )),
+        Err(code) => error_redirect(&state, &target, code),
+    })
+}

@@ -1,0 +1,210 @@
+//! Sessions: an access token plus a rotating refresh token, in upstream's JSON shape.
+
+use chrono::SecondsFormat;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db::{refresh_tokens, users::UserRow};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::user_check::{Tolerate, check_user};
+use crate::tokens::AccessClaims;
+use crate::tokens::refresh::RefreshToken;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub access_token: String,
+    pub access_token_expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_token_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserView>,
+}
+
+/// `{"session": …}`, or `{}` when the workflow issued no session.
+#[derive(Debug, Serialize)]
+pub struct SessionPayload {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
+}
+
+/// The `User` object of the contract.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub avatar_url: String,
+    pub created_at: String,
+    pub default_role: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub id: Uuid,
+    pub is_anonymous: bool,
+    pub locale: String,
+    pub metadata: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub roles: Vec<String>,
+    pub active_mfa_type: Option<String>,
+}
+
+impl UserView {
+    pub fn new(user: &UserRow, roles: Vec<String>) -> UserView {
+        UserView {
+            avatar_url: user.avatar_url.clone(),
+            created_at: user.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            default_role: user.default_role.clone(),
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            id: user.id,
+            is_anonymous: user.is_anonymous,
+            locale: user.locale.clone(),
+            // SQL NULL reads as {}, JSON null stays null (upstream's behaviour).
+            metadata: user
+                .metadata
+                .clone()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            phone_number: user.phone_number.clone(),
+            phone_number_verified: user.phone_number_verified,
+            roles,
+            active_mfa_type: user.active_mfa_type.clone(),
+        }
+    }
+}
+
+/// `user_roles` rows plus the default role when missing (the JWT's allowed roles).
+pub fn allowed_roles_with_default(mut roles: Vec<String>, default_role: &str) -> Vec<String> {
+    if !roles.iter().any(|r| r == default_role) {
+        roles.push(default_role.to_owned());
+    }
+    roles
+}
+
+impl AppState {
+    pub fn sign_access_token(
+        &self,
+        user: &UserRow,
+        allowed_roles: &[String],
+        elevated: bool,
+    ) -> Result<String, ApiError> {
+        self.jwt
+            .sign(
+                &AccessClaims {
+                    user_id: user.id,
+                    allowed_roles,
+                    default_role: &user.default_role,
+                    is_anonymous: user.is_anonymous,
+                    extra: &[],
+                    elevated,
+                },
+                self.config.access_tokens_expires_in,
+            )
+            .map_err(ApiError::internal)
+    }
+
+    /// Builds the session JSON for a user whose refresh token row already exists.
+    pub fn session_for(
+        &self,
+        user: &UserRow,
+        roles: Vec<String>,
+        refresh_token: RefreshToken,
+        refresh_token_id: Uuid,
+        elevated: bool,
+    ) -> Result<Session, ApiError> {
+        let access_token = self.sign_access_token(user, &roles, elevated)?;
+        let mut view = UserView::new(user, roles);
+        // Inside sessions upstream always reports no MFA type.
+        view.active_mfa_type = None;
+        Ok(Session {
+            access_token,
+            access_token_expires_in: self.config.access_tokens_expires_in,
+            refresh_token: refresh_token.expose().to_owned(),
+            refresh_token_id,
+            user: Some(view),
+        })
+    }
+
+    /// Upstream's `NewSession`: a new refresh token row for an existing user.
+    pub async fn new_session(&self, user: &UserRow) -> Result<Session, ApiError> {
+        self.new_session_with(user, false).await
+    }
+
+    pub async fn new_session_with(
+        &self,
+        user: &UserRow,
+        elevated: bool,
+    ) -> Result<Session, ApiError> {
+        let refresh = RefreshToken::generate();
+        let db = self.db.get().await?;
+        let (token_id, roles) = refresh_tokens::create_session(
+            &db,
+            user.id,
+            &refresh.hash(),
+            self.config.refresh_token_expires_in,
+        )
+        .await?;
+        let roles = allowed_roles_with_default(roles, &user.default_role);
+        self.session_for(user, roles, refresh, token_id, elevated)
+    }
+
+    /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry).
+    pub async fn refresh_session(&self, presented: &str) -> Result<Session, ApiError> {
+        let presented = RefreshToken::from_presented(presented);
+        let old_hash = presented.hash();
+        let db = self.db.get().await?;
+        let owner = refresh_tokens::find_live(&db, &old_hash, refresh_tokens::TYPE_REGULAR)
+            .await?
+            .ok_or(ErrorCode::InvalidRefreshToken)?;
+        // Upstream ignores the email-list and anonymity outcomes here.
+        check_user(
+            &owner.user,
+            &self.policy,
+            self.config.email_verification_required,
+            Tolerate {
+                unverified: false,
+                anonymous: true,
+            },
+        )
+        .or_else(|code| match code {
+            ErrorCode::InvalidEmailPassword => Ok(()),
+            other => Err(other),
+        })?;
+        let next = RefreshToken::generate();
+        let rotated = refresh_tokens::rotate(
+            &db,
+            owner.token_id,
+            &old_hash,
+            &next.hash(),
+            self.config.refresh_token_expires_in,
+        )
+        .await?;
+        if !rotated {
+            // Another request rotated it first.
+            return Err(ErrorCode::InvalidRefreshToken.into());
+        }
+        let roles = allowed_roles_with_default(owner.roles, &owner.user.default_role);
+        self.session_for(&owner.user, roles, next, owner.token_id, false)
+    }
+}
+
+impl AppState {
+    /// Deletes one refresh token (any type, any owner); unknown tokens are not an error.
+    pub async fn sign_out(&self, presented: &str) -> Result<(), ApiError> {
+        let db = self.db.get().await?;
+        refresh_tokens::delete_by_hash(&db, &RefreshToken::from_presented(presented).hash())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes every refresh token (personal access tokens included) of a user.
+    pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<(), ApiError> {
+        let db = self.db.get().await?;
+        refresh_tokens::delete_all_for_user(&db, user_id).await?;
+        Ok(())
+    }
+}

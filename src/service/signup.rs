@@ -1,0 +1,219 @@
+//! Creating users: email + password sign-up and anonymous users.
+
+use serde_json::Value;
+
+use crate::adapters::email::TemplateName;
+use crate::app::AppState;
+use crate::db::users::{self, NewUser};
+use crate::domain::options::{LocaleCode, SignUpOptionsInput};
+use crate::domain::{Email, Password};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::email::TicketEmail;
+use crate::service::session::{Session, UserView};
+use crate::service::tickets::{self, TicketKind};
+use crate::tokens::refresh::RefreshToken;
+
+pub const ANONYMOUS_ROLE: &str = "anonymous";
+
+/// Input of `POST /signin/anonymous`.
+pub struct AnonymousSignIn {
+    pub display_name: Option<String>,
+    pub locale: Option<LocaleCode>,
+    pub metadata: Option<serde_json::Map<String, Value>>,
+}
+
+impl AppState {
+    /// `POST /signup/email-password`: a session, or `None` when the user must first
+    /// verify the address (a verification email is sent).
+    pub async fn signup_email_password(
+        &self,
+        email: Email,
+        password: Password,
+        options: Option<SignUpOptionsInput>,
+    ) -> Result<Option<Session>, ApiError> {
+        if self.config.disable_signup {
+            return Err(ErrorCode::SignupDisabled.into());
+        }
+        self.policy.check_email(email.as_str())?;
+        self.policy.check_password(&password)?;
+        let options = self
+            .policy
+            .resolve_signup_options(options, email.as_str())?;
+        let password_hash = self.passwords.hash(password.expose()).await?;
+        let avatar_url = self.policy.avatar_url(email.as_str());
+        let needs_verification = self.config.email_verification_required;
+
+        if needs_verification || self.config.disable_new_users {
+            let ticket = needs_verification.then(|| tickets::issue(TicketKind::VerifyEmail));
+            let new_user = NewUser {
+                id: None,
+                email: Some(email.as_str()),
+                password_hash: Some(&password_hash),
+                display_name: &options.display_name,
+                avatar_url: &avatar_url,
+                locale: &options.locale,
+                default_role: &options.default_role,
+                roles: &options.allowed_roles,
+                metadata: &options.metadata,
+                disabled: self.config.disable_new_users,
+                is_anonymous: false,
+                email_verified: false,
+                ticket: ticket
+                    .as_ref()
+                    .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
+            };
+            let db = self.db.get().await?;
+            users::insert(&db, &new_user).await?;
+            drop(db);
+            if self.config.disable_new_users {
+                return Err(ErrorCode::DisabledUser.into());
+            }
+            if let Some(ticket) = ticket {
+                self.send_ticket_email(TicketEmail {
+                    template: TemplateName::EmailVerify,
+                    kind: TicketKind::VerifyEmail,
+                    to: email.as_str(),
+                    locale: &options.locale,
+                    display_name: &options.display_name,
+                    email: email.as_str(),
+                    new_email: "",
+                    ticket: &ticket.value,
+                    redirect_to: &options.redirect_to,
+                })
+                .await?;
+            }
+            return Ok(None);
+        }
+
+        let refresh = RefreshToken::generate();
+        let new_user = NewUser {
+            id: None,
+            email: Some(email.as_str()),
+            password_hash: Some(&password_hash),
+            display_name: &options.display_name,
+            avatar_url: &avatar_url,
+            locale: &options.locale,
+            default_role: &options.default_role,
+            roles: &options.allowed_roles,
+            metadata: &options.metadata,
+            disabled: false,
+            is_anonymous: false,
+            email_verified: false,
+            ticket: None,
+        };
+        let db = self.db.get().await?;
+        let (user_id, token_id, created_at) = users::insert_with_refresh_token(
+            &db,
+            &new_user,
+            &refresh.hash(),
+            self.config.refresh_token_expires_in,
+        )
+        .await?;
+        let user = users::UserRow {
+            id: user_id,
+            created_at,
+            display_name: options.display_name,
+            avatar_url,
+            locale: options.locale,
+            email: Some(email.as_str().to_owned()),
+            phone_number: None,
+            password_hash: None,
+            email_verified: false,
+            phone_number_verified: false,
+            default_role: options.default_role,
+            is_anonymous: false,
+            disabled: false,
+            active_mfa_type: None,
+            metadata: Some(options.metadata),
+            new_email: None,
+            totp_secret: None,
+        };
+        let session = self.session_for(&user, options.allowed_roles, refresh, token_id, false)?;
+        Ok(Some(session))
+    }
+
+    /// `POST /signin/anonymous`.
+    pub async fn signin_anonymous(&self, input: AnonymousSignIn) -> Result<Session, ApiError> {
+        if self.config.disable_signup {
+            return Err(ErrorCode::SignupDisabled.into());
+        }
+        if !self.config.enable_anonymous_users {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        let locale = self
+            .policy
+            .resolve_locale(input.locale.as_ref().map(LocaleCode::as_str));
+        let display_name = input
+            .display_name
+            .unwrap_or_else(|| "Anonymous User".to_owned());
+        let metadata = input.metadata.map(Value::Object).unwrap_or(Value::Null);
+        let roles = vec![ANONYMOUS_ROLE.to_owned()];
+        let refresh = RefreshToken::generate();
+        let new_user = NewUser {
+            id: None,
+            email: None,
+            password_hash: None,
+            display_name: &display_name,
+            avatar_url: "",
+            locale: &locale,
+            default_role: ANONYMOUS_ROLE,
+            roles: &roles,
+            metadata: &metadata,
+            disabled: false,
+            is_anonymous: true,
+            email_verified: false,
+            ticket: None,
+        };
+        let db = self.db.get().await?;
+        let (user_id, token_id, created_at) = users::insert_with_refresh_token(
+            &db,
+            &new_user,
+            &refresh.hash(),
+            self.config.refresh_token_expires_in,
+        )
+        .await?;
+        let user = users::UserRow {
+            id: user_id,
+            created_at,
+            display_name,
+            avatar_url: String::new(),
+            locale,
+            email: None,
+            phone_number: None,
+            password_hash: None,
+            email_verified: false,
+            phone_number_verified: false,
+            default_role: ANONYMOUS_ROLE.to_owned(),
+            is_anonymous: true,
+            disabled: false,
+            active_mfa_type: None,
+            metadata: Some(metadata),
+            new_email: None,
+            totp_secret: None,
+        };
+        self.session_for(&user, roles, refresh, token_id, false)
+    }
+
+    /// `GET /user`.
+    pub async fn current_user(&self, user_id: uuid::Uuid) -> Result<UserView, ApiError> {
+        let db = self.db.get().await?;
+        let (user, roles) = users::find_by_id_with_roles(&db, user_id)
+            .await?
+            .ok_or(ErrorCode::InvalidEmailPassword)?;
+        self.check(&user, Default::default())?;
+        Ok(UserView::new(&user, roles))
+    }
+
+    pub fn check(
+        &self,
+        user: &users::UserRow,
+        tolerate: crate::service::user_check::Tolerate,
+    ) -> Result<(), ErrorCode> {
+        crate::service::user_check::check_user(
+            user,
+            &self.policy,
+            self.config.email_verification_required,
+            tolerate,
+        )
+    }
+}
