@@ -1,0 +1,14 @@
+//! HTTP API tests: each test starts its own server on a fresh database.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod anonymous;
+mod hostile;
+mod signin_email_password;
+mod signout;
+mod signup_email_password;
+mod system;
+mod token;
+mod user;
+mod verify;
