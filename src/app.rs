@@ -122,8 +122,19 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-pub async fn run(command: CommandKind, config: Config) -> Result<(), StartupError> {
+pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
     crate::telemetry::init(&config);
+    let dev = crate::devmode::prepare(&mut config)
+        .await
+        .map_err(|e| StartupError::Config(format!("development mode: {e}")))?;
+    let result = run_command(command, config).await;
+    if let Some(dev) = dev {
+        dev.shutdown().await;
+    }
+    result
+}
+
+async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
     match command {
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;

@@ -21,7 +21,10 @@ fn parts(token: &str) -> (Value, Value) {
         serde_json::from_slice(&bytes).expect("json")
     };
     let mut it = token.split('.');
-    (dec(it.next().unwrap_or_default()), dec(it.next().unwrap_or_default()))
+    (
+        dec(it.next().unwrap_or_default()),
+        dec(it.next().unwrap_or_default()),
+    )
 }
 
 fn sample(roles: &[String]) -> AccessClaims<'_> {
@@ -39,8 +42,10 @@ fn sample(roles: &[String]) -> AccessClaims<'_> {
 fn every_hmac_type_signs_and_verifies() {
     let roles = vec!["user".to_owned()];
     for alg in ["HS256", "HS384", "HS512"] {
-        let keys = JwtKeys::from_secret(&secret(json!({"type": alg, "key": "a-very-long-shared-secret-of-32-bytes!"})))
-            .expect("keys");
+        let keys = JwtKeys::from_secret(&secret(
+            json!({"type": alg, "key": "a-very-long-shared-secret-of-32-bytes!"}),
+        ))
+        .expect("keys");
         let token = keys.sign(&sample(&roles), 60).expect("sign");
         let (header, payload) = parts(&token);
         assert_eq!(header["alg"], alg);
@@ -66,8 +71,16 @@ fn rsa_keys_sign_with_a_stable_thumbprint_kid_published_in_the_jwks() {
         assert_eq!(jwk["use"], "sig");
         assert_eq!(jwk["e"], "AQAB");
         assert_eq!(header["kid"], jwk["kid"], "tokens carry the published kid");
-        assert_eq!(again.jwks()["keys"][0]["kid"], jwk["kid"], "kid is stable across restarts");
-        assert_eq!(jwk["kid"].as_str().map(str::len), Some(43), "RFC 7638 SHA-256 thumbprint");
+        assert_eq!(
+            again.jwks()["keys"][0]["kid"],
+            jwk["kid"],
+            "kid is stable across restarts"
+        );
+        assert_eq!(
+            jwk["kid"].as_str().map(str::len),
+            Some(43),
+            "RFC 7638 SHA-256 thumbprint"
+        );
         assert!(again.verify(&token).is_ok());
     }
 }
@@ -85,7 +98,10 @@ fn configured_kid_issuer_and_namespace_are_used() {
     assert_eq!(header["kid"], "key-1");
     assert_eq!(keys.jwks()["keys"][0]["kid"], "key-1");
     assert_eq!(payload["iss"], "my-issuer");
-    assert_eq!(payload["https://example.com/claims"]["x-hasura-allowed-roles"], json!(["me", "user"]));
+    assert_eq!(
+        payload["https://example.com/claims"]["x-hasura-allowed-roles"],
+        json!(["me", "user"])
+    );
     let verified = keys.verify(&token).expect("verify");
     assert_eq!(verified.claims["x-hasura-default-role"], "user");
 }
@@ -101,7 +117,9 @@ fn claims_namespace_path_format_and_audience_follow_hasura() {
     let token = keys.sign(&sample(&roles), 60).expect("sign");
     let (_, payload) = parts(&token);
     assert_eq!(payload["aud"], "my-app");
-    let inner: Value = serde_json::from_str(payload["hasura"]["claims"].as_str().expect("stringified")).expect("json");
+    let inner: Value =
+        serde_json::from_str(payload["hasura"]["claims"].as_str().expect("stringified"))
+            .expect("json");
     assert_eq!(inner["x-hasura-user-is-anonymous"], "false");
     assert!(keys.verify(&token).is_ok());
 }
@@ -109,14 +127,22 @@ fn claims_namespace_path_format_and_audience_follow_hasura() {
 #[test]
 fn tokens_from_another_key_issuer_or_algorithm_are_rejected() {
     let roles = vec!["user".to_owned()];
-    let hs = JwtKeys::from_secret(r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!"}"#).expect("keys");
-    let other_issuer =
-        JwtKeys::from_secret(r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!","issuer":"x"}"#).expect("keys");
-    let hs512 = JwtKeys::from_secret(r#"{"type":"HS512","key":"a-very-long-shared-secret-of-32-bytes!"}"#).expect("keys");
+    let hs =
+        JwtKeys::from_secret(r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!"}"#)
+            .expect("keys");
+    let other_issuer = JwtKeys::from_secret(
+        r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!","issuer":"x"}"#,
+    )
+    .expect("keys");
+    let hs512 =
+        JwtKeys::from_secret(r#"{"type":"HS512","key":"a-very-long-shared-secret-of-32-bytes!"}"#)
+            .expect("keys");
     let token = hs.sign(&sample(&roles), 60).expect("sign");
     assert!(other_issuer.verify(&token).is_err());
     assert!(hs512.verify(&token).is_err());
-    let expired = hs.sign_at(&sample(&roles), chrono::Utc::now().timestamp() - 120, 60).expect("sign");
+    let expired = hs
+        .sign_at(&sample(&roles), chrono::Utc::now().timestamp() - 120, 60)
+        .expect("sign");
     assert!(hs.verify(&expired).is_err());
 }
 
@@ -128,20 +154,32 @@ fn bad_secrets_fail_with_a_clear_message() {
         (r#"{"type":"ES256","key":"x"}"#, "unsupported jwt type"),
         (r#"{"key":"x"}"#, "unsupported jwt type"),
         (r#"{"type":"HS256"}"#, "key"),
-        (r#"{"type":"RS256","key":"not a pem","signing_key":"nope"}"#, "signing_key"),
+        (
+            r#"{"type":"RS256","key":"not a pem","signing_key":"nope"}"#,
+            "signing_key",
+        ),
     ] {
-        let err = JwtKeys::from_secret(cfg).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = JwtKeys::from_secret(cfg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains(needle), "{cfg}: {err}");
     }
-    let mismatched = secret(json!({"type": "RS256", "key": OTHER_PUBLIC, "signing_key": PRIVATE_PKCS8}));
-    let err = JwtKeys::from_secret(&mismatched).err().map(|e| e.to_string()).unwrap_or_default();
+    let mismatched =
+        secret(json!({"type": "RS256", "key": OTHER_PUBLIC, "signing_key": PRIVATE_PKCS8}));
+    let err = JwtKeys::from_secret(&mismatched)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("not the public key"), "{err}");
 }
 
 #[test]
 fn custom_claims_never_overwrite_the_defaults_and_elevation_is_added() {
     let roles = vec!["user".to_owned()];
-    let keys = JwtKeys::from_secret(r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!"}"#).expect("keys");
+    let keys =
+        JwtKeys::from_secret(r#"{"type":"HS256","key":"a-very-long-shared-secret-of-32-bytes!"}"#)
+            .expect("keys");
     let extra = vec![
         ("x-hasura-user-id".to_owned(), "spoofed".to_owned()),
         ("x-hasura-org".to_owned(), "{1,2}".to_owned()),
@@ -153,7 +191,10 @@ fn custom_claims_never_overwrite_the_defaults_and_elevation_is_added() {
     };
     let token = keys.sign(&claims, 60).expect("sign");
     let verified = keys.verify(&token).expect("verify");
-    assert_eq!(verified.claims["x-hasura-user-id"], uuid::Uuid::nil().to_string());
+    assert_eq!(
+        verified.claims["x-hasura-user-id"],
+        uuid::Uuid::nil().to_string()
+    );
     assert_eq!(verified.claims["x-hasura-org"], "{1,2}");
     assert!(verified.is_elevated());
 }

@@ -17,7 +17,7 @@ pub struct MfaChallenge {
 
 /// The outcome of a password sign-in.
 pub enum PasswordSignIn {
-    Session(Session),
+    Session(Box<Session>),
     Mfa(MfaChallenge),
 }
 
@@ -55,6 +55,8 @@ impl AppState {
                 ticket: ticket.value,
             }));
         }
-        Ok(PasswordSignIn::Session(self.new_session(&user).await?))
+        Ok(PasswordSignIn::Session(Box::new(
+            self.new_session(&user).await?,
+        )))
     }
 }

@@ -437,10 +437,7 @@ fn insert_at_path(root: &mut Map<String, Value>, path: &[String], value: Value) 
 }
 
 fn get_at_path<'a>(root: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
-    let (first, rest) = match path.split_first() {
-        None => return None,
-        Some(split) => split,
-    };
+    let (first, rest) = path.split_first()?;
     let mut current = root.get(first)?;
     for key in rest {
         current = current.as_object()?.get(key)?;

@@ -16,7 +16,10 @@ fn hasura_claims(token: &str) -> serde_json::Value {
 async fn anonymous_signin_creates_an_anonymous_user() {
     let app = TestApp::with(&["--enable-anonymous-users", "--allowed-locales=en,fr"]).await;
     let r = app
-        .post("/signin/anonymous", json!({"displayName": "Guest", "locale": "fr", "metadata": {"k": "v"}}))
+        .post(
+            "/signin/anonymous",
+            json!({"displayName": "Guest", "locale": "fr", "metadata": {"k": "v"}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let s = &r.body["session"];
@@ -36,7 +39,9 @@ async fn anonymous_signin_creates_an_anonymous_user() {
 #[tokio::test]
 async fn anonymous_signin_body_is_optional_and_defaults_apply() {
     let app = TestApp::with(&["--enable-anonymous-users"]).await;
-    let r = app.post_raw("/signin/anonymous", "", "application/json").await;
+    let r = app
+        .post_raw("/signin/anonymous", "", "application/json")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["session"]["user"]["displayName"], "Anonymous User");
     assert_eq!(r.body["session"]["user"]["locale"], "en");
@@ -45,23 +50,41 @@ async fn anonymous_signin_body_is_optional_and_defaults_apply() {
 #[tokio::test]
 async fn anonymous_signin_is_gated() {
     let app = TestApp::spawn().await;
-    app.post("/signin/anonymous", json!({})).await.assert_error(409, "disabled-endpoint");
+    app.post("/signin/anonymous", json!({}))
+        .await
+        .assert_error(409, "disabled-endpoint");
     let app = TestApp::with(&["--enable-anonymous-users", "--disable-signup"]).await;
-    app.post("/signin/anonymous", json!({})).await.assert_error(403, "signup-disabled");
+    app.post("/signin/anonymous", json!({}))
+        .await
+        .assert_error(403, "signup-disabled");
 }
 
 #[tokio::test]
 async fn anonymous_users_are_refused_on_user_endpoints() {
-    let app = TestApp::with(&["--enable-anonymous-users", "--email-verification-required=false"]).await;
+    let app = TestApp::with(&[
+        "--enable-anonymous-users",
+        "--email-verification-required=false",
+    ])
+    .await;
     let r = app.post("/signin/anonymous", json!({})).await;
-    let token = r.body["session"]["accessToken"].as_str().unwrap_or_default();
-    app.get_auth("/user", token).await.assert_error(403, "forbidden-anonymous");
+    let token = r.body["session"]["accessToken"]
+        .as_str()
+        .unwrap_or_default();
+    app.get_auth("/user", token)
+        .await
+        .assert_error(403, "forbidden-anonymous");
 }
 
 #[tokio::test]
 async fn anonymous_signin_rejects_bad_input() {
     let app = TestApp::with(&["--enable-anonymous-users"]).await;
-    app.post("/signin/anonymous", json!({"locale": "french"})).await.assert_error(400, "invalid-request");
-    app.post("/signin/anonymous", json!({"metadata": [1, 2]})).await.assert_error(400, "invalid-request");
-    app.post("/signin/anonymous", json!({"extra": 1})).await.assert_error(400, "invalid-request");
+    app.post("/signin/anonymous", json!({"locale": "french"}))
+        .await
+        .assert_error(400, "invalid-request");
+    app.post("/signin/anonymous", json!({"metadata": [1, 2]}))
+        .await
+        .assert_error(400, "invalid-request");
+    app.post("/signin/anonymous", json!({"extra": 1}))
+        .await
+        .assert_error(400, "invalid-request");
 }

@@ -8,7 +8,9 @@ use crate::support::app::TestApp;
 async fn malformed_json_is_a_400_with_a_message() {
     let app = TestApp::spawn().await;
     for body in ["{", "not json", "[]", "null", "{\"email\": }"] {
-        let r = app.post_raw("/signin/email-password", body, "application/json").await;
+        let r = app
+            .post_raw("/signin/email-password", body, "application/json")
+            .await;
         r.assert_error(400, "invalid-request");
         assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
@@ -25,16 +27,25 @@ async fn wrong_types_and_unknown_fields_are_rejected() {
         json!({"email": "a@b.co", "password": null}),
     ];
     for body in cases {
-        app.post("/signin/email-password", body).await.assert_error(400, "invalid-request");
+        app.post("/signin/email-password", body)
+            .await
+            .assert_error(400, "invalid-request");
     }
-    app.post("/token", json!({"refreshToken": 1})).await.assert_error(400, "invalid-request");
+    app.post("/token", json!({"refreshToken": 1}))
+        .await
+        .assert_error(400, "invalid-request");
 }
 
 #[tokio::test]
 async fn huge_bodies_are_refused_before_parsing() {
     let app = TestApp::spawn().await;
-    let big = format!("{{\"email\":\"a@b.co\",\"password\":\"{}\"}}", "x".repeat(1024 * 1024));
-    let r = app.post_raw("/signin/email-password", big, "application/json").await;
+    let big = format!(
+        "{{\"email\":\"a@b.co\",\"password\":\"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
+    let r = app
+        .post_raw("/signin/email-password", big, "application/json")
+        .await;
     assert_eq!(r.status, 413, "{}", r.text);
     assert_eq!(r.body["error"], "invalid-request");
 }
@@ -42,10 +53,17 @@ async fn huge_bodies_are_refused_before_parsing() {
 #[tokio::test]
 async fn sql_and_html_in_strings_are_inert() {
     let app = TestApp::with(&["--email-verification-required=false"]).await;
-    for email in ["a'; DROP TABLE auth.users;--@x.io", "<img src=x onerror=alert(1)>@x.io", "a@b.c' OR '1'='1"] {
-        app.post("/signin/email-password", json!({"email": email, "password": "hunter22"}))
-            .await
-            .assert_error(400, "invalid-request");
+    for email in [
+        "a'; DROP TABLE auth.users;--@x.io",
+        "<img src=x onerror=alert(1)>@x.io",
+        "a@b.c' OR '1'='1",
+    ] {
+        app.post(
+            "/signin/email-password",
+            json!({"email": email, "password": "hunter22"}),
+        )
+        .await
+        .assert_error(400, "invalid-request");
     }
     // Metadata is stored verbatim as JSON, never interpreted.
     let r = app
@@ -55,7 +73,10 @@ async fn sql_and_html_in_strings_are_inert() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["session"]["user"]["metadata"]["q"], "'); DELETE FROM auth.users; --");
+    assert_eq!(
+        r.body["session"]["user"]["metadata"]["q"],
+        "'); DELETE FROM auth.users; --"
+    );
     let n: i64 = app
         .db
         .client()
@@ -71,6 +92,8 @@ async fn sql_and_html_in_strings_are_inert() {
 async fn a_garbage_bearer_token_is_rejected_cleanly() {
     let app = TestApp::spawn().await;
     for token in ["x", "a.b.c", "eyJ.eyJ.sig", &"A".repeat(10_000)] {
-        app.get_auth("/user", token).await.assert_error(400, "invalid-request");
+        app.get_auth("/user", token)
+            .await
+            .assert_error(400, "invalid-request");
     }
 }

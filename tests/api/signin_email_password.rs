@@ -10,7 +10,10 @@ async fn signin_returns_a_session_and_updates_last_seen() {
     app.signup("s@example.com", "hunter22").await;
     app.sql("UPDATE auth.users SET last_seen = NULL").await;
     let r = app
-        .post("/signin/email-password", json!({"email": "S@EXAMPLE.COM", "password": "hunter22"}))
+        .post(
+            "/signin/email-password",
+            json!({"email": "S@EXAMPLE.COM", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let s = &r.body["session"];
@@ -30,12 +33,18 @@ async fn signin_returns_a_session_and_updates_last_seen() {
 async fn signin_wrong_password_or_unknown_email_is_the_same_error() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     app.signup("s@example.com", "hunter22").await;
-    app.post("/signin/email-password", json!({"email": "s@example.com", "password": "wrong-one"}))
-        .await
-        .assert_error(401, "invalid-email-password");
-    app.post("/signin/email-password", json!({"email": "nobody@example.com", "password": "hunter22"}))
-        .await
-        .assert_error(401, "invalid-email-password");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "s@example.com", "password": "wrong-one"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "nobody@example.com", "password": "hunter22"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
 }
 
 #[tokio::test]
@@ -43,13 +52,19 @@ async fn signin_disabled_user_is_refused() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     app.signup("d@example.com", "hunter22").await;
     app.sql("UPDATE auth.users SET disabled = true").await;
-    app.post("/signin/email-password", json!({"email": "d@example.com", "password": "hunter22"}))
-        .await
-        .assert_error(401, "disabled-user");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "d@example.com", "password": "hunter22"}),
+    )
+    .await
+    .assert_error(401, "disabled-user");
     // Without the password the account status is not revealed.
-    app.post("/signin/email-password", json!({"email": "d@example.com", "password": "not-it"}))
-        .await
-        .assert_error(401, "invalid-email-password");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "d@example.com", "password": "not-it"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
 }
 
 #[tokio::test]
@@ -60,9 +75,12 @@ async fn signin_checks_the_email_lists_on_existing_users() {
          ('b@example.com', '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.jzg1uVbN4jNqo0lH6jQK0yZaIQ2e', 'en')",
     )
     .await;
-    app.post("/signin/email-password", json!({"email": "b@example.com", "password": "password"}))
-        .await
-        .assert_error(401, "invalid-email-password");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "b@example.com", "password": "password"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
 }
 
 #[tokio::test]
@@ -75,7 +93,10 @@ async fn signin_accepts_upstream_bcrypt_hashes() {
     )
     .await;
     let r = app
-        .post("/signin/email-password", json!({"email": "go@example.com", "password": "password"}))
+        .post(
+            "/signin/email-password",
+            json!({"email": "go@example.com", "password": "password"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
@@ -84,9 +105,13 @@ async fn signin_accepts_upstream_bcrypt_hashes() {
 async fn signin_with_active_totp_returns_an_mfa_ticket() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     app.signup("m@example.com", "hunter22").await;
-    app.sql("UPDATE auth.users SET active_mfa_type = 'totp', totp_secret = 'JBSWY3DPEHPK3PXP'").await;
+    app.sql("UPDATE auth.users SET active_mfa_type = 'totp', totp_secret = 'JBSWY3DPEHPK3PXP'")
+        .await;
     let r = app
-        .post("/signin/email-password", json!({"email": "m@example.com", "password": "hunter22"}))
+        .post(
+            "/signin/email-password",
+            json!({"email": "m@example.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.body.get("session").is_none());
@@ -98,9 +123,12 @@ async fn signin_with_active_totp_returns_an_mfa_ticket() {
 async fn conceal_errors_hides_account_state() {
     let app = TestApp::with(&[NO_VERIFY, "--conceal-errors=true"]).await;
     app.signup("c@example.com", "hunter22").await;
-    app.post("/signin/email-password", json!({"email": "c@example.com", "password": "wrong-one"}))
-        .await
-        .assert_error(400, "invalid-request");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "c@example.com", "password": "wrong-one"}),
+    )
+    .await
+    .assert_error(400, "invalid-request");
     // Non-sensitive errors are unchanged.
     app.post("/signup/email-password", json!({"email": "x@example.com", "password": "hunter22", "options": {"redirectTo": "https://evil.com"}}))
         .await

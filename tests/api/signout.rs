@@ -8,7 +8,9 @@ const NO_VERIFY: &str = "--email-verification-required=false";
 async fn signout_revokes_one_refresh_token() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let s = app.signup("o@example.com", "hunter22").await;
-    let r = app.post("/signout", json!({"refreshToken": s["refreshToken"]})).await;
+    let r = app
+        .post("/signout", json!({"refreshToken": s["refreshToken"]}))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!("OK"));
     app.post("/token", json!({"refreshToken": s["refreshToken"]}))
@@ -16,7 +18,10 @@ async fn signout_revokes_one_refresh_token() {
         .assert_error(401, "invalid-refresh-token");
     // Unknown tokens are not an error.
     let r = app
-        .post("/signout", json!({"refreshToken": uuid::Uuid::new_v4().to_string()}))
+        .post(
+            "/signout",
+            json!({"refreshToken": uuid::Uuid::new_v4().to_string()}),
+        )
         .await;
     assert_eq!(r.status, 200);
 }
@@ -26,11 +31,20 @@ async fn signout_all_needs_a_valid_access_token_and_revokes_every_session() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let s = app.signup("o@example.com", "hunter22").await;
     let second = app
-        .post("/signin/email-password", json!({"email": "o@example.com", "password": "hunter22"}))
+        .post(
+            "/signin/email-password",
+            json!({"email": "o@example.com", "password": "hunter22"}),
+        )
         .await;
-    app.post("/signout", json!({"all": true})).await.assert_error(400, "invalid-request");
+    app.post("/signout", json!({"all": true}))
+        .await
+        .assert_error(400, "invalid-request");
     let r = app
-        .post_auth("/signout", s["accessToken"].as_str().unwrap_or_default(), json!({"all": true}))
+        .post_auth(
+            "/signout",
+            s["accessToken"].as_str().unwrap_or_default(),
+            json!({"all": true}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     for token in [&s["refreshToken"], &second.body["session"]["refreshToken"]] {
@@ -43,7 +57,13 @@ async fn signout_all_needs_a_valid_access_token_and_revokes_every_session() {
 #[tokio::test]
 async fn signout_without_a_token_is_a_bad_request() {
     let app = TestApp::spawn().await;
-    app.post("/signout", json!({})).await.assert_error(400, "invalid-request");
-    app.post("/signout", json!({"refreshToken": ""})).await.assert_error(400, "invalid-request");
-    app.post_raw("/signout", "", "application/json").await.assert_error(400, "invalid-request");
+    app.post("/signout", json!({}))
+        .await
+        .assert_error(400, "invalid-request");
+    app.post("/signout", json!({"refreshToken": ""}))
+        .await
+        .assert_error(400, "invalid-request");
+    app.post_raw("/signout", "", "application/json")
+        .await
+        .assert_error(400, "invalid-request");
 }

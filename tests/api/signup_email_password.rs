@@ -17,13 +17,24 @@ fn claims(token: &str) -> serde_json::Value {
 async fn signup_returns_a_session_with_upstream_claims_when_verification_is_off() {
     let app = TestApp::with(&[NO_VERIFY, "--default-allowed-roles=me,user,editor"]).await;
     let r = app
-        .post("/signup/email-password", json!({"email": "Joe@Example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "Joe@Example.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let s = &r.body["session"];
     assert_eq!(s["accessTokenExpiresIn"], 900);
-    assert!(s["refreshToken"].as_str().is_some_and(|t| uuid::Uuid::parse_str(t).is_ok()));
-    assert!(s["refreshTokenId"].as_str().is_some_and(|t| uuid::Uuid::parse_str(t).is_ok()));
+    assert!(
+        s["refreshToken"]
+            .as_str()
+            .is_some_and(|t| uuid::Uuid::parse_str(t).is_ok())
+    );
+    assert!(
+        s["refreshTokenId"]
+            .as_str()
+            .is_some_and(|t| uuid::Uuid::parse_str(t).is_ok())
+    );
     let user = &s["user"];
     assert_eq!(user["email"], "Joe@Example.com");
     assert_eq!(user["displayName"], "Joe@Example.com");
@@ -35,16 +46,17 @@ async fn signup_returns_a_session_with_upstream_claims_when_verification_is_off(
     assert_eq!(user["metadata"], json!(null));
     assert_eq!(user["activeMfaType"], json!(null));
     assert!(user.get("phoneNumber").is_none());
-    assert!(
-        user["avatarUrl"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("https://www.gravatar.com/avatar/") && u.ends_with("?d=blank&r=g"))
-    );
+    assert!(user["avatarUrl"].as_str().is_some_and(|u| {
+        u.starts_with("https://www.gravatar.com/avatar/") && u.ends_with("?d=blank&r=g")
+    }));
 
     let c = claims(s["accessToken"].as_str().expect("token"));
     assert_eq!(c["iss"], "hasura-auth");
     assert_eq!(c["sub"], user["id"]);
-    assert_eq!(c["exp"].as_i64().unwrap_or(0) - c["iat"].as_i64().unwrap_or(0), 900);
+    assert_eq!(
+        c["exp"].as_i64().unwrap_or(0) - c["iat"].as_i64().unwrap_or(0),
+        900
+    );
     let h = &c["https://hasura.io/jwt/claims"];
     assert_eq!(h["x-hasura-allowed-roles"], json!(["me", "user", "editor"]));
     assert_eq!(h["x-hasura-default-role"], "user");
@@ -54,7 +66,10 @@ async fn signup_returns_a_session_with_upstream_claims_when_verification_is_off(
     // Stored as upstream stores it: bcrypt $2a$ cost 10, hashed refresh token, roles rows.
     let db = app.db.client().await;
     let row = db
-        .query_one("SELECT password_hash, last_seen IS NOT NULL FROM auth.users", &[])
+        .query_one(
+            "SELECT password_hash, last_seen IS NOT NULL FROM auth.users",
+            &[],
+        )
         .await
         .expect("user row");
     let hash: String = row.get(0);
@@ -106,7 +121,10 @@ async fn signup_applies_every_option() {
 async fn signup_falls_back_to_the_default_locale_silently() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let r = app
-        .post("/signup/email-password", json!({"email": "l@example.com", "password": "hunter22", "options": {"locale": "xx"}}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "l@example.com", "password": "hunter22", "options": {"locale": "xx"}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["session"]["user"]["locale"], "en");
@@ -117,11 +135,31 @@ async fn signup_option_errors() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let cases = [
         (json!({"allowedRoles": ["admin"]}), 400, "role-not-allowed"),
-        (json!({"allowedRoles": ["me"], "defaultRole": "user"}), 400, "default-role-must-be-in-allowed-roles"),
-        (json!({"allowedRoles": []}), 400, "default-role-must-be-in-allowed-roles"),
-        (json!({"redirectTo": "https://evil.example.com"}), 400, "redirectTo-not-allowed"),
-        (json!({"displayName": "<script>alert(1)</script>"}), 400, "invalid-request"),
-        (json!({"displayName": "a".repeat(33)}), 400, "invalid-request"),
+        (
+            json!({"allowedRoles": ["me"], "defaultRole": "user"}),
+            400,
+            "default-role-must-be-in-allowed-roles",
+        ),
+        (
+            json!({"allowedRoles": []}),
+            400,
+            "default-role-must-be-in-allowed-roles",
+        ),
+        (
+            json!({"redirectTo": "https://evil.example.com"}),
+            400,
+            "redirectTo-not-allowed",
+        ),
+        (
+            json!({"displayName": "<script>alert(1)</script>"}),
+            400,
+            "invalid-request",
+        ),
+        (
+            json!({"displayName": "a".repeat(33)}),
+            400,
+            "invalid-request",
+        ),
         (json!({"locale": "eng"}), 400, "invalid-request"),
         (json!({"unknown": true}), 400, "invalid-request"),
         (json!({"metadata": "not-an-object"}), 400, "invalid-request"),
@@ -136,7 +174,11 @@ async fn signup_option_errors() {
         r.assert_error(status, code);
     }
     let db = app.db.client().await;
-    let n: i64 = db.query_one("SELECT count(*) FROM auth.users", &[]).await.expect("count").get(0);
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM auth.users", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 0, "no user is created by a rejected sign-up");
 }
 
@@ -145,7 +187,10 @@ async fn signup_duplicate_email_is_a_conflict_case_insensitively() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     app.signup("dup@example.com", "hunter22").await;
     let r = app
-        .post("/signup/email-password", json!({"email": "DUP@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "DUP@example.com", "password": "hunter22"}),
+        )
         .await;
     r.assert_error(409, "email-already-in-use");
 }
@@ -154,7 +199,10 @@ async fn signup_duplicate_email_is_a_conflict_case_insensitively() {
 async fn signup_disabled_is_forbidden() {
     let app = TestApp::with(&[NO_VERIFY, "--disable-signup=true"]).await;
     let r = app
-        .post("/signup/email-password", json!({"email": "x@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "x@example.com", "password": "hunter22"}),
+        )
         .await;
     r.assert_error(403, "signup-disabled");
 }
@@ -163,12 +211,18 @@ async fn signup_disabled_is_forbidden() {
 async fn signup_with_new_users_disabled_creates_a_disabled_user() {
     let app = TestApp::with(&[NO_VERIFY, "--disable-new-users"]).await;
     let r = app
-        .post("/signup/email-password", json!({"email": "x@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "x@example.com", "password": "hunter22"}),
+        )
         .await;
     r.assert_error(401, "disabled-user");
     let db = app.db.client().await;
     let disabled: bool = db
-        .query_one("SELECT disabled FROM auth.users WHERE email = 'x@example.com'", &[])
+        .query_one(
+            "SELECT disabled FROM auth.users WHERE email = 'x@example.com'",
+            &[],
+        )
         .await
         .expect("user")
         .get(0);
@@ -184,36 +238,54 @@ async fn signup_respects_email_allow_and_block_lists() {
     ])
     .await;
     let ok = app
-        .post("/signup/email-password", json!({"email": "me@good.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "me@good.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     for email in ["bad@good.com", "me@other.com"] {
-        app.post("/signup/email-password", json!({"email": email, "password": "hunter22"}))
-            .await
-            .assert_error(401, "invalid-email-password");
+        app.post(
+            "/signup/email-password",
+            json!({"email": email, "password": "hunter22"}),
+        )
+        .await
+        .assert_error(401, "invalid-email-password");
     }
 }
 
 #[tokio::test]
 async fn signup_enforces_the_minimum_password_length_in_bytes() {
     let app = TestApp::with(&[NO_VERIFY, "--password-min-length=8"]).await;
-    app.post("/signup/email-password", json!({"email": "p@example.com", "password": "short"}))
-        .await
-        .assert_error(400, "password-too-short");
+    app.post(
+        "/signup/email-password",
+        json!({"email": "p@example.com", "password": "short"}),
+    )
+    .await
+    .assert_error(400, "password-too-short");
     // The contract caps passwords at 50 characters.
-    app.post("/signup/email-password", json!({"email": "p@example.com", "password": "x".repeat(51)}))
-        .await
-        .assert_error(400, "invalid-request");
-    app.post("/signup/email-password", json!({"email": "p@example.com", "password": "ab"}))
-        .await
-        .assert_error(400, "invalid-request");
+    app.post(
+        "/signup/email-password",
+        json!({"email": "p@example.com", "password": "x".repeat(51)}),
+    )
+    .await
+    .assert_error(400, "invalid-request");
+    app.post(
+        "/signup/email-password",
+        json!({"email": "p@example.com", "password": "ab"}),
+    )
+    .await
+    .assert_error(400, "invalid-request");
 }
 
 #[tokio::test]
 async fn signup_with_verification_required_returns_no_session() {
     let app = TestApp::spawn().await;
     let r = app
-        .post("/signup/email-password", json!({"email": "v@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "v@example.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({}));
@@ -224,16 +296,27 @@ async fn signup_with_verification_required_returns_no_session() {
         .expect("user");
     assert!(!row.get::<_, bool>(0));
     let ticket: String = row.get(1);
-    assert!(ticket.starts_with("verifyEmail:sha256:"), "ticket stored hashed: {ticket}");
+    assert!(
+        ticket.starts_with("verifyEmail:sha256:"),
+        "ticket stored hashed: {ticket}"
+    );
     // And signing in is refused until the address is verified.
-    app.post("/signin/email-password", json!({"email": "v@example.com", "password": "hunter22"}))
-        .await
-        .assert_error(401, "unverified-user");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "v@example.com", "password": "hunter22"}),
+    )
+    .await
+    .assert_error(401, "unverified-user");
 }
 
 #[tokio::test]
 async fn gravatar_can_be_disabled_or_tuned() {
-    let app = TestApp::with(&[NO_VERIFY, "--gravatar-default=retro", "--gravatar-rating=pg"]).await;
+    let app = TestApp::with(&[
+        NO_VERIFY,
+        "--gravatar-default=retro",
+        "--gravatar-rating=pg",
+    ])
+    .await;
     let s = app.signup("Grav@Example.com", "hunter22").await;
     assert_eq!(
         s["user"]["avatarUrl"],

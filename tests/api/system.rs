@@ -8,7 +8,12 @@ async fn healthz_answers_ok_on_get_and_head() {
     let r = app.get("/healthz").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!("OK"));
-    let head = app.http.head(app.url("/healthz")).send().await.expect("head");
+    let head = app
+        .http
+        .head(app.url("/healthz"))
+        .send()
+        .await
+        .expect("head");
     assert_eq!(head.status(), 200);
 }
 
@@ -54,7 +59,10 @@ async fn cors_preflight_reflects_origin_and_requested_headers() {
         .http
         .request(reqwest::Method::OPTIONS, app.url("/signin/email-password"))
         .header("Origin", "https://app.example.com")
-        .header("Access-Control-Request-Headers", "content-type,authorization")
+        .header(
+            "Access-Control-Request-Headers",
+            "content-type,authorization",
+        )
         .header("Access-Control-Request-Method", "POST")
         .send()
         .await
@@ -63,7 +71,10 @@ async fn cors_preflight_reflects_origin_and_requested_headers() {
     let h = res.headers();
     assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
     assert_eq!(h["access-control-allow-methods"], "POST, GET");
-    assert_eq!(h["access-control-allow-headers"], "content-type,authorization");
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "content-type,authorization"
+    );
     assert_eq!(h["access-control-allow-credentials"], "true");
     assert_eq!(h["access-control-max-age"], "86400");
     assert_eq!(h["content-length"], "0");
@@ -79,9 +90,17 @@ async fn cors_headers_are_added_to_normal_responses_only_with_an_origin() {
         .send()
         .await
         .expect("get");
-    assert_eq!(with.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert_eq!(
+        with.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
     let without = app.http.get(app.url("/healthz")).send().await.expect("get");
-    assert!(without.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        without
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -95,7 +114,10 @@ async fn b3_trace_headers_are_echoed_and_generated() {
         .send()
         .await
         .expect("get");
-    assert_eq!(res.headers()["x-b3-traceid"], "463ac35c9f6413ad48485a3953bb6124");
+    assert_eq!(
+        res.headers()["x-b3-traceid"],
+        "463ac35c9f6413ad48485a3953bb6124"
+    );
     assert_eq!(res.headers()["x-b3-spanid"], "a2fb4a1d1a96d312");
     let res = app.http.get(app.url("/healthz")).send().await.expect("get");
     assert!(!res.headers()["x-b3-traceid"].is_empty());
@@ -115,6 +137,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     });
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     app.stop().await;
-    let res = inflight.await.expect("join").expect("in-flight request completed");
+    let res = inflight
+        .await
+        .expect("join")
+        .expect("in-flight request completed");
     assert_eq!(res.status(), 200);
 }

@@ -23,21 +23,32 @@ async fn refresh_rotates_the_token_and_keeps_the_row_id() {
         .await
         .assert_error(401, "invalid-refresh-token");
     let second = r.body["refreshToken"].clone();
-    assert_eq!(app.post("/token", json!({"refreshToken": second})).await.status, 200);
+    assert_eq!(
+        app.post("/token", json!({"refreshToken": second}))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn refresh_has_a_sliding_expiry() {
     let app = TestApp::with(&[NO_VERIFY, "--refresh-token-expires-in=60"]).await;
     let s = app.signup("r@example.com", "hunter22").await;
-    app.sql("UPDATE auth.refresh_tokens SET expires_at = now() + interval '5 seconds'").await;
-    let r = app.post("/token", json!({"refreshToken": s["refreshToken"]})).await;
+    app.sql("UPDATE auth.refresh_tokens SET expires_at = now() + interval '5 seconds'")
+        .await;
+    let r = app
+        .post("/token", json!({"refreshToken": s["refreshToken"]}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let secs: f64 = app
         .db
         .client()
         .await
-        .query_one("SELECT extract(epoch FROM expires_at - now())::float8 FROM auth.refresh_tokens", &[])
+        .query_one(
+            "SELECT extract(epoch FROM expires_at - now())::float8 FROM auth.refresh_tokens",
+            &[],
+        )
         .await
         .expect("row")
         .get(0);
@@ -48,14 +59,20 @@ async fn refresh_has_a_sliding_expiry() {
 async fn refresh_rejects_unknown_expired_and_malformed_tokens() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let s = app.signup("r@example.com", "hunter22").await;
-    app.post("/token", json!({"refreshToken": uuid::Uuid::new_v4().to_string()}))
-        .await
-        .assert_error(401, "invalid-refresh-token");
+    app.post(
+        "/token",
+        json!({"refreshToken": uuid::Uuid::new_v4().to_string()}),
+    )
+    .await
+    .assert_error(401, "invalid-refresh-token");
     app.post("/token", json!({"refreshToken": "not-a-token"}))
         .await
         .assert_error(400, "invalid-request");
-    app.post("/token", json!({})).await.assert_error(400, "invalid-request");
-    app.sql("UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'").await;
+    app.post("/token", json!({}))
+        .await
+        .assert_error(400, "invalid-request");
+    app.sql("UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'")
+        .await;
     app.post("/token", json!({"refreshToken": s["refreshToken"]}))
         .await
         .assert_error(401, "invalid-refresh-token");
@@ -71,7 +88,12 @@ async fn refresh_refuses_disabled_and_unverified_users() {
         .assert_error(401, "disabled-user");
     // The refused refresh did not consume the token.
     app.sql("UPDATE auth.users SET disabled = false").await;
-    assert_eq!(app.post("/token", json!({"refreshToken": s["refreshToken"]})).await.status, 200);
+    assert_eq!(
+        app.post("/token", json!({"refreshToken": s["refreshToken"]}))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -95,8 +117,14 @@ async fn concurrent_refreshes_of_one_token_yield_one_session() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let s = app.signup("r@example.com", "hunter22").await;
     let body = json!({"refreshToken": s["refreshToken"]});
-    let (a, b) = tokio::join!(app.post("/token", body.clone()), app.post("/token", body.clone()));
-    let ok = [a.status.as_u16(), b.status.as_u16()].iter().filter(|s| **s == 200).count();
+    let (a, b) = tokio::join!(
+        app.post("/token", body.clone()),
+        app.post("/token", body.clone())
+    );
+    let ok = [a.status.as_u16(), b.status.as_u16()]
+        .iter()
+        .filter(|s| **s == 200)
+        .count();
     assert_eq!(ok, 1, "exactly one refresh wins: {} / {}", a.text, b.text);
 }
 
@@ -118,7 +146,9 @@ async fn token_verify_accepts_valid_tokens_and_rejects_forged_ones() {
     app.post("/token/verify", json!({"token": forged}))
         .await
         .assert_error(400, "invalid-request");
-    app.post("/token/verify", json!({})).await.assert_error(400, "invalid-request");
+    app.post("/token/verify", json!({}))
+        .await
+        .assert_error(400, "invalid-request");
 }
 
 #[tokio::test]
@@ -127,7 +157,10 @@ async fn anonymous_sessions_refresh_even_when_verification_is_required() {
     let r = app.post("/signin/anonymous", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let refreshed = app
-        .post("/token", json!({"refreshToken": r.body["session"]["refreshToken"]}))
+        .post(
+            "/token",
+            json!({"refreshToken": r.body["session"]["refreshToken"]}),
+        )
         .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
     assert_eq!(refreshed.body["user"]["isAnonymous"], true);

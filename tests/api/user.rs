@@ -13,15 +13,26 @@ async fn get_user_returns_the_profile_with_stored_roles_only() {
             json!({"email": "u@example.com", "password": "hunter22", "options": {"allowedRoles": ["me", "editor"], "defaultRole": "me", "metadata": {"a": 1}}}),
         )
         .await;
-    let token = r.body["session"]["accessToken"].as_str().unwrap_or_default().to_owned();
+    let token = r.body["session"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     app.sql("UPDATE auth.users SET default_role = 'user'").await;
     let r = app.get_auth("/user", &token).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["email"], "u@example.com");
-    assert_eq!(r.body["roles"], json!(["me", "editor"]), "default role is not appended");
+    assert_eq!(
+        r.body["roles"],
+        json!(["me", "editor"]),
+        "default role is not appended"
+    );
     assert_eq!(r.body["metadata"], json!({"a": 1}));
     assert_eq!(r.body["activeMfaType"], json!(null));
-    assert!(r.body["createdAt"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        r.body["createdAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
 }
 
 #[tokio::test]
@@ -29,7 +40,9 @@ async fn get_user_metadata_sql_null_reads_as_an_empty_object() {
     let app = TestApp::with(&[NO_VERIFY]).await;
     let s = app.signup("u@example.com", "hunter22").await;
     app.sql("UPDATE auth.users SET metadata = NULL").await;
-    let r = app.get_auth("/user", s["accessToken"].as_str().unwrap_or_default()).await;
+    let r = app
+        .get_auth("/user", s["accessToken"].as_str().unwrap_or_default())
+        .await;
     assert_eq!(r.body["metadata"], json!({}));
 }
 
@@ -49,9 +62,12 @@ async fn get_user_requires_a_valid_bearer_token() {
     assert_eq!(res.status(), 400, "scheme is case-sensitive, as upstream");
 
     // A token signed with another key.
-    let other = hasura_auth::tokens::JwtKeys::from_secret(r#"{"type":"HS256","key":"another-key-another-key-another-key-1234"}"#)
-        .expect("keys");
-    let user_id = uuid::Uuid::parse_str(s["user"]["id"].as_str().unwrap_or_default()).expect("uuid");
+    let other = hasura_auth::tokens::JwtKeys::from_secret(
+        r#"{"type":"HS256","key":"another-key-another-key-another-key-1234"}"#,
+    )
+    .expect("keys");
+    let user_id =
+        uuid::Uuid::parse_str(s["user"]["id"].as_str().unwrap_or_default()).expect("uuid");
     let roles = vec!["user".to_owned()];
     let claims = hasura_auth::tokens::AccessClaims {
         user_id,
@@ -62,20 +78,28 @@ async fn get_user_requires_a_valid_bearer_token() {
         elevated: false,
     };
     let forged = other.sign(&claims, 900).expect("sign");
-    app.get_auth("/user", &forged).await.assert_error(400, "invalid-request");
+    app.get_auth("/user", &forged)
+        .await
+        .assert_error(400, "invalid-request");
 
     // Expired, and issued in the future, with the right key.
     let keys = &app.state.jwt;
     let now = chrono::Utc::now().timestamp();
     let expired = keys.sign_at(&claims, now - 1000, 900).expect("sign");
-    app.get_auth("/user", &expired).await.assert_error(400, "invalid-request");
+    app.get_auth("/user", &expired)
+        .await
+        .assert_error(400, "invalid-request");
     let future = keys.sign_at(&claims, now + 600, 900).expect("sign");
-    app.get_auth("/user", &future).await.assert_error(400, "invalid-request");
+    app.get_auth("/user", &future)
+        .await
+        .assert_error(400, "invalid-request");
 
     // alg=none is never accepted.
     let parts: Vec<&str> = token.split('.').collect();
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]);
-    app.get_auth("/user", &none).await.assert_error(400, "invalid-request");
+    app.get_auth("/user", &none)
+        .await
+        .assert_error(400, "invalid-request");
 }
 
 #[tokio::test]
@@ -84,7 +108,11 @@ async fn get_user_for_a_deleted_or_disabled_user_is_refused() {
     let s = app.signup("u@example.com", "hunter22").await;
     let token = s["accessToken"].as_str().unwrap_or_default();
     app.sql("UPDATE auth.users SET disabled = true").await;
-    app.get_auth("/user", token).await.assert_error(401, "disabled-user");
+    app.get_auth("/user", token)
+        .await
+        .assert_error(401, "disabled-user");
     app.sql("DELETE FROM auth.users").await;
-    app.get_auth("/user", token).await.assert_error(401, "invalid-email-password");
+    app.get_auth("/user", token)
+        .await
+        .assert_error(401, "invalid-email-password");
 }

@@ -6,7 +6,10 @@ use crate::support::app::TestApp;
 /// (clear text), which we must keep accepting after a takeover.
 async fn unverified_user_with_ticket(app: &TestApp, ticket: &str) {
     let r = app
-        .post("/signup/email-password", json!({"email": "v@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "v@example.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     app.sql(&format!(
@@ -35,7 +38,10 @@ async fn verify_email_ticket_verifies_and_redirects_with_a_refresh_token() {
         .await;
     assert_eq!(r.status, 302, "{}", r.text);
     let location = r.location();
-    assert!(location.starts_with("http://localhost:3000/welcome?"), "{location}");
+    assert!(
+        location.starts_with("http://localhost:3000/welcome?"),
+        "{location}"
+    );
     let q = query_of(&location);
     let keys: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["from", "refreshToken", "type"]);
@@ -47,10 +53,15 @@ async fn verify_email_ticket_verifies_and_redirects_with_a_refresh_token() {
 
     // Single use.
     let again = app
-        .get(&format!("/verify?ticket={ticket}&redirectTo=http://localhost:3000"))
+        .get(&format!(
+            "/verify?ticket={ticket}&redirectTo=http://localhost:3000"
+        ))
         .await;
     let q = query_of(&again.location());
-    assert!(q.contains(&("error".to_owned(), "invalid-ticket".to_owned())), "{q:?}");
+    assert!(
+        q.contains(&("error".to_owned(), "invalid-ticket".to_owned())),
+        "{q:?}"
+    );
 }
 
 #[tokio::test]
@@ -58,15 +69,28 @@ async fn verify_expired_or_unknown_tickets_redirect_with_an_error() {
     let app = TestApp::spawn().await;
     let ticket = format!("verifyEmail:{}", uuid::Uuid::new_v4());
     unverified_user_with_ticket(&app, &ticket).await;
-    app.sql("UPDATE auth.users SET ticket_expires_at = now() - interval '1 second'").await;
-    for t in [ticket.as_str(), "verifyEmail:00000000-0000-0000-0000-000000000000", "garbage"] {
+    app.sql("UPDATE auth.users SET ticket_expires_at = now() - interval '1 second'")
+        .await;
+    for t in [
+        ticket.as_str(),
+        "verifyEmail:00000000-0000-0000-0000-000000000000",
+        "garbage",
+    ] {
         let r = app
-            .get(&format!("/verify?ticket={t}&redirectTo=http://localhost:3000/x"))
+            .get(&format!(
+                "/verify?ticket={t}&redirectTo=http://localhost:3000/x"
+            ))
             .await;
         assert_eq!(r.status, 302);
         let q = query_of(&r.location());
-        assert!(q.contains(&("error".to_owned(), "invalid-ticket".to_owned())), "{q:?}");
-        assert!(q.contains(&("errorDescription".to_owned(), "Invalid ticket".to_owned())), "{q:?}");
+        assert!(
+            q.contains(&("error".to_owned(), "invalid-ticket".to_owned())),
+            "{q:?}"
+        );
+        assert!(
+            q.contains(&("errorDescription".to_owned(), "Invalid ticket".to_owned())),
+            "{q:?}"
+        );
     }
 }
 
@@ -78,16 +102,29 @@ async fn verify_refuses_redirects_outside_the_allow_list() {
         .await;
     assert_eq!(r.status, 302);
     let location = r.location();
-    assert!(location.starts_with("http://localhost:3000/?") || location.starts_with("http://localhost:3000?"), "{location}");
-    assert!(location.contains("error=redirectTo-not-allowed"), "{location}");
+    assert!(
+        location.starts_with("http://localhost:3000/?")
+            || location.starts_with("http://localhost:3000?"),
+        "{location}"
+    );
+    assert!(
+        location.contains("error=redirectTo-not-allowed"),
+        "{location}"
+    );
 }
 
 #[tokio::test]
 async fn verify_validates_its_parameters() {
     let app = TestApp::spawn().await;
-    app.get("/verify?redirectTo=http://localhost:3000").await.assert_error(400, "invalid-request");
-    app.get("/verify?ticket=verifyEmail:x").await.assert_error(400, "invalid-request");
-    app.get("/verify?ticket=verifyEmail:x&redirectTo=not%20a%20url").await.assert_error(400, "invalid-request");
+    app.get("/verify?redirectTo=http://localhost:3000")
+        .await
+        .assert_error(400, "invalid-request");
+    app.get("/verify?ticket=verifyEmail:x")
+        .await
+        .assert_error(400, "invalid-request");
+    app.get("/verify?ticket=verifyEmail:x&redirectTo=not%20a%20url")
+        .await
+        .assert_error(400, "invalid-request");
     app.get("/verify?ticket=verifyEmail:x&redirectTo=http://localhost:3000&type=bogus")
         .await
         .assert_error(400, "invalid-request");
@@ -99,19 +136,36 @@ async fn verify_reports_disabled_users_and_conceals_when_asked() {
     let ticket = format!("verifyEmail:{}", uuid::Uuid::new_v4());
     unverified_user_with_ticket(&app, &ticket).await;
     app.sql("UPDATE auth.users SET disabled = true").await;
-    let r = app.get(&format!("/verify?ticket={ticket}&redirectTo=http://localhost:3000")).await;
-    assert!(r.location().contains("error=disabled-user"), "{}", r.location());
+    let r = app
+        .get(&format!(
+            "/verify?ticket={ticket}&redirectTo=http://localhost:3000"
+        ))
+        .await;
+    assert!(
+        r.location().contains("error=disabled-user"),
+        "{}",
+        r.location()
+    );
 
     let app = TestApp::with(&["--conceal-errors"]).await;
-    let r = app.get("/verify?ticket=verifyEmail:nope&redirectTo=http://localhost:3000").await;
-    assert!(r.location().contains("error=invalid-request"), "{}", r.location());
+    let r = app
+        .get("/verify?ticket=verifyEmail:nope&redirectTo=http://localhost:3000")
+        .await;
+    assert!(
+        r.location().contains("error=invalid-request"),
+        "{}",
+        r.location()
+    );
 }
 
 #[tokio::test]
 async fn a_stored_ticket_hash_cannot_be_replayed_as_a_ticket() {
     let app = TestApp::spawn().await;
     let r = app
-        .post("/signup/email-password", json!({"email": "h@example.com", "password": "hunter22"}))
+        .post(
+            "/signup/email-password",
+            json!({"email": "h@example.com", "password": "hunter22"}),
+        )
         .await;
     assert_eq!(r.status, 200);
     let stored: String = app
@@ -128,5 +182,9 @@ async fn a_stored_ticket_hash_cannot_be_replayed_as_a_ticket() {
             url::form_urlencoded::byte_serialize(stored.as_bytes()).collect::<String>()
         ))
         .await;
-    assert!(r.location().contains("error=invalid-ticket"), "{}", r.location());
+    assert!(
+        r.location().contains("error=invalid-ticket"),
+        "{}",
+        r.location()
+    );
 }

@@ -38,7 +38,12 @@ impl Reply {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// Asserts the standard error body and status.
@@ -46,8 +51,16 @@ impl Reply {
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         assert_eq!(self.body["error"], code, "error code; body: {}", self.text);
-        assert_eq!(self.body["status"], status, "status field; body: {}", self.text);
-        assert!(self.body["message"].is_string(), "message; body: {}", self.text);
+        assert_eq!(
+            self.body["status"], status,
+            "status field; body: {}",
+            self.text
+        );
+        assert!(
+            self.body["message"].is_string(),
+            "message; body: {}",
+            self.text
+        );
     }
 
     pub fn location(&self) -> String {
@@ -118,10 +131,23 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        Reply::read(self.http.post(self.url(path)).json(&body).send().await.expect("request")).await
+        Reply::read(
+            self.http
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Reply {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> Reply {
         Reply::read(
             self.http
                 .post(self.url(path))
@@ -166,14 +192,22 @@ impl TestApp {
     /// Signs up (verification disabled in the app) and returns the session JSON.
     pub async fn signup(&self, email: &str, password: &str) -> Value {
         let r = self
-            .post("/signup/email-password", serde_json::json!({"email": email, "password": password}))
+            .post(
+                "/signup/email-password",
+                serde_json::json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(r.status, 200, "sign-up: {}", r.text);
         r.body["session"].clone()
     }
 
     pub async fn sql(&self, query: &str) {
-        self.db.client().await.batch_execute(query).await.expect("sql");
+        self.db
+            .client()
+            .await
+            .batch_execute(query)
+            .await
+            .expect("sql");
     }
 
     /// Stops the server and waits for in-flight requests.

@@ -35,7 +35,7 @@ pub async fn handle(
             .await?
         {
             PasswordSignIn::Session(s) => Response {
-                session: Some(s),
+                session: Some(*s),
                 mfa: None,
             },
             PasswordSignIn::Mfa(m) => Response {
