@@ -228,8 +228,8 @@ pub struct Config {
     pub log_format_text: bool,
 
     // ---- postgres ----
-    /// PostgreSQL connection URL (env POSTGRES_CONNECTION, or HASURA_GRAPHQL_DATABASE_URL)
-    /// [default: postgres://postgres:postgres@localhost:5432/local?sslmode=disable]
+    /// PostgreSQL connection URL (env POSTGRES_CONNECTION, else HASURA_GRAPHQL_DATABASE_URL;
+    /// default: postgres://postgres:postgres@localhost:5432/local?sslmode=disable)
     #[arg(
         help_heading = "Postgres",
         long = "postgres",
@@ -615,7 +615,7 @@ pub struct Config {
     pub allow_redirect_urls: Vec<String>,
 
     // ---- email ----
-    /// Folder of custom email templates (<locale>/<template>/{subject.txt,body.html})
+    /// Folder of custom email templates: LOCALE/TEMPLATE/subject.txt and body.html
     #[arg(
         help_heading = "Email",
         long = "templates-path",

@@ -2,7 +2,7 @@
 //!
 //! Every provider has `AUTH_PROVIDER_<P>_ENABLED` plus its credentials; most also have a
 //! comma-list `_SCOPE` whose default is the provider's usual scope list. When a scope list is
-//! empty after dropping blank items, the provider default applies ([`default_scope`] helpers).
+//! empty after dropping blank items, the provider default applies (`scopes()`).
 //! Env names and flags are written out literally so they can be found with grep.
 
 use clap::{ArgAction, Args};
