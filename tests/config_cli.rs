@@ -221,6 +221,20 @@ fn help_lists_every_upstream_env_var() {
 }
 
 #[test]
+fn docs_list_every_upstream_env_var() {
+    let docs = include_str!("../docs/configuration.md");
+    let missing: Vec<&str> = UPSTREAM_ENV_VARS
+        .iter()
+        .copied()
+        .filter(|env| !docs.contains(&format!("`{env}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not list {missing:?}"
+    );
+}
+
+#[test]
 fn help_shows_flag_env_var_and_default() {
     let help = stdout(&run(&["--help"], &[]));
     for expected in [
