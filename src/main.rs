@@ -1,10 +1,9 @@
-use clap::Parser;
-use hasura_auth::config::Cli;
+use hasura_auth::config::parse_cli;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     let (command, mut config) = cli.into_parts();
     config.apply_env_aliases();
     match hasura_auth::app::run(command, config).await {

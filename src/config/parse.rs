@@ -1,4 +1,5 @@
-//! Value parsers for upstream's flag syntax (Go `strconv.ParseBool`, Go durations, comma lists).
+//! Value parsers for upstream's flag syntax (Go `strconv.ParseBool`, Go durations, comma lists)
+//! and for the few values upstream validates at start-up (JSON claims, SMS provider).
 
 use std::time::Duration;
 
@@ -54,6 +55,63 @@ pub fn go_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total.round() as u64))
 }
 
+/// Formats a duration the way Go's `time.Duration.String()` does: `1h0m0s`, `5m0s`,
+/// `1.5s`, `300ms`, `0s` (used when logging settings, so they read like upstream's).
+pub fn format_go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    if nanos < 1_000_000_000 {
+        let (value, unit) = if nanos < 1_000 {
+            (nanos as f64, "ns")
+        } else if nanos < 1_000_000 {
+            (nanos as f64 / 1e3, "µs")
+        } else {
+            (nanos as f64 / 1e6, "ms")
+        };
+        return format!("{value}{unit}");
+    }
+    let total_secs = d.as_secs();
+    let hours = total_secs / 3600;
+    let minutes = (total_secs % 3600) / 60;
+    let secs = (total_secs % 60) as f64 + f64::from(d.subsec_nanos()) / 1e9;
+    let mut out = String::new();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if hours > 0 || minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    out.push_str(&format!("{secs}s"));
+    out
+}
+
+/// A JSON-object setting (`AUTH_JWT_CUSTOM_CLAIMS`, `..._DEFAULTS`): empty, or a JSON object.
+/// Returns the text unchanged so the field stays a `String`.
+pub fn json_object(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Ok(s.to_owned());
+    }
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(serde_json::Value::Object(_)) => Ok(s.to_owned()),
+        Ok(_) => Err("expected a JSON object such as {\"claim\":\"path\"}".to_owned()),
+        Err(e) => Err(format!("not valid JSON: {e}")),
+    }
+}
+
+/// `AUTH_SMS_PROVIDER`: case-insensitive; empty selects Twilio; anything unknown is an error.
+pub fn sms_provider(s: &str) -> Result<super::SmsProvider, String> {
+    match s.trim().to_lowercase().as_str() {
+        "" | "twilio" => Ok(super::SmsProvider::Twilio),
+        "modica" => Ok(super::SmsProvider::Modica),
+        "dev" => Ok(super::SmsProvider::Dev),
+        other => Err(format!(
+            "unknown SMS provider {other:?} (use twilio, modica or dev)"
+        )),
+    }
+}
+
 /// Drops the empty items a comma list such as `a,,b,` leaves behind.
 pub fn non_empty(items: &[String]) -> Vec<String> {
     items
@@ -90,6 +148,38 @@ mod tests {
         for bad in ["", "5", "m", "1x", "-1m", "1m-"] {
             assert!(go_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn format_go_duration_matches_go() {
+        assert_eq!(format_go_duration(Duration::ZERO), "0s");
+        assert_eq!(format_go_duration(Duration::from_secs(60)), "1m0s");
+        assert_eq!(format_go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(format_go_duration(Duration::from_secs(300)), "5m0s");
+        assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_go_duration(Duration::from_millis(300)), "300ms");
+        assert_eq!(format_go_duration(Duration::from_secs(5400)), "1h30m0s");
+    }
+
+    #[test]
+    fn json_object_accepts_empty_and_objects_only() {
+        assert_eq!(json_object(""), Ok(String::new()));
+        assert_eq!(json_object("  "), Ok("  ".to_owned()));
+        let claims = r#"{"org":"profile.org"}"#;
+        assert_eq!(json_object(claims), Ok(claims.to_owned()));
+        assert!(json_object("[1]").is_err());
+        assert!(json_object("\"x\"").is_err());
+        assert!(json_object("{oops").is_err());
+    }
+
+    #[test]
+    fn sms_provider_is_case_insensitive_and_defaults_to_twilio() {
+        use crate::config::SmsProvider;
+        assert_eq!(sms_provider(""), Ok(SmsProvider::Twilio));
+        assert_eq!(sms_provider("Twilio"), Ok(SmsProvider::Twilio));
+        assert_eq!(sms_provider("MODICA"), Ok(SmsProvider::Modica));
+        assert_eq!(sms_provider("dev"), Ok(SmsProvider::Dev));
+        assert!(sms_provider("nexmo").is_err());
     }
 
     #[test]

@@ -1,0 +1,446 @@
+//! Unit tests of the configuration: defaults, flag syntax, derived helpers, masking.
+//! They parse argument lists in-process; the process env is not modified (it may leak in,
+//! which CI does not do).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::*;
+
+fn parse(args: &[&str]) -> Config {
+    let mut all = vec!["hasura-auth"];
+    all.extend_from_slice(args);
+    Config::from_args(all).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn parse_err(args: &[&str]) -> String {
+    let mut all = vec!["hasura-auth"];
+    all.extend_from_slice(args);
+    match Config::from_args(all) {
+        Ok(_) => panic!("{args:?} should not parse"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Long names of every setting flag of the top-level command.
+fn flag_names() -> BTreeSet<String> {
+    cli::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|l| !["help", "version", "check-config"].contains(l))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn config_defaults_match_upstream() {
+    let c = parse(&[]);
+    // server, general
+    assert_eq!(c.api_prefix, "");
+    assert_eq!(c.port, "4000");
+    assert!(!c.conceal_errors);
+    assert_eq!(c.server_url, "");
+    assert!(!c.enable_change_env);
+    assert!(!c.debug);
+    assert!(!c.log_format_text);
+    // postgres
+    assert_eq!(
+        c.database_url(),
+        "postgres://postgres:postgres@localhost:5432/local?sslmode=disable"
+    );
+    assert_eq!(c.migrations_database_url(), c.database_url());
+    // jwt
+    assert_eq!(c.refresh_token_expires_in, 2_592_000);
+    assert_eq!(c.access_tokens_expires_in, 900);
+    assert_eq!(c.custom_claims, "");
+    assert_eq!(c.custom_claims_defaults, "");
+    assert!(c.custom_claims_map().is_none());
+    // signup
+    assert!(!c.disable_signup);
+    assert_eq!(c.default_allowed_roles, vec!["me"]);
+    assert_eq!(c.default_role, "user");
+    assert_eq!(c.default_locale, "en");
+    assert_eq!(c.allowed_locales, vec!["en"]);
+    assert!(!c.disable_new_users);
+    assert!(c.gravatar_enabled);
+    assert_eq!(c.gravatar_default, GravatarDefault::Blank);
+    assert_eq!(c.gravatar_rating, GravatarRating::G);
+    assert!(c.email_verification_required);
+    assert_eq!(c.password_min_length, 3);
+    assert!(!c.password_hibp_enabled);
+    assert!(c.block_email_domains.is_empty());
+    assert!(c.allowed_emails.is_empty());
+    assert!(!c.enable_anonymous_users);
+    // signin, otp, sms, mfa
+    assert!(!c.email_passwordless_enabled);
+    assert!(!c.otp_email_enabled);
+    assert!(!c.sms_passwordless_enabled);
+    assert_eq!(c.sms_provider, SmsProvider::Twilio);
+    assert_eq!(c.sms_twilio_account_sid, "");
+    assert!(!c.mfa_enabled);
+    assert_eq!(c.mfa_totp_issuer, "auth");
+    // webauthn, security
+    assert!(!c.webauthn_enabled);
+    assert!(c.webauthn_rp_origins.is_empty());
+    assert_eq!(c.webauthn_attestation_timeout, 60_000);
+    assert_eq!(c.require_elevated_claim, ElevatedClaimMode::Disabled);
+    // application, email, smtp
+    assert_eq!(c.client_url, "");
+    assert!(c.allow_redirect_urls.is_empty());
+    assert_eq!(c.templates_path, "/app/email-templates");
+    assert_eq!(c.smtp_host, "");
+    assert_eq!(c.smtp_port, 587);
+    assert!(!c.smtp_secure);
+    assert_eq!(c.smtp_auth_method, SmtpAuthMethod::Plain);
+    // rate limit
+    assert!(!c.rate_limit_enable);
+    assert_eq!(c.rate_limit_global_burst, 100);
+    assert_eq!(c.rate_limit_global_interval, Duration::from_secs(60));
+    assert_eq!(c.rate_limit_email_burst, 10);
+    assert_eq!(c.rate_limit_email_interval, Duration::from_secs(3600));
+    assert!(!c.rate_limit_email_is_global);
+    assert_eq!(c.rate_limit_sms_burst, 10);
+    assert_eq!(c.rate_limit_sms_interval, Duration::from_secs(3600));
+    assert_eq!(c.rate_limit_brute_force_burst, 10);
+    assert_eq!(c.rate_limit_brute_force_interval, Duration::from_secs(300));
+    assert_eq!(c.rate_limit_signups_burst, 10);
+    assert_eq!(c.rate_limit_signups_interval, Duration::from_secs(300));
+    assert_eq!(c.rate_limit_memcache_server, "");
+    assert_eq!(c.rate_limit_memcache_prefix, "");
+    // turnstile, id tokens
+    assert_eq!(c.turnstile_secret, "");
+    assert_eq!(c.apple_audience, "");
+    assert_eq!(c.google_audience, "");
+}
+
+#[test]
+fn config_provider_defaults_match_upstream() {
+    let p = parse(&[]).providers;
+    assert!(p.enabled().is_empty());
+    assert_eq!(
+        p.github.authorization_url,
+        "https://github.com/login/oauth/authorize"
+    );
+    assert_eq!(
+        p.github.token_url,
+        "https://github.com/login/oauth/access_token"
+    );
+    assert_eq!(p.github.user_profile_url, "https://api.github.com/user");
+    assert_eq!(p.github.scope, vec!["user:email"]);
+    assert_eq!(p.google.scope, vec!["openid", "email", "profile"]);
+    assert_eq!(p.apple.scope, vec!["name", "email"]);
+    assert_eq!(p.linkedin.scope, vec!["openid", "profile", "email"]);
+    assert_eq!(p.discord.scope, vec!["identify", "email"]);
+    assert_eq!(
+        p.spotify.scope,
+        vec!["user-read-email", "user-read-private"]
+    );
+    assert_eq!(p.twitch.scope, vec!["user:read:email"]);
+    assert_eq!(p.gitlab.scope, vec!["read_user"]);
+    assert_eq!(p.bitbucket.scope, vec!["account"]);
+    assert_eq!(p.azuread.tenant, "common");
+    assert_eq!(
+        p.azuread.scope,
+        vec!["email", "profile", "openid", "offline_access"]
+    );
+    assert_eq!(p.entraid.tenant, "common");
+    assert_eq!(
+        p.entraid.scope,
+        vec!["email", "profile", "openid", "offline_access"]
+    );
+    assert_eq!(p.facebook.scope, vec!["email"]);
+    assert_eq!(p.windowslive.scope, vec!["wl.basic", "wl.emails"]);
+    assert_eq!(p.strava.scope, vec!["profile:read_all"]);
+    assert_eq!(p.workos.scopes(), vec![""]);
+    assert_eq!(p.twitter.consumer_key, "");
+}
+
+#[test]
+fn config_has_all_150_upstream_flags_and_lists_each_once_in_settings() {
+    let flags = flag_names();
+    assert_eq!(flags.len(), 150, "upstream has 150 flags");
+    let settings: Vec<&str> = parse(&[]).settings().names().collect();
+    let unique: BTreeSet<String> = settings.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(settings.len(), unique.len(), "a setting is listed twice");
+    assert_eq!(unique, flags, "settings() and the flags differ");
+}
+
+#[test]
+fn config_env_names_are_unique_and_151_with_the_alias() {
+    let mut envs: Vec<String> = cli::command()
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    let count = envs.len();
+    envs.sort();
+    envs.dedup();
+    assert_eq!(envs.len(), count, "duplicate env var");
+    assert_eq!(count, 150);
+    assert!(!envs.contains(&"HASURA_GRAPHQL_DATABASE_URL".to_owned()));
+}
+
+#[test]
+fn config_sensitive_flags_hide_env_values_in_help() {
+    for arg in cli::command().get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if is_sensitive(long) {
+            assert!(
+                arg.is_hide_env_values_set(),
+                "--{long} must hide its env value"
+            );
+        }
+    }
+}
+
+#[test]
+fn config_masking_follows_upstream_rule() {
+    for name in [
+        "smtp-password",
+        "sms-modica-password",
+        "sms-twilio-auth-token",
+        "hasura-graphql-jwt-secret",
+        "hasura-admin-secret",
+        "turnstile-secret",
+        "apple-private-key",
+        "apple-key-id",
+        "twitter-consumer-key",
+        "github-client-id",
+        "github-client-secret",
+        "postgres",
+        "postgres-migrations",
+        "refresh-token-expires-in",
+        "github-token-url",
+        "password-min-length",
+    ] {
+        assert!(is_sensitive(name), "{name} must be masked");
+    }
+    for name in [
+        "port",
+        "smtp-user",
+        "smtp-host",
+        "apple-team-id",
+        "client-url",
+        "debug",
+    ] {
+        assert!(!is_sensitive(name), "{name} must be visible");
+    }
+}
+
+#[test]
+fn config_masked_settings_and_debug_hide_secrets() {
+    let c = parse(&[
+        "--smtp-password=hunter2-smtp",
+        "--hasura-admin-secret=hunter2-admin",
+        "--postgres=postgres://u:hunter2-db@h/d",
+        "--google-client-secret=hunter2-google",
+        "--sms-modica-password=hunter2-modica",
+        "--smtp-user=someone",
+    ]);
+    let masked = c.settings().masked();
+    assert_eq!(masked["smtp-password"], MASK);
+    assert_eq!(masked["hasura-admin-secret"], MASK);
+    assert_eq!(masked["postgres"], MASK);
+    assert_eq!(masked["google-client-secret"], MASK);
+    assert_eq!(masked["sms-modica-password"], MASK);
+    assert_eq!(masked["smtp-user"], "someone");
+    // Empty secrets are masked too (the log never tells whether a secret is set).
+    assert_eq!(masked["turnstile-secret"], MASK);
+
+    let debug = format!("{c:?} {:?} {:?}", c.providers, c.providers.google);
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("someone"));
+}
+
+#[test]
+fn config_flag_syntax_follows_upstream() {
+    let c = parse(&[
+        "--conceal-errors",
+        "--gravatar-enabled=f",
+        "--email-verification-required=0",
+        "--mfa-enabled=T",
+        "--default-allowed-roles=me,,editor,",
+        "--rate-limit-global-interval=1h30m",
+        "--rate-limit-sms-interval=300ms",
+        "--gravatar-default=404",
+        "--smtp-auth-method=CRAM-MD5",
+        "--require-elevated-claim=required",
+        "--sms-provider=MODICA",
+        "--smtp-port=465",
+        "--port",
+        "8080",
+    ]);
+    assert!(c.conceal_errors);
+    assert!(!c.gravatar_enabled);
+    assert!(!c.email_verification_required);
+    assert!(c.mfa_enabled);
+    assert_eq!(c.allowed_roles(), vec!["me", "editor", "user"]);
+    assert_eq!(c.rate_limit_global_interval, Duration::from_secs(5400));
+    assert_eq!(c.rate_limit_sms_interval, Duration::from_millis(300));
+    assert_eq!(c.gravatar_default, GravatarDefault::NotFound);
+    assert_eq!(c.smtp_auth_method, SmtpAuthMethod::CramMd5);
+    assert_eq!(c.require_elevated_claim, ElevatedClaimMode::Required);
+    assert_eq!(c.sms_provider, SmsProvider::Modica);
+    assert_eq!(c.smtp_port, 465);
+    assert_eq!(c.port, "8080");
+}
+
+#[test]
+fn config_subcommands_take_the_same_flags() {
+    let cli = try_parse_cli_from(["hasura-auth", "serve", "--mfa-enabled", "--port=1"]).unwrap();
+    let (kind, c) = cli.into_parts();
+    assert_eq!(kind, CommandKind::Serve);
+    assert!(c.mfa_enabled);
+    assert_eq!(c.port, "1");
+    let cli = try_parse_cli_from([
+        "hasura-auth",
+        "migrate",
+        "--postgres-migrations=postgres://m",
+    ])
+    .unwrap();
+    let (kind, c) = cli.into_parts();
+    assert_eq!(kind, CommandKind::Migrate);
+    assert_eq!(c.migrations_database_url(), "postgres://m");
+}
+
+#[test]
+fn config_bad_values_name_the_env_var_and_the_flag() {
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--conceal-errors=yes"],
+            "AUTH_CONCEAL_ERRORS (--conceal-errors)",
+        ),
+        (
+            &["--rate-limit-email-interval=10"],
+            "AUTH_RATE_LIMIT_EMAIL_INTERVAL (--rate-limit-email-interval)",
+        ),
+        (
+            &["--gravatar-rating=nc17"],
+            "AUTH_GRAVATAR_RATING (--gravatar-rating)",
+        ),
+        (
+            &["--password-min-length=abc"],
+            "AUTH_PASSWORD_MIN_LENGTH (--password-min-length)",
+        ),
+        (
+            &["--sms-provider=nexmo"],
+            "AUTH_SMS_PROVIDER (--sms-provider)",
+        ),
+        (
+            &["--custom-claims=[]"],
+            "AUTH_JWT_CUSTOM_CLAIMS (--custom-claims)",
+        ),
+        (
+            &["serve", "--custom-claims-defaults={bad"],
+            "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS (--custom-claims-defaults)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let message = parse_err(args);
+        assert!(message.contains(expected), "{args:?}: {message}");
+        assert!(message.contains("invalid value"), "{args:?}: {message}");
+    }
+    let message = parse_err(&["--gravatar-rating=nc17"]);
+    assert!(message.contains("g, pg, r, x"), "{message}");
+}
+
+#[test]
+fn config_database_url_alias_applies_only_without_postgres_connection() {
+    let mut c = parse(&[]);
+    c.postgres = None;
+    c.apply_database_url_alias(Some("postgres://alias/db"));
+    assert_eq!(c.database_url(), "postgres://alias/db");
+    assert!(c.database_url_is_explicit());
+
+    let mut c = parse(&["--postgres=postgres://main/db"]);
+    c.apply_database_url_alias(Some("postgres://alias/db"));
+    assert_eq!(c.database_url(), "postgres://main/db");
+
+    let mut c = parse(&["--postgres="]);
+    c.apply_database_url_alias(Some("postgres://alias/db"));
+    assert_eq!(c.database_url(), "postgres://alias/db");
+
+    let mut c = parse(&[]);
+    c.postgres = None;
+    c.apply_database_url_alias(Some(""));
+    assert!(!c.database_url_is_explicit());
+    assert_eq!(c.database_url(), DEFAULT_POSTGRES_URL);
+}
+
+#[test]
+fn config_derived_lists_drop_blanks_and_add_defaults() {
+    let c = parse(&[
+        "--default-role=editor",
+        "--default-allowed-roles=me,,editor",
+        "--default-locale=fr",
+        "--allowed-locales=en,,de",
+        "--allowed-email-domains=a.com,,b.com",
+        "--allowed-emails=,x@a.com",
+        "--block-email-domains=bad.com,",
+        "--block-emails=,",
+        "--allow-redirect-urls=https://a.com/*,,",
+    ]);
+    assert_eq!(c.allowed_roles(), vec!["me", "editor"]);
+    assert_eq!(c.allowed_locales(), vec!["en", "de", "fr"]);
+    assert_eq!(c.allowed_email_domains(), vec!["a.com", "b.com"]);
+    assert_eq!(c.allowed_emails(), vec!["x@a.com"]);
+    assert_eq!(c.block_email_domains(), vec!["bad.com"]);
+    assert!(c.block_emails().is_empty());
+    assert_eq!(c.allow_redirect_urls(), vec!["https://a.com/*"]);
+}
+
+#[test]
+fn config_webauthn_defaults_derive_from_client_url() {
+    let c = parse(&["--client-url=https://app.example.com:3000/x"]);
+    assert_eq!(c.webauthn_rp_id(), "app.example.com");
+    assert_eq!(c.webauthn_rp_name(), "app.example.com");
+    assert_eq!(
+        c.webauthn_rp_origins(),
+        vec!["https://app.example.com:3000/x"]
+    );
+
+    let c = parse(&[
+        "--client-url=https://app.example.com",
+        "--webauthn-rp-id=example.com",
+        "--webauthn-rp-name=Example",
+        "--webauthn-rp-origins=https://a.example.com,,https://app.example.com",
+    ]);
+    assert_eq!(c.webauthn_rp_id(), "example.com");
+    assert_eq!(c.webauthn_rp_name(), "Example");
+    assert_eq!(
+        c.webauthn_rp_origins(),
+        vec!["https://a.example.com", "https://app.example.com"]
+    );
+
+    let c = parse(&["--client-url="]);
+    assert_eq!(c.webauthn_rp_id(), "");
+    assert!(c.webauthn_rp_origins().is_empty());
+}
+
+#[test]
+fn config_provider_scopes_fall_back_to_defaults_when_empty() {
+    let c = parse(&[
+        "--github-scope=,",
+        "--google-scope=openid",
+        "--github-enabled",
+        "--windowslive-enabled=true",
+    ]);
+    assert_eq!(c.providers.github.scopes(), vec!["user:email"]);
+    assert_eq!(c.providers.google.scopes(), vec!["openid"]);
+    assert_eq!(c.providers.apple.scopes(), vec!["name", "email"]);
+    assert_eq!(c.providers.enabled(), vec!["github", "windowslive"]);
+    assert!(c.providers.is_enabled("github"));
+    assert!(!c.providers.is_enabled("nope"));
+}
+
+#[test]
+fn config_custom_claims_are_json_objects() {
+    let c = parse(&[
+        r#"--custom-claims={"x-hasura-org":"profile.org"}"#,
+        r#"--custom-claims-defaults={"x-hasura-org":"none"}"#,
+    ]);
+    let claims = c.custom_claims_map().unwrap();
+    assert_eq!(claims["x-hasura-org"], "profile.org");
+    let defaults = c.custom_claims_defaults_map().unwrap();
+    assert_eq!(defaults["x-hasura-org"], "none");
+}
