@@ -941,6 +941,7 @@ async fn a_failing_step_is_rolled_back_with_its_ledger_rows_and_can_be_retried()
         "{err:?}"
     );
     assert!(err.to_string().contains("00018_entraid-provider"), "{err}");
+    assert!(err.to_string().contains("no_entraid"), "{err}");
 
     // 16 and 17 stay applied and recorded; 18 left no trace.
     assert_schema_migrations(&client, 17).await;

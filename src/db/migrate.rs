@@ -47,10 +47,12 @@ pub enum MigrateError {
     )]
     UnknownVersion { found: i64, latest: i64 },
     /// One step failed; its transaction was rolled back, earlier steps stay applied.
-    #[error("migration {name} failed (rolled back): {source}")]
+    #[error("migration {name} failed and was rolled back: {reason}")]
     Apply {
         version: i64,
         name: &'static str,
+        /// PostgreSQL's message (tokio-postgres' own `Display` only says "db error").
+        reason: String,
         #[source]
         source: tokio_postgres::Error,
     },
@@ -284,9 +286,10 @@ async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, MigrateE
     let mut bootstrap = Some(bootstrap_sql(&found));
     let mut applied = Vec::with_capacity(pending.len());
     for m in pending {
-        let fail = |source| MigrateError::Apply {
+        let fail = |source: tokio_postgres::Error| MigrateError::Apply {
             version: m.version,
             name: m.name,
+            reason: describe(&source),
             source,
         };
         apply_one(client, m, bootstrap.take().as_deref())
@@ -343,6 +346,26 @@ async fn apply_one(
     )
     .await?;
     tx.commit().await
+}
+
+/// PostgreSQL's own words for a failed statement, with detail and constraint if any.
+fn describe(e: &tokio_postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else {
+        return e.to_string();
+    };
+    let mut out = format!(
+        "{}: {} (SQLSTATE {})",
+        db.severity(),
+        db.message(),
+        db.code().code()
+    );
+    if let Some(detail) = db.detail() {
+        out.push_str(&format!("; {detail}"));
+    }
+    if let Some(constraint) = db.constraint() {
+        out.push_str(&format!("; constraint {constraint}"));
+    }
+    out
 }
 
 /// The advisory lock key golang-migrate's postgres driver uses for
