@@ -29,7 +29,7 @@ pub struct MigrationReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("database: {0}")]
+    #[error("database: {}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("{0}")]
     State(String),
@@ -47,12 +47,10 @@ pub enum MigrateError {
     )]
     UnknownVersion { found: i64, latest: i64 },
     /// One step failed; its transaction was rolled back, earlier steps stay applied.
-    #[error("migration {name} failed and was rolled back: {reason}")]
+    #[error("migration {name} failed and was rolled back: {}", describe(.source))]
     Apply {
         version: i64,
         name: &'static str,
-        /// PostgreSQL's message (tokio-postgres' own `Display` only says "db error").
-        reason: String,
         #[source]
         source: tokio_postgres::Error,
     },
@@ -289,7 +287,6 @@ async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, MigrateE
         let fail = |source: tokio_postgres::Error| MigrateError::Apply {
             version: m.version,
             name: m.name,
-            reason: describe(&source),
             source,
         };
         apply_one(client, m, bootstrap.take().as_deref())
@@ -348,7 +345,8 @@ async fn apply_one(
     tx.commit().await
 }
 
-/// PostgreSQL's own words for a failed statement, with detail and constraint if any.
+/// PostgreSQL's own words for a failed statement, with detail and constraint if any
+/// (tokio-postgres' `Display` only says "db error").
 fn describe(e: &tokio_postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
         return e.to_string();
@@ -456,6 +454,9 @@ mod tests {
 
     #[test]
     fn advisory_lock_id_follows_golang_migrate() {
+        // Oracle: Python's zlib.crc32(b"auth\0schema_migrations\0postgres") * 1486364155 mod 2^32.
+        assert_eq!(advisory_lock_id("postgres"), 640_785_076);
+        assert_eq!(advisory_lock_id("hasura"), 1_090_749_583);
         let expected = crc32_ieee(b"auth\0schema_migrations\0postgres").wrapping_mul(1_486_364_155);
         assert_eq!(advisory_lock_id("postgres"), i64::from(expected));
         assert!(advisory_lock_id("a") >= 0 && advisory_lock_id("a") <= i64::from(u32::MAX));
