@@ -124,6 +124,7 @@ pub async fn shutdown_signal() {
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
     crate::telemetry::init(&config);
+    crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
         .await
         .map_err(|e| StartupError::Config(format!("development mode: {e}")))?;
