@@ -33,7 +33,11 @@ pub async fn run(command: CommandKind, config: Config) -> Result<(), StartupErro
     match command {
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
-            tracing::info!(from = report.from_version, to = report.to_version, "migrations applied");
+            tracing::info!(
+                from = report.from_version,
+                to = report.to_version,
+                "migrations applied"
+            );
             Ok(())
         }
         CommandKind::Serve => Err(StartupError::Config("serve not implemented yet".into())),

@@ -292,7 +292,11 @@ impl IntoResponse for ApiError {
 }
 
 /// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
-pub async fn conceal_errors(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn conceal_errors(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let res = next.run(req).await;
     if !state.config.conceal_errors {
         return res;

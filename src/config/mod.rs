@@ -157,36 +157,70 @@ pub struct Config {
     pub postgres: Option<String>,
 
     /// PostgreSQL URL used only to run migrations (needs rights to create extensions)
-    #[arg(long = "postgres-migrations", env = "POSTGRES_MIGRATIONS_CONNECTION", hide_env_values = true)]
+    #[arg(
+        long = "postgres-migrations",
+        env = "POSTGRES_MIGRATIONS_CONNECTION",
+        hide_env_values = true
+    )]
     pub postgres_migrations: Option<String>,
 
     // ---- jwt ----
     /// Refresh token lifetime in seconds
-    #[arg(long = "refresh-token-expires-in", env = "AUTH_REFRESH_TOKEN_EXPIRES_IN", default_value = "2592000")]
+    #[arg(
+        long = "refresh-token-expires-in",
+        env = "AUTH_REFRESH_TOKEN_EXPIRES_IN",
+        default_value = "2592000"
+    )]
     pub refresh_token_expires_in: i64,
 
     /// Access token lifetime in seconds
-    #[arg(long = "access-tokens-expires-in", env = "AUTH_ACCESS_TOKEN_EXPIRES_IN", default_value = "900")]
+    #[arg(
+        long = "access-tokens-expires-in",
+        env = "AUTH_ACCESS_TOKEN_EXPIRES_IN",
+        default_value = "900"
+    )]
     pub access_tokens_expires_in: i64,
 
     /// JWT key as Hasura expects it: {"type":"HS256","key":"..."} (HS256/384/512, RS256/384/512)
-    #[arg(long = "hasura-graphql-jwt-secret", env = "HASURA_GRAPHQL_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "hasura-graphql-jwt-secret",
+        env = "HASURA_GRAPHQL_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
 
     /// Custom claims: JSON object {"claim":"path.in.user"}
-    #[arg(long = "custom-claims", env = "AUTH_JWT_CUSTOM_CLAIMS", default_value = "")]
+    #[arg(
+        long = "custom-claims",
+        env = "AUTH_JWT_CUSTOM_CLAIMS",
+        default_value = ""
+    )]
     pub custom_claims: String,
 
     /// Default values of custom claims: JSON object {"claim": value}
-    #[arg(long = "custom-claims-defaults", env = "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS", default_value = "")]
+    #[arg(
+        long = "custom-claims-defaults",
+        env = "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS",
+        default_value = ""
+    )]
     pub custom_claims_defaults: String,
 
     /// Hasura GraphQL endpoint (…/v1/graphql)
-    #[arg(long = "graphql-url", env = "HASURA_GRAPHQL_GRAPHQL_URL", default_value = "")]
+    #[arg(
+        long = "graphql-url",
+        env = "HASURA_GRAPHQL_GRAPHQL_URL",
+        default_value = ""
+    )]
     pub graphql_url: String,
 
     /// Hasura admin secret
-    #[arg(long = "hasura-admin-secret", env = "HASURA_GRAPHQL_ADMIN_SECRET", default_value = "", hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long = "hasura-admin-secret",
+        env = "HASURA_GRAPHQL_ADMIN_SECRET",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub hasura_admin_secret: String,
 
     // ---- signup ----
@@ -197,19 +231,37 @@ pub struct Config {
     pub disable_signup: bool,
 
     /// Roles a user may get (comma list); the default role is added
-    #[arg(long = "default-allowed-roles", env = "AUTH_USER_DEFAULT_ALLOWED_ROLES", default_value = "me", value_delimiter = ',')]
+    #[arg(
+        long = "default-allowed-roles",
+        env = "AUTH_USER_DEFAULT_ALLOWED_ROLES",
+        default_value = "me",
+        value_delimiter = ','
+    )]
     pub default_allowed_roles: Vec<String>,
 
     /// Default role of new users
-    #[arg(long = "default-role", env = "AUTH_USER_DEFAULT_ROLE", default_value = "user")]
+    #[arg(
+        long = "default-role",
+        env = "AUTH_USER_DEFAULT_ROLE",
+        default_value = "user"
+    )]
     pub default_role: String,
 
     /// Default locale (2 letters); also the template fallback locale
-    #[arg(long = "default-locale", env = "AUTH_LOCALE_DEFAULT", default_value = "en")]
+    #[arg(
+        long = "default-locale",
+        env = "AUTH_LOCALE_DEFAULT",
+        default_value = "en"
+    )]
     pub default_locale: String,
 
     /// Allowed locales (comma list); the default locale is added
-    #[arg(long = "allowed-locales", env = "AUTH_LOCALE_ALLOWED_LOCALES", default_value = "en", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-locales",
+        env = "AUTH_LOCALE_ALLOWED_LOCALES",
+        default_value = "en",
+        value_delimiter = ','
+    )]
     pub allowed_locales: Vec<String>,
 
     /// New users are created disabled
@@ -225,11 +277,21 @@ pub struct Config {
     pub gravatar_enabled: bool,
 
     /// Gravatar d= parameter
-    #[arg(long = "gravatar-default", env = "AUTH_GRAVATAR_DEFAULT", default_value = "blank", value_enum)]
+    #[arg(
+        long = "gravatar-default",
+        env = "AUTH_GRAVATAR_DEFAULT",
+        default_value = "blank",
+        value_enum
+    )]
     pub gravatar_default: GravatarDefault,
 
     /// Gravatar r= parameter
-    #[arg(long = "gravatar-rating", env = "AUTH_GRAVATAR_RATING", default_value = "g", value_enum)]
+    #[arg(
+        long = "gravatar-rating",
+        env = "AUTH_GRAVATAR_RATING",
+        default_value = "g",
+        value_enum
+    )]
     pub gravatar_rating: GravatarRating,
 
     /// Users must verify their email before signing in
@@ -239,7 +301,11 @@ pub struct Config {
     pub email_verification_required: bool,
 
     /// Minimum password length
-    #[arg(long = "password-min-length", env = "AUTH_PASSWORD_MIN_LENGTH", default_value = "3")]
+    #[arg(
+        long = "password-min-length",
+        env = "AUTH_PASSWORD_MIN_LENGTH",
+        default_value = "3"
+    )]
     pub password_min_length: usize,
 
     /// Reject passwords found in Have I Been Pwned
@@ -249,19 +315,35 @@ pub struct Config {
     pub password_hibp_enabled: bool,
 
     /// Blocked email domains (comma list, exact match)
-    #[arg(long = "block-email-domains", env = "AUTH_ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS", value_delimiter = ',')]
+    #[arg(
+        long = "block-email-domains",
+        env = "AUTH_ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS",
+        value_delimiter = ','
+    )]
     pub block_email_domains: Vec<String>,
 
     /// Blocked email addresses (comma list, exact match)
-    #[arg(long = "block-emails", env = "AUTH_ACCESS_CONTROL_BLOCKED_EMAILS", value_delimiter = ',')]
+    #[arg(
+        long = "block-emails",
+        env = "AUTH_ACCESS_CONTROL_BLOCKED_EMAILS",
+        value_delimiter = ','
+    )]
     pub block_emails: Vec<String>,
 
     /// Allowed email domains (comma list); when set, other domains are rejected
-    #[arg(long = "allowed-email-domains", env = "AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-email-domains",
+        env = "AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS",
+        value_delimiter = ','
+    )]
     pub allowed_email_domains: Vec<String>,
 
     /// Allowed email addresses (comma list); when set, other addresses are rejected
-    #[arg(long = "allowed-emails", env = "AUTH_ACCESS_CONTROL_ALLOWED_EMAILS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-emails",
+        env = "AUTH_ACCESS_CONTROL_ALLOWED_EMAILS",
+        value_delimiter = ','
+    )]
     pub allowed_emails: Vec<String>,
 
     /// Enable anonymous sign-in
@@ -276,12 +358,20 @@ pub struct Config {
     pub client_url: String,
 
     /// Extra allowed redirect URL patterns (comma list of globs)
-    #[arg(long = "allow-redirect-urls", env = "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-redirect-urls",
+        env = "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS",
+        value_delimiter = ','
+    )]
     pub allow_redirect_urls: Vec<String>,
 
     // ---- email ----
     /// Folder of custom email templates (<locale>/<template>/{subject.txt,body.html})
-    #[arg(long = "templates-path", env = "AUTH_EMAIL_TEMPLATES_PATH", default_value = "/app/email-templates")]
+    #[arg(
+        long = "templates-path",
+        env = "AUTH_EMAIL_TEMPLATES_PATH",
+        default_value = "/app/email-templates"
+    )]
     pub templates_path: String,
 
     // ---- smtp ----
@@ -304,7 +394,13 @@ pub struct Config {
     pub smtp_user: String,
 
     /// SMTP password (also the Postmark server token)
-    #[arg(long = "smtp-password", env = "AUTH_SMTP_PASS", default_value = "", hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long = "smtp-password",
+        env = "AUTH_SMTP_PASS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub smtp_password: String,
 
     /// From: address of outgoing emails
@@ -312,11 +408,20 @@ pub struct Config {
     pub smtp_sender: String,
 
     /// Value of an X-SMTPAPI header added to every email
-    #[arg(long = "smtp-api-header", env = "AUTH_SMTP_X_SMTPAPI_HEADER", default_value = "")]
+    #[arg(
+        long = "smtp-api-header",
+        env = "AUTH_SMTP_X_SMTPAPI_HEADER",
+        default_value = ""
+    )]
     pub smtp_api_header: String,
 
     /// SMTP authentication mechanism
-    #[arg(long = "smtp-auth-method", env = "AUTH_SMTP_AUTH_METHOD", default_value = "PLAIN", value_enum)]
+    #[arg(
+        long = "smtp-auth-method",
+        env = "AUTH_SMTP_AUTH_METHOD",
+        default_value = "PLAIN",
+        value_enum
+    )]
     pub smtp_auth_method: SmtpAuthMethod,
 }
 

@@ -7,7 +7,9 @@ pub fn go_bool(s: &str) -> Result<bool, String> {
     match s.trim() {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        other => Err(format!("invalid boolean {other:?} (use true/false, 1/0 or t/f)")),
+        other => Err(format!(
+            "invalid boolean {other:?} (use true/false, 1/0 or t/f)"
+        )),
     }
 }
 

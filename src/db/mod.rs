@@ -34,7 +34,9 @@ pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
 /// Builds the connection pool. Connections are opened lazily and statements are
 /// prepared once per connection (`prepare_cached`).
 pub fn connect(url: &str, max_size: usize) -> Result<DbPool, DbError> {
-    let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| DbError::Url(e.to_string()))?;
+    let pg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| DbError::Url(e.to_string()))?;
     let manager = Manager::from_config(
         pg,
         NoTls,
