@@ -32,7 +32,11 @@ impl TestDb {
             "hat_{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-            uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap_or("x")
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..8)
+                .unwrap_or("x")
         );
         let client = connect(&admin_url).await;
         client
@@ -40,7 +44,11 @@ impl TestDb {
             .await
             .expect("create test database");
         let url = with_database(&admin_url, &name);
-        TestDb { name, url, admin_url }
+        TestDb {
+            name,
+            url,
+            admin_url,
+        }
     }
 
     /// A client connected to this database.
@@ -55,11 +63,16 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside async context guarantees; use a short-lived runtime on a thread.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
-                if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                {
                     tokio::spawn(conn);
                     let _ = client
                         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
