@@ -68,7 +68,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 
     let templates_dir = std::path::Path::new(&config.templates_path);
     let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
-    let mailer = Mailer::Log;
+    let mailer = Mailer::from_config(&config)?;
     let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(Arc::new(AppState {

@@ -22,7 +22,7 @@ use axum::{
 };
 
 use crate::app::SharedState;
-use crate::error::{ErrorCode, error_response};
+use crate::error::{ErrorBody, ErrorCode};
 
 /// Bodies above this size are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -85,10 +85,13 @@ fn normalise_prefix(prefix: &str) -> Option<String> {
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    let mut res = error_response(
-        ErrorCode::InvalidRequest,
-        &format!("no route for {method} {}", uri.path()),
-    );
-    *res.status_mut() = StatusCode::NOT_FOUND;
-    res
+    (
+        StatusCode::NOT_FOUND,
+        Json(ErrorBody {
+            error: ErrorCode::InvalidRequest.as_str(),
+            message: &format!("no route for {method} {}", uri.path()),
+            status: StatusCode::NOT_FOUND.as_u16(),
+        }),
+    )
+        .into_response()
 }

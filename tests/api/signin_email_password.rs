@@ -72,7 +72,7 @@ async fn signin_checks_the_email_lists_on_existing_users() {
     let app = TestApp::with(&[NO_VERIFY, "--block-email-domains=example.com"]).await;
     app.sql(
         "INSERT INTO auth.users (email, password_hash, locale) VALUES \
-         ('b@example.com', '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.jzg1uVbN4jNqo0lH6jQK0yZaIQ2e', 'en')",
+         ('b@example.com', '$2a$10$St2VAquMqPKuKWQnVVjvO.LAUwQt0LhDtj7ebiEFcIdETT7MuQCZy', 'en')",
     )
     .await;
     app.post(
@@ -86,10 +86,10 @@ async fn signin_checks_the_email_lists_on_existing_users() {
 #[tokio::test]
 async fn signin_accepts_upstream_bcrypt_hashes() {
     let app = TestApp::with(&[NO_VERIFY]).await;
-    // bcrypt("password", cost 10) as Go's x/crypto/bcrypt writes it ($2a$).
+    // bcrypt("password", cost 10, $2a$) made by another implementation (OpenBSD-derived pyca/bcrypt).
     app.sql(
         "INSERT INTO auth.users (email, password_hash, locale, email_verified) VALUES \
-         ('go@example.com', '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.jzg1uVbN4jNqo0lH6jQK0yZaIQ2e', 'en', true)",
+         ('go@example.com', '$2a$10$St2VAquMqPKuKWQnVVjvO.LAUwQt0LhDtj7ebiEFcIdETT7MuQCZy', 'en', true)",
     )
     .await;
     let r = app

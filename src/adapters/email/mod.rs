@@ -1,9 +1,15 @@
 //! Outgoing email: templates rendered per locale, delivered over SMTP (or printed to
 //! the log in development mode).
 
+pub mod html_text;
+pub mod smtp;
 pub mod templates;
 
+pub use html_text::html_to_text;
+pub use smtp::{SmtpMailer, SmtpSettings};
 pub use templates::{RenderedEmail, TemplateError, TemplateName, TemplateVars, Templates};
+
+use crate::config::Config;
 
 /// A rendered email ready to be delivered.
 #[derive(Debug, Clone)]
@@ -17,21 +23,83 @@ pub struct EmailMessage {
     pub headers: Vec<(String, String)>,
 }
 
+impl EmailMessage {
+    /// A message from a rendered template, with upstream's per-message headers
+    /// (`X-Ticket`, `X-Redirect-To`, `X-Email-Template`, `X-Link`).
+    pub fn from_rendered(
+        to: &str,
+        template: TemplateName,
+        rendered: RenderedEmail,
+        vars: &TemplateVars,
+    ) -> Self {
+        EmailMessage {
+            to: to.to_owned(),
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            headers: vec![
+                ("X-Ticket".to_owned(), vars.ticket.clone()),
+                ("X-Redirect-To".to_owned(), vars.redirect_to.clone()),
+                ("X-Email-Template".to_owned(), template.as_str().to_owned()),
+                ("X-Link".to_owned(), vars.link.clone()),
+            ],
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("smtp: {0}")]
     Smtp(String),
     #[error("invalid address: {0}")]
     Address(String),
+    #[error("invalid header name: {0}")]
+    Header(String),
+    #[error("smtp authentication: {0}")]
+    Auth(String),
+    #[error("smtp: timed out")]
+    Timeout,
+    #[error("email configuration: {0}")]
+    Config(String),
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
 }
 
 /// How emails leave the service.
+#[derive(Debug)]
 pub enum Mailer {
     /// No SMTP host configured: emails are written to the log (development mode).
     Log,
+    /// Delivered over SMTP.
+    Smtp(SmtpMailer),
 }
 
 impl Mailer {
+    /// Empty `smtp_host` → [`Mailer::Log`]; `postmark` → not supported yet; otherwise SMTP.
+    pub fn from_config(config: &Config) -> Result<Mailer, MailError> {
+        let host = config.smtp_host.trim();
+        if host.is_empty() {
+            return Ok(Mailer::Log);
+        }
+        if host.eq_ignore_ascii_case("postmark") {
+            return Err(MailError::Unsupported(
+                "AUTH_SMTP_HOST=postmark (the Postmark API)".into(),
+            ));
+        }
+        let settings = SmtpSettings {
+            host: host.to_owned(),
+            port: config.smtp_port,
+            secure: config.smtp_secure,
+            user: config.smtp_user.clone(),
+            password: config.smtp_password.clone(),
+            auth_method: config.smtp_auth_method,
+            sender: config.smtp_sender.clone(),
+            api_header: config.smtp_api_header.clone(),
+            timeout: SmtpSettings::DEFAULT_TIMEOUT,
+        };
+        Ok(Mailer::Smtp(SmtpMailer::new(settings)?))
+    }
+
     pub async fn send(&self, msg: EmailMessage) -> Result<(), MailError> {
         match self {
             Mailer::Log => {
@@ -43,6 +111,14 @@ impl Mailer {
                     "email (no SMTP host configured, printed instead of sent)"
                 );
                 Ok(())
+            }
+            Mailer::Smtp(smtp) => {
+                let result = smtp.send(&msg).await;
+                match &result {
+                    Ok(()) => tracing::debug!(to = %msg.to, subject = %msg.subject, "email sent"),
+                    Err(e) => tracing::error!(to = %msg.to, error = %e, "email delivery failed"),
+                }
+                result
             }
         }
     }
