@@ -4,11 +4,13 @@
 mod support;
 
 mod anonymous;
+mod email_flow;
 mod hostile;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;
 mod system;
+mod takeover;
 mod token;
 mod user;
 mod verify;
