@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use tokio::net::TcpListener;
 
 use crate::adapters::email::{Mailer, Templates};
@@ -13,14 +15,70 @@ use crate::service::policy::Policy;
 use crate::tokens::JwtKeys;
 
 /// Everything a request needs, built once at start-up.
+///
+/// The configuration and the policy derived from it sit behind an [`ArcSwap`] because
+/// `POST /change-env` (test environments only) replaces them at runtime; every request
+/// reads a consistent snapshot with one atomic load.
 pub struct AppState {
-    pub config: Config,
+    settings: ArcSwap<Settings>,
     pub db: DbPool,
     pub jwt: JwtKeys,
-    pub policy: Policy,
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+}
+
+/// The runtime-replaceable part of the state.
+pub struct Settings {
+    pub config: Config,
+    pub policy: Policy,
+}
+
+impl Settings {
+    pub fn new(config: Config) -> Result<Settings, StartupError> {
+        let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
+        Ok(Settings { config, policy })
+    }
+}
+
+/// A read-only view of the current settings' configuration.
+pub struct ConfigRef(arc_swap::Guard<Arc<Settings>>);
+
+impl std::ops::Deref for ConfigRef {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0.config
+    }
+}
+
+/// A read-only view of the current settings' policy.
+pub struct PolicyRef(arc_swap::Guard<Arc<Settings>>);
+
+impl std::ops::Deref for PolicyRef {
+    type Target = Policy;
+    fn deref(&self) -> &Policy {
+        &self.0.policy
+    }
+}
+
+impl AppState {
+    pub fn config(&self) -> ConfigRef {
+        ConfigRef(self.settings.load())
+    }
+
+    pub fn policy(&self) -> PolicyRef {
+        PolicyRef(self.settings.load())
+    }
+
+    /// The current settings as one snapshot (config and policy that belong together).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.load_full()
+    }
+
+    /// Replaces configuration and policy for the requests that start after this call.
+    pub fn replace_settings(&self, settings: Settings) {
+        self.settings.store(Arc::new(settings));
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -50,7 +108,8 @@ fn cpus() -> usize {
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
-    let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
+    let settings = Settings::new(config)?;
+    let config = &settings.config;
 
     let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
     tracing::info!(
@@ -63,19 +122,18 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
     {
         let client = db.get().await.map_err(crate::db::DbError::from)?;
-        crate::db::users::upsert_roles(&client, &policy.allowed_roles).await?;
+        crate::db::users::upsert_roles(&client, &settings.policy.allowed_roles).await?;
     }
 
     let templates_dir = std::path::Path::new(&config.templates_path);
     let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
-    let mailer = Mailer::from_config(&config)?;
+    let mailer = Mailer::from_config(config)?;
     let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(Arc::new(AppState {
-        config,
+        settings: ArcSwap::from_pointee(settings),
         db,
         jwt,
-        policy,
         passwords,
         mailer,
         templates,

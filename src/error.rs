@@ -58,6 +58,9 @@ pub enum ErrorCode {
     OauthProviderError,
     InvalidOtp,
     CannotSendSms,
+    /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
+    /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
+    ElevatedClaimRequired,
 }
 
 impl ErrorCode {
@@ -96,6 +99,7 @@ impl ErrorCode {
             OauthProviderError => "oauth-provider-error",
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
+            ElevatedClaimRequired => "elevated-claim-required",
         }
     }
 
@@ -147,6 +151,7 @@ impl ErrorCode {
             OauthProviderError => "Provider returned an error",
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
+            ElevatedClaimRequired => "Elevated claim required",
         }
     }
 
@@ -313,7 +318,7 @@ pub async fn conceal_errors(
     next: Next,
 ) -> Response {
     let res = next.run(req).await;
-    if !state.config.conceal_errors {
+    if !state.config().conceal_errors {
         return res;
     }
     match res.extensions().get::<RenderedCode>() {

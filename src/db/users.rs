@@ -283,3 +283,11 @@ pub async fn confirm_email_change(db: &impl GenericClient, user_id: Uuid) -> Res
     db.execute(&stmt, &[&user_id]).await.map_err(classify)?;
     Ok(())
 }
+
+/// Whether the user has registered at least one WebAuthn security key.
+pub async fn has_security_key(db: &impl GenericClient, user_id: Uuid) -> Result<bool, DbError> {
+    let stmt = db
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM auth.user_security_keys WHERE user_id = $1)")
+        .await?;
+    Ok(db.query_one(&stmt, &[&user_id]).await?.try_get(0)?)
+}

@@ -9,7 +9,8 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use crate::app::SharedState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::service::auth::Elevation;
 use crate::tokens::VerifiedToken;
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
@@ -102,5 +103,48 @@ impl FromRequestParts<SharedState> for OptionalBearer {
         Ok(OptionalBearer(
             bearer_token(parts).and_then(|t| state.jwt.verify(t).ok()),
         ))
+    }
+}
+
+/// A valid access token that also satisfies `AUTH_REQUIRE_ELEVATED_CLAIM`
+/// (upstream's `BearerAuthElevated`). Refusal: 400 `elevated-claim-required`.
+pub struct ElevatedBearer(pub VerifiedToken);
+
+impl FromRequestParts<SharedState> for ElevatedBearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        if state.satisfies_elevation(&token, Elevation::Policy).await? {
+            Ok(ElevatedBearer(token))
+        } else {
+            Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
+        }
+    }
+}
+
+/// Like [`ElevatedBearer`], but a user without any security key may proceed even in
+/// `required` mode (adding a first key).
+pub struct ElevatedBearerFirstKey(pub VerifiedToken);
+
+impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        if state
+            .satisfies_elevation(&token, Elevation::FirstKeyExempt)
+            .await?
+        {
+            Ok(ElevatedBearerFirstKey(token))
+        } else {
+            Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
+        }
     }
 }

@@ -52,7 +52,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/user", get(user::get))
         .route("/verify", get(verify::handle));
 
-    let prefix = normalise_prefix(&state.config.api_prefix);
+    let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
         None => api,
         Some(prefix) => Router::new()

@@ -34,7 +34,7 @@ pub fn verify_link(server_url: &str, ticket: &str, link_type: &str, redirect_to:
 impl AppState {
     pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
-            &self.config.server_url,
+            &self.config().server_url,
             mail.ticket,
             mail.kind.link_type(),
             mail.redirect_to,
@@ -47,8 +47,8 @@ impl AppState {
             ticket: mail.ticket.to_owned(),
             redirect_to: mail.redirect_to.to_owned(),
             locale: mail.locale.to_owned(),
-            server_url: self.config.server_url.clone(),
-            client_url: self.config.client_url.clone(),
+            server_url: self.config().server_url.clone(),
+            client_url: self.config().client_url.clone(),
         };
         let rendered = self
             .templates

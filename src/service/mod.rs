@@ -2,6 +2,7 @@
 //! upstream's contract, and return plain data or an [`ApiError`](crate::error::ApiError);
 //! they know nothing about HTTP.
 
+pub mod auth;
 pub mod email;
 pub mod passwords;
 pub mod policy;

@@ -102,7 +102,7 @@ impl AppState {
                     extra: &[],
                     elevated,
                 },
-                self.config.access_tokens_expires_in,
+                self.config().access_tokens_expires_in,
             )
             .map_err(ApiError::internal)
     }
@@ -122,7 +122,7 @@ impl AppState {
         view.active_mfa_type = None;
         Ok(Session {
             access_token,
-            access_token_expires_in: self.config.access_tokens_expires_in,
+            access_token_expires_in: self.config().access_tokens_expires_in,
             refresh_token: refresh_token.expose().to_owned(),
             refresh_token_id,
             user: Some(view),
@@ -145,7 +145,7 @@ impl AppState {
             &db,
             user.id,
             &refresh.hash(),
-            self.config.refresh_token_expires_in,
+            self.config().refresh_token_expires_in,
         )
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
@@ -163,8 +163,8 @@ impl AppState {
         // Upstream ignores the email-list and anonymity outcomes here.
         check_user(
             &owner.user,
-            &self.policy,
-            self.config.email_verification_required,
+            &self.policy(),
+            self.config().email_verification_required,
             Tolerate {
                 unverified: false,
                 anonymous: true,
@@ -180,7 +180,7 @@ impl AppState {
             owner.token_id,
             &old_hash,
             &next.hash(),
-            self.config.refresh_token_expires_in,
+            self.config().refresh_token_expires_in,
         )
         .await?;
         if !rotated {

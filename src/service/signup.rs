@@ -31,19 +31,19 @@ impl AppState {
         password: Password,
         options: Option<SignUpOptionsInput>,
     ) -> Result<Option<Session>, ApiError> {
-        if self.config.disable_signup {
+        if self.config().disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
-        self.policy.check_email(email.as_str())?;
-        self.policy.check_password(&password)?;
+        self.policy().check_email(email.as_str())?;
+        self.policy().check_password(&password)?;
         let options = self
-            .policy
+            .policy()
             .resolve_signup_options(options, email.as_str())?;
         let password_hash = self.passwords.hash(password.expose()).await?;
-        let avatar_url = self.policy.avatar_url(email.as_str());
-        let needs_verification = self.config.email_verification_required;
+        let avatar_url = self.policy().avatar_url(email.as_str());
+        let needs_verification = self.config().email_verification_required;
 
-        if needs_verification || self.config.disable_new_users {
+        if needs_verification || self.config().disable_new_users {
             let ticket = needs_verification.then(|| tickets::issue(TicketKind::VerifyEmail));
             let new_user = NewUser {
                 id: None,
@@ -55,7 +55,7 @@ impl AppState {
                 default_role: &options.default_role,
                 roles: &options.allowed_roles,
                 metadata: &options.metadata,
-                disabled: self.config.disable_new_users,
+                disabled: self.config().disable_new_users,
                 is_anonymous: false,
                 email_verified: false,
                 ticket: ticket
@@ -65,7 +65,7 @@ impl AppState {
             let db = self.db.get().await?;
             users::insert(&db, &new_user).await?;
             drop(db);
-            if self.config.disable_new_users {
+            if self.config().disable_new_users {
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let Some(ticket) = ticket {
@@ -106,7 +106,7 @@ impl AppState {
             &db,
             &new_user,
             &refresh.hash(),
-            self.config.refresh_token_expires_in,
+            self.config().refresh_token_expires_in,
         )
         .await?;
         let user = users::UserRow {
@@ -134,14 +134,14 @@ impl AppState {
 
     /// `POST /signin/anonymous`.
     pub async fn signin_anonymous(&self, input: AnonymousSignIn) -> Result<Session, ApiError> {
-        if self.config.disable_signup {
+        if self.config().disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
-        if !self.config.enable_anonymous_users {
+        if !self.config().enable_anonymous_users {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let locale = self
-            .policy
+            .policy()
             .resolve_locale(input.locale.as_ref().map(LocaleCode::as_str));
         let display_name = input
             .display_name
@@ -169,7 +169,7 @@ impl AppState {
             &db,
             &new_user,
             &refresh.hash(),
-            self.config.refresh_token_expires_in,
+            self.config().refresh_token_expires_in,
         )
         .await?;
         let user = users::UserRow {
@@ -211,8 +211,8 @@ impl AppState {
     ) -> Result<(), ErrorCode> {
         crate::service::user_check::check_user(
             user,
-            &self.policy,
-            self.config.email_verification_required,
+            &self.policy(),
+            self.config().email_verification_required,
             tolerate,
         )
     }
