@@ -107,6 +107,16 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "00018_entraid-provider"),
 ];
 
+/// Migrations of our own `hasura_auth` schema (state upstream kept in memory). They are
+/// applied after upstream's steps, under the same lock, and recorded in
+/// `hasura_auth.migrations`, never in upstream's ledgers. Features take their own
+/// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 Hasura/limits.
+pub const INTERNAL_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_schema",
+    sql: include_str!("internal_migrations/0001_schema.sql"),
+}];
+
 /// The version a fully migrated database is at.
 pub const LATEST_VERSION: i64 = 18;
 
@@ -149,7 +159,10 @@ pub async fn migrate(database_url: &str) -> Result<MigrationReport, MigrateError
             .await?;
     }
 
-    let result = migrate_locked(&mut client).await;
+    let result = match migrate_locked(&mut client).await {
+        Ok(report) => migrate_internal(&mut client).await.map(|()| report),
+        Err(e) => Err(e),
+    };
 
     if let Err(e) = client
         .execute("SELECT pg_advisory_unlock($1)", &[&lock_id])
@@ -315,6 +328,51 @@ async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, MigrateE
         to_version,
         applied,
     })
+}
+
+/// Applies the pending [`INTERNAL_MIGRATIONS`], each in its own transaction with its
+/// ledger row.
+async fn migrate_internal(client: &mut Client) -> Result<(), MigrateError> {
+    client
+        .batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS hasura_auth; \
+             CREATE TABLE IF NOT EXISTS hasura_auth.migrations (\
+               version integer PRIMARY KEY, name text NOT NULL, hash text NOT NULL, \
+               executed_at timestamptz NOT NULL DEFAULT now());",
+        )
+        .await?;
+    let done: Vec<i32> = client
+        .query("SELECT version FROM hasura_auth.migrations", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for m in INTERNAL_MIGRATIONS {
+        let version = i32::try_from(m.version).unwrap_or(i32::MAX);
+        if done.contains(&version) {
+            continue;
+        }
+        let fail = |source: tokio_postgres::Error| MigrateError::Apply {
+            version: m.version,
+            name: m.name,
+            source,
+        };
+        let tx = client.transaction().await?;
+        tx.batch_execute(m.sql).await.map_err(fail)?;
+        tx.execute(
+            "INSERT INTO hasura_auth.migrations (version, name, hash) VALUES ($1, $2, $3)",
+            &[&version, &m.name, &m.hash()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied internal migration {}",
+            m.name
+        );
+    }
+    Ok(())
 }
 
 /// One step and both ledger updates, in one transaction.
