@@ -10,6 +10,7 @@
 //! lists every value by flag name; [`settings::Settings::masked`] is what may be logged.
 
 pub mod cli;
+pub mod oauth;
 pub mod parse;
 pub mod providers;
 pub mod settings;
@@ -833,6 +834,10 @@ pub struct Config {
     // ---- oauth providers ----
     #[command(flatten)]
     pub providers: OAuthProviders,
+
+    // ---- our additions: provider endpoints, generic OpenID Connect (config/oauth.rs) ----
+    #[command(flatten)]
+    pub oauth: oauth::OAuthExtras,
 }
 
 impl Config {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::oauth::{OAuthExtras, OidcProvider, ProviderEndpoints};
 use super::providers::{
     AppleProvider, AzureadProvider, BitbucketProvider, DiscordProvider, EntraidProvider,
     FacebookProvider, GithubProvider, GitlabProvider, GoogleProvider, LinkedinProvider,
@@ -317,6 +318,8 @@ impl Config {
         o.push("google-audience", self.google_audience.to_setting());
         // oauth providers
         self.providers.settings(o);
+        // our additions
+        self.oauth.settings(o);
         out
     }
 }
@@ -365,4 +368,7 @@ masked_debug!(
     WindowsliveProvider,
     StravaProvider,
     TwitterProvider,
+    OAuthExtras,
+    ProviderEndpoints,
+    OidcProvider,
 );
