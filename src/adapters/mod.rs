@@ -2,3 +2,4 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod email;
+pub mod oauth;

@@ -1,6 +1,7 @@
 //! The data layer: every SQL statement the service runs lives under this module.
 
 pub mod migrate;
+pub mod oauth;
 pub mod refresh_tokens;
 pub mod users;
 

@@ -1,0 +1,53 @@
+//! Microsoft Entra ID (v2 endpoints; profile from Microsoft Graph's OIDC userinfo).
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+use super::http::get_json;
+use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, bool_field, opt_string_field, string_field};
+use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
+
+pub struct Entraid {
+    pub config: OAuth2Config,
+    pub profile_url: String,
+}
+
+impl OAuth2Adapter for Entraid {
+    fn id(&self) -> &'static str {
+        "entraid"
+    }
+
+    fn config(&self) -> &OAuth2Config {
+        &self.config
+    }
+
+    fn profile<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        tokens: &'a ProviderTokens,
+        _callback: &'a CallbackInput<'a>,
+    ) -> BoxFuture<'a, Result<Profile, OAuthError>> {
+        Box::pin(async move {
+            let user: Value = get_json(http, &self.profile_url, &tokens.access_token, &[])
+                .await
+                .map_err(OAuthError::Profile)?;
+            let email = opt_string_field(&user, "email");
+            // Graph's userinfo spells them `givenname`/`familyname`.
+            let mut name = super::full_name(
+                &string_field(&user, "givenname"),
+                &string_field(&user, "familyname"),
+            );
+            if name.is_empty() {
+                name = string_field(&user, "name");
+            }
+            Ok(Profile {
+                id: string_field(&user, "sub"),
+                email_verified: email.is_some() && bool_field(&user, "email_verified"),
+                email,
+                name,
+                avatar_url: String::new(),
+                locale: None,
+            })
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! Facebook: Graph API `/me` with the fields upstream asks for.
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+use super::http::get_json;
+use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, opt_string_field, string_field};
+use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
+
+pub struct Facebook {
+    pub config: OAuth2Config,
+    pub profile_url: String,
+}
+
+impl OAuth2Adapter for Facebook {
+    fn id(&self) -> &'static str {
+        "facebook"
+    }
+
+    fn config(&self) -> &OAuth2Config {
+        &self.config
+    }
+
+    fn profile<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        tokens: &'a ProviderTokens,
+        _callback: &'a CallbackInput<'a>,
+    ) -> BoxFuture<'a, Result<Profile, OAuthError>> {
+        Box::pin(async move {
+            let mut url = url::Url::parse(&self.profile_url)
+                .map_err(|e| OAuthError::Profile(format!("profile URL: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("fields", "id,name,email,picture");
+            let user: Value = get_json(http, url.as_str(), &tokens.access_token, &[])
+                .await
+                .map_err(OAuthError::Profile)?;
+            // Facebook only returns an email once the user confirmed it.
+            let email = opt_string_field(&user, "email");
+            Ok(Profile {
+                id: string_field(&user, "id"),
+                email_verified: email.is_some(),
+                email,
+                name: string_field(&user, "name"),
+                avatar_url: user
+                    .pointer("/picture/data/url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                locale: None,
+            })
+        })
+    }
+}

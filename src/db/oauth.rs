@@ -1,0 +1,348 @@
+//! SQL of the OAuth workflows: single-use states, provider links
+//! (`auth.user_providers`), users created together with their link, and provider
+//! sessions handed out once.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::users::{NewUser, USER_COLUMNS, UserRow};
+use super::{DbError, classify};
+
+/// A state consumed by a callback.
+pub struct TakenState {
+    pub provider: String,
+    pub data: Value,
+    pub expired: bool,
+}
+
+/// Records a sign-in in progress (keyed by the hash of its state) and clears expired ones.
+pub async fn insert_state(
+    db: &impl GenericClient,
+    state_hash: &str,
+    provider: &str,
+    data: &Value,
+    ttl_secs: i64,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "WITH gc AS (DELETE FROM hasura_auth.oauth_states WHERE expires_at < now()) \
+             INSERT INTO hasura_auth.oauth_states (state_hash, provider, data, expires_at) \
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4::bigint))",
+        )
+        .await?;
+    db.execute(&stmt, &[&state_hash, &provider, data, &ttl_secs])
+        .await?;
+    Ok(())
+}
+
+/// Deletes the state and returns what it held: a state can be used once, expired or not.
+pub async fn take_state(
+    db: &impl GenericClient,
+    state_hash: &str,
+) -> Result<Option<TakenState>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "DELETE FROM hasura_auth.oauth_states WHERE state_hash = $1 \
+             RETURNING provider, data, expires_at <= now()",
+        )
+        .await?;
+    let row = db.query_opt(&stmt, &[&state_hash]).await?;
+    row.map(|r| {
+        Ok(TakenState {
+            provider: r.try_get(0)?,
+            data: r.try_get(1)?,
+            expired: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// The user linked to a provider account.
+pub async fn find_user_by_provider(
+    db: &impl GenericClient,
+    provider_id: &str,
+    provider_user_id: &str,
+) -> Result<Option<UserRow>, DbError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM auth.user_providers p JOIN auth.users u ON u.id = p.user_id \
+         WHERE p.provider_id = $1 AND p.provider_user_id = $2"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let row = db
+        .query_opt(&stmt, &[&provider_id, &provider_user_id])
+        .await?;
+    row.map(|r| UserRow::from_row(&r, 0)).transpose()
+}
+
+/// A provider account to link, with the provider's tokens as kept in `auth.user_providers`.
+pub struct ProviderLink<'a> {
+    pub provider_id: &'a str,
+    pub provider_user_id: &'a str,
+    pub access_token: &'a str,
+    pub refresh_token: Option<&'a str>,
+}
+
+/// Links a provider account to a user. `false` when that provider account is already
+/// linked (to anyone).
+pub async fn insert_link(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    link: &ProviderLink<'_>,
+) -> Result<bool, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO auth.user_providers (user_id, provider_id, provider_user_id, access_token, refresh_token) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (provider_id, provider_user_id) DO NOTHING RETURNING id",
+        )
+        .await?;
+    let row = db
+        .query_opt(
+            &stmt,
+            &[
+                &user_id,
+                &link.provider_id,
+                &link.provider_user_id,
+                &link.access_token,
+                &link.refresh_token,
+            ],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Stores the provider's latest tokens on an existing link.
+pub async fn update_link_tokens(
+    db: &impl GenericClient,
+    link: &ProviderLink<'_>,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE auth.user_providers SET access_token = $3, refresh_token = $4 \
+             WHERE provider_id = $1 AND provider_user_id = $2",
+        )
+        .await?;
+    db.execute(
+        &stmt,
+        &[
+            &link.provider_id,
+            &link.provider_user_id,
+            &link.access_token,
+            &link.refresh_token,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// After a provider refresh: replaces the tokens of the user's link that held
+/// `old_refresh_token` (a provider may or may not rotate its refresh token).
+pub async fn update_refreshed_tokens(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    provider_id: &str,
+    old_refresh_token: &str,
+    access_token: &str,
+    refresh_token: Option<&str>,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE auth.user_providers SET access_token = $4, refresh_token = COALESCE($5, refresh_token) \
+             WHERE user_id = $1 AND provider_id = $2 AND refresh_token = $3",
+        )
+        .await?;
+    db.execute(
+        &stmt,
+        &[
+            &user_id,
+            &provider_id,
+            &old_refresh_token,
+            &access_token,
+            &refresh_token,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+const INSERT_USER: &str = "INSERT INTO auth.users (id, email, password_hash, display_name, avatar_url, locale, \
+       default_role, metadata, disabled, is_anonymous, email_verified, ticket, ticket_expires_at, last_seen) \
+     VALUES (COALESCE($1, gen_random_uuid()), $2::text::auth.email, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+       now() + make_interval(secs => $13::bigint), now()) \
+     RETURNING id, created_at";
+
+const INSERT_ROLES_AND_LINK: &str = "r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($14::text[]) FROM u), \
+     p AS (INSERT INTO auth.user_providers (user_id, provider_id, provider_user_id, access_token, refresh_token) \
+       SELECT u.id, $15, $16, $17, $18 FROM u)";
+
+/// Creates a user, its roles and its provider link in one statement (no session).
+pub async fn insert_user_with_link(
+    db: &impl GenericClient,
+    user: &NewUser<'_>,
+    link: &ProviderLink<'_>,
+) -> Result<(Uuid, DateTime<Utc>), DbError> {
+    let sql = format!(
+        "WITH u AS ({INSERT_USER}), {INSERT_ROLES_AND_LINK} SELECT u.id, u.created_at FROM u"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let (ticket, ticket_ttl) = match user.ticket {
+        Some((t, ttl)) => (Some(t), ttl),
+        None => (None, 0),
+    };
+    let row = db
+        .query_one(
+            &stmt,
+            &[
+                &user.id,
+                &user.email,
+                &user.password_hash,
+                &user.display_name,
+                &user.avatar_url,
+                &user.locale,
+                &user.default_role,
+                &user.metadata,
+                &user.disabled,
+                &user.is_anonymous,
+                &user.email_verified,
+                &ticket,
+                &ticket_ttl,
+                &user.roles,
+                &link.provider_id,
+                &link.provider_user_id,
+                &link.access_token,
+                &link.refresh_token,
+            ],
+        )
+        .await
+        .map_err(classify)?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Creates a user, its roles, its provider link and a first refresh token in one
+/// statement. Returns `(user id, refresh token row id, created_at)`.
+pub async fn insert_user_with_link_and_refresh_token(
+    db: &impl GenericClient,
+    user: &NewUser<'_>,
+    link: &ProviderLink<'_>,
+    refresh_token_hash: &str,
+    refresh_ttl_secs: i64,
+) -> Result<(Uuid, Uuid, DateTime<Utc>), DbError> {
+    let sql = format!(
+        "WITH u AS ({INSERT_USER}), {INSERT_ROLES_AND_LINK}, \
+         t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
+           SELECT u.id, $19, now() + make_interval(secs => $20::bigint) FROM u RETURNING id) \
+         SELECT u.id, t.id, u.created_at FROM u, t"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let no_ticket: Option<&str> = None;
+    let no_ttl: i64 = 0;
+    let row = db
+        .query_one(
+            &stmt,
+            &[
+                &user.id,
+                &user.email,
+                &user.password_hash,
+                &user.display_name,
+                &user.avatar_url,
+                &user.locale,
+                &user.default_role,
+                &user.metadata,
+                &user.disabled,
+                &user.is_anonymous,
+                &user.email_verified,
+                &no_ticket,
+                &no_ttl,
+                &user.roles,
+                &link.provider_id,
+                &link.provider_user_id,
+                &link.access_token,
+                &link.refresh_token,
+                &refresh_token_hash,
+                &refresh_ttl_secs,
+            ],
+        )
+        .await
+        .map_err(classify)?;
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
+/// Makes sure a provider id exists in `auth.providers` (the generic OIDC provider is not
+/// one of upstream's seeded rows, and `user_providers.provider_id` references it).
+pub async fn ensure_provider(db: &impl GenericClient, provider_id: &str) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached("INSERT INTO auth.providers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
+        .await?;
+    db.execute(&stmt, &[&provider_id]).await?;
+    Ok(())
+}
+
+/// Provider tokens waiting to be fetched once.
+pub struct ProviderSessionRow {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Keeps the latest provider tokens of a user for one retrieval.
+pub async fn put_provider_session(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    provider_id: &str,
+    session: &ProviderSessionRow,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO hasura_auth.provider_sessions (user_id, provider_id, access_token, refresh_token, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, provider_id) DO UPDATE SET access_token = EXCLUDED.access_token, \
+               refresh_token = EXCLUDED.refresh_token, expires_at = EXCLUDED.expires_at, created_at = now()",
+        )
+        .await?;
+    db.execute(
+        &stmt,
+        &[
+            &user_id,
+            &provider_id,
+            &session.access_token,
+            &session.refresh_token,
+            &session.expires_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes (deletes and returns) the pending provider session if it is younger than
+/// `max_age_secs`; an older one is deleted and not returned.
+pub async fn take_provider_session(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    provider_id: &str,
+    max_age_secs: i64,
+) -> Result<Option<ProviderSessionRow>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "DELETE FROM hasura_auth.provider_sessions WHERE user_id = $1 AND provider_id = $2 \
+             RETURNING access_token, refresh_token, expires_at, \
+               created_at > now() - make_interval(secs => $3::bigint)",
+        )
+        .await?;
+    let Some(row) = db
+        .query_opt(&stmt, &[&user_id, &provider_id, &max_age_secs])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let fresh: bool = row.try_get(3)?;
+    if !fresh {
+        return Ok(None);
+    }
+    Ok(Some(ProviderSessionRow {
+        access_token: row.try_get(0)?,
+        refresh_token: row.try_get(1)?,
+        expires_at: row.try_get(2)?,
+    }))
+}
