@@ -26,6 +26,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+    /// Enabled OAuth providers and id-token verifiers (built once, like upstream).
+    pub oauth: crate::adapters::oauth::OAuthProviders,
 }
 
 /// The runtime-replaceable part of the state.
@@ -120,9 +122,14 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     );
 
     let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
+    let oauth = crate::adapters::oauth::OAuthProviders::from_config(config)
+        .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?;
     {
         let client = db.get().await.map_err(crate::db::DbError::from)?;
         crate::db::users::upsert_roles(&client, &settings.policy.allowed_roles).await?;
+        for provider in oauth.extra_provider_ids() {
+            crate::db::oauth::ensure_provider(&client, provider).await?;
+        }
     }
 
     let templates_dir = std::path::Path::new(&config.templates_path);
@@ -137,6 +144,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         passwords,
         mailer,
         templates,
+        oauth,
     }))
 }
 

@@ -4,6 +4,7 @@
 //! map the result; they hold no SQL and no business rules.
 
 pub mod extract;
+pub mod link;
 pub mod middleware;
 pub mod signin;
 pub mod signout;
@@ -50,7 +51,19 @@ pub fn router(state: SharedState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/signout", post(signout::handle))
         .route("/user", get(user::get))
-        .route("/verify", get(verify::handle));
+        .route("/verify", get(verify::handle))
+        .route("/signin/provider/{provider}", get(signin::provider::start))
+        .route(
+            "/signin/provider/{provider}/callback",
+            get(signin::provider::callback_get).post(signin::provider::callback_post),
+        )
+        .route(
+            "/signin/provider/{provider}/callback/tokens",
+            get(signin::provider::tokens),
+        )
+        .route("/signin/idtoken", post(signin::idtoken::handle))
+        .route("/link/idtoken", post(link::idtoken::handle))
+        .route("/token/provider/{provider}", post(token::provider::refresh));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {

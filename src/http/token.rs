@@ -1,5 +1,7 @@
 //! `POST /token` (refresh) and `POST /token/verify`.
 
+pub mod provider;
+
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 use std::sync::LazyLock;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod email;
+pub mod oauth;
 pub mod passwords;
 pub mod policy;
 pub mod session;

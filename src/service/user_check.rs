@@ -29,8 +29,14 @@ pub fn check_user(
     }
     // Anonymous users have no email to verify; upstream's check order rejected them here,
     // which stopped anonymous sessions from refreshing (SPEC §11.8). They are handled by
-    // the anonymity rule below instead.
-    if verification_required && !user.email_verified && !user.is_anonymous && !tolerate.unverified {
+    // the anonymity rule below instead. Users without any email (Strava, some GitHub or
+    // Twitter accounts) cannot verify one either (upstream's `ValidateUserEmailOptional`).
+    if verification_required
+        && !user.email_verified
+        && !user.is_anonymous
+        && user.email.is_some()
+        && !tolerate.unverified
+    {
         return Err(ErrorCode::UnverifiedUser);
     }
     if user.is_anonymous && !tolerate.anonymous {

@@ -1,0 +1,2 @@
+//! `POST /link/*`: link another identity to the signed-in user.
+pub mod idtoken;

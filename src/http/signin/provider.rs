@@ -1,0 +1,203 @@
+//! `GET /signin/provider/{provider}` (→ the provider), its callback by `GET` and by
+//! `POST` (Apple's `form_post`), and `GET …/callback/tokens` (the provider's tokens).
+
+use std::collections::HashMap;
+
+use axum::{
+    Form, Json,
+    extract::{
+        Path, Query, State,
+        rejection::{FormRejection, PathRejection, QueryRejection},
+    },
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::adapters::oauth::{OAuthProviders, ProviderSpecificParams};
+use crate::app::SharedState;
+use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
+use crate::error::ApiError;
+use crate::http::extract::Bearer;
+use crate::http::verify::{error_redirect, redirect};
+use crate::service::oauth::{
+    CallbackOutcome, ProviderCallback, ProviderSession, ProviderSignIn, StartError,
+};
+use crate::service::verify::with_query;
+
+/// Query of `GET /signin/provider/{provider}`. Unknown parameters are ignored (the
+/// SDK spreads `providerSpecificParams` into the query).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StartQuery {
+    allowed_roles: Option<String>,
+    default_role: Option<String>,
+    display_name: Option<String>,
+    locale: Option<String>,
+    metadata: Option<String>,
+    redirect_to: Option<String>,
+    connect: Option<String>,
+    state: Option<String>,
+    connection: Option<String>,
+    organization: Option<String>,
+}
+
+fn provider_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(name) = path.map_err(|e| ApiError::validation(format!("invalid path: {e}")))?;
+    if OAuthProviders::is_known(&name) {
+        Ok(name)
+    } else {
+        Err(ApiError::validation(format!("unknown provider {name:?}")))
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+impl StartQuery {
+    fn into_request(self, provider: String) -> Result<ProviderSignIn, ApiError> {
+        let allowed_roles = non_empty(self.allowed_roles).map(|roles| {
+            roles
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        let display_name = non_empty(self.display_name)
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(ApiError::validation)?;
+        let locale = non_empty(self.locale)
+            .map(LocaleCode::parse)
+            .transpose()
+            .map_err(ApiError::validation)?;
+        let metadata = non_empty(self.metadata)
+            .map(|m| serde_json::from_str::<Map<String, Value>>(&m))
+            .transpose()
+            .map_err(|_| ApiError::validation("metadata must be a JSON object"))?;
+        Ok(ProviderSignIn {
+            provider,
+            options: SignUpOptionsInput {
+                allowed_roles,
+                default_role: non_empty(self.default_role),
+                display_name,
+                locale,
+                metadata,
+                redirect_to: non_empty(self.redirect_to),
+            },
+            connect: non_empty(self.connect),
+            client_state: non_empty(self.state),
+            specific: ProviderSpecificParams {
+                connection: non_empty(self.connection),
+                organization: non_empty(self.organization),
+            },
+        })
+    }
+}
+
+pub async fn start(
+    State(state): State<SharedState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<StartQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let provider = provider_name(path)?;
+    let Query(query) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
+    let request = query.into_request(provider)?;
+    Ok(match state.start_provider_sign_in(request).await {
+        Ok(location) => redirect(&location),
+        Err(StartError::Json(e)) => e.into_response(),
+        Err(StartError::Redirect { to, code }) => error_redirect(&state, &to, code),
+    })
+}
+
+/// Fields of the callback (query or form); others are ignored.
+#[derive(Deserialize, Default)]
+pub struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    id_token: Option<String>,
+    oauth_token: Option<String>,
+    oauth_verifier: Option<String>,
+    user: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+async fn callback(
+    state: &SharedState,
+    provider: String,
+    params: CallbackParams,
+) -> Result<Response, ApiError> {
+    let cb_state = non_empty(params.state)
+        .ok_or_else(|| ApiError::validation("query argument state is required"))?;
+    let outcome = state
+        .provider_callback(ProviderCallback {
+            provider,
+            state: cb_state,
+            code: params.code,
+            id_token: params.id_token,
+            oauth_token: params.oauth_token,
+            oauth_verifier: params.oauth_verifier,
+            user: params.user,
+            error: params.error,
+            error_description: params.error_description,
+            error_uri: params.error_uri,
+        })
+        .await?;
+    Ok(outcome_redirect(state, outcome))
+}
+
+fn outcome_redirect(state: &SharedState, outcome: CallbackOutcome) -> Response {
+    let mut pairs: Vec<(&str, String)> = outcome.params;
+    if let Some(code) = outcome.error {
+        let code = code.visible(state.config().conceal_errors);
+        pairs.push(("error", code.as_str().to_owned()));
+        pairs.push(("errorDescription", code.message().to_owned()));
+    }
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    redirect(&with_query(&outcome.target, &refs))
+}
+
+pub async fn callback_get(
+    State(state): State<SharedState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<CallbackParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let provider = provider_name(path)?;
+    let Query(params) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
+    callback(&state, provider, params).await
+}
+
+pub async fn callback_post(
+    State(state): State<SharedState>,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let provider = provider_name(path)?;
+    let Form(mut fields) = form.map_err(|e| ApiError::validation(format!("invalid form: {e}")))?;
+    let params = CallbackParams {
+        state: fields.remove("state"),
+        code: fields.remove("code"),
+        id_token: fields.remove("id_token"),
+        oauth_token: None,
+        oauth_verifier: None,
+        user: fields.remove("user"),
+        error: fields.remove("error"),
+        error_description: fields.remove("error_description"),
+        error_uri: fields.remove("error_uri"),
+    };
+    callback(&state, provider, params).await
+}
+
+/// `GET /signin/provider/{provider}/callback/tokens` (bearer).
+pub async fn tokens(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProviderSession>, ApiError> {
+    let provider = provider_name(path)?;
+    Ok(Json(state.take_provider_session(&token, &provider).await?))
+}
