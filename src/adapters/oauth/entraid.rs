@@ -32,11 +32,18 @@ impl OAuth2Adapter for Entraid {
                 .await
                 .map_err(OAuthError::Profile)?;
             let email = opt_string_field(&user, "email");
-            // Graph's userinfo spells them `givenname`/`familyname`.
+            // Upstream reads `givenname`/`familyname`; the OIDC names and `name` are
+            // the fallbacks.
             let mut name = super::full_name(
                 &string_field(&user, "givenname"),
                 &string_field(&user, "familyname"),
             );
+            if name.is_empty() {
+                name = super::full_name(
+                    &string_field(&user, "given_name"),
+                    &string_field(&user, "family_name"),
+                );
+            }
             if name.is_empty() {
                 name = string_field(&user, "name");
             }
