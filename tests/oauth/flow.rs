@@ -140,7 +140,7 @@ pub async fn links(app: &TestApp, provider: &str) -> Vec<(String, String, String
 /// One column of the user with this id, as text.
 pub async fn user_field(app: &TestApp, user_id: &str, column: &str) -> Option<String> {
     let client = app.db.client().await;
-    let sql = format!("SELECT {column}::text FROM auth.users WHERE id = $1::uuid");
+    let sql = format!("SELECT {column}::text FROM auth.users WHERE id::text = $1");
     client
         .query_opt(&sql, &[&user_id])
         .await
