@@ -752,7 +752,15 @@ impl AppState {
             )
             .await?;
         }
-        Ok(session_view(Utc::now(), session_row(&tokens)))
+        let now = Utc::now();
+        let expires_in = tokens.expires_in.and_then(|s| i64::try_from(s).ok());
+        Ok(ProviderSession {
+            access_token: tokens.access_token,
+            expires_in: expires_in.unwrap_or(0),
+            expires_at: (now + chrono::Duration::seconds(expires_in.unwrap_or(0)))
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+            refresh_token: tokens.refresh_token,
+        })
     }
 }
 

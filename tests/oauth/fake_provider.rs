@@ -53,6 +53,8 @@ pub struct Settings {
     pub secret_check: Option<fn(&str) -> bool>,
     /// Serve `/.well-known/openid-configuration`.
     pub discovery: bool,
+    /// Extra fields of a `form_post` answer (Apple's `user`).
+    pub form_extra: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -67,6 +69,7 @@ impl Settings {
             id_tokens: None,
             secret_check: None,
             discovery: false,
+            form_extra: Vec::new(),
         }
     }
 
@@ -172,6 +175,13 @@ impl FakeProvider {
     pub fn set_id_token_claims(&self, claims: Value) {
         if let Some(t) = lock(&self.fake.settings).id_tokens.as_mut() {
             t.claims = claims;
+        }
+    }
+
+    /// Whether the token answer carries the id token.
+    pub fn id_token_in_token_response(&self, yes: bool) {
+        if let Some(t) = lock(&self.fake.settings).id_tokens.as_mut() {
+            t.in_token_response = yes;
         }
     }
 
@@ -319,6 +329,7 @@ fn authorize(fake: &Fake, uri: &Uri) -> Response {
     }
     answer.push(("state".into(), state));
     if q.get("response_mode").map(String::as_str) == Some("form_post") {
+        answer.extend(settings.form_extra.iter().cloned());
         // A browser would auto-submit this form; the test client posts it.
         let form: serde_json::Map<String, Value> =
             answer.into_iter().map(|(k, v)| (k, json!(v))).collect();
@@ -332,10 +343,13 @@ fn authorize(fake: &Fake, uri: &Uri) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
 }
 
+/// Client id and secret.
+type Credentials = (String, String);
+
 fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> (Option<(String, String)>, Option<(String, String)>) {
+) -> (Option<Credentials>, Option<Credentials>) {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

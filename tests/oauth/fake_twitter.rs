@@ -20,11 +20,13 @@ use sha1::Sha1;
 pub const CONSUMER_KEY: &str = "tw-consumer-key";
 pub const CONSUMER_SECRET: &str = "tw-consumer-secret";
 
+/// A request token's secret, callback, and verifier once authorized.
+type RequestToken = (String, String, Option<String>);
+
 struct Twitter {
     base: String,
     profile: Mutex<Value>,
-    /// request token → (secret, callback, verifier once authorized)
-    request_tokens: Mutex<HashMap<String, (String, String, Option<String>)>>,
+    request_tokens: Mutex<HashMap<String, RequestToken>>,
     /// access token → secret
     access_tokens: Mutex<HashMap<String, String>>,
     failures: Mutex<Vec<String>>,

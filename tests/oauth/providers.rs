@@ -543,3 +543,28 @@ async fn azure_endpoints_default_to_the_tenant() {
         r.location()
     );
 }
+
+#[tokio::test]
+async fn twitter_signs_in_with_oauth1_signed_requests() {
+    let fake = super::fake_twitter::FakeTwitter::start(json!({
+        "id": 6253282, "id_str": "6253282", "name": "Twitter API", "screen_name": "TwitterAPI",
+        "location": "San Francisco, CA", "email": "api@twitter.test", "verified": true,
+        "profile_image_url_https": "https://pbs.twimg.com/profile_images/api_normal.png"
+    }))
+    .await;
+    let app = app(&fake.flags(), &[]).await;
+    let landing = flow::sign_in(&app, "twitter", "state=tw").await;
+    assert_eq!(landing.get("state"), Some("tw"));
+    let user = flow::session(&app, &landing.refresh_token()).await["user"].clone();
+    assert_eq!(user["email"], "api@twitter.test");
+    assert_eq!(user["emailVerified"], true);
+    assert_eq!(user["displayName"], "Twitter API");
+    assert_eq!(
+        user["avatarUrl"],
+        "https://pbs.twimg.com/profile_images/api_normal.png"
+    );
+    let links = flow::links(&app, "twitter").await;
+    assert_eq!(links[0].1, "6253282");
+    assert!(links[0].2.starts_with("acc-"));
+    assert!(fake.failures().is_empty(), "{:?}", fake.failures());
+}

@@ -195,7 +195,7 @@ mod tests {
         );
         let renewed = s.at(t0 + SECRET_RENEW_AFTER_SECS).expect("sign");
         assert_ne!(renewed, first, "renewed once due");
-        assert!(SECRET_RENEW_AFTER_SECS < SECRET_LIFETIME_SECS);
+        const { assert!(SECRET_RENEW_AFTER_SECS < SECRET_LIFETIME_SECS) };
         let claims = renewed.split('.').nth(1).expect("payload");
         let claims: serde_json::Value = serde_json::from_slice(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD
