@@ -288,3 +288,42 @@ pub fn endpoint_or(configured: &str, default: impl FnOnce() -> String) -> String
         trimmed.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_list_every_provider_setting() {
+        let docs = include_str!("../../docs/oauth.md");
+        let missing: Vec<String> = super::super::cli::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .filter(|e| e.starts_with("AUTH_PROVIDER_"))
+            .filter(|e| !docs.contains(&format!("`{e}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/oauth.md does not list {missing:?}");
+    }
+
+    #[test]
+    fn oidc_scopes_always_include_openid() {
+        let mut o = OidcProvider {
+            enabled: true,
+            client_id: String::new(),
+            client_secret: String::new(),
+            discovery_url: String::new(),
+            scope: vec!["email".into()],
+            display_name: String::new(),
+        };
+        assert_eq!(o.scopes(), vec!["openid", "email"]);
+        o.scope = vec![" ".into()];
+        assert_eq!(o.scopes(), vec!["openid", "email", "profile"]);
+    }
+
+    #[test]
+    fn empty_endpoint_means_the_default() {
+        assert_eq!(endpoint_or(" ", || "d".into()), "d");
+        assert_eq!(endpoint_or("http://x", || "d".into()), "http://x");
+    }
+}
