@@ -303,7 +303,10 @@ mod tests {
             .filter(|e| e.starts_with("AUTH_PROVIDER_"))
             .filter(|e| !docs.contains(&format!("`{e}`")))
             .collect();
-        assert!(missing.is_empty(), "docs/oauth.md does not list {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "docs/oauth.md does not list {missing:?}"
+        );
     }
 
     #[test]

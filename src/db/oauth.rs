@@ -286,13 +286,22 @@ pub struct ProviderSessionRow {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Keeps the latest provider tokens of a user for one retrieval.
+/// Keeps the latest provider tokens of a user for one retrieval, and deletes the
+/// sessions nobody fetched within `max_age_secs`.
 pub async fn put_provider_session(
     db: &impl GenericClient,
     user_id: Uuid,
     provider_id: &str,
     session: &ProviderSessionRow,
+    max_age_secs: i64,
 ) -> Result<(), DbError> {
+    let gc = db
+        .prepare_cached(
+            "DELETE FROM hasura_auth.provider_sessions \
+             WHERE created_at < now() - make_interval(secs => $1::bigint)",
+        )
+        .await?;
+    db.execute(&gc, &[&max_age_secs]).await?;
     let stmt = db
         .prepare_cached(
             "INSERT INTO hasura_auth.provider_sessions (user_id, provider_id, access_token, refresh_token, expires_at) \

@@ -416,9 +416,14 @@ impl AppState {
         // Failing to keep the provider's tokens for later does not undo the sign-in.
         match self.db.get().await {
             Ok(client) => {
-                if let Err(e) =
-                    db::put_provider_session(&client, user_id, provider.id(), &session_row(&tokens))
-                        .await
+                if let Err(e) = db::put_provider_session(
+                    &client,
+                    user_id,
+                    provider.id(),
+                    &session_row(&tokens),
+                    PROVIDER_SESSION_TTL_SECS,
+                )
+                .await
                 {
                     tracing::error!(error = %e, "keeping the provider session");
                 }

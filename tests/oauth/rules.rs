@@ -364,3 +364,85 @@ async fn connect_fails_with_a_bad_token_or_an_account_linked_elsewhere() {
         .assert_error("invalid-request");
     assert_eq!(flow::links(&app, "google").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_redirect_no_longer_allowed_at_the_callback_goes_to_the_client_url() {
+    let (fake, flags) = google(google_user("g-15", "jane@gmail.test", true)).await;
+    let app = app(&flags, &["--allow-redirect-urls=https://app.example.test"]).await;
+    let started = flow::start(
+        &app,
+        "google",
+        "redirectTo=https%3A%2F%2Fapp.example.test%2Fin",
+    )
+    .await;
+    assert_eq!(started.status, 302, "{}", started.text);
+    // The allow-list changes while the user is at the provider (`/change-env`).
+    let mut args: Vec<String> = vec![
+        "hasura-auth".into(),
+        format!("--postgres={}", app.db.url),
+        format!(
+            "--hasura-graphql-jwt-secret={}",
+            super::support::app::HS256_SECRET
+        ),
+        format!("--client-url={}", super::support::app::CLIENT_URL),
+        format!("--server-url={}", app.base),
+    ];
+    args.extend(flags.iter().cloned());
+    let config = hasura_auth::config::Config::from_args(args).expect("config");
+    app.state
+        .replace_settings(hasura_auth::app::Settings::new(config).expect("settings"));
+    let callback = flow::through_provider(&app, &started.location()).await;
+    let landing = Landing::parse(&callback.location());
+    landing.assert_error("redirectTo-not-allowed");
+    assert_eq!(landing.base(), "http://localhost:3000/");
+    drop(fake);
+}
+
+#[tokio::test]
+async fn a_state_left_for_a_provider_disabled_since_redirects_with_disabled_endpoint() {
+    let app = TestApp::spawn().await;
+    // A sign-in started before a restart that disabled GitHub.
+    let state = "state-from-before-the-restart";
+    let client = app.db.client().await;
+    client
+        .execute(
+            "INSERT INTO hasura_auth.oauth_states (state_hash, provider, data, expires_at) \
+             VALUES ($1, 'github', $2, now() + interval '5 minutes')",
+            &[
+                &hasura_auth::tokens::refresh::stored_hash(state),
+                &json!({"options": {"redirectTo": "http://localhost:3000/gh"}, "nonce": "n", "provider": {}}),
+            ],
+        )
+        .await
+        .expect("insert state");
+    let r = app
+        .get(&format!(
+            "/signin/provider/github/callback?state={state}&code=c"
+        ))
+        .await;
+    let landing = Landing::parse(&r.location());
+    landing.assert_error("disabled-endpoint");
+    assert_eq!(landing.base(), "http://localhost:3000/gh");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_redirects_with_internal_server_error() {
+    // Twitter's request token is fetched before redirecting; nothing listens there.
+    let app = TestApp::with(&[
+        "--twitter-enabled",
+        "--twitter-consumer-key=k",
+        "--twitter-consumer-secret=s",
+        "--twitter-request-token-url=http://127.0.0.1:9/oauth/request_token",
+    ])
+    .await;
+    let r = flow::start(
+        &app,
+        "twitter",
+        "redirectTo=http%3A%2F%2Flocalhost%3A3000%2Ftw",
+    )
+    .await;
+    assert_eq!(r.status, 302);
+    let landing = Landing::parse(&r.location());
+    landing.assert_error("internal-server-error");
+    assert_eq!(landing.base(), "http://localhost:3000/tw");
+}

@@ -15,7 +15,8 @@ CREATE INDEX oauth_states_expires_at_idx ON hasura_auth.oauth_states (expires_at
 COMMENT ON TABLE hasura_auth.oauth_states IS 'OAuth sign-ins in progress (hash of the state, options, PKCE verifier, nonce). Single use, short-lived.';
 
 -- The provider tokens of the latest sign-in of a user with a provider, returned once by
--- GET /signin/provider/{provider}/callback/tokens and deleted when read.
+-- GET /signin/provider/{provider}/callback/tokens and deleted when read (or, unread, by
+-- a later sign-in once they are stale).
 CREATE TABLE hasura_auth.provider_sessions (
     user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
     provider_id text NOT NULL,
@@ -25,4 +26,5 @@ CREATE TABLE hasura_auth.provider_sessions (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, provider_id)
 );
+CREATE INDEX provider_sessions_created_at_idx ON hasura_auth.provider_sessions (created_at);
 COMMENT ON TABLE hasura_auth.provider_sessions IS 'Provider tokens of the latest OAuth sign-in, handed out once to the signed-in user.';
