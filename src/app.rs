@@ -26,6 +26,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+    /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
+    pub sms: Option<crate::adapters::sms::Sms>,
 }
 
 /// The runtime-replaceable part of the state.
@@ -128,6 +130,13 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let templates_dir = std::path::Path::new(&config.templates_path);
     let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
     let mailer = Mailer::from_config(config)?;
+    let sms = match crate::adapters::sms::from_config(config) {
+        Ok(sms) => Some(sms),
+        Err(e) if config.sms_passwordless_enabled => {
+            return Err(StartupError::Config(e.to_string()));
+        }
+        Err(_) => None,
+    };
     let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(Arc::new(AppState {
@@ -137,6 +146,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         passwords,
         mailer,
         templates,
+        sms,
     }))
 }
 

@@ -2,3 +2,5 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod email;
+pub mod qr;
+pub mod sms;

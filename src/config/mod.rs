@@ -22,6 +22,13 @@ pub use cli::{parse_cli, try_parse_cli_from};
 pub use providers::OAuthProviders;
 pub use settings::{MASK, Settings, is_sensitive};
 
+/// Flags that are our additions, not upstream's (upstream has exactly 150).
+pub const EXTRA_FLAGS: &[&str] = &[
+    "sms-twilio-api-url",
+    "sms-twilio-verify-api-url",
+    "sms-modica-api-url",
+];
+
 /// Upstream's default connection string, used when neither env var nor flag is given.
 pub const DEFAULT_POSTGRES_URL: &str =
     "postgres://postgres:postgres@localhost:5432/local?sslmode=disable";
@@ -524,6 +531,35 @@ pub struct Config {
         hide_default_value = true
     )]
     pub sms_modica_password: String,
+
+    // Our additions (not upstream's): where the SMS providers' HTTP APIs live, so a
+    // proxy or a test server can stand in for them. See EXTRA_FLAGS.
+    /// Base URL of the Twilio Messages API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-twilio-api-url",
+        env = "AUTH_SMS_TWILIO_API_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    pub sms_twilio_api_url: String,
+
+    /// Base URL of the Twilio Verify API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-twilio-verify-api-url",
+        env = "AUTH_SMS_TWILIO_VERIFY_API_URL",
+        default_value = "https://verify.twilio.com"
+    )]
+    pub sms_twilio_verify_api_url: String,
+
+    /// Base URL of the Modica SMS API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-modica-api-url",
+        env = "AUTH_SMS_MODICA_API_URL",
+        default_value = "https://api.modicagroup.com"
+    )]
+    pub sms_modica_api_url: String,
 
     // ---- mfa ----
     /// Enable TOTP multi-factor authentication endpoints

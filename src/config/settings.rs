@@ -227,6 +227,12 @@ impl Config {
         );
         o.push("sms-modica-username", self.sms_modica_username.to_setting());
         o.push("sms-modica-password", self.sms_modica_password.to_setting());
+        o.push("sms-twilio-api-url", self.sms_twilio_api_url.to_setting());
+        o.push(
+            "sms-twilio-verify-api-url",
+            self.sms_twilio_verify_api_url.to_setting(),
+        );
+        o.push("sms-modica-api-url", self.sms_modica_api_url.to_setting());
         // mfa
         o.push("mfa-enabled", self.mfa_enabled.to_setting());
         o.push("mfa-totp-issuer", self.mfa_totp_issuer.to_setting());

@@ -4,7 +4,9 @@
 //! map the result; they hold no SQL and no business rules.
 
 pub mod extract;
+pub mod mfa;
 pub mod middleware;
+pub mod pat;
 pub mod signin;
 pub mod signout;
 pub mod signup;
@@ -50,7 +52,20 @@ pub fn router(state: SharedState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/signout", post(signout::handle))
         .route("/user", get(user::get))
-        .route("/verify", get(verify::handle));
+        .route("/verify", get(verify::handle))
+        .route(
+            "/signin/passwordless/sms",
+            post(signin::passwordless_sms::request),
+        )
+        .route(
+            "/signin/passwordless/sms/otp",
+            post(signin::passwordless_sms::verify_otp),
+        )
+        .route("/signin/mfa/totp", post(signin::mfa_totp::handle))
+        .route("/mfa/totp/generate", get(mfa::totp::generate))
+        .route("/user/mfa", post(user::mfa::handle))
+        .route("/signin/pat", post(signin::pat::handle))
+        .route("/pat", post(pat::create));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {

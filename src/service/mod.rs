@@ -4,11 +4,14 @@
 
 pub mod auth;
 pub mod email;
+pub mod mfa;
 pub mod passwords;
+pub mod pat;
 pub mod policy;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod sms;
 pub mod tickets;
 pub mod user_check;
 pub mod verify;

@@ -1,3 +1,6 @@
 //! `POST /signin/*`.
 pub mod anonymous;
 pub mod email_password;
+pub mod mfa_totp;
+pub mod passwordless_sms;
+pub mod pat;
