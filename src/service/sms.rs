@@ -63,17 +63,21 @@ impl AppState {
 
     /// `POST /signin/passwordless/sms`: sends a code, creating the user when unknown.
     ///
-    /// Unlike upstream, nothing is sent when the request is refused anyway (sign-up
-    /// disabled, new users disabled), and a code whose SMS failed is void.
+    /// `phone` is `None` when the number cannot receive an SMS: 400 `cannot-send-sms`, what
+    /// upstream answered once the provider refused it. Unlike upstream, nothing is sent
+    /// when the request is refused anyway (sign-up disabled, new users disabled), and a
+    /// code whose SMS failed is void.
     pub async fn signin_sms_request(
         &self,
-        phone: PhoneNumber,
+        phone: Option<PhoneNumber>,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
         let sms = self.sms_sender()?;
+        let default_name = phone.as_ref().map_or("", PhoneNumber::e164);
         let options = self
             .policy()
-            .resolve_signup_options(options, phone.e164())?;
+            .resolve_signup_options(options, default_name)?;
+        let phone = phone.ok_or(ErrorCode::CannotSendSms)?;
         let db = self.db.get().await?;
         let existing = sms_db::find_by_phone(&db, &phone.lookup_forms()).await?;
         drop(db);
@@ -148,8 +152,9 @@ impl AppState {
 
     /// `POST /signin/passwordless/sms/otp`: a session for the right code.
     ///
-    /// Wrong, expired or used codes: 400 `invalid-request` (as upstream). Account-state
-    /// failures answer their own 401/403 codes, where upstream answered 500.
+    /// Wrong, expired or used codes, and numbers that cannot have one (`None`): 400
+    /// `invalid-request` (as upstream). Account-state failures answer their own 401/403
+    /// codes, where upstream answered 500.
     pub async fn signin_sms_verify(
         &self,
         phone: Option<PhoneNumber>,

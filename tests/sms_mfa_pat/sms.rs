@@ -294,6 +294,13 @@ async fn sms_disabled_endpoints_answer_409() {
     verify(&app, PHONE, "123456")
         .await
         .assert_error(409, "disabled-endpoint");
+    // The feature flag is checked before the number.
+    request_code(&app, "0612")
+        .await
+        .assert_error(409, "disabled-endpoint");
+    verify(&app, "0612", "123456")
+        .await
+        .assert_error(409, "disabled-endpoint");
 }
 
 #[tokio::test]

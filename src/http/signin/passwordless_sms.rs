@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::app::SharedState;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::SessionPayload;
 
@@ -17,16 +17,13 @@ pub struct RequestBody {
     options: Option<SignUpOptionsInput>,
 }
 
-/// A number that cannot be an SMS recipient answers what upstream answered once the
-/// provider refused it: 400 `cannot-send-sms`.
 pub async fn request(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<Response, ApiError> {
-    let phone = PhoneNumber::parse(&body.phone_number).map_err(|e| {
-        tracing::debug!(error = %e, "phone number refused");
-        ApiError::Code(ErrorCode::CannotSendSms)
-    })?;
+    let phone = PhoneNumber::parse(&body.phone_number)
+        .inspect_err(|e| tracing::debug!(error = %e, "phone number refused"))
+        .ok();
     state.signin_sms_request(phone, body.options).await?;
     Ok(crate::http::ok())
 }
@@ -38,7 +35,6 @@ pub struct OtpBody {
     otp: String,
 }
 
-/// An unusable number cannot have a code: 400 `invalid-request`, like a wrong code.
 pub async fn verify_otp(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<OtpBody>,
