@@ -86,3 +86,17 @@ pub async fn mfa_ticket(app: &TestApp, email: &str) -> String {
         .expect("mfa ticket")
         .to_owned()
 }
+
+/// An MFA ticket stored the way a password sign-in stores it, without the (slow in
+/// debug builds) bcrypt check, so TOTP checks run well within one 30-s step.
+pub async fn quick_ticket(app: &TestApp, user_id: Uuid) -> String {
+    use hasura_auth::service::tickets::{TicketKind, issue};
+    let t = issue(TicketKind::MfaTotp);
+    app.sql(&format!(
+        "UPDATE auth.users SET ticket = '{}', ticket_expires_at = now() + interval '5 minutes' \
+         WHERE id = '{user_id}'",
+        t.stored
+    ))
+    .await;
+    t.value
+}

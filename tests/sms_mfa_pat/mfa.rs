@@ -3,7 +3,9 @@
 use base64::Engine;
 use serde_json::json;
 
-use crate::common::{NO_VERIFY, mfa_ticket, query_one, settle_in_step, totp_code, user_with_token};
+use crate::common::{
+    NO_VERIFY, mfa_ticket, query_one, quick_ticket, settle_in_step, totp_code, user_with_token,
+};
 use crate::support::app::TestApp;
 
 const MFA: &str = "--mfa-enabled=true";
@@ -223,30 +225,28 @@ async fn mfa_one_step_of_clock_skew_is_accepted_and_no_more() {
     ))
     .await;
     settle_in_step().await;
+    let step = crate::common::now_unix() / 30;
     for offset in [-2, 2] {
-        let ticket = mfa_ticket(&app, "skew@example.com").await;
+        let ticket = quick_ticket(&app, user_id).await;
         signin_totp(&app, &ticket, &totp_code(secret, offset))
             .await
             .assert_error(401, "invalid-totp");
     }
     // Older steps first: each accepted step must be later than the last one.
     for offset in [-1, 0, 1] {
-        let ticket = mfa_ticket(&app, "skew@example.com").await;
+        let ticket = quick_ticket(&app, user_id).await;
         let r = signin_totp(&app, &ticket, &totp_code(secret, offset)).await;
         assert_eq!(r.status, 200, "offset {offset}: {}", r.text);
     }
     // Any code of a step not later than the last accepted one is a replay.
     for offset in [-1, 0, 1] {
-        let ticket = mfa_ticket(&app, "skew@example.com").await;
+        let ticket = quick_ticket(&app, user_id).await;
         signin_totp(&app, &ticket, &totp_code(secret, offset))
             .await
             .assert_error(401, "invalid-totp");
     }
     let row = query_one(&app, "SELECT last_step FROM hasura_auth.totp_used_steps").await;
-    assert_eq!(
-        row.get::<_, i64>(0),
-        i64::try_from(crate::common::now_unix() / 30 + 1).expect("i64")
-    );
+    assert_eq!(row.get::<_, i64>(0), i64::try_from(step + 1).expect("i64"));
 }
 
 #[tokio::test]
@@ -261,7 +261,7 @@ async fn mfa_sign_in_checks_ticket_user_and_secret() {
     settle_in_step().await;
 
     // Expired ticket.
-    let ticket = mfa_ticket(&app, "u@example.com").await;
+    let ticket = quick_ticket(&app, user_id).await;
     app.sql("UPDATE auth.users SET ticket_expires_at = now() - interval '1 second'")
         .await;
     signin_totp(&app, &ticket, &totp_code(secret, 0))
@@ -269,7 +269,7 @@ async fn mfa_sign_in_checks_ticket_user_and_secret() {
         .assert_error(401, "invalid-ticket");
 
     // Disabled after the password step.
-    let ticket = mfa_ticket(&app, "u@example.com").await;
+    let ticket = quick_ticket(&app, user_id).await;
     app.sql("UPDATE auth.users SET disabled = true").await;
     signin_totp(&app, &ticket, &totp_code(secret, 0))
         .await
@@ -277,7 +277,7 @@ async fn mfa_sign_in_checks_ticket_user_and_secret() {
     app.sql("UPDATE auth.users SET disabled = false").await;
 
     // TOTP switched off, or the secret lost, after the password step.
-    let ticket = mfa_ticket(&app, "u@example.com").await;
+    let ticket = quick_ticket(&app, user_id).await;
     app.sql("UPDATE auth.users SET active_mfa_type = NULL")
         .await;
     signin_totp(&app, &ticket, &totp_code(secret, 0))
@@ -285,7 +285,7 @@ async fn mfa_sign_in_checks_ticket_user_and_secret() {
         .assert_error(401, "disabled-mfa-totp");
     app.sql("UPDATE auth.users SET active_mfa_type = 'totp'")
         .await;
-    let ticket = mfa_ticket(&app, "u@example.com").await;
+    let ticket = quick_ticket(&app, user_id).await;
     app.sql("UPDATE auth.users SET totp_secret = NULL").await;
     signin_totp(&app, &ticket, &totp_code(secret, 0))
         .await
