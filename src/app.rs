@@ -181,6 +181,9 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
+    if command == CommandKind::Healthcheck {
+        return healthcheck(&config).await;
+    }
     crate::telemetry::init(&config);
     crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
@@ -193,8 +196,27 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     result
 }
 
+/// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
+async fn healthcheck(config: &Config) -> Result<(), StartupError> {
+    let prefix = config.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    match client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => Ok(()),
+        Ok(res) => Err(StartupError::Config(format!(
+            "{url} answered {}",
+            res.status()
+        ))),
+        Err(e) => Err(StartupError::Config(format!("{url}: {e}"))),
+    }
+}
+
 async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
     match command {
+        CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
             tracing::info!(

@@ -49,6 +49,8 @@ pub enum Command {
     Serve(Config),
     /// Apply the database migrations and exit.
     Migrate(Config),
+    /// Exit 0 when the server on AUTH_PORT answers GET /healthz (for container health checks).
+    Healthcheck(Config),
 }
 
 impl Cli {
@@ -58,6 +60,7 @@ impl Cli {
             None => (CommandKind::Serve, self.config),
             Some(Command::Serve(c)) => (CommandKind::Serve, c),
             Some(Command::Migrate(c)) => (CommandKind::Migrate, c),
+            Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
         }
     }
 }
@@ -66,6 +69,7 @@ impl Cli {
 pub enum CommandKind {
     Serve,
     Migrate,
+    Healthcheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
