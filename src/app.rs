@@ -26,6 +26,7 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The runtime-replaceable part of the state.
@@ -137,6 +138,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         passwords,
         mailer,
         templates,
+        metrics: crate::metrics::Metrics::new(),
     }))
 }
 
@@ -228,7 +230,18 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
         }
         CommandKind::Serve => {
             let port = config.port.clone();
+            let metrics_address = config.metrics_address.clone();
             let state = build_state(config).await?;
+            if !metrics_address.is_empty() {
+                let metrics_listener = TcpListener::bind(&metrics_address).await?;
+                tracing::info!(address = %metrics_address, "metrics listening on /metrics");
+                let app = crate::http::metrics_router(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, app).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
             let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
             tracing::info!(port = %port, "hasura-auth listening");
             serve(state, listener, shutdown_signal()).await

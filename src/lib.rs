@@ -16,6 +16,7 @@ pub mod devmode;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod telemetry;
 pub mod tokens;

@@ -837,7 +837,21 @@ pub struct Config {
     // ---- oauth providers ----
     #[command(flatten)]
     pub providers: OAuthProviders,
+
+    // ---- additions of this implementation (not in upstream; listed in ADDED_FLAGS) ----
+    /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
+    /// empty disables it. Bind it to loopback or a private network: it has no authentication
+    #[arg(
+        help_heading = "Observability",
+        long = "metrics-address",
+        env = "AUTH_METRICS_ADDRESS",
+        default_value = ""
+    )]
+    pub metrics_address: String,
 }
+
+/// Flags this implementation adds to upstream's 150 (documented in docs/configuration.md).
+pub const ADDED_FLAGS: &[&str] = &["metrics-address"];
 
 impl Config {
     /// Parses flags and env vars the way the binary does (for tests and embedding): the same

@@ -33,6 +33,8 @@ pub fn ok() -> Response {
 }
 
 pub fn router(state: SharedState) -> Router {
+    // Routes are registered here; `track_metrics` must stay the last `route_layer` so it
+    // covers every route above it.
     let api: Router<SharedState> = Router::new()
         .route("/healthz", get(system::healthz))
         .route("/version", get(system::version))
@@ -50,7 +52,11 @@ pub fn router(state: SharedState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/signout", post(signout::handle))
         .route("/user", get(user::get))
-        .route("/verify", get(verify::handle));
+        .route("/verify", get(verify::handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track_metrics,
+        ));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
@@ -94,4 +100,24 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         }),
     )
         .into_response()
+}
+
+/// The separate metrics listener: `GET /metrics` in Prometheus text format.
+pub fn metrics_router(state: SharedState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(state): axum::extract::State<SharedState>| async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        state.metrics.render(state.db.status()),
+                    )
+                },
+            ),
+        )
+        .with_state(state)
 }
