@@ -2,10 +2,29 @@
 
 use crate::config::Config;
 
+/// Targets whose debug output contains secrets (statement parameters, raw protocol
+/// traffic). They are capped at `info` whatever `AUTH_DEBUG` or `RUST_LOG` say.
+const CHATTY_TARGETS: &[&str] = &["tokio_postgres", "mail_send", "hyper", "reqwest", "rustls"];
+
+/// `AUTH_DEBUG` turns on debug logs of this service only; `RUST_LOG` overrides both.
+pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
+    let default = if config.debug {
+        "info,hasura_auth=debug"
+    } else {
+        "info"
+    };
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CHATTY_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 pub fn init(config: &Config) {
-    let level = if config.debug { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = filter(config);
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if config.log_format_text {
         builder.try_init()
