@@ -21,3 +21,11 @@ pub async fn version() -> Json<Value> {
 pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
     Json(state.jwt.jwks().clone())
 }
+
+/// This server's OpenAPI document.
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        include_str!("../../openapi/hasura-auth.yaml"),
+    )
+}

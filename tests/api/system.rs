@@ -142,3 +142,13 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         .expect("in-flight request completed");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/openapi.yaml").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/yaml");
+    assert!(r.text.starts_with("# The HTTP contract"));
+    assert!(r.text.contains("operationId: refreshToken"));
+}
