@@ -39,7 +39,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/version", get(system::version))
         .route("/.well-known/jwks.json", get(system::jwks))
-        .route("/openapi.yaml", get(system::openapi))
+        .route("/openapi.json", get(system::openapi))
         .route(
             "/signup/email-password",
             post(signup::email_password::handle),

@@ -22,10 +22,11 @@ pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
     Json(state.jwt.jwks().clone())
 }
 
-/// This server's OpenAPI document.
+/// This server's OpenAPI document (`openapi/hasura-auth.json`: upstream's structure,
+/// our own summaries).
 pub async fn openapi() -> impl axum::response::IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
-        include_str!("../../openapi/hasura-auth.yaml"),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi/hasura-auth.json"),
     )
 }
