@@ -186,7 +186,7 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if command == CommandKind::Healthcheck {
         return healthcheck(&config).await;
     }
-    crate::telemetry::init(&config);
+    let telemetry = crate::telemetry::init(&config);
     crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
         .await
@@ -195,6 +195,7 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
+    telemetry.shutdown();
     result
 }
 

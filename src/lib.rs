@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod otel;
 pub mod service;
 pub mod telemetry;
 pub mod tokens;

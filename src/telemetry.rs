@@ -1,5 +1,7 @@
 //! Logging set-up.
 
+use tracing_subscriber::Layer;
+
 use crate::config::Config;
 
 /// Targets whose debug output contains secrets (statement parameters, raw protocol
@@ -23,14 +25,47 @@ pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-pub fn init(config: &Config) {
-    let filter = filter(config);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if config.log_format_text {
-        builder.try_init()
+/// Flushes exported traces when dropped or shut down.
+pub struct TelemetryGuard(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+
+impl TelemetryGuard {
+    pub fn shutdown(mut self) {
+        if let Some(provider) = self.0.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("hasura-auth: flushing traces: {e}");
+        }
+    }
+}
+
+/// JSON logs on stdout (text with `AUTH_LOG_FORMAT_TEXT`), plus OpenTelemetry traces over
+/// OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Must run inside the tokio runtime.
+pub fn init(config: &Config) -> TelemetryGuard {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let fmt_layer = if config.log_format_text {
+        tracing_subscriber::fmt::layer().boxed()
     } else {
-        builder.json().flatten_event(true).try_init()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed()
     };
+    let provider = match crate::otel::tracer_provider() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("hasura-auth: OpenTelemetry disabled: {e}");
+            None
+        }
+    };
+    let otel_layer = provider.as_ref().map(crate::otel::layer);
+    let _ = tracing_subscriber::registry()
+        .with(filter(config))
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init();
+    TelemetryGuard(provider)
 }
 
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed

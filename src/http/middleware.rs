@@ -74,7 +74,19 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
+    // One span per request: exported to OpenTelemetry when configured.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {path}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        b3.trace_id = %trace_id,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.record("http.response.status_code", res.status().as_u16());
+    let _entered = span.enter();
     tracing::info!(
         trace_id = %trace_id,
         span_id = span_id.as_deref().unwrap_or(""),

@@ -150,5 +150,8 @@ async fn the_openapi_document_is_served() {
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["content-type"], "application/json");
     assert_eq!(r.body["info"]["title"], "hasura-auth (Rust)");
-    assert_eq!(r.body["paths"]["/token"]["post"]["operationId"], "refreshToken");
+    assert_eq!(
+        r.body["paths"]["/token"]["post"]["operationId"],
+        "refreshToken"
+    );
 }

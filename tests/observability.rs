@@ -1,5 +1,5 @@
-//! Runs the real binary with JSON logs, drives the main flows, and scans everything it
-//! printed for secrets: passwords, tokens, tickets, hashes, keys.
+//! Runs the real binary: JSON logs scanned for secrets after the main flows, and
+//! OpenTelemetry traces received by a local OTLP/HTTP collector.
 
 mod support;
 
@@ -209,4 +209,95 @@ async fn logs_never_contain_secrets() {
             "secret {secret:?} found in logs:\n{logs}"
         );
     }
+}
+
+#[tokio::test]
+async fn traces_are_exported_over_otlp_http_when_configured() {
+    use std::sync::{Arc, Mutex};
+
+    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post({
+            let received = received.clone();
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Ok(mut r) = received.lock() {
+                    r.push((ct, body.to_vec()));
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let collector_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, collector).await;
+    });
+
+    let db = TestDb::empty().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hasura-auth"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("POSTGRES_CONNECTION", &db.url)
+        .env(
+            "HASURA_GRAPHQL_JWT_SECRET",
+            format!(r#"{{"type":"HS256","key":"{JWT_KEY}"}}"#),
+        )
+        .env("AUTH_PORT", port.to_string())
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{collector_addr}"),
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+    http.get(format!("{base}/version"))
+        .header("X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124")
+        .send()
+        .await
+        .expect("version");
+
+    let mut exported = false;
+    for _ in 0..100 {
+        let batches = received.lock().map(|r| r.clone()).unwrap_or_default();
+        let all: Vec<u8> = batches.iter().flat_map(|(_, b)| b.clone()).collect();
+        let text = String::from_utf8_lossy(&all);
+        if text.contains("GET /version") && text.contains("hasura-auth") {
+            assert!(
+                batches.iter().all(|(ct, _)| ct == "application/x-protobuf"),
+                "{batches:?}"
+            );
+            assert!(
+                text.contains("463ac35c9f6413ad48485a3953bb6124"),
+                "the B3 trace id is an attribute"
+            );
+            exported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.start_kill();
+    assert!(exported, "no span for GET /version reached the collector");
 }
