@@ -215,7 +215,9 @@ async fn logs_never_contain_secrets() {
 async fn traces_are_exported_over_otlp_http_when_configured() {
     use std::sync::{Arc, Mutex};
 
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// (content type, body) of each export request.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Received = Arc::default();
     let collector = axum::Router::new().route(
         "/v1/traces",
         axum::routing::post({
