@@ -28,6 +28,7 @@ pub struct AppState {
     pub templates: Templates,
     /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
     pub sms: Option<crate::adapters::sms::Sms>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The runtime-replaceable part of the state.
@@ -147,6 +148,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         mailer,
         templates,
         sms,
+        metrics: crate::metrics::Metrics::new(),
     }))
 }
 
@@ -191,7 +193,10 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
-    crate::telemetry::init(&config);
+    if command == CommandKind::Healthcheck {
+        return healthcheck(&config).await;
+    }
+    let telemetry = crate::telemetry::init(&config);
     crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
         .await
@@ -200,11 +205,31 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
+    telemetry.shutdown();
     result
+}
+
+/// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
+async fn healthcheck(config: &Config) -> Result<(), StartupError> {
+    let prefix = config.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    match client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => Ok(()),
+        Ok(res) => Err(StartupError::Config(format!(
+            "{url} answered {}",
+            res.status()
+        ))),
+        Err(e) => Err(StartupError::Config(format!("{url}: {e}"))),
+    }
 }
 
 async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
     match command {
+        CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
             tracing::info!(
@@ -216,7 +241,18 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
         }
         CommandKind::Serve => {
             let port = config.port.clone();
+            let metrics_address = config.metrics_address.clone();
             let state = build_state(config).await?;
+            if !metrics_address.is_empty() {
+                let metrics_listener = TcpListener::bind(&metrics_address).await?;
+                tracing::info!(address = %metrics_address, "metrics listening on /metrics");
+                let app = crate::http::metrics_router(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, app).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
             let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
             tracing::info!(port = %port, "hasura-auth listening");
             serve(state, listener, shutdown_signal()).await

@@ -22,13 +22,6 @@ pub use cli::{parse_cli, try_parse_cli_from};
 pub use providers::OAuthProviders;
 pub use settings::{MASK, Settings, is_sensitive};
 
-/// Flags that are our additions, not upstream's (upstream has exactly 150).
-pub const EXTRA_FLAGS: &[&str] = &[
-    "sms-twilio-api-url",
-    "sms-twilio-verify-api-url",
-    "sms-modica-api-url",
-];
-
 /// Upstream's default connection string, used when neither env var nor flag is given.
 pub const DEFAULT_POSTGRES_URL: &str =
     "postgres://postgres:postgres@localhost:5432/local?sslmode=disable";
@@ -56,6 +49,8 @@ pub enum Command {
     Serve(Config),
     /// Apply the database migrations and exit.
     Migrate(Config),
+    /// Exit 0 when the server on AUTH_PORT answers GET /healthz (for container health checks).
+    Healthcheck(Config),
 }
 
 impl Cli {
@@ -65,6 +60,7 @@ impl Cli {
             None => (CommandKind::Serve, self.config),
             Some(Command::Serve(c)) => (CommandKind::Serve, c),
             Some(Command::Migrate(c)) => (CommandKind::Migrate, c),
+            Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
         }
     }
 }
@@ -73,6 +69,7 @@ impl Cli {
 pub enum CommandKind {
     Serve,
     Migrate,
+    Healthcheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -533,7 +530,7 @@ pub struct Config {
     pub sms_modica_password: String,
 
     // Our additions (not upstream's): where the SMS providers' HTTP APIs live, so a
-    // proxy or a test server can stand in for them. See EXTRA_FLAGS.
+    // proxy or a test server can stand in for them. Listed in ADDED_FLAGS.
     /// Base URL of the Twilio Messages API (our addition)
     #[arg(
         help_heading = "SMS",
@@ -869,7 +866,26 @@ pub struct Config {
     // ---- oauth providers ----
     #[command(flatten)]
     pub providers: OAuthProviders,
+
+    // ---- additions of this implementation (not in upstream; listed in ADDED_FLAGS) ----
+    /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
+    /// empty disables it. Bind it to loopback or a private network: it has no authentication
+    #[arg(
+        help_heading = "Observability",
+        long = "metrics-address",
+        env = "AUTH_METRICS_ADDRESS",
+        default_value = ""
+    )]
+    pub metrics_address: String,
 }
+
+/// Flags this implementation adds to upstream's 150 (documented in docs/configuration.md).
+pub const ADDED_FLAGS: &[&str] = &[
+    "metrics-address",
+    "sms-twilio-api-url",
+    "sms-twilio-verify-api-url",
+    "sms-modica-api-url",
+];
 
 impl Config {
     /// Parses flags and env vars the way the binary does (for tests and embedding): the same

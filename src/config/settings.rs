@@ -323,6 +323,8 @@ impl Config {
         o.push("google-audience", self.google_audience.to_setting());
         // oauth providers
         self.providers.settings(o);
+        // additions of this implementation
+        o.push("metrics-address", self.metrics_address.to_setting());
         out
     }
 }

@@ -49,13 +49,15 @@ impl AppState {
                 .map_err(ApiError::internal)?,
             None => String::new(),
         };
-        sms.send_code(CodeMessage {
-            to: to.e164(),
-            body: &body,
-            locale,
-        })
-        .await
-        .map_err(|e| {
+        let sent = sms
+            .send_code(CodeMessage {
+                to: to.e164(),
+                body: &body,
+                locale,
+            })
+            .await;
+        self.metrics.record_delivery("sms", sent.is_ok());
+        sent.map_err(|e| {
             tracing::warn!(error = %e, provider = sms.name(), "SMS not sent");
             ApiError::Code(ErrorCode::CannotSendSms)
         })
