@@ -26,6 +26,9 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+    /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
+    pub sms: Option<crate::adapters::sms::Sms>,
+    pub metrics: crate::metrics::Metrics,
     /// Enabled OAuth providers and id-token verifiers (built once, like upstream).
     pub oauth: crate::adapters::oauth::OAuthProviders,
 }
@@ -135,6 +138,13 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let templates_dir = std::path::Path::new(&config.templates_path);
     let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
     let mailer = Mailer::from_config(config)?;
+    let sms = match crate::adapters::sms::from_config(config) {
+        Ok(sms) => Some(sms),
+        Err(e) if config.sms_passwordless_enabled => {
+            return Err(StartupError::Config(e.to_string()));
+        }
+        Err(_) => None,
+    };
     let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(Arc::new(AppState {
@@ -144,6 +154,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         passwords,
         mailer,
         templates,
+        sms,
+        metrics: crate::metrics::Metrics::new(),
         oauth,
     }))
 }
@@ -189,7 +201,10 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
-    crate::telemetry::init(&config);
+    if command == CommandKind::Healthcheck {
+        return healthcheck(&config).await;
+    }
+    let telemetry = crate::telemetry::init(&config);
     crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
         .await
@@ -198,11 +213,31 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
+    telemetry.shutdown();
     result
+}
+
+/// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
+async fn healthcheck(config: &Config) -> Result<(), StartupError> {
+    let prefix = config.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    match client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => Ok(()),
+        Ok(res) => Err(StartupError::Config(format!(
+            "{url} answered {}",
+            res.status()
+        ))),
+        Err(e) => Err(StartupError::Config(format!("{url}: {e}"))),
+    }
 }
 
 async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
     match command {
+        CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
             tracing::info!(
@@ -214,7 +249,18 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
         }
         CommandKind::Serve => {
             let port = config.port.clone();
+            let metrics_address = config.metrics_address.clone();
             let state = build_state(config).await?;
+            if !metrics_address.is_empty() {
+                let metrics_listener = TcpListener::bind(&metrics_address).await?;
+                tracing::info!(address = %metrics_address, "metrics listening on /metrics");
+                let app = crate::http::metrics_router(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, app).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
             let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
             tracing::info!(port = %port, "hasura-auth listening");
             serve(state, listener, shutdown_signal()).await

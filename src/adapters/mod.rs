@@ -3,3 +3,5 @@
 
 pub mod email;
 pub mod oauth;
+pub mod qr;
+pub mod sms;

@@ -50,6 +50,8 @@ pub enum Command {
     Serve(Config),
     /// Apply the database migrations and exit.
     Migrate(Config),
+    /// Exit 0 when the server on AUTH_PORT answers GET /healthz (for container health checks).
+    Healthcheck(Config),
 }
 
 impl Cli {
@@ -59,6 +61,7 @@ impl Cli {
             None => (CommandKind::Serve, self.config),
             Some(Command::Serve(c)) => (CommandKind::Serve, c),
             Some(Command::Migrate(c)) => (CommandKind::Migrate, c),
+            Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
         }
     }
 }
@@ -67,6 +70,7 @@ impl Cli {
 pub enum CommandKind {
     Serve,
     Migrate,
+    Healthcheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -526,6 +530,35 @@ pub struct Config {
     )]
     pub sms_modica_password: String,
 
+    // Our additions (not upstream's): where the SMS providers' HTTP APIs live, so a
+    // proxy or a test server can stand in for them. Listed in ADDED_FLAGS.
+    /// Base URL of the Twilio Messages API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-twilio-api-url",
+        env = "AUTH_SMS_TWILIO_API_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    pub sms_twilio_api_url: String,
+
+    /// Base URL of the Twilio Verify API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-twilio-verify-api-url",
+        env = "AUTH_SMS_TWILIO_VERIFY_API_URL",
+        default_value = "https://verify.twilio.com"
+    )]
+    pub sms_twilio_verify_api_url: String,
+
+    /// Base URL of the Modica SMS API (our addition)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-modica-api-url",
+        env = "AUTH_SMS_MODICA_API_URL",
+        default_value = "https://api.modicagroup.com"
+    )]
+    pub sms_modica_api_url: String,
+
     // ---- mfa ----
     /// Enable TOTP multi-factor authentication endpoints
     #[arg(help_heading = "MFA", long = "mfa-enabled", env = "AUTH_MFA_ENABLED", default_value = "false",
@@ -835,10 +868,29 @@ pub struct Config {
     #[command(flatten)]
     pub providers: OAuthProviders,
 
+    // ---- additions of this implementation (not in upstream; listed in ADDED_FLAGS) ----
+    /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
+    /// empty disables it. Bind it to loopback or a private network: it has no authentication
+    #[arg(
+        help_heading = "Observability",
+        long = "metrics-address",
+        env = "AUTH_METRICS_ADDRESS",
+        default_value = ""
+    )]
+    pub metrics_address: String,
+
     // ---- our additions: provider endpoints, generic OpenID Connect (config/oauth.rs) ----
     #[command(flatten)]
     pub oauth: oauth::OAuthExtras,
 }
+
+/// Flags this implementation adds to upstream's 150 (documented in docs/configuration.md).
+pub const ADDED_FLAGS: &[&str] = &[
+    "metrics-address",
+    "sms-twilio-api-url",
+    "sms-twilio-verify-api-url",
+    "sms-modica-api-url",
+];
 
 impl Config {
     /// Parses flags and env vars the way the binary does (for tests and embedding): the same

@@ -228,6 +228,12 @@ impl Config {
         );
         o.push("sms-modica-username", self.sms_modica_username.to_setting());
         o.push("sms-modica-password", self.sms_modica_password.to_setting());
+        o.push("sms-twilio-api-url", self.sms_twilio_api_url.to_setting());
+        o.push(
+            "sms-twilio-verify-api-url",
+            self.sms_twilio_verify_api_url.to_setting(),
+        );
+        o.push("sms-modica-api-url", self.sms_modica_api_url.to_setting());
         // mfa
         o.push("mfa-enabled", self.mfa_enabled.to_setting());
         o.push("mfa-totp-issuer", self.mfa_totp_issuer.to_setting());
@@ -318,6 +324,8 @@ impl Config {
         o.push("google-audience", self.google_audience.to_setting());
         // oauth providers
         self.providers.settings(o);
+        // additions of this implementation
+        o.push("metrics-address", self.metrics_address.to_setting());
         // our additions
         self.oauth.settings(o);
         out

@@ -28,6 +28,7 @@ fn flag_names() -> BTreeSet<String> {
         .get_arguments()
         .filter_map(|a| a.get_long())
         .filter(|l| !["help", "version", "check-config"].contains(l))
+        .filter(|l| !super::ADDED_FLAGS.contains(l))
         .map(str::to_owned)
         .collect()
 }
@@ -164,7 +165,9 @@ fn config_has_all_150_upstream_flags_and_lists_each_once_in_settings() {
     let settings: Vec<&str> = parse(&[]).settings().names().collect();
     let unique: BTreeSet<String> = settings.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(settings.len(), unique.len(), "a setting is listed twice");
-    assert_eq!(unique, flags, "settings() and the flags differ");
+    let mut all = flags.clone();
+    all.extend(super::ADDED_FLAGS.iter().map(|f| (*f).to_owned()));
+    assert_eq!(unique, all, "settings() and the flags differ");
 }
 
 #[test]
@@ -178,7 +181,10 @@ fn config_env_names_are_unique_and_151_with_the_alias() {
     envs.sort();
     envs.dedup();
     assert_eq!(envs.len(), count, "duplicate env var");
-    assert_eq!(count, 150 + oauth::OAuthExtras::flags().count());
+    assert_eq!(
+        count,
+        150 + super::ADDED_FLAGS.len() + oauth::OAuthExtras::flags().count()
+    );
     assert!(!envs.contains(&"HASURA_GRAPHQL_DATABASE_URL".to_owned()));
 }
 
@@ -445,4 +451,17 @@ fn config_custom_claims_are_json_objects() {
     assert_eq!(claims["x-hasura-org"], "profile.org");
     let defaults = c.custom_claims_defaults_map().unwrap();
     assert_eq!(defaults["x-hasura-org"], "none");
+}
+
+#[test]
+fn config_sms_api_urls_default_to_the_real_providers() {
+    let c = parse(&[]);
+    assert_eq!(c.sms_twilio_api_url, "https://api.twilio.com");
+    assert_eq!(c.sms_twilio_verify_api_url, "https://verify.twilio.com");
+    assert_eq!(c.sms_modica_api_url, "https://api.modicagroup.com");
+    let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
+    assert_eq!(c.sms_modica_api_url, "http://127.0.0.1:9/x");
+    for extra in ADDED_FLAGS {
+        assert!(!is_sensitive(extra), "{extra} needs no masking");
+    }
 }

@@ -118,6 +118,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         sql: include_str!("internal_migrations/0001_schema.sql"),
     },
     Migration {
+        version: 2,
+        name: "0002_sms_mfa",
+        sql: include_str!("internal_migrations/0002_sms_mfa.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_oauth",
         sql: include_str!("internal_migrations/0004_oauth.sql"),

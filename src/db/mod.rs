@@ -1,8 +1,10 @@
 //! The data layer: every SQL statement the service runs lives under this module.
 
+pub mod mfa;
 pub mod migrate;
 pub mod oauth;
 pub mod refresh_tokens;
+pub mod sms;
 pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -5,10 +5,13 @@ pub mod access;
 pub mod email;
 pub mod options;
 pub mod password;
+pub mod phone;
 pub mod redirect;
+pub mod totp;
 
 pub use access::EmailAccessList;
 pub use email::Email;
 pub use options::{SignUpOptions, SignUpOptionsInput};
 pub use password::Password;
+pub use phone::PhoneNumber;
 pub use redirect::RedirectAllowList;

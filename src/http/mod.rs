@@ -5,7 +5,9 @@
 
 pub mod extract;
 pub mod link;
+pub mod mfa;
 pub mod middleware;
+pub mod pat;
 pub mod signin;
 pub mod signout;
 pub mod signup;
@@ -34,10 +36,13 @@ pub fn ok() -> Response {
 }
 
 pub fn router(state: SharedState) -> Router {
+    // Routes are registered here; `track_metrics` must stay the last `route_layer` so it
+    // covers every route above it.
     let api: Router<SharedState> = Router::new()
         .route("/healthz", get(system::healthz))
         .route("/version", get(system::version))
         .route("/.well-known/jwks.json", get(system::jwks))
+        .route("/openapi.json", get(system::openapi))
         .route(
             "/signup/email-password",
             post(signup::email_password::handle),
@@ -63,7 +68,24 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/signin/idtoken", post(signin::idtoken::handle))
         .route("/link/idtoken", post(link::idtoken::handle))
-        .route("/token/provider/{provider}", post(token::provider::refresh));
+        .route("/token/provider/{provider}", post(token::provider::refresh))
+        .route(
+            "/signin/passwordless/sms",
+            post(signin::passwordless_sms::request),
+        )
+        .route(
+            "/signin/passwordless/sms/otp",
+            post(signin::passwordless_sms::verify_otp),
+        )
+        .route("/signin/mfa/totp", post(signin::mfa_totp::handle))
+        .route("/mfa/totp/generate", get(mfa::totp::generate))
+        .route("/user/mfa", post(user::mfa::handle))
+        .route("/signin/pat", post(signin::pat::handle))
+        .route("/pat", post(pat::create))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track_metrics,
+        ));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
@@ -107,4 +129,24 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         }),
     )
         .into_response()
+}
+
+/// The separate metrics listener: `GET /metrics` in Prometheus text format.
+pub fn metrics_router(state: SharedState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(state): axum::extract::State<SharedState>| async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        state.metrics.render(state.db.status()),
+                    )
+                },
+            ),
+        )
+        .with_state(state)
 }

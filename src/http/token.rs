@@ -12,7 +12,7 @@ use crate::http::extract::{ApiJson, OptionalBearer, OptionalJson};
 use crate::service::session::Session;
 
 /// The contract's (unanchored) UUID pattern for refresh tokens.
-static UUID_IN_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
+pub(crate) static UUID_IN_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"\b[0-9a-f]{8}\b-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-\b[0-9a-f]{12}\b")
         .unwrap_or_else(|e| unreachable!("static uuid pattern compiles: {e}"))
 });

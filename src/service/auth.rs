@@ -53,17 +53,83 @@ impl AppState {
         route: Elevation,
     ) -> Result<bool, ApiError> {
         let mode = self.config().require_elevated_claim;
-        let required = match (mode, route) {
-            (ElevatedClaimMode::Disabled, _) => return Ok(true),
-            (_, _) if token.is_elevated() => return Ok(true),
-            (ElevatedClaimMode::Required, Elevation::Policy) => return Ok(false),
-            // `recommended`, or `required` on a first-key route: only users with a key
-            // must elevate.
-            _ => true,
-        };
-        let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
-        let db = self.db.get().await?;
-        let has_key = users::has_security_key(&db, user_id).await?;
-        Ok(!(required && has_key))
+        match elevation_rule(mode, route, token.is_elevated()) {
+            ElevationRule::Pass => Ok(true),
+            ElevationRule::Fail => Ok(false),
+            ElevationRule::PassWithoutSecurityKey => {
+                let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
+                let db = self.db.get().await?;
+                Ok(!users::has_security_key(&db, user_id).await?)
+            }
+        }
+    }
+}
+
+/// What the policy demands of one request, before looking at the user's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElevationRule {
+    Pass,
+    Fail,
+    /// Passes only if the user has no security key (so cannot elevate yet).
+    PassWithoutSecurityKey,
+}
+
+/// Upstream's `verifyElevatedClaim`, with the first-key exemption declared by the route
+/// instead of matched on the raw path (which broke with `AUTH_API_PREFIX`).
+pub fn elevation_rule(mode: ElevatedClaimMode, route: Elevation, elevated: bool) -> ElevationRule {
+    match (mode, route) {
+        (ElevatedClaimMode::Disabled, _) => ElevationRule::Pass,
+        _ if elevated => ElevationRule::Pass,
+        (ElevatedClaimMode::Required, Elevation::Policy) => ElevationRule::Fail,
+        (ElevatedClaimMode::Recommended, _)
+        | (ElevatedClaimMode::Required, Elevation::FirstKeyExempt) => {
+            ElevationRule::PassWithoutSecurityKey
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ElevatedClaimMode::*;
+    use Elevation::*;
+
+    /// Every (mode, route, elevated token, user has a key) against the expected outcome.
+    #[test]
+    fn elevation_matrix() {
+        #[rustfmt::skip]
+        let table = [
+            // mode,       route,          elevated, has key, passes
+            (Disabled,    Policy,         false,    false,   true),
+            (Disabled,    Policy,         false,    true,    true),
+            (Disabled,    FirstKeyExempt, false,    true,    true),
+            (Disabled,    Policy,         true,     true,    true),
+            (Recommended, Policy,         false,    false,   true),
+            (Recommended, Policy,         false,    true,    false),
+            (Recommended, Policy,         true,     true,    true),
+            (Recommended, Policy,         true,     false,   true),
+            (Recommended, FirstKeyExempt, false,    false,   true),
+            (Recommended, FirstKeyExempt, false,    true,    false),
+            (Recommended, FirstKeyExempt, true,     true,    true),
+            (Required,    Policy,         false,    false,   false),
+            (Required,    Policy,         false,    true,    false),
+            (Required,    Policy,         true,     false,   true),
+            (Required,    Policy,         true,     true,    true),
+            (Required,    FirstKeyExempt, false,    false,   true),
+            (Required,    FirstKeyExempt, false,    true,    false),
+            (Required,    FirstKeyExempt, true,     true,    true),
+            (Required,    FirstKeyExempt, true,     false,   true),
+        ];
+        for (mode, route, elevated, has_key, passes) in table {
+            let outcome = match elevation_rule(mode, route, elevated) {
+                ElevationRule::Pass => true,
+                ElevationRule::Fail => false,
+                ElevationRule::PassWithoutSecurityKey => !has_key,
+            };
+            assert_eq!(
+                outcome, passes,
+                "{mode:?} {route:?} elevated={elevated} key={has_key}"
+            );
+        }
     }
 }

@@ -4,12 +4,15 @@
 
 pub mod auth;
 pub mod email;
+pub mod mfa;
 pub mod oauth;
 pub mod passwords;
+pub mod pat;
 pub mod policy;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod sms;
 pub mod tickets;
 pub mod user_check;
 pub mod verify;

@@ -1,0 +1,54 @@
+//! SQL of TOTP multi-factor authentication: the secret, the active type, and the last
+//! time step accepted per user (replay protection, `hasura_auth.totp_used_steps`).
+
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::DbError;
+
+/// Stores a new secret. Steps used with the previous secret no longer matter.
+pub async fn set_totp_secret(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    secret: &str,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "WITH s AS (DELETE FROM hasura_auth.totp_used_steps WHERE user_id = $1) \
+             UPDATE auth.users SET totp_secret = $2 WHERE id = $1",
+        )
+        .await?;
+    db.execute(&stmt, &[&user_id, &secret]).await?;
+    Ok(())
+}
+
+/// Sets `active_mfa_type` (`None` deactivates; the secret is kept, as upstream).
+pub async fn set_active_mfa_type(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    mfa_type: Option<&str>,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached("UPDATE auth.users SET active_mfa_type = $2 WHERE id = $1")
+        .await?;
+    db.execute(&stmt, &[&user_id, &mfa_type]).await?;
+    Ok(())
+}
+
+/// Records `step` as used if it is later than any step used before; false means the
+/// code is a replay (or older than one already accepted).
+pub async fn claim_totp_step(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    step: i64,
+) -> Result<bool, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO hasura_auth.totp_used_steps (user_id, last_step) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET last_step = EXCLUDED.last_step, updated_at = now() \
+             WHERE hasura_auth.totp_used_steps.last_step < EXCLUDED.last_step \
+             RETURNING 1",
+        )
+        .await?;
+    Ok(db.query_opt(&stmt, &[&user_id, &step]).await?.is_some())
+}

@@ -1,0 +1,2 @@
+//! `/mfa/*`.
+pub mod totp;

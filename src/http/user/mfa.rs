@@ -1,0 +1,36 @@
+//! `POST /user/mfa`: activate or deactivate TOTP.
+
+use axum::{extract::State, response::Response};
+use serde::Deserialize;
+
+use crate::app::SharedState;
+use crate::error::ApiError;
+use crate::http::extract::{ApiJson, Bearer};
+
+/// `activeMfaType`: `"totp"` activates; absent or `""` deactivates.
+#[derive(Deserialize, Default, PartialEq, Eq)]
+pub enum ActiveMfaType {
+    #[serde(rename = "totp")]
+    Totp,
+    #[default]
+    #[serde(rename = "")]
+    None,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Body {
+    code: String,
+    #[serde(default)]
+    active_mfa_type: ActiveMfaType,
+}
+
+pub async fn handle(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Response, ApiError> {
+    let activate = body.active_mfa_type == ActiveMfaType::Totp;
+    state.change_mfa(&token, &body.code, activate).await?;
+    Ok(crate::http::ok())
+}

@@ -1,0 +1,140 @@
+//! TOTP multi-factor authentication (`GET /mfa/totp/generate`, `POST /user/mfa`,
+//! `POST /signin/mfa/totp`).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::adapters::qr;
+use crate::app::AppState;
+use crate::db::{mfa as mfa_db, users};
+use crate::domain::totp::{self, TotpKey};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::session::Session;
+use crate::service::tickets::{self, TicketKind};
+use crate::tokens::VerifiedToken;
+
+pub const MFA_TYPE_TOTP: &str = "totp";
+/// Side of the QR code image, in pixels (upstream: 200).
+const QR_SIZE: u32 = 200;
+
+/// `{"imageUrl": "data:image/png;base64,…", "totpSecret": "<base32>"}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpSetup {
+    pub image_url: String,
+    pub totp_secret: String,
+}
+
+fn now_unix() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+impl AppState {
+    fn require_mfa_enabled(&self) -> Result<(), ApiError> {
+        if self.config().mfa_enabled {
+            Ok(())
+        } else {
+            Err(ErrorCode::DisabledEndpoint.into())
+        }
+    }
+
+    /// Accepts `code` for the user's secret once: valid within ±1 step and for a step
+    /// later than any accepted before (no replay).
+    async fn accept_totp(&self, user_id: Uuid, secret: &str, code: &str) -> Result<(), ApiError> {
+        let key = TotpKey::from_secret(secret).map_err(|e| {
+            tracing::warn!(user = %user_id, error = %e, "unreadable TOTP secret");
+            ApiError::Code(ErrorCode::InvalidTotp)
+        })?;
+        let step = key
+            .matching_step(code, now_unix())
+            .ok_or(ErrorCode::InvalidTotp)?;
+        let step = i64::try_from(step).map_err(ApiError::internal)?;
+        let db = self.db.get().await?;
+        if mfa_db::claim_totp_step(&db, user_id, step).await? {
+            Ok(())
+        } else {
+            Err(ErrorCode::InvalidTotp.into())
+        }
+    }
+
+    /// `GET /mfa/totp/generate`: a new secret, stored at once, and its QR code.
+    ///
+    /// Upstream silently replaced the secret of an active TOTP (locking the user's
+    /// authenticator out); here an active TOTP must be deactivated first.
+    pub async fn totp_generate(&self, token: &VerifiedToken) -> Result<TotpSetup, ApiError> {
+        self.require_mfa_enabled()?;
+        let user = self.user_from_token(token, Default::default()).await?;
+        if user.active_mfa_type.as_deref() == Some(MFA_TYPE_TOTP) {
+            return Err(ErrorCode::TotpAlreadyActive.into());
+        }
+        let secret = TotpKey::generate_secret();
+        let account = user
+            .email
+            .clone()
+            .filter(|e| !e.is_empty())
+            .or_else(|| Some(user.display_name.clone()).filter(|d| !d.is_empty()))
+            .unwrap_or_else(|| user.id.to_string());
+        let url = totp::otpauth_url(&self.config().mfa_totp_issuer, &account, &secret);
+        let image_url = qr::png_data_url(&url, QR_SIZE).map_err(ApiError::internal)?;
+        let db = self.db.get().await?;
+        mfa_db::set_totp_secret(&db, user.id, &secret).await?;
+        Ok(TotpSetup {
+            image_url,
+            totp_secret: secret,
+        })
+    }
+
+    /// `POST /user/mfa`: activates (`activate = true`) or deactivates TOTP with a valid code.
+    pub async fn change_mfa(
+        &self,
+        token: &VerifiedToken,
+        code: &str,
+        activate: bool,
+    ) -> Result<(), ApiError> {
+        self.require_mfa_enabled()?;
+        let user = self.user_from_token(token, Default::default()).await?;
+        let active = user.active_mfa_type.as_deref() == Some(MFA_TYPE_TOTP);
+        if activate && active {
+            return Err(ErrorCode::TotpAlreadyActive.into());
+        }
+        if !activate && !active {
+            return Err(ErrorCode::DisabledMfaTotp.into());
+        }
+        let secret = user
+            .totp_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(ErrorCode::NoTotpSecret)?;
+        self.accept_totp(user.id, secret, code).await?;
+        let db = self.db.get().await?;
+        mfa_db::set_active_mfa_type(&db, user.id, activate.then_some(MFA_TYPE_TOTP)).await?;
+        Ok(())
+    }
+
+    /// `POST /signin/mfa/totp`: the second step of a password sign-in. The ticket is
+    /// consumed first, so a wrong code means signing in with the password again.
+    pub async fn signin_mfa_totp(&self, ticket: &str, code: &str) -> Result<Session, ApiError> {
+        self.require_mfa_enabled()?;
+        if TicketKind::from_ticket(ticket) != Some(TicketKind::MfaTotp) {
+            return Err(ErrorCode::InvalidTicket.into());
+        }
+        let forms = tickets::lookup_forms(ticket);
+        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+        let db = self.db.get().await?;
+        let user = users::consume_ticket(&db, &forms)
+            .await?
+            .ok_or(ErrorCode::InvalidTicket)?;
+        drop(db);
+        self.check(&user, Default::default())?;
+        if user.active_mfa_type.as_deref() != Some(MFA_TYPE_TOTP) {
+            return Err(ErrorCode::DisabledMfaTotp.into());
+        }
+        let secret = user
+            .totp_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(ErrorCode::NoTotpSecret)?;
+        self.accept_totp(user.id, secret, code).await?;
+        self.new_session(&user).await
+    }
+}

@@ -1,0 +1,227 @@
+//! Passwordless sign-in with a code sent by SMS (`POST /signin/passwordless/sms` and
+//! `/signin/passwordless/sms/otp`).
+
+use rand::Rng;
+
+use crate::adapters::sms::{CodeMessage, Sms};
+use crate::app::AppState;
+use crate::db::sms::{self as sms_db, NewPhoneUser};
+use crate::db::users::UserRow;
+use crate::domain::PhoneNumber;
+use crate::domain::options::SignUpOptionsInput;
+use crate::error::{ApiError, ErrorCode};
+use crate::service::session::Session;
+use crate::service::user_check::Tolerate;
+
+/// Lifetime of a code we make (upstream: 5 minutes).
+pub const CODE_TTL_SECS: i64 = 5 * 60;
+/// Wrong codes accepted before the pending code is void.
+pub const MAX_FAILURES: i32 = 5;
+
+/// Six random digits, zero-padded.
+fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+impl AppState {
+    fn sms_sender(&self) -> Result<Sms, ApiError> {
+        if !self.config().sms_passwordless_enabled {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        // Enabled at runtime (/change-env) without provider settings at start-up.
+        self.sms
+            .clone()
+            .ok_or_else(|| ApiError::internal("SMS sign-in is enabled but no provider is set up"))
+    }
+
+    /// Sends a code to `to`; a failure is upstream's `cannot-send-sms`.
+    async fn deliver_code(
+        &self,
+        sms: &Sms,
+        to: &PhoneNumber,
+        locale: &str,
+        code: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let body = match code {
+            Some(code) => self
+                .templates
+                .sms_body(locale, code)
+                .map_err(ApiError::internal)?,
+            None => String::new(),
+        };
+        let sent = sms
+            .send_code(CodeMessage {
+                to: to.e164(),
+                body: &body,
+                locale,
+            })
+            .await;
+        self.metrics.record_delivery("sms", sent.is_ok());
+        sent.map_err(|e| {
+            tracing::warn!(error = %e, provider = sms.name(), "SMS not sent");
+            ApiError::Code(ErrorCode::CannotSendSms)
+        })
+    }
+
+    /// `POST /signin/passwordless/sms`: sends a code, creating the user when unknown.
+    ///
+    /// `phone` is `None` when the number cannot receive an SMS: 400 `cannot-send-sms`, what
+    /// upstream answered once the provider refused it. Unlike upstream, nothing is sent
+    /// when the request is refused anyway (sign-up disabled, new users disabled), and a
+    /// code whose SMS failed is void.
+    pub async fn signin_sms_request(
+        &self,
+        phone: Option<PhoneNumber>,
+        options: Option<SignUpOptionsInput>,
+    ) -> Result<(), ApiError> {
+        let sms = self.sms_sender()?;
+        let default_name = phone.as_ref().map_or("", PhoneNumber::e164);
+        let options = self
+            .policy()
+            .resolve_signup_options(options, default_name)?;
+        let phone = phone.ok_or(ErrorCode::CannotSendSms)?;
+        let db = self.db.get().await?;
+        let existing = sms_db::find_by_phone(&db, &phone.lookup_forms()).await?;
+        drop(db);
+        let code = (!sms.checks_codes()).then(new_code);
+
+        let Some(user) = existing else {
+            if self.config().disable_signup {
+                return Err(ErrorCode::SignupDisabled.into());
+            }
+            let disabled = self.config().disable_new_users;
+            // Send first: a failed send leaves no user behind (as upstream).
+            if !disabled {
+                self.deliver_code(&sms, &phone, &options.locale, code.as_deref())
+                    .await?;
+            }
+            let avatar_url = self.policy().avatar_url("");
+            let db = self.db.get().await?;
+            let inserted = sms_db::insert_user(
+                &db,
+                &NewPhoneUser {
+                    phone_number: phone.e164(),
+                    display_name: &options.display_name,
+                    avatar_url: &avatar_url,
+                    locale: &options.locale,
+                    default_role: &options.default_role,
+                    roles: &options.allowed_roles,
+                    metadata: &options.metadata,
+                    disabled,
+                    code: code
+                        .as_deref()
+                        .filter(|_| !disabled)
+                        .map(|c| (c, CODE_TTL_SECS)),
+                },
+            )
+            .await?;
+            if disabled {
+                return Err(ErrorCode::DisabledUser.into());
+            }
+            if inserted.is_none() {
+                // A concurrent request created this number: make the code sent count.
+                let user = sms_db::find_by_phone(&db, &phone.lookup_forms())
+                    .await?
+                    .ok_or_else(|| ApiError::internal("phone number taken but not found"))?;
+                sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+            }
+            return Ok(());
+        };
+
+        if user.disabled {
+            return Err(ErrorCode::DisabledUser.into());
+        }
+        if user.is_anonymous {
+            return Err(ErrorCode::ForbiddenAnonymous.into());
+        }
+        // Store first (the previous code is void from now on), then send; a failed send
+        // voids the new code too.
+        let db = self.db.get().await?;
+        sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+        drop(db);
+        if let Err(e) = self
+            .deliver_code(&sms, &phone, &user.locale, code.as_deref())
+            .await
+        {
+            if let Some(code) = &code {
+                let db = self.db.get().await?;
+                sms_db::void_code(&db, user.id, code).await?;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// `POST /signin/passwordless/sms/otp`: a session for the right code.
+    ///
+    /// Wrong, expired or used codes, and numbers that cannot have one (`None`): 400
+    /// `invalid-request` (as upstream). Account-state failures answer their own 401/403
+    /// codes, where upstream answered 500.
+    pub async fn signin_sms_verify(
+        &self,
+        phone: Option<PhoneNumber>,
+        code: &str,
+    ) -> Result<Session, ApiError> {
+        let sms = self.sms_sender()?;
+        let phone = phone.ok_or(ErrorCode::InvalidRequest)?;
+        let user = if sms.checks_codes() {
+            self.verify_with_provider(&sms, &phone, code).await?
+        } else {
+            let db = self.db.get().await?;
+            let forms = phone.lookup_forms();
+            match sms_db::consume_code(&db, &forms, code, MAX_FAILURES).await? {
+                Some(user) => user,
+                None => {
+                    sms_db::record_failure(&db, &forms, MAX_FAILURES).await?;
+                    return Err(ErrorCode::InvalidRequest.into());
+                }
+            }
+        };
+        // Upstream's ValidateUserEmailOptional: email rules only for users with an email.
+        self.check(
+            &user,
+            Tolerate {
+                unverified: user.email.is_none(),
+                anonymous: false,
+            },
+        )?;
+        self.new_session(&user).await
+    }
+
+    async fn verify_with_provider(
+        &self,
+        sms: &Sms,
+        phone: &PhoneNumber,
+        code: &str,
+    ) -> Result<UserRow, ApiError> {
+        let approved = sms
+            .check_code(phone.e164(), code)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, provider = sms.name(), "SMS code check failed");
+                false
+            });
+        if !approved {
+            return Err(ErrorCode::InvalidRequest.into());
+        }
+        let db = self.db.get().await?;
+        let mut user = sms_db::find_by_phone(&db, &phone.lookup_forms())
+            .await?
+            .ok_or(ErrorCode::InvalidRequest)?;
+        sms_db::mark_phone_verified(&db, user.id).await?;
+        user.phone_number_verified = true;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..200 {
+            let c = super::new_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}

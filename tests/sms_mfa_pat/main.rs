@@ -1,0 +1,13 @@
+//! Passwordless SMS, TOTP MFA, personal access tokens and the elevated-claim policy.
+//! Each test starts its own server on a fresh database; SMS providers are local HTTP
+//! servers speaking the Twilio and Modica APIs (`provider.rs`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod common;
+mod elevation;
+mod mfa;
+mod pat;
+mod provider;
+mod sms;
