@@ -22,6 +22,16 @@ pub use cli::{parse_cli, try_parse_cli_from};
 pub use providers::OAuthProviders;
 pub use settings::{MASK, Settings, is_sensitive};
 
+/// Flags of settings upstream does not have (documented as our additions).
+pub const OUR_ADDITIONS: [&str; 6] = [
+    "hasura-metadata-sync",
+    "hasura-metadata-sync-timeout",
+    "custom-claims-timeout",
+    "hibp-url",
+    "turnstile-url",
+    "trusted-proxies",
+];
+
 /// Upstream's default connection string, used when neither env var nor flag is given.
 pub const DEFAULT_POSTGRES_URL: &str =
     "postgres://postgres:postgres@localhost:5432/local?sslmode=disable";
@@ -810,6 +820,50 @@ pub struct Config {
         hide_default_value = true
     )]
     pub turnstile_secret: String,
+
+    // ---- our additions (not upstream settings; see OUR_ADDITIONS) ----
+    /// Track the auth tables in Hasura at start-up (needs --graphql-url); false skips it
+    #[arg(help_heading = "Hasura", long = "hasura-metadata-sync", env = "AUTH_HASURA_METADATA_SYNC", default_value = "true",
+          value_parser = parse::go_bool, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub hasura_metadata_sync: bool,
+
+    /// How long start-up keeps retrying the metadata sync while Hasura is unreachable
+    #[arg(help_heading = "Hasura", long = "hasura-metadata-sync-timeout", env = "AUTH_HASURA_METADATA_SYNC_TIMEOUT",
+          default_value = "1m", value_parser = parse::go_duration)]
+    pub hasura_metadata_sync_timeout: Duration,
+
+    /// Time limit of the custom-claims GraphQL request; on failure the defaults are used
+    #[arg(help_heading = "Hasura", long = "custom-claims-timeout", env = "AUTH_JWT_CUSTOM_CLAIMS_TIMEOUT",
+          default_value = "5s", value_parser = parse::go_duration)]
+    pub custom_claims_timeout: Duration,
+
+    /// Base URL of the Have I Been Pwned range API
+    #[arg(
+        help_heading = "Sign-up",
+        long = "hibp-url",
+        env = "AUTH_HIBP_URL",
+        default_value = "https://api.pwnedpasswords.com"
+    )]
+    pub hibp_url: String,
+
+    /// Cloudflare Turnstile verification endpoint
+    #[arg(
+        help_heading = "Turnstile",
+        long = "turnstile-url",
+        env = "AUTH_TURNSTILE_URL",
+        default_value = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    )]
+    pub turnstile_url: String,
+
+    /// Proxies (IPs or CIDRs, comma list) whose X-Forwarded-For is trusted; empty trusts none
+    #[arg(
+        help_heading = "Rate limiting",
+        long = "trusted-proxies",
+        env = "AUTH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 
     // ---- apple / google (id tokens) ----
     /// Expected audience of Apple id tokens; enables provider=apple for id-token sign-in

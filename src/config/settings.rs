@@ -313,6 +313,22 @@ impl Config {
         );
         // turnstile, id tokens
         o.push("turnstile-secret", self.turnstile_secret.to_setting());
+        // our additions
+        o.push(
+            "hasura-metadata-sync",
+            self.hasura_metadata_sync.to_setting(),
+        );
+        o.push(
+            "hasura-metadata-sync-timeout",
+            self.hasura_metadata_sync_timeout.to_setting(),
+        );
+        o.push(
+            "custom-claims-timeout",
+            self.custom_claims_timeout.to_setting(),
+        );
+        o.push("hibp-url", self.hibp_url.to_setting());
+        o.push("turnstile-url", self.turnstile_url.to_setting());
+        o.push("trusted-proxies", self.trusted_proxies.to_setting());
         o.push("apple-audience", self.apple_audience.to_setting());
         o.push("google-audience", self.google_audience.to_setting());
         // oauth providers
