@@ -2,3 +2,7 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod email;
+pub mod hasura;
+pub mod hibp;
+pub mod memcached;
+pub mod turnstile;

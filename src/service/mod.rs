@@ -3,9 +3,12 @@
 //! they know nothing about HTTP.
 
 pub mod auth;
+pub mod custom_claims;
 pub mod email;
+pub mod password_check;
 pub mod passwords;
 pub mod policy;
+pub mod rate_limit;
 pub mod session;
 pub mod signin;
 pub mod signup;
