@@ -32,6 +32,7 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
     pub rate_limiter: Option<RateLimiter>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The runtime-replaceable part of the state.
@@ -173,6 +174,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         templates,
         http_client,
         rate_limiter,
+        metrics: crate::metrics::Metrics::new(),
     }))
 }
 
@@ -217,7 +219,10 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
-    crate::telemetry::init(&config);
+    if command == CommandKind::Healthcheck {
+        return healthcheck(&config).await;
+    }
+    let telemetry = crate::telemetry::init(&config);
     crate::telemetry::log_settings(&config);
     let dev = crate::devmode::prepare(&mut config)
         .await
@@ -226,11 +231,31 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
+    telemetry.shutdown();
     result
+}
+
+/// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
+async fn healthcheck(config: &Config) -> Result<(), StartupError> {
+    let prefix = config.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    match client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => Ok(()),
+        Ok(res) => Err(StartupError::Config(format!(
+            "{url} answered {}",
+            res.status()
+        ))),
+        Err(e) => Err(StartupError::Config(format!("{url}: {e}"))),
+    }
 }
 
 async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
     match command {
+        CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
             tracing::info!(
@@ -242,7 +267,18 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
         }
         CommandKind::Serve => {
             let port = config.port.clone();
+            let metrics_address = config.metrics_address.clone();
             let state = build_state(config).await?;
+            if !metrics_address.is_empty() {
+                let metrics_listener = TcpListener::bind(&metrics_address).await?;
+                tracing::info!(address = %metrics_address, "metrics listening on /metrics");
+                let app = crate::http::metrics_router(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, app).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
             let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
             tracing::info!(port = %port, "hasura-auth listening");
             serve(state, listener, shutdown_signal()).await

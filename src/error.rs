@@ -268,6 +268,11 @@ pub struct ErrorBody<'a> {
 #[derive(Clone, Copy)]
 struct RenderedCode(ErrorCode);
 
+/// The error code an error response was rendered with, if it is one.
+pub fn rendered_code(res: &Response) -> Option<ErrorCode> {
+    res.extensions().get::<RenderedCode>().map(|r| r.0)
+}
+
 pub fn error_response(code: ErrorCode, message: &str) -> Response {
     let status = code.status();
     let mut res = (

@@ -16,6 +16,8 @@ pub mod devmode;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod otel;
 pub mod service;
 pub mod telemetry;
 pub mod tokens;

@@ -1,17 +1,71 @@
 //! Logging set-up.
 
+use tracing_subscriber::Layer;
+
 use crate::config::Config;
 
-pub fn init(config: &Config) {
-    let level = if config.debug { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if config.log_format_text {
-        builder.try_init()
+/// Targets whose debug output contains secrets (statement parameters, raw protocol
+/// traffic). They are capped at `info` whatever `AUTH_DEBUG` or `RUST_LOG` say.
+const CHATTY_TARGETS: &[&str] = &["tokio_postgres", "mail_send", "hyper", "reqwest", "rustls"];
+
+/// `AUTH_DEBUG` turns on debug logs of this service only; `RUST_LOG` overrides both.
+pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
+    let default = if config.debug {
+        "info,hasura_auth=debug"
     } else {
-        builder.json().flatten_event(true).try_init()
+        "info"
     };
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CHATTY_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// Flushes exported traces when dropped or shut down.
+pub struct TelemetryGuard(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+
+impl TelemetryGuard {
+    pub fn shutdown(mut self) {
+        if let Some(provider) = self.0.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("hasura-auth: flushing traces: {e}");
+        }
+    }
+}
+
+/// JSON logs on stdout (text with `AUTH_LOG_FORMAT_TEXT`), plus OpenTelemetry traces over
+/// OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Must run inside the tokio runtime.
+pub fn init(config: &Config) -> TelemetryGuard {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let fmt_layer = if config.log_format_text {
+        tracing_subscriber::fmt::layer().boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed()
+    };
+    let provider = match crate::otel::tracer_provider() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("hasura-auth: OpenTelemetry disabled: {e}");
+            None
+        }
+    };
+    let otel_layer = provider.as_ref().map(crate::otel::layer);
+    let _ = tracing_subscriber::registry()
+        .with(filter(config))
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init();
+    TelemetryGuard(provider)
 }
 
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed
@@ -80,7 +134,7 @@ mod tests {
             serde_json::from_str(line["flags"].as_str().unwrap()).unwrap();
         assert_eq!(
             flags.as_object().unwrap().len(),
-            150 + crate::config::OUR_ADDITIONS.len()
+            150 + crate::config::ADDED_FLAGS.len()
         );
         assert_eq!(flags["smtp-password"], "********");
         assert_eq!(flags["github-client-secret"], "********");

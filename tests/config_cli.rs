@@ -491,7 +491,7 @@ fn check_config_masks_secrets() {
     let s: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     assert_eq!(
         s.as_object().unwrap().len(),
-        150 + hasura_auth::config::OUR_ADDITIONS.len()
+        150 + hasura_auth::config::ADDED_FLAGS.len()
     );
     assert_eq!(s["smtp-password"], "********");
     assert_eq!(s["hasura-admin-secret"], "********");

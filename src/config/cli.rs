@@ -162,7 +162,11 @@ impl Cli {
     pub fn config(&self) -> &Config {
         match &self.command {
             None => &self.config,
-            Some(super::Command::Serve(c) | super::Command::Migrate(c)) => c,
+            Some(
+                super::Command::Serve(c)
+                | super::Command::Migrate(c)
+                | super::Command::Healthcheck(c),
+            ) => c,
         }
     }
 
@@ -170,7 +174,11 @@ impl Cli {
     pub fn config_mut(&mut self) -> &mut Config {
         match &mut self.command {
             None => &mut self.config,
-            Some(super::Command::Serve(c) | super::Command::Migrate(c)) => c,
+            Some(
+                super::Command::Serve(c)
+                | super::Command::Migrate(c)
+                | super::Command::Healthcheck(c),
+            ) => c,
         }
     }
 }

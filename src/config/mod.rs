@@ -22,16 +22,6 @@ pub use cli::{parse_cli, try_parse_cli_from};
 pub use providers::OAuthProviders;
 pub use settings::{MASK, Settings, is_sensitive};
 
-/// Flags of settings upstream does not have (documented as our additions).
-pub const OUR_ADDITIONS: [&str; 6] = [
-    "hasura-metadata-sync",
-    "hasura-metadata-sync-timeout",
-    "custom-claims-timeout",
-    "hibp-url",
-    "turnstile-url",
-    "trusted-proxies",
-];
-
 /// Upstream's default connection string, used when neither env var nor flag is given.
 pub const DEFAULT_POSTGRES_URL: &str =
     "postgres://postgres:postgres@localhost:5432/local?sslmode=disable";
@@ -59,6 +49,8 @@ pub enum Command {
     Serve(Config),
     /// Apply the database migrations and exit.
     Migrate(Config),
+    /// Exit 0 when the server on AUTH_PORT answers GET /healthz (for container health checks).
+    Healthcheck(Config),
 }
 
 impl Cli {
@@ -68,6 +60,7 @@ impl Cli {
             None => (CommandKind::Serve, self.config),
             Some(Command::Serve(c)) => (CommandKind::Serve, c),
             Some(Command::Migrate(c)) => (CommandKind::Migrate, c),
+            Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
         }
     }
 }
@@ -76,6 +69,7 @@ impl Cli {
 pub enum CommandKind {
     Serve,
     Migrate,
+    Healthcheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -821,7 +815,40 @@ pub struct Config {
     )]
     pub turnstile_secret: String,
 
-    // ---- our additions (not upstream settings; see OUR_ADDITIONS) ----
+    // ---- apple / google (id tokens) ----
+    /// Expected audience of Apple id tokens; enables provider=apple for id-token sign-in
+    #[arg(
+        help_heading = "ID tokens",
+        long = "apple-audience",
+        env = "AUTH_PROVIDER_APPLE_AUDIENCE",
+        default_value = ""
+    )]
+    pub apple_audience: String,
+
+    /// Expected audience of Google id tokens; enables provider=google for id-token sign-in
+    #[arg(
+        help_heading = "ID tokens",
+        long = "google-audience",
+        env = "AUTH_PROVIDER_GOOGLE_AUDIENCE",
+        default_value = ""
+    )]
+    pub google_audience: String,
+
+    // ---- oauth providers ----
+    #[command(flatten)]
+    pub providers: OAuthProviders,
+
+    // ---- additions of this implementation (not in upstream; listed in ADDED_FLAGS) ----
+    /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
+    /// empty disables it. Bind it to loopback or a private network: it has no authentication
+    #[arg(
+        help_heading = "Observability",
+        long = "metrics-address",
+        env = "AUTH_METRICS_ADDRESS",
+        default_value = ""
+    )]
+    pub metrics_address: String,
+
     /// Track the auth tables in Hasura at start-up (needs --graphql-url); false skips it
     #[arg(help_heading = "Hasura", long = "hasura-metadata-sync", env = "AUTH_HASURA_METADATA_SYNC", default_value = "true",
           value_parser = parse::go_bool, num_args = 0..=1, require_equals = true,
@@ -864,30 +891,18 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
-
-    // ---- apple / google (id tokens) ----
-    /// Expected audience of Apple id tokens; enables provider=apple for id-token sign-in
-    #[arg(
-        help_heading = "ID tokens",
-        long = "apple-audience",
-        env = "AUTH_PROVIDER_APPLE_AUDIENCE",
-        default_value = ""
-    )]
-    pub apple_audience: String,
-
-    /// Expected audience of Google id tokens; enables provider=google for id-token sign-in
-    #[arg(
-        help_heading = "ID tokens",
-        long = "google-audience",
-        env = "AUTH_PROVIDER_GOOGLE_AUDIENCE",
-        default_value = ""
-    )]
-    pub google_audience: String,
-
-    // ---- oauth providers ----
-    #[command(flatten)]
-    pub providers: OAuthProviders,
 }
+
+/// Flags this implementation adds to upstream's 150 (documented in docs/configuration.md).
+pub const ADDED_FLAGS: &[&str] = &[
+    "metrics-address",
+    "hasura-metadata-sync",
+    "hasura-metadata-sync-timeout",
+    "custom-claims-timeout",
+    "hibp-url",
+    "turnstile-url",
+    "trusted-proxies",
+];
 
 impl Config {
     /// Parses flags and env vars the way the binary does (for tests and embedding): the same

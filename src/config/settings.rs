@@ -313,7 +313,12 @@ impl Config {
         );
         // turnstile, id tokens
         o.push("turnstile-secret", self.turnstile_secret.to_setting());
-        // our additions
+        o.push("apple-audience", self.apple_audience.to_setting());
+        o.push("google-audience", self.google_audience.to_setting());
+        // oauth providers
+        self.providers.settings(o);
+        // additions of this implementation
+        o.push("metrics-address", self.metrics_address.to_setting());
         o.push(
             "hasura-metadata-sync",
             self.hasura_metadata_sync.to_setting(),
@@ -329,10 +334,6 @@ impl Config {
         o.push("hibp-url", self.hibp_url.to_setting());
         o.push("turnstile-url", self.turnstile_url.to_setting());
         o.push("trusted-proxies", self.trusted_proxies.to_setting());
-        o.push("apple-audience", self.apple_audience.to_setting());
-        o.push("google-audience", self.google_audience.to_setting());
-        // oauth providers
-        self.providers.settings(o);
         out
     }
 }

@@ -60,30 +60,59 @@ pub async fn find_live(
     }))
 }
 
-/// Rotates a refresh token in place (same row id, new hash, sliding expiry) and bumps
-/// the user's `last_seen`. Compare-and-swap on the old hash: of two concurrent
-/// refreshes with the same token, exactly one wins.
-pub async fn rotate(
+/// What `POST /token` found.
+pub struct Refreshed {
+    pub token_id: Uuid,
+    pub user: UserRow,
+    pub roles: Vec<String>,
+    /// False when the user failed the database-side checks (disabled, unverified): the
+    /// token was left as it was.
+    pub rotated: bool,
+}
+
+/// `POST /token` in one round trip: finds a live regular token, checks its user (not
+/// disabled; verified unless anonymous or verification is off), rotates it in place
+/// (same row id, new hash, sliding expiry), bumps `last_seen` and reads the roles.
+/// `FOR UPDATE` serialises concurrent refreshes of one token: the loser no longer finds
+/// the old hash.
+pub async fn refresh(
     db: &impl GenericClient,
-    token_id: Uuid,
     old_hash: &str,
     new_hash: &str,
     ttl_secs: i64,
-) -> Result<bool, DbError> {
-    let stmt = db
-        .prepare_cached(
-            "WITH t AS (UPDATE auth.refresh_tokens SET refresh_token_hash = $3, \
-               expires_at = now() + make_interval(secs => $4::bigint) \
-               WHERE id = $1 AND refresh_token_hash = $2 AND expires_at > now() RETURNING user_id), \
-             s AS (UPDATE auth.users SET last_seen = now() WHERE id IN (SELECT user_id FROM t)) \
-             SELECT count(*) FROM t",
+    verification_required: bool,
+) -> Result<Option<Refreshed>, DbError> {
+    let sql = format!(
+        "WITH t AS (SELECT r.id, r.user_id FROM auth.refresh_tokens r \
+           WHERE r.refresh_token_hash = $1 AND r.type = 'regular' AND r.expires_at > now() \
+           LIMIT 1 FOR UPDATE), \
+         u AS (SELECT {USER_COLUMNS}, \
+             ARRAY(SELECT ur.role FROM auth.user_roles ur WHERE ur.user_id = u.id) AS roles, \
+             (NOT u.disabled AND (u.email_verified OR u.is_anonymous OR NOT $4::bool)) AS allowed \
+           FROM auth.users u JOIN t ON t.user_id = u.id), \
+         rot AS (UPDATE auth.refresh_tokens r SET refresh_token_hash = $2, \
+             expires_at = now() + make_interval(secs => $3::bigint) \
+           FROM t, u WHERE r.id = t.id AND u.allowed RETURNING r.id), \
+         seen AS (UPDATE auth.users x SET last_seen = now() FROM rot, t WHERE x.id = t.user_id) \
+         SELECT t.id, u.*, (SELECT count(*) FROM rot) FROM t JOIN u ON true"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let Some(row) = db
+        .query_opt(
+            &stmt,
+            &[&old_hash, &new_hash, &ttl_secs, &verification_required],
         )
-        .await?;
-    let row = db
-        .query_one(&stmt, &[&token_id, &old_hash, &new_hash, &ttl_secs])
-        .await?;
-    let n: i64 = row.try_get(0)?;
-    Ok(n == 1)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let rotated: i64 = row.try_get(3 + USER_COLUMN_COUNT)?;
+    Ok(Some(Refreshed {
+        token_id: row.try_get(0)?,
+        user: UserRow::from_row(&row, 1)?,
+        roles: row.try_get(1 + USER_COLUMN_COUNT)?,
+        rotated: rotated == 1,
+    }))
 }
 
 pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<(), DbError> {

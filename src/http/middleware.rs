@@ -74,7 +74,19 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
+    // One span per request: exported to OpenTelemetry when configured.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {path}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        b3.trace_id = %trace_id,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.record("http.response.status_code", res.status().as_u16());
+    let _entered = span.enter();
     tracing::info!(
         trace_id = %trace_id,
         span_id = span_id.as_deref().unwrap_or(""),
@@ -94,6 +106,45 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
     }
     if let Some(v) = parent.and_then(|s| HeaderValue::from_str(&s).ok()) {
         h.insert(PARENT_SPAN_ID, v);
+    }
+    res
+}
+
+/// Counts requests and their latency per matched route, and sign-in / sign-up outcomes
+/// (`ok` or the error code). Runs as a route layer, so the route template is known and
+/// no identifier from the URL ends up in a label.
+pub async fn track_metrics(
+    axum::extract::State(state): axum::extract::State<crate::app::SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let metrics = &state.metrics;
+    metrics.record_request(
+        &route,
+        method.as_str(),
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    let prefix = state.config().api_prefix.trim_end_matches('/').to_owned();
+    let flow = route
+        .strip_prefix(prefix.as_str())
+        .unwrap_or(&route)
+        .trim_start_matches('/');
+    if flow.starts_with("signin") || flow.starts_with("signup") {
+        let outcome = match crate::error::rendered_code(&res) {
+            Some(code) => code.as_str(),
+            None if res.status().is_success() || res.status().is_redirection() => "ok",
+            None => "invalid-request",
+        };
+        metrics.record_outcome(flow, outcome);
     }
     res
 }

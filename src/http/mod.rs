@@ -35,10 +35,13 @@ pub fn ok() -> Response {
 }
 
 pub fn router(state: SharedState) -> Router {
+    // Routes are registered here; `track_metrics` must stay the last `route_layer` so it
+    // covers every route above it.
     let api: Router<SharedState> = Router::new()
         .route("/healthz", get(system::healthz))
         .route("/version", get(system::version))
         .route("/.well-known/jwks.json", get(system::jwks))
+        .route("/openapi.json", get(system::openapi))
         .route(
             "/signup/email-password",
             post(signup::email_password::handle),
@@ -52,7 +55,11 @@ pub fn router(state: SharedState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/signout", post(signout::handle))
         .route("/user", get(user::get))
-        .route("/verify", get(verify::handle));
+        .route("/verify", get(verify::handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track_metrics,
+        ));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
@@ -105,4 +112,24 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         }),
     )
         .into_response()
+}
+
+/// The separate metrics listener: `GET /metrics` in Prometheus text format.
+pub fn metrics_router(state: SharedState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(state): axum::extract::State<SharedState>| async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        state.metrics.render(state.db.status()),
+                    )
+                },
+            ),
+        )
+        .with_state(state)
 }

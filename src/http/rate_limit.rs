@@ -48,6 +48,7 @@ pub async fn limit(State(state): State<SharedState>, req: Request, next: Next) -
     let mut res = if decision.allowed {
         next.run(req).await
     } else {
+        state.metrics.record_rate_limited(decision.bucket);
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         r

@@ -21,3 +21,12 @@ pub async fn version() -> Json<Value> {
 pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
     Json(state.jwt.jwks().clone())
 }
+
+/// This server's OpenAPI document (`openapi/hasura-auth.json`: upstream's structure,
+/// our own summaries).
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi/hasura-auth.json"),
+    )
+}

@@ -69,7 +69,10 @@ impl AppState {
                 ("X-Link".to_owned(), link),
             ],
         };
-        self.mailer.send(message).await.map_err(ApiError::internal)
+        let sent = self.mailer.send(message).await;
+        self.metrics
+            .record_delivery(&format!("email:{}", mail.template.as_str()), sent.is_ok());
+        sent.map_err(ApiError::internal)
     }
 }
 

@@ -25,6 +25,8 @@ pub struct SlidingWindow {
 /// The outcome of one bucket, with what the response headers report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
+    /// The bucket's store-key prefix (`user-global`, `user-email`, …).
+    pub bucket: &'static str,
     pub allowed: bool,
     pub limit: u64,
     pub remaining: u64,
@@ -75,6 +77,7 @@ impl SlidingWindow {
             return deny(after);
         }
         Decision {
+            bucket: self.prefix,
             allowed: true,
             limit: self.limit,
             remaining: self.limit.saturating_sub(carried + after),
@@ -102,6 +105,7 @@ impl SlidingWindow {
             (wait.max(1) as u64).min(remaining_ms + 1)
         };
         Decision {
+            bucket: self.prefix,
             allowed: false,
             limit: self.limit,
             remaining: 0,
@@ -412,6 +416,7 @@ impl RateLimiter {
             }
         }
         tightest.unwrap_or(Decision {
+            bucket: "",
             allowed: true,
             limit: 0,
             remaining: 0,

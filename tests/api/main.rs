@@ -6,6 +6,7 @@ mod support;
 mod anonymous;
 mod email_flow;
 mod hostile;
+mod metrics;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;

@@ -142,3 +142,16 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         .expect("in-flight request completed");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/openapi.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(r.body["info"]["title"], "hasura-auth (Rust)");
+    assert_eq!(
+        r.body["paths"]["/token"]["post"]["operationId"],
+        "refreshToken"
+    );
+}

@@ -305,6 +305,11 @@ async fn rate_limit_spoofed_forwarded_for_does_not_help() {
         r.status, 429,
         "forwarded headers from an untrusted peer are ignored"
     );
+    let metrics = app.state.metrics.render(app.state.db.status());
+    assert!(
+        metrics.contains(r#"hasura_auth_rate_limited_total{bucket="user-global"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

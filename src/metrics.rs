@@ -1,0 +1,185 @@
+//! Prometheus metrics, one registry per server instance, served in the text format on
+//! a separate listener (`AUTH_METRICS_ADDRESS`, off by default).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::{
+    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
+};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    flow: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BucketLabels {
+    bucket: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~4 s
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 14,
+    ))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    outcomes: Family<OutcomeLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    rate_limited: Family<BucketLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("hasura_auth");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let outcomes = Family::<OutcomeLabels, Counter>::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let rate_limited = Family::<BucketLabels, Counter>::default();
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            latency.clone(),
+        );
+        registry.register(
+            "auth_attempts",
+            "Sign-in and sign-up attempts by flow and outcome (ok or the error code)",
+            outcomes.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Emails and SMS by kind and outcome",
+            deliveries.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate-limit bucket",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            pool.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            outcomes,
+            deliveries,
+            rate_limited,
+            pool,
+        }
+    }
+
+    pub fn record_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// `flow` is the route without prefix (`signin/email-password`), `outcome` is `ok`
+    /// or the error code.
+    pub fn record_outcome(&self, flow: &str, outcome: &str) {
+        self.outcomes
+            .get_or_create(&OutcomeLabels {
+                flow: flow.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// `kind` is `email:<template>` or `sms`.
+    pub fn record_delivery(&self, kind: &str, ok: bool) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                kind: kind.to_owned(),
+                outcome: if ok { "sent" } else { "failed" }.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_rate_limited(&self, bucket: &str) {
+        self.rate_limited
+            .get_or_create(&BucketLabels {
+                bucket: bucket.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the pool gauges read at scrape time.
+    pub fn render(&self, pool: deadpool_postgres::Status) -> String {
+        for (state, value) in [
+            ("max", pool.max_size),
+            ("open", pool.size),
+            ("idle", pool.available),
+            ("waiting", pool.waiting),
+        ] {
+            self.pool
+                .get_or_create(&PoolLabels {
+                    state: state.to_owned(),
+                })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        out
+    }
+}
