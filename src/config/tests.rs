@@ -447,3 +447,18 @@ fn config_custom_claims_are_json_objects() {
     let defaults = c.custom_claims_defaults_map().unwrap();
     assert_eq!(defaults["x-hasura-org"], "none");
 }
+
+#[test]
+fn config_added_flags_are_documented_as_additions() {
+    let docs = include_str!("../../docs/configuration.md");
+    let additions = docs
+        .split("## Additions of this implementation")
+        .nth(1)
+        .expect("docs/configuration.md has an additions section");
+    for flag in super::ADDED_FLAGS {
+        assert!(
+            additions.contains(&format!("`--{flag}`")),
+            "--{flag} is missing from the additions in docs/configuration.md"
+        );
+    }
+}
