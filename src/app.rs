@@ -12,7 +12,9 @@ use crate::config::{CommandKind, Config};
 use crate::db::DbPool;
 use crate::service::passwords::PasswordHasher;
 use crate::service::policy::Policy;
+use crate::service::rate_limit::RateLimiter;
 use crate::tokens::JwtKeys;
+use crate::tokens::custom_claims::CustomClaims;
 
 /// Everything a request needs, built once at start-up.
 ///
@@ -28,6 +30,10 @@ pub struct AppState {
     pub templates: Templates,
     /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
     pub sms: Option<crate::adapters::sms::Sms>,
+    /// Outgoing HTTP (Hasura, HIBP, Turnstile); each call sets its own timeout.
+    pub http_client: reqwest::Client,
+    /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
+    pub rate_limiter: Option<RateLimiter>,
     pub metrics: crate::metrics::Metrics,
 }
 
@@ -35,12 +41,24 @@ pub struct AppState {
 pub struct Settings {
     pub config: Config,
     pub policy: Policy,
+    /// Compiled `AUTH_JWT_CUSTOM_CLAIMS` (+ defaults); `None` when none are configured.
+    pub claims: Option<Arc<CustomClaims>>,
 }
 
 impl Settings {
     pub fn new(config: Config) -> Result<Settings, StartupError> {
         let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
-        Ok(Settings { config, policy })
+        let claims = CustomClaims::from_settings(
+            config.custom_claims_map().as_ref(),
+            config.custom_claims_defaults_map().as_ref(),
+        )
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .map(Arc::new);
+        Ok(Settings {
+            config,
+            policy,
+            claims,
+        })
     }
 }
 
@@ -102,6 +120,10 @@ pub enum StartupError {
     Mail(#[from] crate::adapters::email::MailError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Hasura(#[from] crate::adapters::hasura::MetadataSyncError),
+    #[error("http client: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 fn cpus() -> usize {
@@ -121,6 +143,18 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         applied = report.applied.len(),
         "database schema ready"
     );
+
+    let http_client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    crate::adapters::hasura::sync_at_startup(&http_client, config).await?;
+    if settings.claims.is_some() && config.graphql_url.trim().is_empty() {
+        tracing::warn!(
+            "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
+             tokens will carry the custom-claim defaults only"
+        );
+    }
+    let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
 
     let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
     {
@@ -148,6 +182,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         mailer,
         templates,
         sms,
+        http_client,
+        rate_limiter,
         metrics: crate::metrics::Metrics::new(),
     }))
 }

@@ -4,3 +4,7 @@
 pub mod email;
 pub mod qr;
 pub mod sms;
+pub mod hasura;
+pub mod hibp;
+pub mod memcached;
+pub mod turnstile;

@@ -325,6 +325,21 @@ impl Config {
         self.providers.settings(o);
         // additions of this implementation
         o.push("metrics-address", self.metrics_address.to_setting());
+        o.push(
+            "hasura-metadata-sync",
+            self.hasura_metadata_sync.to_setting(),
+        );
+        o.push(
+            "hasura-metadata-sync-timeout",
+            self.hasura_metadata_sync_timeout.to_setting(),
+        );
+        o.push(
+            "custom-claims-timeout",
+            self.custom_claims_timeout.to_setting(),
+        );
+        o.push("hibp-url", self.hibp_url.to_setting());
+        o.push("turnstile-url", self.turnstile_url.to_setting());
+        o.push("trusted-proxies", self.trusted_proxies.to_setting());
         out
     }
 }

@@ -460,3 +460,18 @@ fn config_sms_api_urls_default_to_the_real_providers() {
         assert!(!is_sensitive(extra), "{extra} needs no masking");
     }
 }
+
+#[test]
+fn config_added_flags_are_documented_as_additions() {
+    let docs = include_str!("../../docs/configuration.md");
+    let additions = docs
+        .split("## Additions of this implementation")
+        .nth(1)
+        .expect("docs/configuration.md has an additions section");
+    for flag in super::ADDED_FLAGS {
+        assert!(
+            additions.contains(&format!("`--{flag}`")),
+            "--{flag} is missing from the additions in docs/configuration.md"
+        );
+    }
+}

@@ -7,11 +7,13 @@ pub mod extract;
 pub mod mfa;
 pub mod middleware;
 pub mod pat;
+pub mod rate_limit;
 pub mod signin;
 pub mod signout;
 pub mod signup;
 pub mod system;
 pub mod token;
+pub mod turnstile;
 pub mod user;
 pub mod verify;
 
@@ -88,13 +90,22 @@ pub fn router(state: SharedState) -> Router {
             crate::error::conceal_errors,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Upstream's order: CORS → request log → rate limiter → Turnstile → routes.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            turnstile::verify,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn(middleware::b3_trace))
         .layer(axum::middleware::from_fn(middleware::cors))
         .with_state(state)
 }
 
 /// `/v1/` → `Some("/v1")`, `""` or `/` → `None`.
-fn normalise_prefix(prefix: &str) -> Option<String> {
+pub(crate) fn normalise_prefix(prefix: &str) -> Option<String> {
     let trimmed = prefix.trim().trim_end_matches('/');
     if trimmed.is_empty() {
         return None;

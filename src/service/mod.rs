@@ -3,11 +3,14 @@
 //! they know nothing about HTTP.
 
 pub mod auth;
+pub mod custom_claims;
 pub mod email;
 pub mod mfa;
+pub mod password_check;
 pub mod passwords;
 pub mod pat;
 pub mod policy;
+pub mod rate_limit;
 pub mod session;
 pub mod signin;
 pub mod signup;

@@ -35,7 +35,7 @@ impl AppState {
             return Err(ErrorCode::SignupDisabled.into());
         }
         self.policy().check_email(email.as_str())?;
-        self.policy().check_password(&password)?;
+        self.check_new_password(&password).await?;
         let options = self
             .policy()
             .resolve_signup_options(options, email.as_str())?;
@@ -128,7 +128,9 @@ impl AppState {
             new_email: None,
             totp_secret: None,
         };
-        let session = self.session_for(&user, options.allowed_roles, refresh, token_id, false)?;
+        let session = self
+            .session_for(&user, options.allowed_roles, refresh, token_id, false)
+            .await?;
         Ok(Some(session))
     }
 
@@ -192,6 +194,7 @@ impl AppState {
             totp_secret: None,
         };
         self.session_for(&user, roles, refresh, token_id, false)
+            .await
     }
 
     /// `GET /user`.
