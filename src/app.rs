@@ -108,6 +108,12 @@ fn cpus() -> usize {
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
+    if config.enable_change_env {
+        tracing::warn!(
+            "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
+             server without authentication. For test environments only; never in production."
+        );
+    }
     let settings = Settings::new(config)?;
     let config = &settings.config;
 

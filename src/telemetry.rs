@@ -78,7 +78,8 @@ mod tests {
         assert_eq!(line["message"], "starting program");
         let flags: serde_json::Value =
             serde_json::from_str(line["flags"].as_str().unwrap()).unwrap();
-        assert_eq!(flags.as_object().unwrap().len(), 150);
+        // Upstream's 150 flags plus ours (AUTH_SMTP_POSTMARK_API_URL).
+        assert_eq!(flags.as_object().unwrap().len(), 151);
         assert_eq!(flags["smtp-password"], "********");
         assert_eq!(flags["github-client-secret"], "********");
         assert_eq!(flags["smtp-user"], "visible-user");

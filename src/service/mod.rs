@@ -3,7 +3,11 @@
 //! they know nothing about HTTP.
 
 pub mod auth;
+pub mod change_env;
+pub mod deanonymize;
 pub mod email;
+pub mod password;
+pub mod passwordless;
 pub mod passwords;
 pub mod policy;
 pub mod session;
@@ -11,4 +15,5 @@ pub mod signin;
 pub mod signup;
 pub mod tickets;
 pub mod user_check;
+pub mod user_email;
 pub mod verify;

@@ -1,3 +1,5 @@
 //! `POST /signin/*`.
 pub mod anonymous;
 pub mod email_password;
+pub mod otp_email;
+pub mod passwordless_email;
