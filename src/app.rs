@@ -26,6 +26,10 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub templates: Templates,
+    /// Database connections that may stay in use while an email is delivered (see
+    /// `AppState::mail_connection`): half the pool, so a slow mail server cannot starve
+    /// sign-ins and token refreshes.
+    pub mail_slots: tokio::sync::Semaphore,
 }
 
 /// The runtime-replaceable part of the state.
@@ -125,7 +129,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         "database schema ready"
     );
 
-    let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
+    let pool_size = (cpus() * 4).max(4);
+    let db = crate::db::connect(config.database_url(), pool_size)?;
     {
         let client = db.get().await.map_err(crate::db::DbError::from)?;
         crate::db::users::upsert_roles(&client, &settings.policy.allowed_roles).await?;
@@ -143,6 +148,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         passwords,
         mailer,
         templates,
+        mail_slots: tokio::sync::Semaphore::new(pool_size / 2),
     }))
 }
 

@@ -64,8 +64,9 @@ impl AppState {
         let email = input.email.as_str();
         let options = self.policy().resolve_signup_options(input.options, email)?;
         self.policy().check_email(email)?;
-        let mut client = self.db.get().await?;
-        if email_flows::email_exists(&client, email).await? {
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        if email_flows::email_exists(&*client, email).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }
         let password_hash = match password {

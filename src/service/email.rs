@@ -31,6 +31,13 @@ pub fn verify_link(server_url: &str, ticket: &str, link_type: &str, redirect_to:
     format!("{}/verify?{query}", server_url.trim_end_matches('/'))
 }
 
+/// A database connection whose transaction may stay open while an email is delivered:
+/// the workflows write, send, and commit only once the email was accepted.
+pub struct MailConnection<'a> {
+    pub client: deadpool_postgres::Object,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
 /// A one-time code email (`signin-otp`): no link, the code travels as `${ticket}`.
 pub struct OtpEmail<'a> {
     pub to: &'a str,
@@ -41,6 +48,22 @@ pub struct OtpEmail<'a> {
 }
 
 impl AppState {
+    /// A connection for a workflow that sends an email inside its transaction. Only
+    /// half the pool can be held this way; further such requests wait here, before
+    /// taking a connection.
+    pub async fn mail_connection(&self) -> Result<MailConnection<'_>, ApiError> {
+        let slot = self
+            .mail_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        let client = self.db.get().await?;
+        Ok(MailConnection {
+            client,
+            _slot: slot,
+        })
+    }
+
     pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
             &self.config().server_url,

@@ -25,8 +25,9 @@ impl AppState {
         if self.policy().check_email(email.as_str()).is_err() {
             return Ok(());
         }
-        let mut client = self.db.get().await?;
-        let Some(user) = users::find_by_email(&client, email.as_str()).await? else {
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        let Some(user) = users::find_by_email(&*client, email.as_str()).await? else {
             return Ok(());
         };
         if self.check(&user, Tolerate::default()).is_err() {

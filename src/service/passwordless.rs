@@ -64,7 +64,8 @@ impl AppState {
         }
         let options = self.email_signin_options(&email, options)?;
         let ticket = tickets::issue(TicketKind::PasswordlessEmail);
-        let mut client = self.db.get().await?;
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
         let tx = client.transaction().await?;
         let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
             Lookup::Ready(r) => r,
@@ -104,7 +105,8 @@ impl AppState {
         let options = self.email_signin_options(&email, options)?;
         let code = generate_code();
         let code_hash = self.passwords.hash(&code).await?;
-        let mut client = self.db.get().await?;
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
         let tx = client.transaction().await?;
         let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
             Lookup::Ready(r) => r,

@@ -67,7 +67,8 @@ impl AppState {
             };
             // Committed only once the verification email is accepted: a failed send
             // leaves no user that could never verify its address.
-            let mut client = self.db.get().await?;
+            let mut mail = self.mail_connection().await?;
+            let client = &mut mail.client;
             let tx = client.transaction().await?;
             users::insert(&tx, &new_user).await?;
             if disable_new_users {

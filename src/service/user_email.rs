@@ -24,8 +24,9 @@ impl AppState {
         options: Option<RedirectOptionsInput>,
     ) -> Result<(), ApiError> {
         let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
-        let mut client = self.db.get().await?;
-        let user = users::find_by_email(&client, email.as_str())
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        let user = users::find_by_email(&*client, email.as_str())
             .await?
             .ok_or(ErrorCode::InvalidEmailPassword)?;
         self.check(
@@ -76,8 +77,9 @@ impl AppState {
         let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
         let user = self.user_from_token(token, Tolerate::default()).await?;
         self.policy().check_email(new_email.as_str())?;
-        let mut client = self.db.get().await?;
-        if email_flows::email_exists(&client, new_email.as_str()).await? {
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        if email_flows::email_exists(&*client, new_email.as_str()).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }
         let kind = TicketKind::EmailConfirmChange;

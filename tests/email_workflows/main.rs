@@ -16,5 +16,6 @@ mod otp;
 mod password;
 mod passwordless;
 mod postmark;
+mod templates;
 mod verification;
 mod verify;
