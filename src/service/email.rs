@@ -1,5 +1,6 @@
-//! Emails that carry a ticket: render the template in the user's locale, build the
-//! `/verify` link and hand the message to the mailer.
+//! Emails that carry a ticket or a one-time code: fill the template variables, build
+//! the `/verify` link and hand them to the mailer (which renders locally, or lets
+//! Postmark render). Also the database connections that workflows hold while sending.
 
 use url::form_urlencoded;
 

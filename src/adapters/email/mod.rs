@@ -155,8 +155,8 @@ impl Mailer {
                 }
                 result
             }
-            Mailer::Postmark(_) => Err(MailError::Unsupported(
-                "sending a pre-rendered email through Postmark".into(),
+            Mailer::Postmark(_) => Err(MailError::Postmark(
+                "only Postmark's own templates can be sent (Mailer::send_template)".into(),
             )),
         }
     }

@@ -17,8 +17,8 @@ pub struct Body {
     email: Email,
     password: Option<Password>,
     /// Deprecated by upstream and ignored.
-    #[allow(dead_code)]
-    connection: Option<String>,
+    #[serde(rename = "connection")]
+    _connection: Option<String>,
     options: Option<SignUpOptionsInput>,
 }
 
