@@ -35,6 +35,10 @@ pub struct AppState {
     /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
     pub rate_limiter: Option<RateLimiter>,
     pub metrics: crate::metrics::Metrics,
+    /// Database connections that may stay in use while an email is delivered (see
+    /// `AppState::mail_connection`): half the pool, so a slow mail server cannot starve
+    /// sign-ins and token refreshes.
+    pub mail_slots: tokio::sync::Semaphore,
 }
 
 /// The runtime-replaceable part of the state.
@@ -133,6 +137,12 @@ fn cpus() -> usize {
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
+    if config.enable_change_env {
+        tracing::warn!(
+            "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
+             server without authentication. For test environments only; never in production."
+        );
+    }
     let settings = Settings::new(config)?;
     let config = &settings.config;
 
@@ -156,7 +166,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     }
     let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
 
-    let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
+    let pool_size = (cpus() * 4).max(4);
+    let db = crate::db::connect(config.database_url(), pool_size)?;
     {
         let client = db.get().await.map_err(crate::db::DbError::from)?;
         crate::db::users::upsert_roles(&client, &settings.policy.allowed_roles).await?;
@@ -185,6 +196,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         http_client,
         rate_limiter,
         metrics: crate::metrics::Metrics::new(),
+        mail_slots: tokio::sync::Semaphore::new(pool_size / 2),
     }))
 }
 

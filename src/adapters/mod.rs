@@ -2,9 +2,9 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod email;
-pub mod qr;
-pub mod sms;
 pub mod hasura;
 pub mod hibp;
 pub mod memcached;
+pub mod qr;
+pub mod sms;
 pub mod turnstile;

@@ -730,6 +730,16 @@ pub struct Config {
     )]
     pub smtp_auth_method: SmtpAuthMethod,
 
+    /// Base URL of the Postmark API used when the SMTP host is "postmark" (our addition,
+    /// for tests and proxies)
+    #[arg(
+        help_heading = "SMTP",
+        long = "smtp-postmark-api-url",
+        env = "AUTH_SMTP_POSTMARK_API_URL",
+        default_value = "https://api.postmarkapp.com"
+    )]
+    pub smtp_postmark_api_url: String,
+
     // ---- rate-limit ----
     /// Enable rate limiting
     #[arg(help_heading = "Rate limiting", long = "rate-limit-enable", env = "AUTH_RATE_LIMIT_ENABLE", default_value = "false",
@@ -934,6 +944,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "hibp-url",
     "turnstile-url",
     "trusted-proxies",
+    "smtp-postmark-api-url",
 ];
 
 impl Config {

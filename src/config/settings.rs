@@ -263,6 +263,10 @@ impl Config {
         o.push("smtp-sender", self.smtp_sender.to_setting());
         o.push("smtp-api-header", self.smtp_api_header.to_setting());
         o.push("smtp-auth-method", self.smtp_auth_method.to_setting());
+        o.push(
+            "smtp-postmark-api-url",
+            self.smtp_postmark_api_url.to_setting(),
+        );
         // rate limit
         o.push("rate-limit-enable", self.rate_limit_enable.to_setting());
         o.push(

@@ -22,6 +22,8 @@ fn parse_err(args: &[&str]) -> String {
     }
 }
 
+/// Settings that upstream does not have (documented as our additions).
+
 /// Long names of every setting flag of the top-level command.
 fn flag_names() -> BTreeSet<String> {
     cli::command()
@@ -93,6 +95,7 @@ fn config_defaults_match_upstream() {
     assert_eq!(c.smtp_port, 587);
     assert!(!c.smtp_secure);
     assert_eq!(c.smtp_auth_method, SmtpAuthMethod::Plain);
+    assert_eq!(c.smtp_postmark_api_url, "https://api.postmarkapp.com");
     // rate limit
     assert!(!c.rate_limit_enable);
     assert_eq!(c.rate_limit_global_burst, 100);

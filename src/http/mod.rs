@@ -3,6 +3,7 @@
 //! `http::signin::email_password`). Handlers extract input, call one service method and
 //! map the result; they hold no SQL and no business rules.
 
+pub mod change_env;
 pub mod extract;
 pub mod mfa;
 pub mod middleware;
@@ -71,10 +72,30 @@ pub fn router(state: SharedState) -> Router {
         .route("/user/mfa", post(user::mfa::handle))
         .route("/signin/pat", post(signin::pat::handle))
         .route("/pat", post(pat::create))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::track_metrics,
-        ));
+        .route(
+            "/signin/passwordless/email",
+            post(signin::passwordless_email::handle),
+        )
+        .route("/signin/otp/email", post(signin::otp_email::request))
+        .route("/signin/otp/email/verify", post(signin::otp_email::verify))
+        .route("/user/deanonymize", post(user::deanonymize::handle))
+        .route("/user/email/change", post(user::email::change))
+        .route(
+            "/user/email/send-verification-email",
+            post(user::email::send_verification),
+        )
+        .route("/user/password", post(user::password::change))
+        .route("/user/password/reset", post(user::password::reset));
+    // Only when enabled (upstream registers it the same way).
+    let api = if state.config().enable_change_env {
+        api.route("/change-env", post(change_env::handle))
+    } else {
+        api
+    };
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::track_metrics,
+    ));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
