@@ -22,7 +22,6 @@ fn parse_err(args: &[&str]) -> String {
     }
 }
 
-/// Settings that upstream does not have (documented as our additions).
 
 /// Long names of every setting flag of the top-level command.
 fn flag_names() -> BTreeSet<String> {
