@@ -12,7 +12,9 @@ use crate::config::{CommandKind, Config};
 use crate::db::DbPool;
 use crate::service::passwords::PasswordHasher;
 use crate::service::policy::Policy;
+use crate::service::rate_limit::RateLimiter;
 use crate::tokens::JwtKeys;
+use crate::tokens::custom_claims::CustomClaims;
 
 /// Everything a request needs, built once at start-up.
 ///
@@ -28,7 +30,15 @@ pub struct AppState {
     pub templates: Templates,
     /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
     pub sms: Option<crate::adapters::sms::Sms>,
+    /// Outgoing HTTP (Hasura, HIBP, Turnstile); each call sets its own timeout.
+    pub http_client: reqwest::Client,
+    /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
+    pub rate_limiter: Option<RateLimiter>,
     pub metrics: crate::metrics::Metrics,
+    /// Database connections that may stay in use while an email is delivered (see
+    /// `AppState::mail_connection`): half the pool, so a slow mail server cannot starve
+    /// sign-ins and token refreshes.
+    pub mail_slots: tokio::sync::Semaphore,
     /// Enabled OAuth providers and id-token verifiers (built once, like upstream).
     pub oauth: crate::adapters::oauth::OAuthProviders,
 }
@@ -37,12 +47,24 @@ pub struct AppState {
 pub struct Settings {
     pub config: Config,
     pub policy: Policy,
+    /// Compiled `AUTH_JWT_CUSTOM_CLAIMS` (+ defaults); `None` when none are configured.
+    pub claims: Option<Arc<CustomClaims>>,
 }
 
 impl Settings {
     pub fn new(config: Config) -> Result<Settings, StartupError> {
         let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
-        Ok(Settings { config, policy })
+        let claims = CustomClaims::from_settings(
+            config.custom_claims_map().as_ref(),
+            config.custom_claims_defaults_map().as_ref(),
+        )
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .map(Arc::new);
+        Ok(Settings {
+            config,
+            policy,
+            claims,
+        })
     }
 }
 
@@ -104,6 +126,10 @@ pub enum StartupError {
     Mail(#[from] crate::adapters::email::MailError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Hasura(#[from] crate::adapters::hasura::MetadataSyncError),
+    #[error("http client: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 fn cpus() -> usize {
@@ -113,6 +139,12 @@ fn cpus() -> usize {
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
+    if config.enable_change_env {
+        tracing::warn!(
+            "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
+             server without authentication. For test environments only; never in production."
+        );
+    }
     let settings = Settings::new(config)?;
     let config = &settings.config;
 
@@ -124,7 +156,20 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         "database schema ready"
     );
 
-    let db = crate::db::connect(config.database_url(), (cpus() * 4).max(4))?;
+    let http_client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    crate::adapters::hasura::sync_at_startup(&http_client, config).await?;
+    if settings.claims.is_some() && config.graphql_url.trim().is_empty() {
+        tracing::warn!(
+            "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
+             tokens will carry the custom-claim defaults only"
+        );
+    }
+    let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
+
+    let pool_size = (cpus() * 4).max(4);
+    let db = crate::db::connect(config.database_url(), pool_size)?;
     let oauth = crate::adapters::oauth::OAuthProviders::from_config(config)
         .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?;
     {
@@ -155,7 +200,10 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         mailer,
         templates,
         sms,
+        http_client,
+        rate_limiter,
         metrics: crate::metrics::Metrics::new(),
+        mail_slots: tokio::sync::Semaphore::new(pool_size / 2),
         oauth,
     }))
 }

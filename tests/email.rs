@@ -711,11 +711,28 @@ async fn mailer_from_config() {
         ))
         .await
         .unwrap();
-    // Postmark: not supported yet, said clearly.
+    // Postmark: its server token is AUTH_SMTP_PASS, required; the API URL must be http(s).
     let err = Mailer::from_config(&config(&["--smtp-host=postmark"])).unwrap_err();
     assert!(
-        matches!(err, MailError::Unsupported(_)) && err.to_string().contains("not supported"),
+        matches!(err, MailError::Config(_)) && err.to_string().contains("AUTH_SMTP_PASS"),
         "{err}"
+    );
+    let err = Mailer::from_config(&config(&[
+        "--smtp-host=postmark",
+        "--smtp-password=token",
+        "--smtp-postmark-api-url=ftp://example.test",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, MailError::Config(_)), "{err}");
+    let mailer = Mailer::from_config(&config(&[
+        "--smtp-host=Postmark",
+        "--smtp-password=pm-secret-token",
+    ]))
+    .unwrap();
+    assert!(matches!(mailer, Mailer::Postmark(_)));
+    assert!(
+        !format!("{mailer:?}").contains("pm-secret-token"),
+        "token in Debug output"
     );
 
     // A real host: delivered over SMTP with the configured settings.

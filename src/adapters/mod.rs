@@ -2,6 +2,10 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod email;
+pub mod hasura;
+pub mod hibp;
+pub mod memcached;
 pub mod oauth;
 pub mod qr;
 pub mod sms;
+pub mod turnstile;

@@ -731,6 +731,16 @@ pub struct Config {
     )]
     pub smtp_auth_method: SmtpAuthMethod,
 
+    /// Base URL of the Postmark API used when the SMTP host is "postmark" (our addition,
+    /// for tests and proxies)
+    #[arg(
+        help_heading = "SMTP",
+        long = "smtp-postmark-api-url",
+        env = "AUTH_SMTP_POSTMARK_API_URL",
+        default_value = "https://api.postmarkapp.com"
+    )]
+    pub smtp_postmark_api_url: String,
+
     // ---- rate-limit ----
     /// Enable rate limiting
     #[arg(help_heading = "Rate limiting", long = "rate-limit-enable", env = "AUTH_RATE_LIMIT_ENABLE", default_value = "false",
@@ -879,6 +889,49 @@ pub struct Config {
     )]
     pub metrics_address: String,
 
+    /// Track the auth tables in Hasura at start-up (needs --graphql-url); false skips it
+    #[arg(help_heading = "Hasura", long = "hasura-metadata-sync", env = "AUTH_HASURA_METADATA_SYNC", default_value = "true",
+          value_parser = parse::go_bool, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub hasura_metadata_sync: bool,
+
+    /// How long start-up keeps retrying the metadata sync while Hasura is unreachable
+    #[arg(help_heading = "Hasura", long = "hasura-metadata-sync-timeout", env = "AUTH_HASURA_METADATA_SYNC_TIMEOUT",
+          default_value = "1m", value_parser = parse::go_duration)]
+    pub hasura_metadata_sync_timeout: Duration,
+
+    /// Time limit of the custom-claims GraphQL request; on failure the defaults are used
+    #[arg(help_heading = "Hasura", long = "custom-claims-timeout", env = "AUTH_JWT_CUSTOM_CLAIMS_TIMEOUT",
+          default_value = "5s", value_parser = parse::go_duration)]
+    pub custom_claims_timeout: Duration,
+
+    /// Base URL of the Have I Been Pwned range API
+    #[arg(
+        help_heading = "Sign-up",
+        long = "hibp-url",
+        env = "AUTH_HIBP_URL",
+        default_value = "https://api.pwnedpasswords.com"
+    )]
+    pub hibp_url: String,
+
+    /// Cloudflare Turnstile verification endpoint
+    #[arg(
+        help_heading = "Turnstile",
+        long = "turnstile-url",
+        env = "AUTH_TURNSTILE_URL",
+        default_value = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    )]
+    pub turnstile_url: String,
+
+    /// Proxies (IPs or CIDRs, comma list) whose X-Forwarded-For is trusted; empty trusts none
+    #[arg(
+        help_heading = "Rate limiting",
+        long = "trusted-proxies",
+        env = "AUTH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+
     // ---- our additions: provider endpoints, generic OpenID Connect (config/oauth.rs) ----
     #[command(flatten)]
     pub oauth: oauth::OAuthExtras,
@@ -890,6 +943,13 @@ pub const ADDED_FLAGS: &[&str] = &[
     "sms-twilio-api-url",
     "sms-twilio-verify-api-url",
     "sms-modica-api-url",
+    "hasura-metadata-sync",
+    "hasura-metadata-sync-timeout",
+    "custom-claims-timeout",
+    "hibp-url",
+    "turnstile-url",
+    "trusted-proxies",
+    "smtp-postmark-api-url",
 ];
 
 impl Config {

@@ -264,6 +264,10 @@ impl Config {
         o.push("smtp-sender", self.smtp_sender.to_setting());
         o.push("smtp-api-header", self.smtp_api_header.to_setting());
         o.push("smtp-auth-method", self.smtp_auth_method.to_setting());
+        o.push(
+            "smtp-postmark-api-url",
+            self.smtp_postmark_api_url.to_setting(),
+        );
         // rate limit
         o.push("rate-limit-enable", self.rate_limit_enable.to_setting());
         o.push(
@@ -326,6 +330,21 @@ impl Config {
         self.providers.settings(o);
         // additions of this implementation
         o.push("metrics-address", self.metrics_address.to_setting());
+        o.push(
+            "hasura-metadata-sync",
+            self.hasura_metadata_sync.to_setting(),
+        );
+        o.push(
+            "hasura-metadata-sync-timeout",
+            self.hasura_metadata_sync_timeout.to_setting(),
+        );
+        o.push(
+            "custom-claims-timeout",
+            self.custom_claims_timeout.to_setting(),
+        );
+        o.push("hibp-url", self.hibp_url.to_setting());
+        o.push("turnstile-url", self.turnstile_url.to_setting());
+        o.push("trusted-proxies", self.trusted_proxies.to_setting());
         // our additions
         self.oauth.settings(o);
         out

@@ -93,6 +93,7 @@ fn config_defaults_match_upstream() {
     assert_eq!(c.smtp_port, 587);
     assert!(!c.smtp_secure);
     assert_eq!(c.smtp_auth_method, SmtpAuthMethod::Plain);
+    assert_eq!(c.smtp_postmark_api_url, "https://api.postmarkapp.com");
     // rate limit
     assert!(!c.rate_limit_enable);
     assert_eq!(c.rate_limit_global_burst, 100);
@@ -463,5 +464,20 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     assert_eq!(c.sms_modica_api_url, "http://127.0.0.1:9/x");
     for extra in ADDED_FLAGS {
         assert!(!is_sensitive(extra), "{extra} needs no masking");
+    }
+}
+
+#[test]
+fn config_added_flags_are_documented_as_additions() {
+    let docs = include_str!("../../docs/configuration.md");
+    let additions = docs
+        .split("## Additions of this implementation")
+        .nth(1)
+        .expect("docs/configuration.md has an additions section");
+    for flag in super::ADDED_FLAGS {
+        assert!(
+            additions.contains(&format!("`--{flag}`")),
+            "--{flag} is missing from the additions in docs/configuration.md"
+        );
     }
 }

@@ -127,6 +127,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         name: "0004_oauth",
         sql: include_str!("internal_migrations/0004_oauth.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_email_otp",
+        sql: include_str!("internal_migrations/0005_email_otp.sql"),
+    },
 ];
 
 /// The version a fully migrated database is at.

@@ -1,5 +1,7 @@
 //! The data layer: every SQL statement the service runs lives under this module.
 
+pub mod email_flows;
+pub mod email_otp;
 pub mod mfa;
 pub mod migrate;
 pub mod oauth;

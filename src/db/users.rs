@@ -273,11 +273,13 @@ pub async fn upsert_roles(db: &impl GenericClient, roles: &[String]) -> Result<(
     Ok(())
 }
 
-/// Applies a confirmed email change: the pending `new_email` becomes the email.
+/// Applies a confirmed email change: the pending `new_email` becomes the email, verified
+/// by the very link that confirms it.
 pub async fn confirm_email_change(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
-            "UPDATE auth.users SET email = new_email, new_email = NULL WHERE id = $1 AND new_email IS NOT NULL",
+            "UPDATE auth.users SET email = new_email, new_email = NULL, email_verified = true \
+             WHERE id = $1 AND new_email IS NOT NULL",
         )
         .await?;
     db.execute(&stmt, &[&user_id]).await.map_err(classify)?;

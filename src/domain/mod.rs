@@ -2,6 +2,7 @@
 //! satisfies the contract, so the rest of the code never re-checks it.
 
 pub mod access;
+pub mod client_ip;
 pub mod email;
 pub mod options;
 pub mod password;

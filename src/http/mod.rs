@@ -3,16 +3,19 @@
 //! `http::signin::email_password`). Handlers extract input, call one service method and
 //! map the result; they hold no SQL and no business rules.
 
+pub mod change_env;
 pub mod extract;
 pub mod link;
 pub mod mfa;
 pub mod middleware;
 pub mod pat;
+pub mod rate_limit;
 pub mod signin;
 pub mod signout;
 pub mod signup;
 pub mod system;
 pub mod token;
+pub mod turnstile;
 pub mod user;
 pub mod verify;
 
@@ -82,10 +85,30 @@ pub fn router(state: SharedState) -> Router {
         .route("/user/mfa", post(user::mfa::handle))
         .route("/signin/pat", post(signin::pat::handle))
         .route("/pat", post(pat::create))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::track_metrics,
-        ));
+        .route(
+            "/signin/passwordless/email",
+            post(signin::passwordless_email::handle),
+        )
+        .route("/signin/otp/email", post(signin::otp_email::request))
+        .route("/signin/otp/email/verify", post(signin::otp_email::verify))
+        .route("/user/deanonymize", post(user::deanonymize::handle))
+        .route("/user/email/change", post(user::email::change))
+        .route(
+            "/user/email/send-verification-email",
+            post(user::email::send_verification),
+        )
+        .route("/user/password", post(user::password::change))
+        .route("/user/password/reset", post(user::password::reset));
+    // Only when enabled (upstream registers it the same way).
+    let api = if state.config().enable_change_env {
+        api.route("/change-env", post(change_env::handle))
+    } else {
+        api
+    };
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::track_metrics,
+    ));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {
@@ -101,13 +124,22 @@ pub fn router(state: SharedState) -> Router {
             crate::error::conceal_errors,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Upstream's order: CORS → request log → rate limiter → Turnstile → routes.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            turnstile::verify,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn(middleware::b3_trace))
         .layer(axum::middleware::from_fn(middleware::cors))
         .with_state(state)
 }
 
 /// `/v1/` → `Some("/v1")`, `""` or `/` → `None`.
-fn normalise_prefix(prefix: &str) -> Option<String> {
+pub(crate) fn normalise_prefix(prefix: &str) -> Option<String> {
     let trimmed = prefix.trim().trim_end_matches('/');
     if trimmed.is_empty() {
         return None;

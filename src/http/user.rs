@@ -1,4 +1,8 @@
-//! `GET /user`.
+//! `GET /user`, and `/user/*` in the submodules.
+
+pub mod deanonymize;
+pub mod email;
+pub mod password;
 
 pub mod mfa;
 

@@ -1,9 +1,10 @@
-//! Emails that carry a ticket: render the template in the user's locale, build the
-//! `/verify` link and hand the message to the mailer.
+//! Emails that carry a ticket or a one-time code: fill the template variables, build
+//! the `/verify` link and hand them to the mailer (which renders locally, or lets
+//! Postmark render). Also the database connections that workflows hold while sending.
 
 use url::form_urlencoded;
 
-use crate::adapters::email::{EmailMessage, TemplateName, TemplateVars};
+use crate::adapters::email::{TemplateName, TemplateVars};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::tickets::TicketKind;
@@ -31,7 +32,39 @@ pub fn verify_link(server_url: &str, ticket: &str, link_type: &str, redirect_to:
     format!("{}/verify?{query}", server_url.trim_end_matches('/'))
 }
 
+/// A database connection whose transaction may stay open while an email is delivered:
+/// the workflows write, send, and commit only once the email was accepted.
+pub struct MailConnection<'a> {
+    pub client: deadpool_postgres::Object,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+/// A one-time code email (`signin-otp`): no link, the code travels as `${ticket}`.
+pub struct OtpEmail<'a> {
+    pub to: &'a str,
+    pub locale: &'a str,
+    pub display_name: &'a str,
+    pub code: &'a str,
+    pub redirect_to: &'a str,
+}
+
 impl AppState {
+    /// A connection for a workflow that sends an email inside its transaction. Only
+    /// half the pool can be held this way; further such requests wait here, before
+    /// taking a connection.
+    pub async fn mail_connection(&self) -> Result<MailConnection<'_>, ApiError> {
+        let slot = self
+            .mail_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        let client = self.db.get().await?;
+        Ok(MailConnection {
+            client,
+            _slot: slot,
+        })
+    }
+
     pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
             &self.config().server_url,
@@ -39,39 +72,56 @@ impl AppState {
             mail.kind.link_type(),
             mail.redirect_to,
         );
-        let vars = TemplateVars {
-            link: link.clone(),
+        let vars = self.template_vars(TemplateVars {
+            link,
             display_name: mail.display_name.to_owned(),
             email: mail.email.to_owned(),
             new_email: mail.new_email.to_owned(),
             ticket: mail.ticket.to_owned(),
             redirect_to: mail.redirect_to.to_owned(),
-            locale: mail.locale.to_owned(),
-            server_url: self.config().server_url.clone(),
-            client_url: self.config().client_url.clone(),
-        };
-        let rendered = self
-            .templates
-            .render(mail.template, mail.locale, &vars)
-            .map_err(ApiError::internal)?;
-        let message = EmailMessage {
-            to: mail.to.to_owned(),
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-            headers: vec![
-                ("X-Ticket".to_owned(), mail.ticket.to_owned()),
-                ("X-Redirect-To".to_owned(), mail.redirect_to.to_owned()),
-                (
-                    "X-Email-Template".to_owned(),
-                    mail.template.as_str().to_owned(),
-                ),
-                ("X-Link".to_owned(), link),
-            ],
-        };
-        let sent = self.mailer.send(message).await;
+            ..Default::default()
+        });
+        self.deliver(mail.to, mail.template, mail.locale, vars)
+            .await
+    }
+
+    /// Sends an email one-time code (upstream: `${link}` is empty, `${ticket}` the code).
+    pub async fn send_otp_email(&self, mail: OtpEmail<'_>) -> Result<(), ApiError> {
+        let vars = self.template_vars(TemplateVars {
+            display_name: mail.display_name.to_owned(),
+            email: mail.to.to_owned(),
+            ticket: mail.code.to_owned(),
+            redirect_to: mail.redirect_to.to_owned(),
+            ..Default::default()
+        });
+        self.deliver(mail.to, TemplateName::SigninOtp, mail.locale, vars)
+            .await
+    }
+
+    /// Fills in the variables every template gets from the configuration.
+    fn template_vars(&self, vars: TemplateVars) -> TemplateVars {
+        let config = self.config();
+        TemplateVars {
+            server_url: config.server_url.clone(),
+            client_url: config.client_url.clone(),
+            ..vars
+        }
+    }
+
+    async fn deliver(
+        &self,
+        to: &str,
+        template: TemplateName,
+        locale: &str,
+        mut vars: TemplateVars,
+    ) -> Result<(), ApiError> {
+        vars.locale = locale.to_owned();
+        let sent = self
+            .mailer
+            .send_template(&self.templates, to, template, locale, &vars)
+            .await;
         self.metrics
-            .record_delivery(&format!("email:{}", mail.template.as_str()), sent.is_ok());
+            .record_delivery(&format!("email:{}", template.as_str()), sent.is_ok());
         sent.map_err(ApiError::internal)
     }
 }

@@ -3,16 +3,24 @@
 //! they know nothing about HTTP.
 
 pub mod auth;
+pub mod change_env;
+pub mod custom_claims;
+pub mod deanonymize;
 pub mod email;
 pub mod mfa;
 pub mod oauth;
+pub mod password;
+pub mod password_check;
+pub mod passwordless;
 pub mod passwords;
 pub mod pat;
 pub mod policy;
+pub mod rate_limit;
 pub mod session;
 pub mod signin;
 pub mod signup;
 pub mod sms;
 pub mod tickets;
 pub mod user_check;
+pub mod user_email;
 pub mod verify;

@@ -510,8 +510,18 @@ impl AppState {
         link: &ProviderLink<'_>,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(Uuid, Option<Session>), ApiError> {
-        let config = self.config();
-        if config.disable_signup {
+        // The settings this sign-up needs, read once (not holding the snapshot across
+        // the awaits below).
+        let (disable_signup, disable_new_users, verification_required, refresh_ttl) = {
+            let c = self.config();
+            (
+                c.disable_signup,
+                c.disable_new_users,
+                c.email_verification_required,
+                c.refresh_token_expires_in,
+            )
+        };
+        if disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         if let Some(email) = &profile.email {
@@ -543,8 +553,10 @@ impl AppState {
         };
         let send_confirmation = email.is_some() && !profile.email_verified;
 
-        if (send_confirmation && config.email_verification_required) || config.disable_new_users {
-            let ticket = send_confirmation.then(|| tickets::issue(TicketKind::VerifyEmail));
+        if (send_confirmation && verification_required) || disable_new_users {
+            // A disabled user is sent nothing, so it gets no ticket either.
+            let ticket = (send_confirmation && !disable_new_users)
+                .then(|| tickets::issue(TicketKind::VerifyEmail));
             let new_user = NewUser {
                 id: None,
                 email,
@@ -555,17 +567,20 @@ impl AppState {
                 default_role: &options.default_role,
                 roles: &options.allowed_roles,
                 metadata: &options.metadata,
-                disabled: config.disable_new_users,
+                disabled: disable_new_users,
                 is_anonymous: false,
                 email_verified: profile.email_verified,
                 ticket: ticket
                     .as_ref()
                     .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
             };
-            let client = self.db.get().await?;
-            let (user_id, _) = db::insert_user_with_link(&client, &new_user, link).await?;
-            drop(client);
-            if config.disable_new_users {
+            // Committed only once the verification email is accepted (as the other
+            // sign-ups): a failed send leaves no user that could never verify.
+            let mut mail = self.mail_connection().await?;
+            let tx = mail.client.transaction().await?;
+            let (user_id, _) = db::insert_user_with_link(&tx, &new_user, link).await?;
+            if disable_new_users {
+                tx.commit().await?;
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let (Some(ticket), Some(email)) = (ticket, email) {
@@ -582,6 +597,7 @@ impl AppState {
                 })
                 .await?;
             }
+            tx.commit().await?;
             return Ok((user_id, None));
         }
 
@@ -607,7 +623,7 @@ impl AppState {
             &new_user,
             link,
             &refresh.hash(),
-            config.refresh_token_expires_in,
+            refresh_ttl,
         )
         .await?;
         drop(client);
@@ -630,7 +646,9 @@ impl AppState {
             new_email: None,
             totp_secret: None,
         };
-        let session = self.session_for(&user, options.allowed_roles, refresh, token_id, false)?;
+        let session = self
+            .session_for(&user, options.allowed_roles, refresh, token_id, false)
+            .await?;
         Ok((user_id, Some(session)))
     }
 

@@ -86,12 +86,14 @@ pub fn allowed_roles_with_default(mut roles: Vec<String>, default_role: &str) ->
 }
 
 impl AppState {
-    pub fn sign_access_token(
+    /// Signs an access token; custom claims are looked up in Hasura for every token.
+    pub async fn sign_access_token(
         &self,
         user: &UserRow,
         allowed_roles: &[String],
         elevated: bool,
     ) -> Result<String, ApiError> {
+        let custom = self.custom_claims(user.id).await;
         self.jwt
             .sign(
                 &AccessClaims {
@@ -99,7 +101,7 @@ impl AppState {
                     allowed_roles,
                     default_role: &user.default_role,
                     is_anonymous: user.is_anonymous,
-                    extra: &[],
+                    extra: &custom,
                     elevated,
                 },
                 self.config().access_tokens_expires_in,
@@ -108,7 +110,7 @@ impl AppState {
     }
 
     /// Builds the session JSON for a user whose refresh token row already exists.
-    pub fn session_for(
+    pub async fn session_for(
         &self,
         user: &UserRow,
         roles: Vec<String>,
@@ -116,7 +118,7 @@ impl AppState {
         refresh_token_id: Uuid,
         elevated: bool,
     ) -> Result<Session, ApiError> {
-        let access_token = self.sign_access_token(user, &roles, elevated)?;
+        let access_token = self.sign_access_token(user, &roles, elevated).await?;
         let mut view = UserView::new(user, roles);
         // Inside sessions upstream always reports no MFA type.
         view.active_mfa_type = None;
@@ -150,6 +152,7 @@ impl AppState {
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
         self.session_for(user, roles, refresh, token_id, elevated)
+            .await
     }
 
     /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry) in
@@ -194,6 +197,7 @@ impl AppState {
         }
         let roles = allowed_roles_with_default(found.roles, &found.user.default_role);
         self.session_for(&found.user, roles, next, found.token_id, false)
+            .await
     }
 }
 

@@ -35,7 +35,7 @@ impl AppState {
             return Err(ErrorCode::SignupDisabled.into());
         }
         self.policy().check_email(email.as_str())?;
-        self.policy().check_password(&password)?;
+        self.check_new_password(&password).await?;
         let options = self
             .policy()
             .resolve_signup_options(options, email.as_str())?;
@@ -43,8 +43,11 @@ impl AppState {
         let avatar_url = self.policy().avatar_url(email.as_str());
         let needs_verification = self.config().email_verification_required;
 
-        if needs_verification || self.config().disable_new_users {
-            let ticket = needs_verification.then(|| tickets::issue(TicketKind::VerifyEmail));
+        let disable_new_users = self.config().disable_new_users;
+        if needs_verification || disable_new_users {
+            // A disabled user is sent nothing, so it gets no ticket either.
+            let ticket = (needs_verification && !disable_new_users)
+                .then(|| tickets::issue(TicketKind::VerifyEmail));
             let new_user = NewUser {
                 id: None,
                 email: Some(email.as_str()),
@@ -55,17 +58,21 @@ impl AppState {
                 default_role: &options.default_role,
                 roles: &options.allowed_roles,
                 metadata: &options.metadata,
-                disabled: self.config().disable_new_users,
+                disabled: disable_new_users,
                 is_anonymous: false,
                 email_verified: false,
                 ticket: ticket
                     .as_ref()
                     .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
             };
-            let db = self.db.get().await?;
-            users::insert(&db, &new_user).await?;
-            drop(db);
-            if self.config().disable_new_users {
+            // Committed only once the verification email is accepted: a failed send
+            // leaves no user that could never verify its address.
+            let mut mail = self.mail_connection().await?;
+            let client = &mut mail.client;
+            let tx = client.transaction().await?;
+            users::insert(&tx, &new_user).await?;
+            if disable_new_users {
+                tx.commit().await?;
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let Some(ticket) = ticket {
@@ -82,6 +89,7 @@ impl AppState {
                 })
                 .await?;
             }
+            tx.commit().await?;
             return Ok(None);
         }
 
@@ -128,7 +136,9 @@ impl AppState {
             new_email: None,
             totp_secret: None,
         };
-        let session = self.session_for(&user, options.allowed_roles, refresh, token_id, false)?;
+        let session = self
+            .session_for(&user, options.allowed_roles, refresh, token_id, false)
+            .await?;
         Ok(Some(session))
     }
 
@@ -192,6 +202,7 @@ impl AppState {
             totp_secret: None,
         };
         self.session_for(&user, roles, refresh, token_id, false)
+            .await
     }
 
     /// `GET /user`.

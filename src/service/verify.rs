@@ -28,19 +28,22 @@ impl AppState {
             Some(TicketKind::MfaTotp) | None => return Err(ErrorCode::InvalidTicket),
             Some(kind) => kind,
         };
-        let db = self
+        let mut client = self
             .db
             .get()
             .await
-            .map_err(|_| ErrorCode::InternalServerError)?;
+            .map_err(|e| internal("database pool", e))?;
+        // Consuming and applying the ticket is one transaction: a ticket is used up only
+        // when it did its job (a failed check or write leaves it as it was).
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| internal("starting a transaction", e))?;
         let forms = tickets::lookup_forms(ticket);
         let form_refs: Vec<&str> = forms.iter().map(String::as_str).collect();
-        let user = users::consume_ticket(&db, &form_refs)
+        let user = users::consume_ticket(&tx, &form_refs)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "consuming ticket");
-                ErrorCode::InternalServerError
-            })?
+            .map_err(|e| internal("consuming ticket", e))?
             .ok_or(ErrorCode::InvalidTicket)?;
         let tolerate_unverified = matches!(
             kind,
@@ -55,25 +58,31 @@ impl AppState {
         )?;
         let applied = match kind {
             TicketKind::VerifyEmail | TicketKind::PasswordlessEmail => {
-                users::mark_email_verified(&db, user.id).await
+                users::mark_email_verified(&tx, user.id).await
             }
-            TicketKind::EmailConfirmChange => users::confirm_email_change(&db, user.id).await,
+            TicketKind::EmailConfirmChange => users::confirm_email_change(&tx, user.id).await,
             TicketKind::PasswordReset | TicketKind::MfaTotp => Ok(()),
         };
         applied.map_err(|e| match e {
             crate::db::DbError::DuplicateEmail => ErrorCode::EmailAlreadyInUse,
-            other => {
-                tracing::error!(error = %other, "applying ticket");
-                ErrorCode::InternalServerError
-            }
+            other => internal("applying ticket", other),
         })?;
-        drop(db);
+        tx.commit()
+            .await
+            .map_err(|e| internal("committing ticket", e))?;
+        drop(client);
         let session = self.new_session(&user).await.map_err(|e| e.code())?;
         Ok(VerifyOutcome::SignedIn {
             refresh_token: session.refresh_token,
             ticket_type: kind.prefix(),
         })
     }
+}
+
+/// Logs an unexpected failure; the browser only sees `internal-server-error`.
+fn internal(what: &str, e: impl std::fmt::Display) -> ErrorCode {
+    tracing::error!(error = %e, "{what}");
+    ErrorCode::InternalServerError
 }
 
 /// Adds parameters to a URL's query, keeping its own ones; keys end up sorted as upstream

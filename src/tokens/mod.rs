@@ -1,5 +1,6 @@
 //! Token material: signed access tokens (JWT) and opaque refresh tokens.
 
+pub mod custom_claims;
 pub mod jwt;
 pub mod refresh;
 

@@ -96,8 +96,12 @@ impl TestApp {
             format!("--hasura-graphql-jwt-secret={HS256_SECRET}"),
             format!("--client-url={CLIENT_URL}"),
             format!("--server-url={base}"),
-            "--templates-path=/nonexistent-test-templates".into(),
         ];
+        // Built-in templates only, unless the test brings its own folder (a flag given
+        // twice is an error).
+        if !args.iter().any(|a| a.starts_with("--templates-path=")) {
+            argv.push("--templates-path=/nonexistent-test-templates".into());
+        }
         argv.extend(args.iter().map(|s| s.to_string()));
         let config = Config::from_args(argv).expect("test configuration parses");
         let state = build_state(config).await.expect("server state builds");

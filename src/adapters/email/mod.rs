@@ -1,11 +1,13 @@
-//! Outgoing email: templates rendered per locale, delivered over SMTP (or printed to
-//! the log in development mode).
+//! Outgoing email: templates rendered per locale, delivered over SMTP or through the
+//! Postmark API (or printed to the log in development mode).
 
 pub mod html_text;
+pub mod postmark;
 pub mod smtp;
 pub mod templates;
 
 pub use html_text::html_to_text;
+pub use postmark::PostmarkMailer;
 pub use smtp::{SmtpMailer, SmtpSettings};
 pub use templates::{RenderedEmail, TemplateError, TemplateName, TemplateVars, Templates};
 
@@ -63,6 +65,10 @@ pub enum MailError {
     Config(String),
     #[error("{0} is not supported yet")]
     Unsupported(String),
+    #[error("postmark: {0}")]
+    Postmark(String),
+    #[error("template: {0}")]
+    Template(#[from] TemplateError),
 }
 
 /// How emails leave the service.
@@ -72,19 +78,23 @@ pub enum Mailer {
     Log,
     /// Delivered over SMTP.
     Smtp(SmtpMailer),
+    /// Postmark's template API (`AUTH_SMTP_HOST=postmark`): Postmark renders the email.
+    Postmark(PostmarkMailer),
 }
 
 impl Mailer {
-    /// Empty `smtp_host` → [`Mailer::Log`]; `postmark` → not supported yet; otherwise SMTP.
+    /// Empty `smtp_host` → [`Mailer::Log`]; `postmark` → the Postmark API; otherwise SMTP.
     pub fn from_config(config: &Config) -> Result<Mailer, MailError> {
         let host = config.smtp_host.trim();
         if host.is_empty() {
             return Ok(Mailer::Log);
         }
         if host.eq_ignore_ascii_case("postmark") {
-            return Err(MailError::Unsupported(
-                "AUTH_SMTP_HOST=postmark (the Postmark API)".into(),
-            ));
+            return Ok(Mailer::Postmark(PostmarkMailer::new(
+                &config.smtp_postmark_api_url,
+                &config.smtp_password,
+                &config.smtp_sender,
+            )?));
         }
         let settings = SmtpSettings {
             host: host.to_owned(),
@@ -100,6 +110,31 @@ impl Mailer {
         Ok(Mailer::Smtp(SmtpMailer::new(settings)?))
     }
 
+    /// Sends `template` to `to`: rendered here from `templates` (log, SMTP), or rendered
+    /// by Postmark from its own copy of the template.
+    pub async fn send_template(
+        &self,
+        templates: &Templates,
+        to: &str,
+        template: TemplateName,
+        locale: &str,
+        vars: &TemplateVars,
+    ) -> Result<(), MailError> {
+        if let Mailer::Postmark(postmark) = self {
+            let result = postmark.send_template(to, template, locale, vars).await;
+            match &result {
+                Ok(()) => tracing::debug!(to = %to, template = %template, "email sent (postmark)"),
+                Err(e) => tracing::error!(to = %to, error = %e, "email delivery failed"),
+            }
+            return result;
+        }
+        let rendered = templates.render(template, locale, vars)?;
+        self.send(EmailMessage::from_rendered(to, template, rendered, vars))
+            .await
+    }
+
+    /// Sends a message rendered by the caller (not possible with Postmark, which only
+    /// sends its own templates: use [`Mailer::send_template`]).
     pub async fn send(&self, msg: EmailMessage) -> Result<(), MailError> {
         match self {
             Mailer::Log => {
@@ -120,6 +155,9 @@ impl Mailer {
                 }
                 result
             }
+            Mailer::Postmark(_) => Err(MailError::Postmark(
+                "only Postmark's own templates can be sent (Mailer::send_template)".into(),
+            )),
         }
     }
 }

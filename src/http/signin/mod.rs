@@ -3,6 +3,8 @@ pub mod anonymous;
 pub mod email_password;
 pub mod idtoken;
 pub mod mfa_totp;
+pub mod otp_email;
+pub mod passwordless_email;
 pub mod passwordless_sms;
 pub mod pat;
 pub mod provider;

@@ -1,0 +1,73 @@
+//! The rate-limit stage of the pipeline (after CORS and the request log, before
+//! Turnstile and the routes, as upstream): 429 with an empty body when a bucket is
+//! exceeded, plus `Retry-After`; every limited response carries `RateLimit-Limit`,
+//! `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` of the tightest bucket.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::Response,
+};
+
+use crate::app::SharedState;
+use crate::domain::client_ip::rate_limit_key;
+use crate::service::rate_limit::Decision;
+
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub async fn limit(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let Some(limiter) = state.rate_limiter.as_ref() else {
+        return next.run(req).await;
+    };
+    // Without a peer address (not served through `serve`) all requests share one key.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let client = limiter.trusted_proxies.client_ip(
+        peer,
+        header_str(req.headers(), &FORWARDED_FOR),
+        header_str(req.headers(), &REAL_IP),
+    );
+    let decision = limiter
+        .check(&rate_limit_key(client), req.uri().path())
+        .await;
+    let mut res = if decision.allowed {
+        next.run(req).await
+    } else {
+        state.metrics.record_rate_limited(decision.bucket);
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r
+    };
+    add_headers(res.headers_mut(), &decision);
+    res
+}
+
+fn add_headers(headers: &mut HeaderMap, d: &Decision) {
+    let num = |n: u64| HeaderValue::from(n);
+    if d.window_secs > 0 {
+        headers.insert(LIMIT, num(d.limit));
+        headers.insert(REMAINING, num(d.remaining));
+        headers.insert(RESET, num(d.reset_secs));
+        if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", d.limit, d.window_secs)) {
+            headers.insert(POLICY, v);
+        }
+    }
+    if let Some(secs) = d.retry_after_secs {
+        headers.insert(header::RETRY_AFTER, num(secs));
+    }
+}

@@ -1,0 +1,43 @@
+//! `POST /signin/otp/email` (send a code) and `POST /signin/otp/email/verify`.
+
+use axum::{Json, extract::State, response::Response};
+use serde::Deserialize;
+
+use crate::app::SharedState;
+use crate::domain::{Email, SignUpOptionsInput};
+use crate::error::ApiError;
+use crate::http::extract::ApiJson;
+use crate::http::ok;
+use crate::service::session::SessionPayload;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBody {
+    email: Email,
+    options: Option<SignUpOptionsInput>,
+}
+
+pub async fn request(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    state.signin_otp_email(body.email, body.options).await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    otp: String,
+    email: Email,
+}
+
+pub async fn verify(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<Json<SessionPayload>, ApiError> {
+    let session = state.signin_otp_email_verify(body.email, &body.otp).await?;
+    Ok(Json(SessionPayload {
+        session: Some(session),
+    }))
+}

@@ -1,0 +1,42 @@
+//! `POST /user/deanonymize`.
+
+use axum::{extract::State, response::Response};
+use serde::Deserialize;
+
+use crate::app::SharedState;
+use crate::domain::{Email, Password, SignUpOptionsInput};
+use crate::error::ApiError;
+use crate::http::extract::{ApiJson, Bearer};
+use crate::http::ok;
+use crate::service::deanonymize::{DeanonymizeInput, SignInMethod};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Body {
+    sign_in_method: SignInMethod,
+    email: Email,
+    password: Option<Password>,
+    /// Deprecated by upstream and ignored.
+    #[serde(rename = "connection")]
+    _connection: Option<String>,
+    options: Option<SignUpOptionsInput>,
+}
+
+pub async fn handle(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Response, ApiError> {
+    state
+        .deanonymize(
+            &token,
+            DeanonymizeInput {
+                sign_in_method: body.sign_in_method,
+                email: body.email,
+                password: body.password,
+                options: body.options,
+            },
+        )
+        .await?;
+    Ok(ok())
+}

@@ -1,0 +1,129 @@
+//! `POST /user/deanonymize`: an anonymous user becomes a regular one with an email, and a
+//! password or passwordless sign-in.
+
+use serde::Deserialize;
+
+use crate::adapters::email::TemplateName;
+use crate::app::AppState;
+use crate::db::{email_flows, refresh_tokens};
+use crate::domain::options::SignUpOptionsInput;
+use crate::domain::{Email, Password};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::email::TicketEmail;
+use crate::service::tickets::{self, TicketKind};
+use crate::tokens::VerifiedToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SignInMethod {
+    #[serde(rename = "email-password")]
+    EmailPassword,
+    #[serde(rename = "passwordless")]
+    Passwordless,
+}
+
+pub struct DeanonymizeInput {
+    pub sign_in_method: SignInMethod,
+    pub email: Email,
+    pub password: Option<Password>,
+    pub options: Option<SignUpOptionsInput>,
+}
+
+impl AppState {
+    /// Upstream's order of checks: anonymous claim, password, sign-up options, email
+    /// lists, email not taken. Then roles and profile are replaced and, when a link is
+    /// emailed (passwordless, or verification required), every refresh token of the
+    /// user is deleted: the old anonymous session must not outlive the change.
+    ///
+    /// Unlike upstream, the database must agree that the user is still anonymous: an
+    /// anonymous access token that is still valid after a first deanonymisation cannot
+    /// rewrite the account's email and password.
+    pub async fn deanonymize(
+        &self,
+        token: &VerifiedToken,
+        input: DeanonymizeInput,
+    ) -> Result<(), ApiError> {
+        if !token.is_anonymous() {
+            return Err(ErrorCode::UserNotAnonymous.into());
+        }
+        let user_id = token
+            .user_id()
+            .or_else(|| token.subject_id())
+            .ok_or(ErrorCode::InvalidRequest)?;
+        let password = match (input.sign_in_method, &input.password) {
+            (SignInMethod::EmailPassword, None) => {
+                return Err(ApiError::validation(
+                    "password is required for the email-password sign-in method",
+                ));
+            }
+            (SignInMethod::EmailPassword, Some(p)) => {
+                self.check_new_password(p).await?;
+                Some(p)
+            }
+            (SignInMethod::Passwordless, _) => None,
+        };
+        let email = input.email.as_str();
+        let options = self.policy().resolve_signup_options(input.options, email)?;
+        self.policy().check_email(email)?;
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        if email_flows::email_exists(&*client, email).await? {
+            return Err(ErrorCode::EmailAlreadyInUse.into());
+        }
+        let password_hash = match password {
+            Some(p) => Some(self.passwords.hash(p.expose()).await?),
+            None => None,
+        };
+        let mail = match input.sign_in_method {
+            SignInMethod::Passwordless => Some((
+                TicketKind::PasswordlessEmail,
+                TemplateName::SigninPasswordless,
+            )),
+            SignInMethod::EmailPassword if self.config().email_verification_required => {
+                Some((TicketKind::VerifyEmail, TemplateName::EmailVerify))
+            }
+            SignInMethod::EmailPassword => None,
+        };
+        let ticket = mail.map(|(kind, _)| tickets::issue(kind));
+
+        let tx = client.transaction().await?;
+        let changed = email_flows::deanonymize(
+            &tx,
+            &email_flows::Deanonymized {
+                user_id,
+                email,
+                password_hash: password_hash.as_deref(),
+                default_role: &options.default_role,
+                display_name: &options.display_name,
+                locale: &options.locale,
+                // SQL NULL when the client gave none, as upstream.
+                metadata: Some(&options.metadata).filter(|m| !m.is_null()),
+                ticket: ticket
+                    .as_ref()
+                    .zip(mail)
+                    .map(|(t, (kind, _))| (t.stored.as_str(), kind.ttl_secs())),
+                roles: &options.allowed_roles,
+            },
+        )
+        .await?;
+        if !changed {
+            return Err(ErrorCode::UserNotAnonymous.into());
+        }
+        if let (Some(ticket), Some((kind, template))) = (&ticket, mail) {
+            refresh_tokens::delete_all_for_user(&tx, user_id).await?;
+            self.send_ticket_email(TicketEmail {
+                template,
+                kind,
+                to: email,
+                locale: &options.locale,
+                display_name: &options.display_name,
+                email,
+                new_email: "",
+                ticket: &ticket.value,
+                redirect_to: &options.redirect_to,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Password reset (`POST /user/password/reset`) and change (`POST /user/password`).
+
+use crate::adapters::email::TemplateName;
+use crate::app::AppState;
+use crate::db::{email_flows, users};
+use crate::domain::options::RedirectOptionsInput;
+use crate::domain::{Email, Password};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::auth::Elevation;
+use crate::service::email::TicketEmail;
+use crate::service::tickets::{self, TicketKind};
+use crate::service::user_check::Tolerate;
+use crate::tokens::VerifiedToken;
+
+impl AppState {
+    /// `POST /user/password/reset`: emails a `passwordReset` link (one hour). Whether the
+    /// address belongs to a usable account is never revealed: unknown, blocked, disabled
+    /// or unverified accounts get the same `"OK"`, and nothing is sent.
+    pub async fn request_password_reset(
+        &self,
+        email: Email,
+        options: Option<RedirectOptionsInput>,
+    ) -> Result<(), ApiError> {
+        let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
+        if self.policy().check_email(email.as_str()).is_err() {
+            return Ok(());
+        }
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        let Some(user) = users::find_by_email(&*client, email.as_str()).await? else {
+            return Ok(());
+        };
+        if self.check(&user, Tolerate::default()).is_err() {
+            return Ok(());
+        }
+        let to = user
+            .email
+            .clone()
+            .unwrap_or_else(|| email.as_str().to_owned());
+        let kind = TicketKind::PasswordReset;
+        let ticket = tickets::issue(kind);
+        let tx = client.transaction().await?;
+        users::set_ticket(&tx, user.id, &ticket.stored, kind.ttl_secs()).await?;
+        self.send_ticket_email(TicketEmail {
+            template: TemplateName::PasswordReset,
+            kind,
+            to: &to,
+            locale: &user.locale,
+            display_name: &user.display_name,
+            email: &to,
+            new_email: "",
+            ticket: &ticket.value,
+            redirect_to: &redirect_to,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `POST /user/password`. With an access token that satisfies the elevated-claim
+    /// policy, the token's user changes their password. Otherwise (no token, an invalid
+    /// one, or one lacking elevation, as upstream) a `passwordReset:` ticket is needed.
+    ///
+    /// The new password is checked before the ticket is touched, and the ticket is
+    /// consumed in the same transaction as the change, so a refused password or an
+    /// account that fails the user check leaves the ticket usable (upstream burns it).
+    pub async fn change_password(
+        &self,
+        token: Option<VerifiedToken>,
+        new_password: Password,
+        ticket: Option<String>,
+    ) -> Result<(), ApiError> {
+        let authenticated = match token {
+            Some(t) if self.satisfies_elevation(&t, Elevation::Policy).await? => Some(t),
+            _ => None,
+        };
+        if let Some(token) = authenticated {
+            let user = self.user_from_token(&token, Tolerate::default()).await?;
+            self.check_new_password(&new_password).await?;
+            let hash = self.passwords.hash(new_password.expose()).await?;
+            let db = self.db.get().await?;
+            email_flows::set_password_hash(&db, user.id, &hash).await?;
+            return Ok(());
+        }
+
+        let ticket = ticket.ok_or(ErrorCode::InvalidRequest)?;
+        if TicketKind::from_ticket(&ticket) != Some(TicketKind::PasswordReset) {
+            return Err(ErrorCode::InvalidTicket.into());
+        }
+        self.check_new_password(&new_password).await?;
+        let forms = tickets::lookup_forms(&ticket);
+        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        let user = users::consume_ticket(&tx, &forms)
+            .await?
+            .ok_or(ErrorCode::InvalidTicket)?;
+        self.check(&user, Tolerate::default())?;
+        // Hashed only once the ticket is known good: bogus tickets cost no bcrypt time.
+        let hash = self.passwords.hash(new_password.expose()).await?;
+        email_flows::set_password_hash(&tx, user.id, &hash).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,258 @@
+//! Signing in by email without a password: magic links (`POST /signin/passwordless/email`)
+//! and one-time codes (`POST /signin/otp/email` + `/verify`). Both create the user when
+//! the address is unknown and sign-up is allowed.
+//!
+//! The database writes of a request run in one transaction that is committed only once
+//! the email has been accepted, so a failed send leaves neither a new user without a way
+//! in nor a pending ticket or code nobody received.
+
+use deadpool_postgres::Transaction;
+use rand::Rng;
+use uuid::Uuid;
+
+use crate::adapters::email::TemplateName;
+use crate::app::AppState;
+use crate::db::{email_otp, users};
+use crate::domain::options::SignUpOptionsInput;
+use crate::domain::{Email, SignUpOptions};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::email::{OtpEmail, TicketEmail};
+use crate::service::session::Session;
+use crate::service::tickets::{self, TicketKind};
+use crate::service::user_check::Tolerate;
+
+/// Lifetime of an emailed one-time code (upstream: one hour).
+pub const OTP_TTL_SECS: i64 = 3600;
+/// Wrong guesses allowed per code; the next attempt finds no code.
+pub const OTP_MAX_ATTEMPTS: i32 = 5;
+const OTP_DIGITS: usize = 6;
+
+/// Who receives the email, once found or created (inside the open transaction).
+struct Recipient {
+    user_id: Uuid,
+    locale: String,
+    display_name: String,
+}
+
+/// The outcome of looking the address up.
+enum Lookup {
+    Ready(Recipient),
+    /// A new user was inserted disabled (`AUTH_DISABLE_NEW_USERS`): keep it, send nothing.
+    CreatedDisabled,
+}
+
+/// A random six-digit code, zero-padded, from the operating system's generator.
+fn generate_code() -> String {
+    let n: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);
+    format!("{n:06}")
+}
+
+fn looks_like_code(s: &str) -> bool {
+    s.len() == OTP_DIGITS && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl AppState {
+    /// `POST /signin/passwordless/email`: emails a magic link (a `passwordlessEmail`
+    /// ticket valid one hour).
+    pub async fn signin_passwordless_email(
+        &self,
+        email: Email,
+        options: Option<SignUpOptionsInput>,
+    ) -> Result<(), ApiError> {
+        if !self.config().email_passwordless_enabled {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        let options = self.email_signin_options(&email, options)?;
+        let ticket = tickets::issue(TicketKind::PasswordlessEmail);
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        let tx = client.transaction().await?;
+        let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
+            Lookup::Ready(r) => r,
+            Lookup::CreatedDisabled => {
+                tx.commit().await?;
+                return Err(ErrorCode::DisabledUser.into());
+            }
+        };
+        let kind = TicketKind::PasswordlessEmail;
+        users::set_ticket(&tx, recipient.user_id, &ticket.stored, kind.ttl_secs()).await?;
+        self.send_ticket_email(TicketEmail {
+            template: TemplateName::SigninPasswordless,
+            kind,
+            to: email.as_str(),
+            locale: &recipient.locale,
+            display_name: &recipient.display_name,
+            email: email.as_str(),
+            new_email: "",
+            ticket: &ticket.value,
+            redirect_to: &options.redirect_to,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `POST /signin/otp/email`: emails a six-digit code valid one hour. The code is kept
+    /// as a bcrypt hash bound to the user, replacing any code sent before.
+    pub async fn signin_otp_email(
+        &self,
+        email: Email,
+        options: Option<SignUpOptionsInput>,
+    ) -> Result<(), ApiError> {
+        if !self.config().otp_email_enabled {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        let options = self.email_signin_options(&email, options)?;
+        let code = generate_code();
+        let code_hash = self.passwords.hash(&code).await?;
+        let mut mail = self.mail_connection().await?;
+        let client = &mut mail.client;
+        let tx = client.transaction().await?;
+        let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
+            Lookup::Ready(r) => r,
+            Lookup::CreatedDisabled => {
+                tx.commit().await?;
+                return Err(ErrorCode::DisabledUser.into());
+            }
+        };
+        email_otp::replace(&tx, recipient.user_id, &code_hash, OTP_TTL_SECS).await?;
+        self.send_otp_email(OtpEmail {
+            to: email.as_str(),
+            locale: &recipient.locale,
+            display_name: &recipient.display_name,
+            code: &code,
+            redirect_to: &options.redirect_to,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `POST /signin/otp/email/verify`: the code must be the live code sent to this very
+    /// address; it works once, and a few wrong guesses burn it. Every failure is
+    /// `invalid-ticket`, as upstream.
+    pub async fn signin_otp_email_verify(
+        &self,
+        email: Email,
+        otp: &str,
+    ) -> Result<Session, ApiError> {
+        if !looks_like_code(otp) {
+            return Err(ErrorCode::InvalidTicket.into());
+        }
+        let mut client = self.db.get().await?;
+        let user = users::find_by_email(&client, email.as_str()).await?;
+        let attempt = match &user {
+            Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
+            None => None,
+        };
+        // Without a live code, still spend one bcrypt check: the answer takes as long
+        // whether or not the address has a pending code.
+        let matched = self.passwords.verify(otp, attempt.as_deref()).await?;
+        let (Some(mut user), Some(code_hash), true) = (user, attempt, matched) else {
+            return Err(ErrorCode::InvalidTicket.into());
+        };
+        let tx = client.transaction().await?;
+        if !email_otp::consume(&tx, user.id, &code_hash).await? {
+            return Err(ErrorCode::InvalidTicket.into());
+        }
+        // The code reached this mailbox: the address is verified.
+        users::mark_email_verified(&tx, user.id).await?;
+        tx.commit().await?;
+        drop(client);
+        user.email_verified = true;
+        self.check(&user, Tolerate::default())?;
+        self.new_session(&user).await
+    }
+
+    /// Upstream's `signinEmailValidateRequest`: email lists, then sign-up options (checked
+    /// for existing users too; only `redirectTo` matters to them).
+    fn email_signin_options(
+        &self,
+        email: &Email,
+        options: Option<SignUpOptionsInput>,
+    ) -> Result<SignUpOptions, ErrorCode> {
+        let policy = self.policy();
+        policy.check_email(email.as_str())?;
+        policy.resolve_signup_options(options, email.as_str())
+    }
+
+    /// The user with this email (an unverified one is fine: the email verifies it), or
+    /// a new user without password when sign-up is allowed.
+    async fn find_or_create_for_email(
+        &self,
+        tx: &Transaction<'_>,
+        email: &Email,
+        options: &SignUpOptions,
+    ) -> Result<Lookup, ApiError> {
+        if let Some(user) = users::find_by_email(tx, email.as_str()).await? {
+            self.check(
+                &user,
+                Tolerate {
+                    unverified: true,
+                    anonymous: false,
+                },
+            )?;
+            return Ok(Lookup::Ready(Recipient {
+                user_id: user.id,
+                locale: user.locale,
+                display_name: user.display_name,
+            }));
+        }
+        let config = self.config();
+        if config.disable_signup {
+            return Err(ErrorCode::SignupDisabled.into());
+        }
+        let avatar_url = self.policy().avatar_url(email.as_str());
+        let user_id = users::insert(
+            tx,
+            &users::NewUser {
+                id: None,
+                email: Some(email.as_str()),
+                password_hash: None,
+                display_name: &options.display_name,
+                avatar_url: &avatar_url,
+                locale: &options.locale,
+                default_role: &options.default_role,
+                roles: &options.allowed_roles,
+                metadata: &options.metadata,
+                disabled: config.disable_new_users,
+                is_anonymous: false,
+                email_verified: false,
+                ticket: None,
+            },
+        )
+        .await?;
+        if config.disable_new_users {
+            return Ok(Lookup::CreatedDisabled);
+        }
+        Ok(Lookup::Ready(Recipient {
+            user_id,
+            locale: options.locale.clone(),
+            display_name: options.display_name.clone(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_zero_padded_digits() {
+        for _ in 0..200 {
+            let c = generate_code();
+            assert!(looks_like_code(&c), "{c}");
+        }
+        assert!(looks_like_code("000123"));
+        for bad in [
+            "12345",
+            "1234567",
+            "12a456",
+            "",
+            "verifyEmail:1",
+            "１２３４５６",
+        ] {
+            assert!(!looks_like_code(bad), "{bad}");
+        }
+    }
+}

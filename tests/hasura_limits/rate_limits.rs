@@ -1,0 +1,460 @@
+//! Rate limits (SPEC §9): every bucket reached and reset, headers, stores, clients that
+//! spoof X-Forwarded-For, and two instances sharing one memcached.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use crate::NO_VERIFY;
+use crate::memcached::MemcachedServer;
+use crate::support::app::{Reply, TestApp};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Waits for the start of a window of `window_ms`, so a burst fits in one window.
+async fn window_start(window_ms: u64) {
+    let offset = now_ms() % window_ms;
+    if offset > 100 {
+        tokio::time::sleep(Duration::from_millis(window_ms - offset + 5)).await;
+    }
+}
+
+fn header(r: &Reply, name: &str) -> Option<String> {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn app(args: &[&str]) -> TestApp {
+    let mut all = vec!["--rate-limit-enable"];
+    all.extend_from_slice(args);
+    TestApp::with(&all).await
+}
+
+async fn post_from(app: &TestApp, path: &str, forwarded_for: Option<&str>) -> Reply {
+    let mut req = app.http.post(app.url(path)).json(&json!({}));
+    if let Some(xff) = forwarded_for {
+        req = req.header("X-Forwarded-For", xff);
+    }
+    Reply::read(req.send().await.unwrap()).await
+}
+
+async fn get_from(app: &TestApp, path: &str, forwarded_for: Option<&str>) -> Reply {
+    let mut req = app.http.get(app.url(path));
+    if let Some(xff) = forwarded_for {
+        req = req.header("X-Forwarded-For", xff);
+    }
+    Reply::read(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn rate_limit_global_is_reached_then_resets_with_headers() {
+    let app = app(&[
+        "--rate-limit-global-burst=3",
+        "--rate-limit-global-interval=4s",
+    ])
+    .await;
+    // The four requests must fall in one window (a new window would carry only 2 of 3).
+    window_start(4000).await;
+    for remaining in ["2", "1", "0"] {
+        let r = app.get("/healthz").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(header(&r, "ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(
+            header(&r, "ratelimit-remaining").as_deref(),
+            Some(remaining)
+        );
+        assert_eq!(header(&r, "ratelimit-policy").as_deref(), Some("3;w=4"));
+        let reset: u64 = header(&r, "ratelimit-reset").unwrap().parse().unwrap();
+        assert!((1..=4).contains(&reset));
+        assert!(header(&r, "retry-after").is_none());
+    }
+    let r = app.get("/version").await;
+    assert_eq!(r.status, 429, "every route counts");
+    assert_eq!(r.text, "", "empty body, as upstream");
+    assert_eq!(header(&r, "ratelimit-remaining").as_deref(), Some("0"));
+    let retry: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=5).contains(&retry), "{retry}");
+    assert_eq!(
+        app.get("/healthz").await.status,
+        429,
+        "unknown to the handler"
+    );
+
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status, 200, "allowed again after Retry-After");
+}
+
+#[tokio::test]
+async fn rate_limit_disabled_by_default_sends_no_headers() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        let r = app.get("/healthz").await;
+        assert_eq!(r.status, 200);
+        assert!(header(&r, "ratelimit-limit").is_none());
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_email_bucket() {
+    let app = app(&["--rate-limit-email-burst=2"]).await;
+    for _ in 0..2 {
+        assert_ne!(
+            post_from(&app, "/user/password/reset", None).await.status,
+            429
+        );
+    }
+    let r = post_from(&app, "/user/email/change", None).await;
+    assert_eq!(r.status, 429, "the email endpoints share one bucket");
+    assert_eq!(header(&r, "ratelimit-limit").as_deref(), Some("2"));
+    assert_eq!(
+        app.get("/healthz").await.status,
+        200,
+        "other routes unaffected"
+    );
+    // With verification required (the default) sign-up sends an email: same bucket.
+    assert_eq!(
+        post_from(&app, "/signup/email-password", None).await.status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_email_bucket_can_be_global() {
+    let per_client = app(&["--rate-limit-email-burst=1", "--trusted-proxies=127.0.0.1"]).await;
+    assert_ne!(
+        post_from(&per_client, "/user/password/reset", Some("198.51.100.1"))
+            .await
+            .status,
+        429
+    );
+    assert_ne!(
+        post_from(&per_client, "/user/password/reset", Some("198.51.100.2"))
+            .await
+            .status,
+        429
+    );
+
+    let global = app(&[
+        "--rate-limit-email-burst=1",
+        "--rate-limit-email-is-global",
+        "--trusted-proxies=127.0.0.1",
+    ])
+    .await;
+    assert_ne!(
+        post_from(&global, "/user/password/reset", Some("198.51.100.1"))
+            .await
+            .status,
+        429
+    );
+    assert_eq!(
+        post_from(&global, "/user/password/reset", Some("198.51.100.2"))
+            .await
+            .status,
+        429,
+        "one counter for everybody"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_sms_bucket() {
+    let app = app(&["--rate-limit-sms-burst=1"]).await;
+    assert_ne!(
+        post_from(&app, "/signin/passwordless/sms", None)
+            .await
+            .status,
+        429
+    );
+    let r = post_from(&app, "/signin/passwordless/sms", None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(header(&r, "ratelimit-limit").as_deref(), Some("1"));
+    // The brute-force bucket (10) still has room for other sign-in routes.
+    assert_ne!(
+        post_from(&app, "/signin/passwordless/email", None)
+            .await
+            .status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_brute_force_bucket() {
+    let app = app(&[NO_VERIFY, "--rate-limit-brute-force-burst=3"]).await;
+    let wrong = json!({"email": "b@example.com", "password": "wrong-one"});
+    assert_eq!(
+        app.post("/signin/email-password", wrong.clone())
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.post("/token/verify", json!({})).await.status,
+        400,
+        "…/verify counts"
+    );
+    assert_ne!(
+        post_from(&app, "/signin/passwordless/sms/otp", None)
+            .await
+            .status,
+        429
+    );
+    let r = app.post("/signin/email-password", wrong).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text, "");
+}
+
+#[tokio::test]
+async fn rate_limit_signups_have_their_own_bucket() {
+    let app = app(&[
+        NO_VERIFY,
+        "--rate-limit-brute-force-burst=2",
+        "--rate-limit-signups-burst=2",
+    ])
+    .await;
+    let wrong = json!({"email": "s@example.com", "password": "wrong-one"});
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("/signin/email-password", wrong.clone())
+                .await
+                .status,
+            401
+        );
+    }
+    // Upstream counted sign-ups in the brute-force bucket: these would be refused.
+    for i in 0..2 {
+        let r = app
+            .post(
+                "/signup/email-password",
+                json!({"email": format!("s{i}@example.com"), "password": "hunter22"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "s9@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    assert_eq!(app.post("/signin/email-password", wrong).await.status, 429);
+}
+
+#[tokio::test]
+async fn rate_limit_exceeded_bucket_stops_the_request() {
+    // Verification required: sign-up is in the email bucket (1) and the sign-up bucket.
+    let app = app(&["--rate-limit-email-burst=1"]).await;
+    let first = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "first@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let second = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "second@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(second.status, 429);
+    let n: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM auth.users", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the refused sign-up never reached the handler");
+}
+
+#[tokio::test]
+async fn rate_limit_spoofed_forwarded_for_does_not_help() {
+    let app = app(&["--rate-limit-global-burst=2"]).await;
+    assert_eq!(
+        get_from(&app, "/healthz", Some("198.51.100.1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get_from(&app, "/healthz", Some("198.51.100.2"))
+            .await
+            .status,
+        200
+    );
+    let r = Reply::read(
+        app.http
+            .get(app.url("/healthz"))
+            .header("X-Forwarded-For", "198.51.100.3")
+            .header("X-Real-IP", "198.51.100.4")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status, 429,
+        "forwarded headers from an untrusted peer are ignored"
+    );
+    let metrics = app.state.metrics.render(app.state.db.status());
+    assert!(
+        metrics.contains(r#"hasura_auth_rate_limited_total{bucket="user-global"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_trusted_proxy_forwards_the_client_address() {
+    let app = app(&[
+        "--rate-limit-global-burst=1",
+        "--trusted-proxies=127.0.0.0/8",
+    ])
+    .await;
+    assert_eq!(
+        get_from(&app, "/healthz", Some("198.51.100.1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get_from(&app, "/healthz", Some("198.51.100.2"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get_from(&app, "/healthz", Some("198.51.100.1"))
+            .await
+            .status,
+        429
+    );
+    // A client-supplied left-most value does not change who the proxy saw.
+    assert_eq!(
+        get_from(&app, "/healthz", Some("203.0.113.77, 198.51.100.2"))
+            .await
+            .status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_with_api_prefix_matches_stripped_paths() {
+    let app = app(&[
+        NO_VERIFY,
+        "--api-prefix=/v1",
+        "--rate-limit-brute-force-burst=1",
+    ])
+    .await;
+    let wrong = json!({"email": "p@example.com", "password": "wrong-one"});
+    assert_eq!(
+        app.post("/v1/signin/email-password", wrong.clone())
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.post("/v1/signin/email-password", wrong).await.status,
+        429
+    );
+}
+
+/// Every test below needs a real memcached.
+async fn memcached() -> Option<MemcachedServer> {
+    MemcachedServer::start().await
+}
+
+#[tokio::test]
+async fn rate_limit_memcached_limit_is_shared_by_two_instances() {
+    let Some(mc) = memcached().await else { return };
+    let server = format!("--rate-limit-memcache-server={}", mc.addr);
+    let args = [
+        server.as_str(),
+        "--rate-limit-memcache-prefix=shared:",
+        "--rate-limit-global-burst=4",
+        "--rate-limit-global-interval=1h",
+    ];
+    let one = app(&args).await;
+    let two = app(&args).await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let instance = if i % 2 == 0 { &one } else { &two };
+        statuses.push(instance.get("/healthz").await.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+    // Upstream's key layout: <prefix><bucket><window index>:<client>.
+    let index = now_ms() / 3_600_000;
+    let value = mc
+        .get(&format!("shared:user-global{index}:127.0.0.1"))
+        .await;
+    assert_eq!(
+        value.as_deref(),
+        Some("4"),
+        "denied requests are not counted"
+    );
+    // A third instance with another prefix has its own counters.
+    let other = app(&[
+        server.as_str(),
+        "--rate-limit-memcache-prefix=other:",
+        "--rate-limit-global-burst=4",
+        "--rate-limit-global-interval=1h",
+    ])
+    .await;
+    assert_eq!(other.get("/healthz").await.status, 200);
+}
+
+#[tokio::test]
+async fn rate_limit_memcached_denial_does_not_count_in_later_buckets() {
+    let Some(mc) = memcached().await else { return };
+    let app = app(&[
+        &format!("--rate-limit-memcache-server={}", mc.addr),
+        "--rate-limit-email-burst=1",
+        "--rate-limit-email-interval=1h",
+        "--rate-limit-signups-interval=1h",
+    ])
+    .await;
+    for (i, expected) in [(0, 200), (1, 429)] {
+        let r = app
+            .post(
+                "/signup/email-password",
+                json!({"email": format!("m{i}@example.com"), "password": "hunter22"}),
+            )
+            .await;
+        assert_eq!(r.status, expected, "{}", r.text);
+    }
+    let index = now_ms() / 3_600_000;
+    assert_eq!(
+        mc.get(&format!("user-email{index}:127.0.0.1"))
+            .await
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        mc.get(&format!("user-signups{index}:127.0.0.1"))
+            .await
+            .as_deref(),
+        Some("1"),
+        "the second sign-up stopped at the email bucket"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_memcached_outage_fails_open() {
+    let nobody = crate::fakes::reserved_addr().await;
+    let app = app(&[
+        &format!("--rate-limit-memcache-server={nobody}"),
+        "--rate-limit-global-burst=1",
+    ])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/healthz").await.status, 200);
+    }
+}

@@ -1,0 +1,117 @@
+//! Cloudflare Turnstile on sign-up routes (SPEC §8.21).
+
+use serde_json::json;
+
+use crate::NO_VERIFY;
+use crate::fakes::{Answer, Fake, reserved_addr};
+use crate::support::app::TestApp;
+
+async fn cloudflare() -> Fake {
+    Fake::start(|req, _| {
+        let body = req.json();
+        if body["response"] == "good-token" {
+            Answer::json(200, json!({"success": true, "error-codes": [], "messages": []}))
+        } else {
+            Answer::json(
+                200,
+                json!({"success": false, "error-codes": ["invalid-input-response"], "messages": ["bad token"]}),
+            )
+        }
+    })
+    .await
+}
+
+async fn app(fake_url: &str, extra: &[&str]) -> TestApp {
+    let mut args = vec![
+        NO_VERIFY.to_owned(),
+        "--turnstile-secret=s3cret-turnstile".to_owned(),
+        format!("--turnstile-url={fake_url}"),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    TestApp::with(&refs).await
+}
+
+async fn signup(app: &TestApp, token: Option<&str>) -> crate::support::app::Reply {
+    let mut req = app
+        .http
+        .post(app.url("/signup/email-password"))
+        .json(&json!({"email": "t@example.com", "password": "hunter22"}));
+    if let Some(t) = token {
+        req = req.header("X-Cf-Turnstile-Response", t);
+    }
+    crate::support::app::Reply::read(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn turnstile_pass_and_fail() {
+    let fake = cloudflare().await;
+    let app = app(&format!("{}/turnstile/v0/siteverify", fake.base), &[]).await;
+
+    let r = signup(&app, None).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["message"], "missing x-cf-turnstile-response header");
+    assert!(fake.requests().is_empty(), "no call without a token");
+
+    let r = signup(&app, Some("bad-token")).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.body["message"], "failed to pass turnstile: [bad token]");
+
+    let r = signup(&app, Some("good-token")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["session"]["accessToken"].is_string());
+
+    let calls = fake.requests();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].method, "POST");
+    assert_eq!(calls[1].path, "/turnstile/v0/siteverify");
+    assert_eq!(calls[1].header("content-type"), Some("application/json"));
+    assert_eq!(
+        calls[1].json(),
+        json!({"secret": "s3cret-turnstile", "response": "good-token"})
+    );
+
+    // Other routes need no token.
+    let r = app
+        .post(
+            "/signin/email-password",
+            json!({"email": "t@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn turnstile_token_cannot_inject_json() {
+    let fake = cloudflare().await;
+    let app = app(&format!("{}/siteverify", fake.base), &[]).await;
+    let r = signup(&app, Some(r#"x","response":"good-token"#)).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        fake.requests()[0].json()["response"],
+        r#"x","response":"good-token"#
+    );
+}
+
+#[tokio::test]
+async fn turnstile_unreachable_is_an_internal_error() {
+    let nobody = reserved_addr().await;
+    let app = app(&format!("http://{nobody}/siteverify"), &[]).await;
+    signup(&app, Some("good-token"))
+        .await
+        .assert_error(500, "internal-server-error");
+}
+
+#[tokio::test]
+async fn turnstile_honours_the_api_prefix() {
+    let fake = cloudflare().await;
+    let app = app(&format!("{}/siteverify", fake.base), &["--api-prefix=/v1"]).await;
+    let r = app
+        .post(
+            "/v1/signup/email-password",
+            json!({"email": "p@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}
