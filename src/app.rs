@@ -32,12 +32,22 @@ pub struct AppState {
 pub struct Settings {
     pub config: Config,
     pub policy: Policy,
+    /// The WebAuthn relying party (`None` when WebAuthn is disabled); part of the
+    /// settings so that a configuration change rebuilds it.
+    pub webauthn: Option<Arc<crate::service::webauthn::RelyingParty>>,
 }
 
 impl Settings {
     pub fn new(config: Config) -> Result<Settings, StartupError> {
         let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
-        Ok(Settings { config, policy })
+        let webauthn = crate::service::webauthn::RelyingParty::from_config(&config)
+            .map_err(StartupError::Config)?
+            .map(Arc::new);
+        Ok(Settings {
+            config,
+            policy,
+            webauthn,
+        })
     }
 }
 

@@ -111,11 +111,18 @@ pub const MIGRATIONS: &[Migration] = &[
 /// applied after upstream's steps, under the same lock, and recorded in
 /// `hasura_auth.migrations`, never in upstream's ledgers. Features take their own
 /// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 Hasura/limits.
-pub const INTERNAL_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_schema",
-    sql: include_str!("internal_migrations/0001_schema.sql"),
-}];
+pub const INTERNAL_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_schema",
+        sql: include_str!("internal_migrations/0001_schema.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_webauthn",
+        sql: include_str!("internal_migrations/0003_webauthn.sql"),
+    },
+];
 
 /// The version a fully migrated database is at.
 pub const LATEST_VERSION: i64 = 18;

@@ -6,6 +6,7 @@ pub mod email;
 pub mod options;
 pub mod password;
 pub mod redirect;
+pub mod webauthn;
 
 pub use access::EmailAccessList;
 pub use email::Email;

@@ -3,6 +3,7 @@
 //! `http::signin::email_password`). Handlers extract input, call one service method and
 //! map the result; they hold no SQL and no business rules.
 
+pub mod elevate;
 pub mod extract;
 pub mod middleware;
 pub mod signin;
@@ -50,7 +51,15 @@ pub fn router(state: SharedState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/signout", post(signout::handle))
         .route("/user", get(user::get))
-        .route("/verify", get(verify::handle));
+        .route("/verify", get(verify::handle))
+        .route("/signup/webauthn", post(signup::webauthn::start))
+        .route("/signup/webauthn/verify", post(signup::webauthn::verify))
+        .route("/signin/webauthn", post(signin::webauthn::start))
+        .route("/signin/webauthn/verify", post(signin::webauthn::verify))
+        .route("/user/webauthn/add", post(user::webauthn::add))
+        .route("/user/webauthn/verify", post(user::webauthn::verify))
+        .route("/elevate/webauthn", post(elevate::webauthn::start))
+        .route("/elevate/webauthn/verify", post(elevate::webauthn::verify));
 
     let prefix = normalise_prefix(&state.config().api_prefix);
     let app = match prefix {

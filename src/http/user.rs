@@ -1,5 +1,7 @@
 //! `GET /user`.
 
+pub mod webauthn;
+
 use axum::{Json, extract::State};
 
 use crate::app::SharedState;

@@ -12,3 +12,4 @@ pub mod signup;
 pub mod tickets;
 pub mod user_check;
 pub mod verify;
+pub mod webauthn;
