@@ -376,40 +376,49 @@ async fn a_ceremony_answers_only_its_own_endpoint() {
 async fn malformed_credentials_are_invalid_requests() {
     let app = app(&[]).await;
     let mut auth = authenticator();
-    let options = app
-        .post("/signup/webauthn", json!({"email": "m@example.com"}))
-        .await;
-    let good = auth.create(&options.body);
-
-    let mut bad = good.clone();
-    bad["response"]["attestationObject"] = json!("AAAA");
-    app.post("/signup/webauthn/verify", json!({"credential": bad}))
-        .await
-        .assert_error(400, "invalid-request");
-
-    let mut bad = good.clone();
-    bad["response"]["clientDataJSON"] = json!("bm90IGpzb24");
-    app.post("/signup/webauthn/verify", json!({"credential": bad}))
-        .await
-        .assert_error(400, "invalid-request");
-
-    let mut bad = good.clone();
-    bad["rawId"] = json!("not base64url!");
-    app.post("/signup/webauthn/verify", json!({"credential": bad}))
-        .await
-        .assert_error(400, "invalid-request");
-
+    // Each case answers a fresh ceremony, and says why it was refused.
+    type Spoil = fn(&mut Value);
+    let cases: [(&str, Spoil, &str); 6] = [
+        (
+            "attestationObject",
+            |c| c["response"]["attestationObject"] = json!("AAAA"),
+            "webauthn:",
+        ),
+        (
+            "clientDataJSON",
+            |c| c["response"]["clientDataJSON"] = json!("bm90IGpzb24"),
+            "clientDataJSON",
+        ),
+        (
+            "rawId",
+            |c| c["rawId"] = json!("not base64url!"),
+            "base64url",
+        ),
+        ("id", |c| c["id"] = json!("AAAA"), "rawId"),
+        ("type", |c| c["type"] = json!("password"), "public-key"),
+        ("extra field", |c| c["extra"] = json!(1), "unknown field"),
+    ];
+    for (what, spoil, reason) in cases {
+        let options = app
+            .post("/signup/webauthn", json!({"email": "m@example.com"}))
+            .await;
+        let mut credential = auth.create(&options.body);
+        spoil(&mut credential);
+        let r = app
+            .post("/signup/webauthn/verify", json!({"credential": credential}))
+            .await;
+        r.assert_error(400, "invalid-request");
+        assert!(r.text.contains(reason), "{what}: {}", r.text);
+    }
     app.post("/signup/webauthn/verify", json!({}))
         .await
         .assert_error(400, "invalid-request");
-
-    let r = app
-        .post(
-            "/signin/webauthn/verify",
-            json!({"credential": fake_assertion()}),
-        )
-        .await;
-    r.assert_error(400, "invalid-request");
+    app.post(
+        "/signin/webauthn/verify",
+        json!({"credential": fake_assertion()}),
+    )
+    .await
+    .assert_error(400, "invalid-request");
 
     // A signature that does not verify.
     passkey_signup(&app, &mut auth, "sig@example.com").await;
@@ -418,6 +427,14 @@ async fn malformed_credentials_are_invalid_requests() {
     assertion["response"]["signature"] = json!(
         "MEQCIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAiAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     );
+    app.post("/signin/webauthn/verify", json!({"credential": assertion}))
+        .await
+        .assert_error(400, "invalid-request");
+    // A valid signature over other data.
+    let options = app.post("/signin/webauthn", json!({})).await;
+    let mut assertion = auth.get(&options.body);
+    let other = auth.get(&options.body);
+    assertion["response"]["signature"] = other["response"]["signature"].clone();
     app.post("/signin/webauthn/verify", json!({"credential": assertion}))
         .await
         .assert_error(400, "invalid-request");

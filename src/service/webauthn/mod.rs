@@ -106,7 +106,11 @@ impl AppState {
         let ceremony = keys_db::take_ceremony(&db, &challenge, kind, user_id)
             .await?
             .ok_or_else(|| rejected("unknown, used or expired challenge"))?;
-        let state = serde_json::from_value(ceremony.state.clone()).map_err(ApiError::internal)?;
+        let state = serde_json::from_value(ceremony.state.clone()).map_err(|e| {
+            // E.g. a ceremony begun by another version of the service.
+            tracing::warn!(error = %e, "unreadable webauthn ceremony state");
+            rejected("the ceremony cannot be finished; start again")
+        })?;
         Ok((ceremony, state))
     }
 

@@ -259,6 +259,7 @@ impl RelyingParty {
         response: &CredentialCreation,
         state: &RegistrationState,
     ) -> Result<RegisteredKey, Rejection> {
+        check_envelope(&response.id, &response.raw_id.0, &response.type_)?;
         let transports: Vec<AuthenticatorTransport> = response
             .response
             .transports
@@ -319,8 +320,10 @@ impl RelyingParty {
                 "none of the user's security keys can be read".to_owned(),
             ));
         }
+        // The state needs no credentials: `finish_authentication` puts in the user's
+        // keys as they are then (current counters).
         let builder = self.core.new_challenge_authenticate_builder(
-            usable.iter().map(|(_, c)| c.clone()).collect(),
+            Vec::new(),
             Some(UserVerificationPolicy::Preferred),
         )?;
         let (_, state) = self.core.generate_challenge_authenticate(builder)?;
@@ -343,6 +346,7 @@ impl RelyingParty {
         mut state: AuthenticationState,
         keys: &[StoredKey],
     ) -> Result<KeyUse, Rejection> {
+        check_envelope(&response.id, &response.raw_id.0, &response.type_)?;
         let key = keys
             .iter()
             .find(|k| decode_credential_id(&k.credential_id).as_deref() == Some(&response.raw_id.0))
@@ -413,6 +417,21 @@ pub fn user_id_from_handle(handle: &[u8]) -> Option<Uuid> {
         .ok()
         .filter(|s| s.len() == 36)
         .and_then(|s| Uuid::try_parse(s).ok())
+}
+
+/// `type` is `public-key` and `id` is `rawId` in base64url, as go-webauthn requires.
+fn check_envelope(id: &str, raw_id: &[u8], type_: &str) -> Result<(), Rejection> {
+    if type_ != "public-key" {
+        return Err(Rejection::Malformed(format!(
+            "credential type {type_:?} is not \"public-key\""
+        )));
+    }
+    if decode_credential_id(id).as_deref() != Some(raw_id) {
+        return Err(Rejection::Malformed(
+            "credential id and rawId differ".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The challenge a client answered, in the form ceremonies are stored under.
