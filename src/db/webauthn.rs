@@ -112,7 +112,9 @@ pub async fn insert_key(
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, credential_id), \
              f AS (INSERT INTO hasura_auth.webauthn_credentials \
                (credential_id, user_verified, backup_eligible, backup_state) \
-               SELECT credential_id, $7::boolean, $8::boolean, $9::boolean FROM k) \
+               SELECT credential_id, $7::boolean, $8::boolean, $9::boolean FROM k \
+               ON CONFLICT (credential_id) DO UPDATE SET user_verified = EXCLUDED.user_verified, \
+                 backup_eligible = EXCLUDED.backup_eligible, backup_state = EXCLUDED.backup_state) \
              SELECT id FROM k",
         )
         .await?;
@@ -192,7 +194,9 @@ pub async fn insert_user_with_key(
                RETURNING credential_id), \
              f AS (INSERT INTO hasura_auth.webauthn_credentials \
                (credential_id, user_verified, backup_eligible, backup_state) \
-               SELECT credential_id, $19::boolean, $20::boolean, $21::boolean FROM k), \
+               SELECT credential_id, $19::boolean, $20::boolean, $21::boolean FROM k \
+               ON CONFLICT (credential_id) DO UPDATE SET user_verified = EXCLUDED.user_verified, \
+                 backup_eligible = EXCLUDED.backup_eligible, backup_state = EXCLUDED.backup_state), \
              t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
                SELECT u.id, $22::text, now() + make_interval(secs => $23::bigint) FROM u WHERE $12::boolean \
                RETURNING id) \

@@ -22,10 +22,12 @@ COMMENT ON TABLE hasura_auth.webauthn_ceremonies IS
 
 -- What the relying-party library knows about a credential beyond upstream's columns of
 -- auth.user_security_keys (which keep the id, COSE key, counter, transports, nickname).
--- Keys registered by upstream have no row until their first use here.
+-- Keys registered by upstream have no row until their first use here. Rows are joined
+-- on credential_id; there is deliberately no foreign key into auth, so that nothing
+-- here constrains what upstream (or Hasura) may do to its own schema. A row whose key
+-- was deleted is ignored, and overwritten if that id is ever registered again.
 CREATE TABLE hasura_auth.webauthn_credentials (
-    credential_id text PRIMARY KEY
-        REFERENCES auth.user_security_keys (credential_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    credential_id text PRIMARY KEY,
     -- user verification was performed at registration: later assertions must verify too
     user_verified boolean NOT NULL,
     backup_eligible boolean NOT NULL,
