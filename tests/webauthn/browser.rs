@@ -35,7 +35,7 @@ fn find_chromium() -> Option<PathBuf> {
 
 /// A headless Chromium with its own profile, killed and cleaned up on drop.
 struct Chromium {
-    child: tokio::process::Child,
+    child: std::process::Child,
     profile: PathBuf,
 }
 
@@ -44,7 +44,7 @@ impl Chromium {
         let profile =
             std::env::temp_dir().join(format!("hasura-auth-chromium-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&profile).expect("profile dir");
-        let child = tokio::process::Command::new(binary)
+        let child = std::process::Command::new(binary)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -62,7 +62,6 @@ impl Chromium {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let chromium = Chromium { child, profile };
@@ -83,8 +82,15 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Its helper processes may still be writing into the profile for a moment.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
