@@ -196,33 +196,45 @@ impl AppState {
             nickname: nickname.as_deref(),
             flags: key.flags,
         };
+        // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
         let needs_verification = self.config().email_verification_required;
         let disable_new_users = self.config().disable_new_users;
+        let with_session = !(needs_verification || disable_new_users);
+        let ticket =
+            (!with_session && needs_verification).then(|| tickets::issue(TicketKind::VerifyEmail));
+        let refresh = with_session.then(RefreshToken::generate);
+        let refresh_hash = refresh.as_ref().map(RefreshToken::hash);
+        let new_user = NewUser {
+            id: Some(user_id),
+            email: Some(&email),
+            password_hash: None,
+            display_name: &options.display_name,
+            avatar_url: &avatar_url,
+            locale: &options.locale,
+            default_role: &options.default_role,
+            roles: &options.allowed_roles,
+            metadata: &options.metadata,
+            disabled: disable_new_users,
+            is_anonymous: false,
+            email_verified: false,
+            ticket: ticket
+                .as_ref()
+                .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
+        };
+        let rows = match &refresh_hash {
+            Some(hash) => SignupRows::WithSession {
+                refresh_token_hash: hash,
+                ttl_secs: self.config().refresh_token_expires_in,
+            },
+            None => SignupRows::WithoutSession,
+        };
+        let db = self.db.get().await?;
+        let inserted = keys_db::insert_user_with_key(&db, &new_user, &new_key, rows)
+            .await?
+            .ok_or_else(|| rejected("this credential is already registered"))?;
+        drop(db);
 
-        if needs_verification || disable_new_users {
-            let ticket = needs_verification.then(|| tickets::issue(TicketKind::VerifyEmail));
-            let new_user = NewUser {
-                id: Some(user_id),
-                email: Some(&email),
-                password_hash: None,
-                display_name: &options.display_name,
-                avatar_url: &avatar_url,
-                locale: &options.locale,
-                default_role: &options.default_role,
-                roles: &options.allowed_roles,
-                metadata: &options.metadata,
-                disabled: disable_new_users,
-                is_anonymous: false,
-                email_verified: false,
-                ticket: ticket
-                    .as_ref()
-                    .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
-            };
-            let db = self.db.get().await?;
-            keys_db::insert_user_with_key(&db, &new_user, &new_key, SignupRows::WithoutSession)
-                .await?
-                .ok_or_else(|| rejected("this credential is already registered"))?;
-            drop(db);
+        let Some(refresh) = refresh else {
             if disable_new_users {
                 return Err(ErrorCode::DisabledUser.into());
             }
@@ -241,37 +253,7 @@ impl AppState {
                 .await?;
             }
             return Ok(None);
-        }
-
-        let refresh = RefreshToken::generate();
-        let new_user = NewUser {
-            id: Some(user_id),
-            email: Some(&email),
-            password_hash: None,
-            display_name: &options.display_name,
-            avatar_url: &avatar_url,
-            locale: &options.locale,
-            default_role: &options.default_role,
-            roles: &options.allowed_roles,
-            metadata: &options.metadata,
-            disabled: false,
-            is_anonymous: false,
-            email_verified: false,
-            ticket: None,
         };
-        let db = self.db.get().await?;
-        let inserted = keys_db::insert_user_with_key(
-            &db,
-            &new_user,
-            &new_key,
-            SignupRows::WithSession {
-                refresh_token_hash: &refresh.hash(),
-                ttl_secs: self.config().refresh_token_expires_in,
-            },
-        )
-        .await?
-        .ok_or_else(|| rejected("this credential is already registered"))?;
-        drop(db);
         let token_id = inserted
             .refresh_token_id
             .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
