@@ -73,7 +73,7 @@ fn key_from_row(row: &Row) -> Result<StoredKey, DbError> {
     })
 }
 
-/// All keys of a user, oldest first.
+/// All keys of a user, in a stable order (the table has no creation time).
 pub async fn keys_of_user(
     db: &impl GenericClient,
     user_id: Uuid,
