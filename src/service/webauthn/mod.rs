@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::adapters::email::TemplateName;
 use crate::app::AppState;
 use crate::db::users::{self, NewUser, UserRow};
-use crate::db::webauthn::{self as keys_db, CeremonyKind, NewKey, SignupRows};
+use crate::db::webauthn::{self as keys_db, CeremonyKind, SignupRows, StoredKey};
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
 use crate::domain::{Email, SignUpOptions};
@@ -114,6 +114,28 @@ impl AppState {
         Ok((ceremony, state))
     }
 
+    /// Begins an authentication with `keys` (none: discoverable) and stores it.
+    async fn start_authentication_ceremony(
+        &self,
+        rp: &RelyingParty,
+        keys: &[StoredKey],
+        kind: CeremonyKind,
+        user_id: Option<Uuid>,
+    ) -> Result<RequestOptions, ApiError> {
+        if user_id.is_some() && keys.is_empty() {
+            return Err(rejected("the user has no security key"));
+        }
+        let (options, state) = rp.start_authentication(keys)?;
+        self.store_ceremony(rp, &options.challenge, kind, user_id, &state, None)
+            .await?;
+        Ok(options)
+    }
+
+    async fn keys_of(&self, user_id: Uuid) -> Result<Vec<StoredKey>, ApiError> {
+        let db = self.db.get().await?;
+        Ok(keys_db::keys_of_user(&db, user_id).await?)
+    }
+
     /// `POST /signup/webauthn`: registration options for a new user.
     pub async fn webauthn_signup_start(
         &self,
@@ -188,14 +210,7 @@ impl AppState {
         };
         let email = pending.email;
         let avatar_url = self.policy().avatar_url(&email);
-        let new_key = NewKey {
-            credential_id: &key.credential_id,
-            public_key: &key.public_key,
-            counter: key.counter,
-            transports: &key.transports,
-            nickname: nickname.as_deref(),
-            flags: key.flags,
-        };
+        let new_key = key.to_store(nickname.as_deref());
         // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
         let needs_verification = self.config().email_verification_required;
         let disable_new_users = self.config().disable_new_users;
@@ -288,17 +303,9 @@ impl AppState {
     ) -> Result<RequestOptions, ApiError> {
         let rp = self.relying_party()?;
         let Some(email) = email else {
-            let (options, state) = rp.start_authentication(&[])?;
-            self.store_ceremony(
-                &rp,
-                &options.challenge,
-                CeremonyKind::Signin,
-                None,
-                &state,
-                None,
-            )
-            .await?;
-            return Ok(options);
+            return self
+                .start_authentication_ceremony(&rp, &[], CeremonyKind::Signin, None)
+                .await;
         };
         let db = self.db.get().await?;
         let user = users::find_by_email(&db, email.as_str())
@@ -307,20 +314,8 @@ impl AppState {
         self.check(&user, Tolerate::default())?;
         let keys = keys_db::keys_of_user(&db, user.id).await?;
         drop(db);
-        if keys.is_empty() {
-            return Err(rejected("the user has no security key"));
-        }
-        let (options, state) = rp.start_authentication(&keys)?;
-        self.store_ceremony(
-            &rp,
-            &options.challenge,
-            CeremonyKind::Signin,
-            Some(user.id),
-            &state,
-            None,
-        )
-        .await?;
-        Ok(options)
+        self.start_authentication_ceremony(&rp, &keys, CeremonyKind::Signin, Some(user.id))
+            .await
     }
 
     /// `POST /signin/webauthn/verify`.
@@ -409,9 +404,7 @@ impl AppState {
     ) -> Result<CreationOptions, ApiError> {
         let rp = self.relying_party()?;
         let user = self.user_from_token(token, Tolerate::default()).await?;
-        let db = self.db.get().await?;
-        let keys = keys_db::keys_of_user(&db, user.id).await?;
-        drop(db);
+        let keys = self.keys_of(user.id).await?;
         let (creation, state) = rp.start_registration(user.id, &user.display_name, &keys)?;
         self.store_ceremony(
             &rp,
@@ -445,20 +438,9 @@ impl AppState {
         let key = rp.finish_registration(&credential, &state)?;
         let stored_nickname = nickname.as_deref().filter(|n| !n.is_empty());
         let db = self.db.get().await?;
-        let id = keys_db::insert_key(
-            &db,
-            user.id,
-            &NewKey {
-                credential_id: &key.credential_id,
-                public_key: &key.public_key,
-                counter: key.counter,
-                transports: &key.transports,
-                nickname: stored_nickname,
-                flags: key.flags,
-            },
-        )
-        .await?
-        .ok_or_else(|| rejected("this credential is already registered"))?;
+        let id = keys_db::insert_key(&db, user.id, &key.to_store(stored_nickname))
+            .await?
+            .ok_or_else(|| rejected("this credential is already registered"))?;
         Ok(AddedKey { id, nickname })
     }
 
@@ -469,23 +451,9 @@ impl AppState {
     ) -> Result<RequestOptions, ApiError> {
         let rp = self.relying_party()?;
         let user = self.user_from_token(token, Tolerate::default()).await?;
-        let db = self.db.get().await?;
-        let keys = keys_db::keys_of_user(&db, user.id).await?;
-        drop(db);
-        if keys.is_empty() {
-            return Err(rejected("the user has no security key"));
-        }
-        let (options, state) = rp.start_authentication(&keys)?;
-        self.store_ceremony(
-            &rp,
-            &options.challenge,
-            CeremonyKind::Elevate,
-            Some(user.id),
-            &state,
-            None,
-        )
-        .await?;
-        Ok(options)
+        let keys = self.keys_of(user.id).await?;
+        self.start_authentication_ceremony(&rp, &keys, CeremonyKind::Elevate, Some(user.id))
+            .await
     }
 
     /// `POST /elevate/webauthn/verify`: a new session whose access token carries

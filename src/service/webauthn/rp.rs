@@ -21,7 +21,7 @@ use webauthn_rs_core::proto::{
 };
 
 use crate::config::Config;
-use crate::db::webauthn::{KeyFlags, StoredKey};
+use crate::db::webauthn::{KeyFlags, NewKey, StoredKey};
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
 
 /// go-webauthn's ceremony timeout, used when `AUTH_WEBAUTHN_ATTESTATION_TIMEOUT` is 0.
@@ -120,6 +120,20 @@ pub struct RegisteredKey {
     pub counter: i64,
     pub transports: String,
     pub flags: KeyFlags,
+}
+
+impl RegisteredKey {
+    /// The row to insert into `auth.user_security_keys` (and its flags).
+    pub fn to_store<'a>(&'a self, nickname: Option<&'a str>) -> NewKey<'a> {
+        NewKey {
+            credential_id: &self.credential_id,
+            public_key: &self.public_key,
+            counter: self.counter,
+            transports: &self.transports,
+            nickname,
+            flags: self.flags,
+        }
+    }
 }
 
 /// The outcome of a verified assertion, to be recorded.
