@@ -22,7 +22,6 @@ fn parse_err(args: &[&str]) -> String {
     }
 }
 
-
 /// Long names of every setting flag of the top-level command.
 fn flag_names() -> BTreeSet<String> {
     cli::command()

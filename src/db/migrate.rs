@@ -123,6 +123,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         sql: include_str!("internal_migrations/0002_sms_mfa.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_webauthn",
+        sql: include_str!("internal_migrations/0003_webauthn.sql"),
+    },
+    Migration {
         version: 5,
         name: "0005_email_otp",
         sql: include_str!("internal_migrations/0005_email_otp.sql"),

@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod refresh_tokens;
 pub mod sms;
 pub mod users;
+pub mod webauthn;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

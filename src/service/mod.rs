@@ -23,3 +23,4 @@ pub mod tickets;
 pub mod user_check;
 pub mod user_email;
 pub mod verify;
+pub mod webauthn;

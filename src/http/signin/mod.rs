@@ -6,3 +6,4 @@ pub mod otp_email;
 pub mod passwordless_email;
 pub mod passwordless_sms;
 pub mod pat;
+pub mod webauthn;
