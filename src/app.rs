@@ -49,6 +49,9 @@ pub struct Settings {
     pub policy: Policy,
     /// Compiled `AUTH_JWT_CUSTOM_CLAIMS` (+ defaults); `None` when none are configured.
     pub claims: Option<Arc<CustomClaims>>,
+    /// The WebAuthn relying party (`None` when WebAuthn is disabled); part of the
+    /// settings so that a configuration change rebuilds it.
+    pub webauthn: Option<Arc<crate::service::webauthn::RelyingParty>>,
 }
 
 impl Settings {
@@ -60,10 +63,14 @@ impl Settings {
         )
         .map_err(|e| StartupError::Config(e.to_string()))?
         .map(Arc::new);
+        let webauthn = crate::service::webauthn::RelyingParty::from_config(&config)
+            .map_err(StartupError::Config)?
+            .map(Arc::new);
         Ok(Settings {
             config,
             policy,
             claims,
+            webauthn,
         })
     }
 }

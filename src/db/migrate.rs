@@ -123,6 +123,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         sql: include_str!("internal_migrations/0002_sms_mfa.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_webauthn",
+        sql: include_str!("internal_migrations/0003_webauthn.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_oauth",
         sql: include_str!("internal_migrations/0004_oauth.sql"),

@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod refresh_tokens;
 pub mod sms;
 pub mod users;
+pub mod webauthn;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

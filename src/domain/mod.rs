@@ -9,6 +9,7 @@ pub mod password;
 pub mod phone;
 pub mod redirect;
 pub mod totp;
+pub mod webauthn;
 
 pub use access::EmailAccessList;
 pub use email::Email;

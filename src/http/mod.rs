@@ -4,6 +4,7 @@
 //! map the result; they hold no SQL and no business rules.
 
 pub mod change_env;
+pub mod elevate;
 pub mod extract;
 pub mod link;
 pub mod mfa;
@@ -98,7 +99,16 @@ pub fn router(state: SharedState) -> Router {
             post(user::email::send_verification),
         )
         .route("/user/password", post(user::password::change))
-        .route("/user/password/reset", post(user::password::reset));
+        .route("/user/password/reset", post(user::password::reset))
+        .route("/signup/webauthn", post(signup::webauthn::start))
+        .route("/signup/webauthn/verify", post(signup::webauthn::verify))
+        .route("/signin/webauthn", post(signin::webauthn::start))
+        .route("/signin/webauthn/verify", post(signin::webauthn::verify))
+        .route("/user/webauthn/add", post(user::webauthn::add))
+        .route("/user/webauthn/verify", post(user::webauthn::verify))
+        .route("/elevate/webauthn", post(elevate::webauthn::start))
+        .route("/elevate/webauthn/verify", post(elevate::webauthn::verify));
+
     // Only when enabled (upstream registers it the same way).
     let api = if state.config().enable_change_env {
         api.route("/change-env", post(change_env::handle))

@@ -6,6 +6,8 @@ pub mod password;
 
 pub mod mfa;
 
+pub mod webauthn;
+
 use axum::{Json, extract::State};
 
 use crate::app::SharedState;

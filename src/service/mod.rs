@@ -24,3 +24,4 @@ pub mod tickets;
 pub mod user_check;
 pub mod user_email;
 pub mod verify;
+pub mod webauthn;

@@ -8,3 +8,4 @@ pub mod passwordless_email;
 pub mod passwordless_sms;
 pub mod pat;
 pub mod provider;
+pub mod webauthn;

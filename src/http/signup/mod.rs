@@ -1,2 +1,3 @@
 //! `POST /signup/*`.
 pub mod email_password;
+pub mod webauthn;

@@ -1,0 +1,2 @@
+//! `POST /elevate/*`.
+pub mod webauthn;
