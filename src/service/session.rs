@@ -64,11 +64,13 @@ impl UserView {
             id: user.id,
             is_anonymous: user.is_anonymous,
             locale: user.locale.clone(),
-            // SQL NULL reads as {}, JSON null stays null (upstream's behaviour).
-            metadata: user
-                .metadata
-                .clone()
-                .unwrap_or_else(|| Value::Object(Map::new())),
+            // The contract says `metadata` is an object; upstream answered `null` when the
+            // column held JSON null (what it stores when no metadata was given), which
+            // breaks clients reading `user.metadata.x`. SQL NULL and JSON null read as {}.
+            metadata: match &user.metadata {
+                Some(Value::Object(m)) => Value::Object(m.clone()),
+                _ => Value::Object(Map::new()),
+            },
             phone_number: user.phone_number.clone(),
             phone_number_verified: user.phone_number_verified,
             roles,

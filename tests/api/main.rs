@@ -7,6 +7,7 @@ mod anonymous;
 mod email_flow;
 mod hostile;
 mod metrics;
+mod openapi;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;

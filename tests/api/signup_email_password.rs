@@ -43,7 +43,11 @@ async fn signup_returns_a_session_with_upstream_claims_when_verification_is_off(
     assert_eq!(user["emailVerified"], false);
     assert_eq!(user["isAnonymous"], false);
     assert_eq!(user["locale"], "en");
-    assert_eq!(user["metadata"], json!(null));
+    assert_eq!(
+        user["metadata"],
+        json!({}),
+        "the contract says object, even when none was given"
+    );
     assert_eq!(user["activeMfaType"], json!(null));
     assert!(user.get("phoneNumber").is_none());
     assert!(user["avatarUrl"].as_str().is_some_and(|u| {

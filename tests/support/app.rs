@@ -90,17 +90,21 @@ impl TestApp {
             .expect("bind test listener");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let mut argv: Vec<String> = vec![
-            "hasura-auth".into(),
+        // Defaults for the tests; a test's own value replaces one (a flag given twice is
+        // an error). Built-in templates only, unless the test brings its own folder.
+        let defaults = [
             format!("--postgres={}", db.url),
             format!("--hasura-graphql-jwt-secret={HS256_SECRET}"),
             format!("--client-url={CLIENT_URL}"),
             format!("--server-url={base}"),
+            "--templates-path=/nonexistent-test-templates".to_owned(),
         ];
-        // Built-in templates only, unless the test brings its own folder (a flag given
-        // twice is an error).
-        if !args.iter().any(|a| a.starts_with("--templates-path=")) {
-            argv.push("--templates-path=/nonexistent-test-templates".into());
+        let mut argv: Vec<String> = vec!["hasura-auth".into()];
+        for default in defaults {
+            let name = default.split('=').next().unwrap_or_default().to_owned();
+            if !args.iter().any(|a| a.starts_with(&format!("{name}="))) {
+                argv.push(default);
+            }
         }
         argv.extend(args.iter().map(|s| s.to_string()));
         let config = Config::from_args(argv).expect("test configuration parses");

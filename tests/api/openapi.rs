@@ -1,0 +1,263 @@
+//! Conformance with the contract: every operation of upstream's OpenAPI document is
+//! routed here, and the responses of real flows validate against its schemas.
+
+use serde_json::{Map, Value, json};
+
+use crate::support::app::{Reply, TestApp};
+
+const DOC: &str = include_str!("../../openapi/hasura-auth.json");
+/// Upstream's document, when this checkout sits next to the reference material.
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/hasura-auth-openapi.yaml"
+);
+
+fn doc() -> Value {
+    serde_json::from_str(DOC).expect("openapi/hasura-auth.json is JSON")
+}
+
+fn doc_operations(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+            ops.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops.sort();
+    ops
+}
+
+/// Paths and methods of upstream's YAML, read line by line (two-space path keys,
+/// four-space method keys), so no YAML parser is needed.
+fn reference_operations() -> Option<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(REFERENCE).ok()?;
+    let mut ops = Vec::new();
+    let mut in_paths = false;
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with("paths:") {
+            in_paths = true;
+            continue;
+        }
+        if in_paths && !line.starts_with(' ') && !line.trim().is_empty() {
+            break;
+        }
+        if let Some(path) = line.strip_prefix("  /") {
+            current = path.strip_suffix(':').map(|p| format!("/{p}"));
+        } else if let (Some(path), Some(method)) = (&current, line.strip_prefix("    ")) {
+            let method = method.trim_end_matches(':');
+            if ["get", "post", "head", "put", "delete", "patch"].contains(&method) {
+                ops.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops.sort();
+    Some(ops)
+}
+
+/// Every feature on, so that no route answers "disabled" instead of existing.
+async fn full_app() -> TestApp {
+    TestApp::with(&[
+        "--email-verification-required=false",
+        "--enable-anonymous-users",
+        "--mfa-enabled",
+        "--email-passwordless-enabled",
+        "--otp-email-enabled",
+        "--sms-passwordless-enabled",
+        "--sms-provider=dev",
+        "--webauthn-enabled",
+        "--webauthn-rp-id=localhost",
+        "--webauthn-rp-origins=http://localhost:3000",
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn every_operation_of_the_contract_is_routed() {
+    let doc = doc();
+    let ours = doc_operations(&doc);
+    if let Some(reference) = reference_operations() {
+        assert_eq!(reference.len(), 40, "upstream's document has 40 operations");
+        for op in &reference {
+            assert!(
+                ours.contains(op),
+                "{op:?} is in upstream's contract but not in ours"
+            );
+        }
+    }
+    let app = full_app().await;
+    for (method, path) in &ours {
+        let concrete = path.replace("{provider}", "github");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = app.http.request(method.clone(), app.url(&concrete));
+        if method == reqwest::Method::POST {
+            req = req.header("content-type", "application/json").body("{}");
+        }
+        let r = Reply::read(req.send().await.expect("request")).await;
+        let unrouted = r.status == 404 && r.text.contains("no route for");
+        assert!(
+            !unrouted && r.status != 405,
+            "{method} {path} is not routed: {} {}",
+            r.status,
+            r.text
+        );
+    }
+}
+
+/// OpenAPI 3.0 `nullable` → JSON Schema's `"type": [T, "null"]`.
+fn to_json_schema(node: &Value) -> Value {
+    match node {
+        Value::Object(map) => {
+            let mut out: Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| k.as_str() != "nullable")
+                .map(|(k, v)| (k.clone(), to_json_schema(v)))
+                .collect();
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                match out.get("type").cloned() {
+                    Some(Value::String(t)) => {
+                        out.insert("type".into(), json!([t, "null"]));
+                    }
+                    _ => return json!({"anyOf": [Value::Object(out), {"type": "null"}]}),
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Validates a JSON response against the contract's schema for that operation/status.
+#[track_caller]
+fn assert_conforms(doc: &Value, method: &str, path: &str, reply: &Reply) {
+    let responses = &doc["paths"][path][method]["responses"];
+    let status = reply.status.as_u16().to_string();
+    let response = if responses.get(&status).is_some() {
+        &responses[&status]
+    } else {
+        &responses["default"]
+    };
+    let schema = &response["content"]["application/json"]["schema"];
+    assert!(!schema.is_null(), "no schema for {method} {path} {status}");
+    let root = json!({
+        "components": to_json_schema(&doc["components"]),
+        "allOf": [to_json_schema(schema)],
+    });
+    let validator = jsonschema::validator_for(&root).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&reply.body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match the contract: {errors:?}\nbody: {}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn responses_of_real_flows_validate_against_the_contract() {
+    let doc = doc();
+    let app = full_app().await;
+
+    let signup = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "c@example.com", "password": "hunter22", "options": {"metadata": {"a": 1}}}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/signup/email-password", &signup);
+    let session = &signup.body["session"];
+    let access = session["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let signin = app
+        .post(
+            "/signin/email-password",
+            json!({"email": "c@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/signin/email-password", &signin);
+    let wrong = app
+        .post(
+            "/signin/email-password",
+            json!({"email": "c@example.com", "password": "nope-nope"}),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_conforms(&doc, "post", "/signin/email-password", &wrong);
+
+    let refreshed = app
+        .post("/token", json!({"refreshToken": session["refreshToken"]}))
+        .await;
+    assert_conforms(&doc, "post", "/token", &refreshed);
+    let user = app.get_auth("/user", &access).await;
+    assert_conforms(&doc, "get", "/user", &user);
+    let verify = app.post("/token/verify", json!({"token": access})).await;
+    assert_conforms(&doc, "post", "/token/verify", &verify);
+    let anonymous = app.post("/signin/anonymous", json!({})).await;
+    assert_conforms(&doc, "post", "/signin/anonymous", &anonymous);
+    assert_conforms(&doc, "get", "/version", &app.get("/version").await);
+    assert_conforms(&doc, "get", "/healthz", &app.get("/healthz").await);
+
+    let pat = app
+        .post_auth(
+            "/pat",
+            &access,
+            json!({"expiresAt": "2099-01-01T00:00:00Z", "metadata": {"name": "ci"}}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/pat", &pat);
+    let pat_signin = app
+        .post(
+            "/signin/pat",
+            json!({"personalAccessToken": pat.body["personalAccessToken"]}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/signin/pat", &pat_signin);
+    let totp = app.get_auth("/mfa/totp/generate", &access).await;
+    assert_conforms(&doc, "get", "/mfa/totp/generate", &totp);
+
+    let webauthn_signup = app
+        .post("/signup/webauthn", json!({"email": "w@example.com"}))
+        .await;
+    assert_conforms(&doc, "post", "/signup/webauthn", &webauthn_signup);
+    let add_key = app
+        .post_auth("/user/webauthn/add", &access, json!({}))
+        .await;
+    assert_conforms(&doc, "post", "/user/webauthn/add", &add_key);
+    let discoverable = app.post("/signin/webauthn", json!({})).await;
+    assert_conforms(&doc, "post", "/signin/webauthn", &discoverable);
+
+    let reset = app
+        .post("/user/password/reset", json!({"email": "c@example.com"}))
+        .await;
+    assert_conforms(&doc, "post", "/user/password/reset", &reset);
+    let signout = app
+        .post(
+            "/signout",
+            json!({"refreshToken": refreshed.body["refreshToken"]}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/signout", &signout);
+    let bad = app
+        .post(
+            "/token",
+            json!({"refreshToken": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/token", &bad);
+}
+
+#[tokio::test]
+async fn jwks_of_rsa_keys_validates_against_the_contract() {
+    let private = include_str!("../fixtures/keys/rsa2048-private.pem");
+    let public = include_str!("../fixtures/keys/rsa2048-public.pem");
+    let secret = json!({"type": "RS256", "key": public, "signing_key": private}).to_string();
+    let app = TestApp::with(&[&format!("--hasura-graphql-jwt-secret={secret}")]).await;
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_conforms(&doc(), "get", "/.well-known/jwks.json", &jwks);
+}
