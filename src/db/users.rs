@@ -94,6 +94,32 @@ pub struct NewUser<'a> {
     pub ticket: Option<(&'a str, i64)>,
 }
 
+impl NewUser<'_> {
+    /// The row as it was just inserted, so a session can be built without reading it
+    /// back. The password hash is not carried along.
+    pub fn inserted_row(&self, id: Uuid, created_at: DateTime<Utc>) -> UserRow {
+        UserRow {
+            id,
+            created_at,
+            display_name: self.display_name.to_owned(),
+            avatar_url: self.avatar_url.to_owned(),
+            locale: self.locale.to_owned(),
+            email: self.email.map(str::to_owned),
+            phone_number: None,
+            password_hash: None,
+            email_verified: self.email_verified,
+            phone_number_verified: false,
+            default_role: self.default_role.to_owned(),
+            is_anonymous: self.is_anonymous,
+            disabled: self.disabled,
+            active_mfa_type: None,
+            metadata: Some(self.metadata.clone()),
+            new_email: None,
+            totp_secret: None,
+        }
+    }
+}
+
 pub async fn find_by_email(
     db: &impl GenericClient,
     email: &str,

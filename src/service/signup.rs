@@ -117,25 +117,7 @@ impl AppState {
             self.config().refresh_token_expires_in,
         )
         .await?;
-        let user = users::UserRow {
-            id: user_id,
-            created_at,
-            display_name: options.display_name,
-            avatar_url,
-            locale: options.locale,
-            email: Some(email.as_str().to_owned()),
-            phone_number: None,
-            password_hash: None,
-            email_verified: false,
-            phone_number_verified: false,
-            default_role: options.default_role,
-            is_anonymous: false,
-            disabled: false,
-            active_mfa_type: None,
-            metadata: Some(options.metadata),
-            new_email: None,
-            totp_secret: None,
-        };
+        let user = new_user.inserted_row(user_id, created_at);
         let session = self
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
@@ -182,25 +164,7 @@ impl AppState {
             self.config().refresh_token_expires_in,
         )
         .await?;
-        let user = users::UserRow {
-            id: user_id,
-            created_at,
-            display_name,
-            avatar_url: String::new(),
-            locale,
-            email: None,
-            phone_number: None,
-            password_hash: None,
-            email_verified: false,
-            phone_number_verified: false,
-            default_role: ANONYMOUS_ROLE.to_owned(),
-            is_anonymous: true,
-            disabled: false,
-            active_mfa_type: None,
-            metadata: Some(metadata),
-            new_email: None,
-            totp_secret: None,
-        };
+        let user = new_user.inserted_row(user_id, created_at);
         self.session_for(&user, roles, refresh, token_id, false)
             .await
     }

@@ -272,25 +272,7 @@ impl AppState {
         let token_id = inserted
             .refresh_token_id
             .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
-        let user = UserRow {
-            id: inserted.user_id,
-            created_at: inserted.created_at,
-            display_name: options.display_name,
-            avatar_url,
-            locale: options.locale,
-            email: Some(email),
-            phone_number: None,
-            password_hash: None,
-            email_verified: false,
-            phone_number_verified: false,
-            default_role: options.default_role,
-            is_anonymous: false,
-            disabled: false,
-            active_mfa_type: None,
-            metadata: Some(options.metadata),
-            new_email: None,
-            totp_secret: None,
-        };
+        let user = new_user.inserted_row(inserted.user_id, inserted.created_at);
         let session = self
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
