@@ -25,7 +25,7 @@ use crate::adapters::oauth::{
 };
 use crate::app::AppState;
 use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
-use crate::db::users::{self, NewUser, UserRow};
+use crate::db::users::{self, NewUser};
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::TicketEmail;
@@ -627,25 +627,7 @@ impl AppState {
         )
         .await?;
         drop(client);
-        let user = UserRow {
-            id: user_id,
-            created_at,
-            display_name: options.display_name,
-            avatar_url,
-            locale: options.locale,
-            email: email.map(str::to_owned),
-            phone_number: None,
-            password_hash: None,
-            email_verified: profile.email_verified,
-            phone_number_verified: false,
-            default_role: options.default_role,
-            is_anonymous: false,
-            disabled: false,
-            active_mfa_type: None,
-            metadata: Some(options.metadata),
-            new_email: None,
-            totp_secret: None,
-        };
+        let user = new_user.inserted_row(user_id, created_at);
         let session = self
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
