@@ -974,3 +974,29 @@ async fn a_failing_step_is_rolled_back_with_its_ledger_rows_and_can_be_retried()
     assert_eq!((report.from_version, report.applied), (17, vec![18]));
     assert_schema_migrations(&client, 18).await;
 }
+
+#[tokio::test]
+async fn the_migrate_command_applies_the_migrations_and_exits() {
+    let db = TestDb::empty().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hasura-auth"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .arg("migrate")
+        .arg(format!("--postgres={}", db.url))
+        .output()
+        .await
+        .expect("run hasura-auth migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = db
+        .client()
+        .await
+        .query_one("SELECT version, dirty FROM auth.schema_migrations", &[])
+        .await
+        .expect("ledger");
+    assert_eq!(row.get::<_, i64>(0), 18);
+    assert!(!row.get::<_, bool>(1));
+}
