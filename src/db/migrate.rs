@@ -15,7 +15,7 @@
 //! See `docs/migrations.md`.
 
 use sha1::{Digest, Sha1};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
@@ -197,7 +197,8 @@ pub async fn migrate(database_url: &str) -> Result<MigrationReport, MigrateError
 }
 
 async fn connect(url: &str) -> Result<Client, MigrateError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let target = super::tls::target(url).map_err(MigrateError::State)?;
+    let (client, connection) = target.config.connect(target.tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "migration connection closed with an error");
@@ -429,7 +430,14 @@ async fn apply_one(
 /// (tokio-postgres' `Display` only says "db error").
 fn describe(e: &tokio_postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
-        return e.to_string();
+        // Connection errors (TLS, refused…) carry their cause in the source chain.
+        let mut out = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            out.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        return out;
     };
     let mut out = format!(
         "{}: {} (SQLSTATE {})",

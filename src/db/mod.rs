@@ -7,11 +7,11 @@ pub mod migrate;
 pub mod oauth;
 pub mod refresh_tokens;
 pub mod sms;
+pub mod tls;
 pub mod users;
 pub mod webauthn;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
 
 pub type DbPool = Pool;
 
@@ -42,12 +42,10 @@ pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
 /// Builds the connection pool. Connections are opened lazily and statements are
 /// prepared once per connection (`prepare_cached`).
 pub fn connect(url: &str, max_size: usize) -> Result<DbPool, DbError> {
-    let pg: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| DbError::Url(e.to_string()))?;
+    let target = tls::target(url).map_err(DbError::Url)?;
     let manager = Manager::from_config(
-        pg,
-        NoTls,
+        target.config,
+        target.tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

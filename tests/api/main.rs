@@ -8,6 +8,7 @@ mod email_flow;
 mod hostile;
 mod metrics;
 mod openapi;
+mod postgres_tls;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;
