@@ -11,7 +11,9 @@
 # Markdown table (also written to target/bench/report-<alg>.md).
 #
 # Environment: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres), BENCH_PORT (4000),
-# KEEP_DB=1 keeps the database, SKIP_BUILD=1 uses the binaries already built.
+# KEEP_DB=1 keeps the database, SKIP_BUILD=1 uses the binaries already built,
+# WAIT_QUIET=1.0 first waits (up to 30 min) for the 1-minute load average to fall below
+# 1.0: the figures mean little while something else loads the machine.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -78,6 +80,17 @@ if [[ $ALG == RS256 ]]; then
         "$WORK/jwt-public.pem" "$WORK/jwt-private.pem")
 else
     JWT_SECRET='{"type":"HS256","key":"bench-hs256-secret-0123456789abcdef0123456789abcdef"}'
+fi
+
+if [[ -n ${WAIT_QUIET:-} ]]; then
+    echo "==> waiting for the 1-minute load average to fall below $WAIT_QUIET" >&2
+    for _ in $(seq 1 360); do
+        if awk -v t="$WAIT_QUIET" '{ exit !($1 < t) }' /proc/loadavg; then
+            break
+        fi
+        sleep 5
+    done
+    echo "    load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 fi
 
 DB_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB?sslmode=disable"

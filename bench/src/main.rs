@@ -63,10 +63,17 @@ pub struct Args {
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<ScenarioId>,
 
-    /// Users created at set-up (default: 1.5 × concurrency); each brings one refresh
-    /// token chain
+    /// Users created at set-up with POST /signup/email-password (default: 1.5 ×
+    /// concurrency): their access tokens and credentials drive /user, /token/verify and
+    /// the sign-ins
     #[arg(long)]
     users: Option<usize>,
+
+    /// Refresh tokens in the /token pool, from POST /signin/anonymous; each used token's
+    /// successor goes to the back of the pool, so a session row is rotated once per
+    /// this many requests
+    #[arg(long, default_value_t = 8192)]
+    token_pool: usize,
 
     /// Connections signing in during the mixed scenario (the rest refresh tokens)
     #[arg(long)]
@@ -77,8 +84,9 @@ pub struct Args {
     #[arg(long)]
     pg_url: Option<String>,
 
-    /// Requests per scenario for the transaction count (with --pg-url; 0 skips it)
-    #[arg(long, default_value_t = 200)]
+    /// Requests per scenario for the transaction count (with --pg-url; at most 200 for
+    /// sign-ins; 0 skips it)
+    #[arg(long, default_value_t = 1000)]
     census_requests: u64,
 
     /// Seconds to wait for PostgreSQL to publish its statistics (it flushes them at
@@ -135,12 +143,13 @@ async fn bench(args: Args) -> Result<(), String> {
         args.scenarios.clone()
     };
     let rss_idle = pid.as_deref().and_then(|p| procfs::status_kib(p, "VmRSS"));
+    let load_start = procfs::loadavg();
 
     let users = args
         .users
         .unwrap_or(args.concurrency + args.concurrency.div_ceil(2));
     eprintln!("setting up: {users} users through POST /signup/email-password …");
-    let data = setup::prepare(&target, users.max(1)).await?;
+    let data = setup::prepare(&target, users.max(1), args.token_pool.max(args.concurrency)).await?;
     let rss_after_setup = pid.as_deref().and_then(|p| procfs::status_kib(p, "VmRSS"));
 
     let ctx = Ctx {
@@ -197,10 +206,12 @@ async fn bench(args: Args) -> Result<(), String> {
         &results,
         census.as_deref(),
         Memory {
+            pool_left: ctx.data.pool_len(),
             idle: rss_idle,
             after_setup: rss_after_setup,
             peak: rss_peak,
         },
+        (load_start, procfs::loadavg()),
     );
     println!("{report}");
     if let Some(path) = &args.output {
@@ -210,6 +221,8 @@ async fn bench(args: Args) -> Result<(), String> {
 }
 
 struct Memory {
+    /// Tokens left in the /token pool at the end (each failed /token loses one).
+    pool_left: usize,
     idle: Option<u64>,
     after_setup: Option<u64>,
     peak: Option<u64>,
@@ -241,7 +254,9 @@ fn report(
     results: &[ScenarioResult],
     census: Option<&[Census]>,
     mem: Memory,
+    load: (Option<String>, Option<String>),
 ) -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let mut o = String::new();
     let measure = match args.requests {
         Some(n) => format!("{n} requests"),
@@ -264,8 +279,13 @@ fn report(
             "1 run".to_owned()
         },
     ));
-    o.push_str("| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU s / 1k req | PostgreSQL CPU s / 1k req | generator CPU s / 1k req | machine CPU busy | req/s vs upstream (target) | p99 vs target |\n");
-    o.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    o.push_str(&format!(
+        "Load average (1, 5, 15 min) at start: {}; at end: {}.\n\n",
+        load.0.as_deref().unwrap_or("–"),
+        load.1.as_deref().unwrap_or("–")
+    ));
+    o.push_str(&format!("| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU s / 1k req | PostgreSQL CPU s / 1k req | generator CPU s / 1k req | CPU-bound ceiling req/s ({cpus} CPUs) ² | machine CPU busy | req/s vs upstream (target) | p99 vs target |\n"));
+    o.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
     for r in results {
         for lane in &r.lanes {
             let target = r.scenario.target(lane.kind);
@@ -300,7 +320,7 @@ fn report(
             };
             let shared = if r.lanes.len() > 1 { " ¹" } else { "" };
             o.push_str(&format!(
-                "| {} | {} | {:.2} | {:.2} | {}{} | {}{shared} | {}{shared} | {}{shared} | {} | {vs} | {p99_vs} |\n",
+                "| {} | {} | {:.2} | {:.2} | {}{} | {}{shared} | {}{shared} | {}{shared} | {}{shared} | {} | {vs} | {p99_vs} |\n",
                 lane.kind.label(r.scenario),
                 thousands(lane.rps),
                 lane.p50_ms,
@@ -314,18 +334,27 @@ fn report(
                 opt(r.server_cpu_per_1k, 3),
                 opt(r.pg_cpu_per_1k, 3),
                 opt(Some(r.bench_cpu_per_1k), 3),
+                ceiling(r, cpus),
                 r.busy_pct.map_or("–".into(), |b| format!("{b:.0} %")),
             ));
         }
     }
+    o.push('\n');
     if results.iter().any(|r| r.lanes.len() > 1) {
-        o.push_str("\n¹ CPU of the whole scenario divided by all its requests.\n");
+        o.push_str("¹ CPU of the whole scenario divided by all its requests.\n");
     }
+    o.push_str("² The CPUs divided by the CPU seconds one request costs the server, PostgreSQL and the generator together: the rate this machine could sustain if nothing else ran on it and nothing but CPU (e.g. WAL flushes) limited it.\n");
     o.push_str(&format!(
         "\nServer RSS: idle {} MiB (before set-up), {} MiB after set-up, peak {} MiB (VmHWM at the end); targets ≤ 10 idle, ≤ 25 peak (upstream 30.7 / 39.5).\n",
         mib(mem.idle),
         mib(mem.after_setup),
         mib(mem.peak)
+    ));
+    o.push_str(&format!(
+        "Set-up through the API: {} users (email + password), a /token pool of {} refresh tokens ({} left at the end).\n",
+        args.users.unwrap_or(args.concurrency + args.concurrency.div_ceil(2)),
+        args.token_pool.max(args.concurrency),
+        mem.pool_left
     ));
     let rss: Vec<String> = results
         .iter()
@@ -336,10 +365,10 @@ fn report(
         rss.join(", ")
     ));
     if let Some(census) = census {
-        o.push_str("\nPer request, counted from pg_stat_database deltas (");
         o.push_str(&format!(
-            "{} requests per scenario, 4 connections):\n\n",
-            args.census_requests
+            "\nPer request, counted from pg_stat_database deltas ({} requests per scenario, {} for sign-ins, 4 connections):\n\n",
+            args.census_requests,
+            args.census_requests.min(200)
         ));
         o.push_str("| scenario | transactions | rows fetched | rows returned | rows inserted | rows updated | rows deleted |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for c in census {
@@ -356,6 +385,16 @@ fn report(
         }
     }
     o
+}
+
+/// CPUs ÷ (server + PostgreSQL + generator CPU seconds per request).
+fn ceiling(r: &ScenarioResult, cpus: usize) -> String {
+    let per_1k =
+        r.server_cpu_per_1k.unwrap_or(0.0) + r.pg_cpu_per_1k.unwrap_or(0.0) + r.bench_cpu_per_1k;
+    if r.server_cpu_per_1k.is_none() || per_1k <= 0.0 {
+        return "–".into();
+    }
+    thousands(cpus as f64 * 1000.0 / per_1k)
 }
 
 fn verdict(ok: bool) -> &'static str {

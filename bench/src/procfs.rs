@@ -30,6 +30,17 @@ pub fn status_kib(pid: &str, field: &str) -> Option<u64> {
     })
 }
 
+/// The three load averages of `/proc/loadavg`, e.g. `"0.52 0.61 0.70"`.
+pub fn loadavg() -> Option<String> {
+    let s = fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        s.split_ascii_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 /// Busy and total jiffies of the whole machine (first line of `/proc/stat`).
 pub fn machine_jiffies() -> Option<(u64, u64)> {
     let stat = fs::read_to_string("/proc/stat").ok()?;

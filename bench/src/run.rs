@@ -121,7 +121,8 @@ async fn worker(
         errors: 0,
         sample: None,
     };
-    let mut chain: Option<String> = None;
+    // The pool token this connection is refreshing (`/token` only).
+    let mut held: Option<String> = None;
     let mut token_req = Vec::with_capacity(256);
     let mut i = 0usize;
     loop {
@@ -130,13 +131,11 @@ async fn worker(
             break;
         }
         let req: &[u8] = if kind == Kind::Token {
-            if chain.is_none() {
-                chain = data.take_chain();
-            }
-            let Some(head) = &chain else {
-                break; // No refresh token chain left.
+            held = data.take_token();
+            let Some(token) = &held else {
+                break; // The pool is empty: every token failed.
             };
-            setup::token_request(&target, head, &mut token_req);
+            setup::token_request(&target, token, &mut token_req);
             &token_req
         } else {
             i = i.wrapping_add(1);
@@ -158,13 +157,13 @@ async fn worker(
                         r.sample = Some(format!("{status} {}", String::from_utf8_lossy(body)));
                     }
                 }
-                if kind == Kind::Token {
-                    chain = if ok {
-                        json_str(body, "refreshToken").map(str::to_owned)
-                    } else {
-                        None
-                    };
+                if kind == Kind::Token
+                    && ok
+                    && let Some(next) = json_str(body, "refreshToken")
+                {
+                    data.put_token(next.to_owned());
                 }
+                held = None;
             }
             Err(e) => {
                 if measured {
@@ -173,15 +172,13 @@ async fn worker(
                 if r.sample.is_none() {
                     r.sample = Some(format!("I/O error: {e}"));
                 }
-                // The token may or may not have been consumed: drop the chain.
-                chain = None;
+                // The token may or may not have been consumed: drop it.
+                held = None;
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
-    if let Some(head) = chain {
-        data.put_chain(head);
-    }
+    debug_assert!(held.is_none());
     r
 }
 
@@ -475,17 +472,22 @@ pub async fn census(
         .await
         .map_err(|e| format!("--pg-url: {e}"))?;
     tokio::spawn(connection);
-    let params = Params {
-        concurrency: 4,
-        warmup: Duration::ZERO,
-        duration: Duration::ZERO,
-        requests: Some(requests),
-    };
     let mut out = Vec::new();
     for &scenario in scenarios {
         if scenario == ScenarioId::Mixed {
             continue;
         }
+        let params = Params {
+            concurrency: 4,
+            warmup: Duration::ZERO,
+            duration: Duration::ZERO,
+            // Sign-ins cost a bcrypt verification each: fewer of them.
+            requests: Some(if scenario == ScenarioId::Signin {
+                requests.min(200)
+            } else {
+                requests
+            }),
+        };
         if scenario.needs_access_tokens() {
             setup::refresh_access_tokens(&ctx.target, &ctx.data).await?;
         }
