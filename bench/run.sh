@@ -12,6 +12,7 @@
 #
 # Environment: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres), BENCH_PORT (4000),
 # KEEP_DB=1 keeps the database, SKIP_BUILD=1 uses the binaries already built,
+# SERVER_ENV="RUST_LOG=warn …" adds (space-separated) variables to the server's environment,
 # WAIT_QUIET=1.0 first waits (up to 30 min) for the 1-minute load average to fall below
 # 1.0: the figures mean little while something else loads the machine.
 set -euo pipefail
@@ -105,6 +106,7 @@ env \
     AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED=false \
     AUTH_ANONYMOUS_USERS_ENABLED=true \
     AUTH_RATE_LIMIT_ENABLE=false \
+    ${SERVER_ENV:-} \
     "$SERVER" >"$LOG" 2>&1 &
 SERVER_PID=$!
 
