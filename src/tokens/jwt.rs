@@ -65,6 +65,11 @@ enum ClaimsLocation {
 /// Signing and verification keys with everything needed to lay out claims.
 pub struct JwtKeys {
     alg: Algorithm,
+    /// RS* signing key parsed once: `jsonwebtoken` re-parses the DER key on every
+    /// signature, which tripled the cost of an RS256 token.
+    rsa_signer: Option<RsaSigner>,
+    /// The JOSE header is the same for every token: encoded once.
+    header_b64: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
     header: Header,
@@ -74,6 +79,58 @@ pub struct JwtKeys {
     stringified: bool,
     audience: Option<Value>,
     jwks: Value,
+}
+
+/// An RSA private key ready to sign (aws-lc), with the padding/hash of the `alg`.
+struct RsaSigner {
+    key: aws_lc_rs::signature::RsaKeyPair,
+    encoding: &'static dyn aws_lc_rs::signature::RsaEncoding,
+    rng: aws_lc_rs::rand::SystemRandom,
+}
+
+impl RsaSigner {
+    fn from_pem(pem: &str, alg: Algorithm) -> Result<RsaSigner, JwtConfigError> {
+        use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
+        let bad = |e: String| JwtConfigError::Key(format!("signing_key: {e}"));
+        let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let key = match &der {
+            PrivateKeyDer::Pkcs8(k) => {
+                aws_lc_rs::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
+            }
+            PrivateKeyDer::Pkcs1(k) => {
+                aws_lc_rs::signature::RsaKeyPair::from_der(k.secret_pkcs1_der())
+            }
+            _ => return Err(bad("not an RSA private key".into())),
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        let encoding: &'static dyn aws_lc_rs::signature::RsaEncoding = match alg {
+            Algorithm::RS384 => &aws_lc_rs::signature::RSA_PKCS1_SHA384,
+            Algorithm::RS512 => &aws_lc_rs::signature::RSA_PKCS1_SHA512,
+            _ => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        };
+        Ok(RsaSigner {
+            key,
+            encoding,
+            rng: aws_lc_rs::rand::SystemRandom::new(),
+        })
+    }
+
+    /// `<header>.<payload>.<signature>`, each base64url without padding (RFC 7515).
+    fn sign(&self, header_b64: &str, payload: &[u8]) -> Result<String, JwtError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 360);
+        token.push_str(header_b64);
+        token.push('.');
+        b64.encode_string(payload, &mut token);
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(self.encoding, &self.rng, token.as_bytes(), &mut signature)
+            .map_err(|e| JwtError::Invalid(format!("signing: {e}")))?;
+        token.push('.');
+        b64.encode_string(&signature, &mut token);
+        Ok(token)
+    }
 }
 
 /// What goes into an access token.
@@ -183,6 +240,7 @@ impl JwtKeys {
             .filter(|k| !k.is_empty())
             .ok_or_else(|| JwtConfigError::Key("`key` is required".into()))?;
 
+        let mut rsa_signer = None;
         let (encoding, decoding, public_jwk) = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => (
                 EncodingKey::from_secret(key.as_bytes()),
@@ -201,6 +259,7 @@ impl JwtKeys {
                     })?;
                 let encoding = EncodingKey::from_rsa_pem(signing.as_bytes())
                     .map_err(|e| JwtConfigError::Key(format!("signing_key: {e}")))?;
+                rsa_signer = Some(RsaSigner::from_pem(signing, alg)?);
                 let decoding = DecodingKey::from_rsa_pem(key.as_bytes())
                     .map_err(|e| JwtConfigError::Key(format!("key: {e}")))?;
                 let jwk = Jwk::from_decoding_key(&decoding, Some(alg))
@@ -285,6 +344,12 @@ impl JwtKeys {
 
         let mut header = Header::new(alg);
         header.kid = kid;
+        let header_b64 = {
+            use base64::Engine;
+            let json =
+                serde_json::to_vec(&header).map_err(|e| JwtConfigError::Key(e.to_string()))?;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        };
 
         let mut validation = Validation::new(alg);
         validation.leeway = 0;
@@ -301,6 +366,8 @@ impl JwtKeys {
 
         Ok(JwtKeys {
             alg,
+            rsa_signer,
+            header_b64,
             encoding,
             decoding,
             header,
@@ -374,8 +441,16 @@ impl JwtKeys {
             }
             ClaimsLocation::Path(path) => insert_at_path(&mut payload, path, hasura),
         }
-        encode(&self.header, &Value::Object(payload), &self.encoding)
-            .map_err(|e| JwtError::Invalid(e.to_string()))
+        let payload = Value::Object(payload);
+        match &self.rsa_signer {
+            Some(signer) => {
+                let bytes =
+                    serde_json::to_vec(&payload).map_err(|e| JwtError::Invalid(e.to_string()))?;
+                signer.sign(&self.header_b64, &bytes)
+            }
+            None => encode(&self.header, &payload, &self.encoding)
+                .map_err(|e| JwtError::Invalid(e.to_string())),
+        }
     }
 
     /// Verifies signature, algorithm, issuer, expiry and that `iat` is not in the future.
