@@ -65,6 +65,37 @@ impl AppState {
         })
     }
 
+    /// Stores a new ticket of `kind` for `user` (replacing any pending one) and emails
+    /// it to `to`; the ticket is committed only once the email was accepted, so a failed
+    /// send leaves the previous ticket in place.
+    pub async fn email_new_ticket(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        user: &crate::db::users::UserRow,
+        to: &str,
+        kind: TicketKind,
+        template: TemplateName,
+        redirect_to: &str,
+    ) -> Result<(), ApiError> {
+        let ticket = crate::service::tickets::issue(kind);
+        let tx = client.transaction().await?;
+        crate::db::users::set_ticket(&tx, user.id, &ticket.stored, kind.ttl_secs()).await?;
+        self.send_ticket_email(TicketEmail {
+            template,
+            kind,
+            to,
+            locale: &user.locale,
+            display_name: &user.display_name,
+            email: to,
+            new_email: "",
+            ticket: &ticket.value,
+            redirect_to,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
             &self.config().server_url,

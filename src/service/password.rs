@@ -7,7 +7,6 @@ use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::auth::Elevation;
-use crate::service::email::TicketEmail;
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -37,23 +36,15 @@ impl AppState {
             .email
             .clone()
             .unwrap_or_else(|| email.as_str().to_owned());
-        let kind = TicketKind::PasswordReset;
-        let ticket = tickets::issue(kind);
-        let tx = client.transaction().await?;
-        users::set_ticket(&tx, user.id, &ticket.stored, kind.ttl_secs()).await?;
-        self.send_ticket_email(TicketEmail {
-            template: TemplateName::PasswordReset,
-            kind,
-            to: &to,
-            locale: &user.locale,
-            display_name: &user.display_name,
-            email: &to,
-            new_email: "",
-            ticket: &ticket.value,
-            redirect_to: &redirect_to,
-        })
+        self.email_new_ticket(
+            client,
+            &user,
+            &to,
+            TicketKind::PasswordReset,
+            TemplateName::PasswordReset,
+            &redirect_to,
+        )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

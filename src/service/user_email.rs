@@ -43,23 +43,15 @@ impl AppState {
             .email
             .clone()
             .unwrap_or_else(|| email.as_str().to_owned());
-        let kind = TicketKind::VerifyEmail;
-        let ticket = tickets::issue(kind);
-        let tx = client.transaction().await?;
-        users::set_ticket(&tx, user.id, &ticket.stored, kind.ttl_secs()).await?;
-        self.send_ticket_email(TicketEmail {
-            template: TemplateName::EmailVerify,
-            kind,
-            to: &to,
-            locale: &user.locale,
-            display_name: &user.display_name,
-            email: &to,
-            new_email: "",
-            ticket: &ticket.value,
-            redirect_to: &redirect_to,
-        })
+        self.email_new_ticket(
+            client,
+            &user,
+            &to,
+            TicketKind::VerifyEmail,
+            TemplateName::EmailVerify,
+            &redirect_to,
+        )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
