@@ -194,18 +194,7 @@ pub async fn insert_user_with_link(
     let row = db
         .query_one(
             &stmt,
-            &[
-                &user.id,
-                &user.email,
-                &user.password_hash,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &user.is_anonymous,
-                &user.email_verified,
+            &user.params_with(&[
                 &ticket,
                 &ticket_ttl,
                 &user.roles,
@@ -213,7 +202,7 @@ pub async fn insert_user_with_link(
                 &link.provider_user_id,
                 &link.access_token,
                 &link.refresh_token,
-            ],
+            ]),
         )
         .await
         .map_err(classify)?;
@@ -241,18 +230,7 @@ pub async fn insert_user_with_link_and_refresh_token(
     let row = db
         .query_one(
             &stmt,
-            &[
-                &user.id,
-                &user.email,
-                &user.password_hash,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &user.is_anonymous,
-                &user.email_verified,
+            &user.params_with(&[
                 &no_ticket,
                 &no_ttl,
                 &user.roles,
@@ -262,7 +240,7 @@ pub async fn insert_user_with_link_and_refresh_token(
                 &link.refresh_token,
                 &refresh_token_hash,
                 &refresh_ttl_secs,
-            ],
+            ]),
         )
         .await
         .map_err(classify)?;

@@ -95,6 +95,30 @@ pub struct NewUser<'a> {
 }
 
 impl NewUser<'_> {
+    /// Parameters `$1..$11` of every user insert (id, email, password hash, display
+    /// name, avatar, locale, default role, metadata, disabled, anonymous, verified),
+    /// followed by the statement's own `extra` ones.
+    pub(crate) fn params_with<'a>(
+        &'a self,
+        extra: &[&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
+        let mut params: Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &self.id,
+            &self.email,
+            &self.password_hash,
+            &self.display_name,
+            &self.avatar_url,
+            &self.locale,
+            &self.default_role,
+            self.metadata,
+            &self.disabled,
+            &self.is_anonymous,
+            &self.email_verified,
+        ];
+        params.extend_from_slice(extra);
+        params
+    }
+
     /// The row as it was just inserted, so a session can be built without reading it
     /// back. The password hash is not carried along.
     pub fn inserted_row(&self, id: Uuid, created_at: DateTime<Utc>) -> UserRow {
@@ -177,22 +201,7 @@ pub async fn insert(db: &impl GenericClient, user: &NewUser<'_>) -> Result<Uuid,
     let row = db
         .query_one(
             &stmt,
-            &[
-                &user.id,
-                &user.email,
-                &user.password_hash,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &user.is_anonymous,
-                &user.email_verified,
-                &ticket,
-                &ticket_ttl,
-                &user.roles,
-            ],
+            &user.params_with(&[&ticket, &ticket_ttl, &user.roles]),
         )
         .await
         .map_err(classify)?;
@@ -223,22 +232,7 @@ pub async fn insert_with_refresh_token(
     let row = db
         .query_one(
             &stmt,
-            &[
-                &user.id,
-                &user.email,
-                &user.password_hash,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &user.is_anonymous,
-                &user.email_verified,
-                &user.roles,
-                &refresh_token_hash,
-                &refresh_ttl_secs,
-            ],
+            &user.params_with(&[&user.roles, &refresh_token_hash, &refresh_ttl_secs]),
         )
         .await
         .map_err(classify)?;
