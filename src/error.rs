@@ -8,21 +8,17 @@
 //! 400 and a non-standard or empty body; we keep the 400 but always send the standard
 //! shape with `invalid-request` and a message that says what was wrong.
 //!
-//! `AUTH_CONCEAL_ERRORS` is applied by [`conceal_errors`], a middleware that rewrites
-//! sensitive codes after the handler ran, so handlers never need to know about it.
+//! `AUTH_CONCEAL_ERRORS` is applied by `http::middleware::conceal_errors`, which rewrites
+//! sensitive codes (found through [`rendered_code`]) after the handler ran, so handlers
+//! never need to know about it.
 //! Internal errors are logged with their cause and never leak it to the client.
 
 use axum::{
     Json,
-    extract::{Request, State},
     http::StatusCode,
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use std::sync::Arc;
-
-use crate::app::AppState;
 
 /// Error identifiers of upstream's contract (OpenAPI `ErrorResponse.error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,7 +260,7 @@ pub struct ErrorBody<'a> {
     pub status: u16,
 }
 
-/// Marker left on error responses so [`conceal_errors`] can rewrite them.
+/// Marker left on error responses so the concealment middleware can rewrite them.
 #[derive(Clone, Copy)]
 struct RenderedCode(ErrorCode);
 
@@ -313,24 +309,5 @@ impl IntoResponse for ApiError {
                 )
             }
         }
-    }
-}
-
-/// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
-pub async fn conceal_errors(
-    State(state): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let res = next.run(req).await;
-    if !state.config().conceal_errors {
-        return res;
-    }
-    match res.extensions().get::<RenderedCode>() {
-        Some(RenderedCode(code)) if code.is_sensitive() => {
-            let shown = code.visible(true);
-            error_response(shown, shown.message())
-        }
-        _ => res,
     }
 }

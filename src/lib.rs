@@ -9,7 +9,6 @@
 //! - [`adapters`]: the outside world (SMTP, templates, later SMS, OAuth, Hasura).
 
 pub mod adapters;
-pub mod app;
 pub mod config;
 pub mod db;
 pub mod devmode;
@@ -19,5 +18,8 @@ pub mod http;
 pub mod metrics;
 pub mod otel;
 pub mod service;
+pub mod settings;
+pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod tokens;

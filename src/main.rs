@@ -6,7 +6,7 @@ async fn main() -> ExitCode {
     let cli = parse_cli();
     let (command, mut config) = cli.into_parts();
     config.apply_env_aliases();
-    match hasura_auth::app::run(command, config).await {
+    match hasura_auth::startup::run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hasura-auth: {e}");

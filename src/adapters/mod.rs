@@ -9,3 +9,4 @@ pub mod oauth;
 pub mod qr;
 pub mod sms;
 pub mod turnstile;
+pub mod webauthn;

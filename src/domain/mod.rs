@@ -7,6 +7,7 @@ pub mod email;
 pub mod options;
 pub mod password;
 pub mod phone;
+pub mod policy;
 pub mod redirect;
 pub mod totp;
 pub mod webauthn;

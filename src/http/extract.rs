@@ -8,9 +8,9 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::app::SharedState;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::auth::Elevation;
+use crate::service::accounts::Elevation;
+use crate::state::SharedState;
 use crate::tokens::VerifiedToken;
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
@@ -118,7 +118,12 @@ impl FromRequestParts<SharedState> for ElevatedBearer {
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        if state.satisfies_elevation(&token, Elevation::Policy).await? {
+        if state
+            .workflows
+            .accounts
+            .satisfies_elevation(&token, Elevation::Policy)
+            .await?
+        {
             Ok(ElevatedBearer(token))
         } else {
             Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
@@ -139,6 +144,8 @@ impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
     ) -> Result<Self, Self::Rejection> {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
         if state
+            .workflows
+            .accounts
             .satisfies_elevation(&token, Elevation::FirstKeyExempt)
             .await?
         {

@@ -1,12 +1,16 @@
-//! Cross-cutting HTTP behaviour: CORS as upstream answers it, and B3 trace headers.
+//! Cross-cutting HTTP behaviour: CORS as upstream answers it, B3 trace headers, and
+//! the concealment of account-revealing error codes (`AUTH_CONCEAL_ERRORS`).
 
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{Request, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::Response,
 };
+
+use crate::error::{error_response, rendered_code};
+use crate::settings::SettingsHandle;
 
 /// Reflects the request's `Origin` (credentials allowed) and answers every `OPTIONS`
 /// request with 204, exactly as upstream does.
@@ -114,7 +118,7 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
 /// (`ok` or the error code). Runs as a route layer, so the route template is known and
 /// no identifier from the URL ends up in a label.
 pub async fn track_metrics(
-    axum::extract::State(state): axum::extract::State<crate::app::SharedState>,
+    axum::extract::State(state): axum::extract::State<crate::state::SharedState>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -147,4 +151,23 @@ pub async fn track_metrics(
         metrics.record_outcome(flow, outcome);
     }
     res
+}
+
+/// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
+pub async fn conceal_errors(
+    State(settings): State<SettingsHandle>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    if !settings.config().conceal_errors {
+        return res;
+    }
+    match rendered_code(&res) {
+        Some(code) if code.is_sensitive() => {
+            let shown = code.visible(true);
+            error_response(shown, shown.message())
+        }
+        _ => res,
+    }
 }

@@ -28,8 +28,8 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::app::SharedState;
 use crate::error::{ErrorBody, ErrorCode};
+use crate::state::SharedState;
 
 /// Bodies above this size are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -130,8 +130,8 @@ pub fn router(state: SharedState) -> Router {
 
     app.fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::error::conceal_errors,
+            state.settings.clone(),
+            middleware::conceal_errors,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes.

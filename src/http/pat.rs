@@ -1,14 +1,16 @@
 //! `POST /pat`: create a personal access token (elevated where the policy says so).
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ElevatedBearer};
 use crate::service::pat::CreatedPat;
+use crate::service::pat::PersonalAccessTokens;
 
 /// An RFC 3339 date-time (the contract's `format: date-time`).
 pub struct Rfc3339(DateTime<Utc>);
@@ -30,13 +32,12 @@ pub struct Body {
 }
 
 pub async fn create(
-    State(state): State<SharedState>,
+    State(pats): State<Arc<PersonalAccessTokens>>,
     ElevatedBearer(token): ElevatedBearer,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<CreatedPat>, ApiError> {
     Ok(Json(
-        state
-            .create_pat(&token, body.expires_at.0, body.metadata)
+        pats.create_pat(&token, body.expires_at.0, body.metadata)
             .await?,
     ))
 }

@@ -13,9 +13,9 @@ use axum::{
     response::Response,
 };
 
-use crate::app::SharedState;
 use crate::domain::client_ip::rate_limit_key;
 use crate::service::rate_limit::Decision;
+use crate::state::SharedState;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");

@@ -1,11 +1,13 @@
 //! `POST /signout`: one refresh token, or every token of the signed-in user.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, OptionalBearer};
+use crate::service::session::Sessions;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,7 +18,7 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(sessions): State<Arc<Sessions>>,
     OptionalBearer(bearer): OptionalBearer,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
@@ -24,13 +26,13 @@ pub async fn handle(
         let user_id = bearer
             .and_then(|t| t.subject_id())
             .ok_or(ErrorCode::InvalidRequest)?;
-        state.sign_out_everywhere(user_id).await?;
+        sessions.sign_out_everywhere(user_id).await?;
     } else {
         let token = body
             .refresh_token
             .filter(|t| !t.is_empty())
             .ok_or(ErrorCode::InvalidRequest)?;
-        state.sign_out(&token).await?;
+        sessions.sign_out(&token).await?;
     }
     Ok(super::ok())
 }

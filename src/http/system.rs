@@ -1,9 +1,11 @@
 //! `GET /healthz`, `GET /version`, `GET /.well-known/jwks.json`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State, response::Response};
 use serde_json::{Value, json};
 
-use crate::app::SharedState;
+use crate::tokens::JwtKeys;
 
 pub async fn healthz() -> Response {
     super::ok()
@@ -18,8 +20,8 @@ pub async fn version() -> Json<Value> {
     Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
 }
 
-pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
-    Json(state.jwt.jwks().clone())
+pub async fn jwks(State(jwt): State<Arc<JwtKeys>>) -> Json<Value> {
+    Json(jwt.jwks().clone())
 }
 
 /// This server's OpenAPI document (`openapi/hasura-auth.json`: upstream's structure,

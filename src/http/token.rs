@@ -2,14 +2,18 @@
 
 pub mod provider;
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 use std::sync::LazyLock;
 
-use crate::app::SharedState;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, OptionalBearer, OptionalJson};
+use crate::service::accounts::Accounts;
 use crate::service::session::Session;
+use crate::service::session::Sessions;
+use crate::tokens::JwtKeys;
 
 /// The contract's (unanchored) UUID pattern for refresh tokens.
 pub(crate) static UUID_IN_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -25,7 +29,7 @@ pub struct RefreshBody {
 
 /// Answers a bare `Session` (not wrapped in `session`), as upstream.
 pub async fn refresh(
-    State(state): State<SharedState>,
+    State(sessions): State<Arc<Sessions>>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Session>, ApiError> {
     if !UUID_IN_TOKEN.is_match(&body.refresh_token) {
@@ -33,7 +37,7 @@ pub async fn refresh(
             "refreshToken must be a refresh token (a UUID)",
         ));
     }
-    Ok(Json(state.refresh_session(&body.refresh_token).await?))
+    Ok(Json(sessions.refresh_session(&body.refresh_token).await?))
 }
 
 #[derive(Deserialize)]
@@ -45,19 +49,18 @@ pub struct VerifyBody {
 /// With `token`: checks that token alone (no database). Without: the bearer token must be
 /// valid and its user must pass the user check.
 pub async fn verify(
-    State(state): State<SharedState>,
+    State(jwt): State<Arc<JwtKeys>>,
+    State(accounts): State<Arc<Accounts>>,
     OptionalBearer(bearer): OptionalBearer,
     OptionalJson(body): OptionalJson<VerifyBody>,
 ) -> Result<Response, ApiError> {
     if let Some(token) = body.and_then(|b| b.token) {
-        state
-            .jwt
-            .verify(&token)
+        jwt.verify(&token)
             .map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
         return Ok(super::ok());
     }
     let token = bearer.ok_or(ErrorCode::InvalidRequest)?;
     let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
-    state.current_user(user_id).await?;
+    accounts.current_user(user_id).await?;
     Ok(super::ok())
 }

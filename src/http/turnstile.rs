@@ -14,8 +14,8 @@ use axum::{
 };
 
 use crate::adapters::turnstile;
-use crate::app::SharedState;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::state::SharedState;
 
 const HEADER: &str = "x-cf-turnstile-response";
 
@@ -38,7 +38,7 @@ fn forbidden(message: &str) -> Response {
 }
 
 pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let settings = state.settings();
+    let settings = state.settings.snapshot();
     let secret = settings.config.turnstile_secret.as_str();
     let prefix = super::normalise_prefix(&settings.config.api_prefix);
     if secret.is_empty() || !protected(req.uri().path(), prefix.as_deref()) {

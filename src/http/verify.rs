@@ -1,6 +1,8 @@
 //! `GET /verify?ticket=…&redirectTo=…`: always answers with a redirect once `redirectTo`
 //! is known to be allowed; failures travel as `error`/`errorDescription` parameters.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Query, State},
     http::{HeaderValue, StatusCode, header::LOCATION},
@@ -9,9 +11,9 @@ use axum::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::app::SharedState;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::verify::{VerifyOutcome, with_query};
+use crate::service::verify::{TicketVerification, VerifyOutcome, with_query};
+use crate::settings::SettingsHandle;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,8 +39,8 @@ pub fn redirect(location: &str) -> Response {
 }
 
 /// A redirect to `base` carrying an error, concealed when configured.
-pub fn error_redirect(state: &SharedState, base: &Url, code: ErrorCode) -> Response {
-    let code = code.visible(state.config().conceal_errors);
+pub fn error_redirect(settings: &SettingsHandle, base: &Url, code: ErrorCode) -> Response {
+    let code = code.visible(settings.config().conceal_errors);
     redirect(&with_query(
         base,
         &[
@@ -49,7 +51,8 @@ pub fn error_redirect(state: &SharedState, base: &Url, code: ErrorCode) -> Respo
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(verification): State<Arc<TicketVerification>>,
+    State(settings): State<SettingsHandle>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
@@ -70,16 +73,16 @@ pub async fn handle(
         )));
     }
     let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
-    if !state.policy().redirects.allows(&redirect_to) {
-        let client = Url::parse(&state.config().client_url)
+    if !settings.policy().redirects.allows(&redirect_to) {
+        let client = Url::parse(&settings.config().client_url)
             .map_err(|_| ApiError::Code(ErrorCode::RedirectToNotAllowed))?;
         return Ok(error_redirect(
-            &state,
+            &settings,
             &client,
             ErrorCode::RedirectToNotAllowed,
         ));
     }
-    Ok(match state.verify_ticket(&ticket).await {
+    Ok(match verification.verify_ticket(&ticket).await {
         Ok(VerifyOutcome::SignedIn {
             refresh_token,
             ticket_type,
@@ -87,6 +90,6 @@ pub async fn handle(
             &target,
             &[("refreshToken", &refresh_token), ("type", ticket_type)],
         )),
-        Err(code) => error_redirect(&state, &target, code),
+        Err(code) => error_redirect(&settings, &target, code),
     })
 }

@@ -12,9 +12,9 @@
 use clap::ValueEnum;
 use serde_json::{Map, Value};
 
-use crate::app::{AppState, Settings};
 use crate::config::{Config, GravatarDefault, GravatarRating, parse};
 use crate::error::ApiError;
+use crate::settings::RuntimeSettings;
 
 fn want_bool(key: &str, v: &Value) -> Result<bool, String> {
     v.as_bool()
@@ -150,17 +150,26 @@ pub fn apply_changes(current: &Config, changes: &Map<String, Value>) -> Result<C
     Ok(c)
 }
 
-impl AppState {
+/// `POST /change-env`: runtime reconfiguration (test environments only).
+#[derive(Clone)]
+pub struct EnvChange {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl EnvChange {
     /// Applies a `/change-env` body. Nothing changes unless the whole body is valid.
     pub async fn change_env(&self, changes: &Map<String, Value>) -> Result<(), ApiError> {
-        let config = apply_changes(&self.config(), changes).map_err(ApiError::validation)?;
-        let settings = Settings::new(config).map_err(|e| ApiError::validation(e.to_string()))?;
+        let config =
+            apply_changes(&self.settings.config(), changes).map_err(ApiError::validation)?;
+        let settings =
+            RuntimeSettings::new(config).map_err(|e| ApiError::validation(e.to_string()))?;
         // New allowed roles must exist before users can be given them (as at start-up).
         let db = self.db.get().await?;
         crate::db::users::upsert_roles(&db, &settings.policy.allowed_roles).await?;
         drop(db);
         tracing::warn!("POST /change-env: configuration replaced at runtime");
-        self.replace_settings(settings);
+        self.settings.replace(settings);
         Ok(())
     }
 }

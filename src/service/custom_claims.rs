@@ -9,18 +9,25 @@
 use uuid::Uuid;
 
 use crate::adapters::hasura;
-use crate::app::AppState;
+use crate::settings::SettingsHandle;
 
-impl AppState {
+/// Where custom claims come from: Hasura's GraphQL API, asked with the admin secret.
+#[derive(Clone)]
+pub struct ClaimsSource {
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: SettingsHandle,
+}
+
+impl ClaimsSource {
     /// The custom claims of a user, named and encoded for the token.
     pub async fn custom_claims(&self, user_id: Uuid) -> Vec<(String, String)> {
-        let settings = self.settings();
+        let settings = self.settings.snapshot();
         let Some(claims) = settings.claims.as_deref() else {
             return Vec::new();
         };
         let config = &settings.config;
         let values = match hasura::fetch_user(
-            &self.http_client,
+            &self.http,
             &config.graphql_url,
             &config.hasura_admin_secret,
             claims.query(),

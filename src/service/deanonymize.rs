@@ -4,7 +4,6 @@
 use serde::Deserialize;
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::{email_flows, refresh_tokens};
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{Email, Password};
@@ -28,7 +27,16 @@ pub struct DeanonymizeInput {
     pub options: Option<SignUpOptionsInput>,
 }
 
-impl AppState {
+/// Turning an anonymous user into a regular one.
+#[derive(Clone)]
+pub struct Deanonymization {
+    pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
+    pub(crate) password_rules: crate::service::password_check::NewPasswordRules,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl Deanonymization {
     /// Upstream's order of checks: anonymous claim, password, sign-up options, email
     /// lists, email not taken. Then roles and profile are replaced and, when a link is
     /// emailed (passwordless, or verification required), every refresh token of the
@@ -56,15 +64,18 @@ impl AppState {
                 ));
             }
             (SignInMethod::EmailPassword, Some(p)) => {
-                self.check_new_password(p).await?;
+                self.password_rules.check(p).await?;
                 Some(p)
             }
             (SignInMethod::Passwordless, _) => None,
         };
         let email = input.email.as_str();
-        let options = self.policy().resolve_signup_options(input.options, email)?;
-        self.policy().check_email(email)?;
-        let mut mail = self.mail_connection().await?;
+        let options = self
+            .settings
+            .policy()
+            .resolve_signup_options(input.options, email)?;
+        self.settings.policy().check_email(email)?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         if email_flows::email_exists(&*client, email).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
@@ -78,7 +89,7 @@ impl AppState {
                 TicketKind::PasswordlessEmail,
                 TemplateName::SigninPasswordless,
             )),
-            SignInMethod::EmailPassword if self.config().email_verification_required => {
+            SignInMethod::EmailPassword if self.settings.config().email_verification_required => {
                 Some((TicketKind::VerifyEmail, TemplateName::EmailVerify))
             }
             SignInMethod::EmailPassword => None,
@@ -110,18 +121,19 @@ impl AppState {
         }
         if let (Some(ticket), Some((kind, template))) = (&ticket, mail) {
             refresh_tokens::delete_all_for_user(&tx, user_id).await?;
-            self.send_ticket_email(TicketEmail {
-                template,
-                kind,
-                to: email,
-                locale: &options.locale,
-                display_name: &options.display_name,
-                email,
-                new_email: "",
-                ticket: &ticket.value,
-                redirect_to: &options.redirect_to,
-            })
-            .await?;
+            self.mail
+                .send_ticket(TicketEmail {
+                    template,
+                    kind,
+                    to: email,
+                    locale: &options.locale,
+                    display_name: &options.display_name,
+                    email,
+                    new_email: "",
+                    ticket: &ticket.value,
+                    redirect_to: &options.redirect_to,
+                })
+                .await?;
         }
         tx.commit().await?;
         Ok(())

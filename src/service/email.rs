@@ -2,12 +2,31 @@
 //! the `/verify` link and hand them to the mailer (which renders locally, or lets
 //! Postmark render). Also the database connections that workflows hold while sending.
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 use url::form_urlencoded;
 
-use crate::adapters::email::{TemplateName, TemplateVars};
-use crate::app::AppState;
+use crate::adapters::email::{Mailer, TemplateName, TemplateVars, Templates};
+use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::service::tickets::TicketKind;
+use crate::settings::SettingsHandle;
+
+/// Renders and delivers the emails of every workflow, and hands out the database
+/// connections those workflows hold while an email is on its way.
+#[derive(Clone)]
+pub struct Mail {
+    pub(crate) db: DbPool,
+    /// Half the pool (see [`Mail::connection`]), so a slow mail server cannot starve
+    /// sign-ins and token refreshes.
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) mailer: Arc<Mailer>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) settings: SettingsHandle,
+}
 
 /// What a ticket email is about.
 pub struct TicketEmail<'a> {
@@ -48,16 +67,12 @@ pub struct OtpEmail<'a> {
     pub redirect_to: &'a str,
 }
 
-impl AppState {
+impl Mail {
     /// A connection for a workflow that sends an email inside its transaction. Only
     /// half the pool can be held this way; further such requests wait here, before
     /// taking a connection.
-    pub async fn mail_connection(&self) -> Result<MailConnection<'_>, ApiError> {
-        let slot = self
-            .mail_slots
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
+    pub async fn connection(&self) -> Result<MailConnection<'_>, ApiError> {
+        let slot = self.slots.acquire().await.map_err(ApiError::internal)?;
         let client = self.db.get().await?;
         Ok(MailConnection {
             client,
@@ -68,7 +83,7 @@ impl AppState {
     /// Stores a new ticket of `kind` for `user` (replacing any pending one) and emails
     /// it to `to`; the ticket is committed only once the email was accepted, so a failed
     /// send leaves the previous ticket in place.
-    pub async fn email_new_ticket(
+    pub async fn new_ticket(
         &self,
         client: &mut deadpool_postgres::Object,
         user: &crate::db::users::UserRow,
@@ -80,7 +95,7 @@ impl AppState {
         let ticket = crate::service::tickets::issue(kind);
         let tx = client.transaction().await?;
         crate::db::users::set_ticket(&tx, user.id, &ticket.stored, kind.ttl_secs()).await?;
-        self.send_ticket_email(TicketEmail {
+        self.send_ticket(TicketEmail {
             template,
             kind,
             to,
@@ -96,9 +111,9 @@ impl AppState {
         Ok(())
     }
 
-    pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
+    pub async fn send_ticket(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
-            &self.config().server_url,
+            &self.settings.config().server_url,
             mail.ticket,
             mail.kind.link_type(),
             mail.redirect_to,
@@ -117,7 +132,7 @@ impl AppState {
     }
 
     /// Sends an email one-time code (upstream: `${link}` is empty, `${ticket}` the code).
-    pub async fn send_otp_email(&self, mail: OtpEmail<'_>) -> Result<(), ApiError> {
+    pub async fn send_otp(&self, mail: OtpEmail<'_>) -> Result<(), ApiError> {
         let vars = self.template_vars(TemplateVars {
             display_name: mail.display_name.to_owned(),
             email: mail.to.to_owned(),
@@ -131,7 +146,7 @@ impl AppState {
 
     /// Fills in the variables every template gets from the configuration.
     fn template_vars(&self, vars: TemplateVars) -> TemplateVars {
-        let config = self.config();
+        let config = self.settings.config();
         TemplateVars {
             server_url: config.server_url.clone(),
             client_url: config.client_url.clone(),

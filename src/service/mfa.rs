@@ -5,7 +5,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::adapters::qr;
-use crate::app::AppState;
 use crate::db::{mfa as mfa_db, users};
 use crate::domain::totp::{self, TotpKey};
 use crate::error::{ApiError, ErrorCode};
@@ -29,9 +28,18 @@ fn now_unix() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }
 
-impl AppState {
+/// TOTP second factor: set-up, activation and sign-in.
+#[derive(Clone)]
+pub struct TotpMfa {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl TotpMfa {
     fn require_mfa_enabled(&self) -> Result<(), ApiError> {
-        if self.config().mfa_enabled {
+        if self.settings.config().mfa_enabled {
             Ok(())
         } else {
             Err(ErrorCode::DisabledEndpoint.into())
@@ -63,7 +71,10 @@ impl AppState {
     /// authenticator out); here an active TOTP must be deactivated first.
     pub async fn totp_generate(&self, token: &VerifiedToken) -> Result<TotpSetup, ApiError> {
         self.require_mfa_enabled()?;
-        let user = self.user_from_token(token, Default::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Default::default())
+            .await?;
         if user.active_mfa_type.as_deref() == Some(MFA_TYPE_TOTP) {
             return Err(ErrorCode::TotpAlreadyActive.into());
         }
@@ -74,7 +85,7 @@ impl AppState {
             .filter(|e| !e.is_empty())
             .or_else(|| Some(user.display_name.clone()).filter(|d| !d.is_empty()))
             .unwrap_or_else(|| user.id.to_string());
-        let url = totp::otpauth_url(&self.config().mfa_totp_issuer, &account, &secret);
+        let url = totp::otpauth_url(&self.settings.config().mfa_totp_issuer, &account, &secret);
         let image_url = qr::png_data_url(&url, QR_SIZE).map_err(ApiError::internal)?;
         let db = self.db.get().await?;
         mfa_db::set_totp_secret(&db, user.id, &secret).await?;
@@ -92,7 +103,10 @@ impl AppState {
         activate: bool,
     ) -> Result<(), ApiError> {
         self.require_mfa_enabled()?;
-        let user = self.user_from_token(token, Default::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Default::default())
+            .await?;
         let active = user.active_mfa_type.as_deref() == Some(MFA_TYPE_TOTP);
         if activate && active {
             return Err(ErrorCode::TotpAlreadyActive.into());
@@ -125,7 +139,7 @@ impl AppState {
             .await?
             .ok_or(ErrorCode::InvalidTicket)?;
         drop(db);
-        self.check(&user, Default::default())?;
+        self.accounts.check(&user, Default::default())?;
         if user.active_mfa_type.as_deref() != Some(MFA_TYPE_TOTP) {
             return Err(ErrorCode::DisabledMfaTotp.into());
         }
@@ -135,6 +149,6 @@ impl AppState {
             .filter(|s| !s.is_empty())
             .ok_or(ErrorCode::NoTotpSecret)?;
         self.accept_totp(user.id, secret, code).await?;
-        self.new_session(&user).await
+        self.sessions.new_session(&user).await
     }
 }

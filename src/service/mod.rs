@@ -2,7 +2,8 @@
 //! upstream's contract, and return plain data or an [`ApiError`](crate::error::ApiError);
 //! they know nothing about HTTP.
 
-pub mod auth;
+pub mod accounts;
+pub mod anonymous;
 pub mod change_env;
 pub mod custom_claims;
 pub mod deanonymize;
@@ -12,9 +13,7 @@ pub mod oauth;
 pub mod password;
 pub mod password_check;
 pub mod passwordless;
-pub mod passwords;
 pub mod pat;
-pub mod policy;
 pub mod rate_limit;
 pub mod session;
 pub mod signin;

@@ -23,7 +23,6 @@ use crate::adapters::oauth::oauth2_flow::{bool_field, opt_string_field, string_f
 use crate::adapters::oauth::{
     AuthorizeInput, CallbackInput, OAuthError, Profile, ProviderSpecificParams, ProviderTokens,
 };
-use crate::app::AppState;
 use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
 use crate::db::users::{self, NewUser};
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
@@ -232,11 +231,24 @@ fn log_db(e: impl std::fmt::Display) -> ErrorCode {
     ErrorCode::InternalServerError
 }
 
-impl AppState {
+/// Sign-in with OAuth providers and id tokens, and provider tokens.
+#[derive(Clone)]
+pub struct OAuthSignIn {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) oauth: std::sync::Arc<crate::adapters::oauth::OAuthProviders>,
+    pub(crate) jwt: std::sync::Arc<crate::tokens::JwtKeys>,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl OAuthSignIn {
     /// `GET /signin/provider/{provider}`: records the sign-in and answers the provider's
     /// authorization URL.
     pub async fn start_provider_sign_in(&self, req: ProviderSignIn) -> Result<String, StartError> {
         let redirect_to = self
+            .settings
             .policy()
             .resolve_redirect(req.options.redirect_to.as_deref())
             .map_err(|c| StartError::Json(c.into()))?;
@@ -309,7 +321,7 @@ impl AppState {
         &self,
         cb: ProviderCallback,
     ) -> Result<CallbackOutcome, ApiError> {
-        let client_url = Url::parse(&self.config().client_url)
+        let client_url = Url::parse(&self.settings.config().client_url)
             .map_err(|e| ApiError::internal(format!("AUTH_CLIENT_URL: {e}")))?;
         let fail = |target: &Url, params: Vec<(&'static str, String)>, code| CallbackOutcome {
             target: target.clone(),
@@ -332,6 +344,7 @@ impl AppState {
         };
         // The allow-list may have changed since the sign-in started (`/change-env`).
         let Ok(redirect_to) = self
+            .settings
             .policy()
             .resolve_redirect(Some(&kept.options.redirect_to))
         else {
@@ -452,7 +465,10 @@ impl AppState {
         if exp <= Utc::now().timestamp() {
             return Err(ErrorCode::InvalidRequest.into());
         }
-        let user = self.checked_user(user_id, Default::default()).await?;
+        let user = self
+            .accounts
+            .checked_user(user_id, Default::default())
+            .await?;
         let client = self.db.get().await?;
         if !db::insert_link(&client, user.id, link).await? {
             // That provider account is already linked (to this user or another).
@@ -475,12 +491,12 @@ impl AppState {
         if let Some(user) =
             db::find_user_by_provider(&client, link.provider_id, link.provider_user_id).await?
         {
-            self.check(&user, Default::default())?;
+            self.accounts.check(&user, Default::default())?;
             if link.access_token != NO_ACCESS_TOKEN {
                 db::update_link_tokens(&client, link).await?;
             }
             drop(client);
-            let session = self.new_session(&user).await?;
+            let session = self.sessions.new_session(&user).await?;
             return Ok((user.id, Some(session)));
         }
         if let Some(email) = &profile.email
@@ -488,7 +504,7 @@ impl AppState {
         {
             // Upstream answers 500 here; the real reason is more useful and reveals no
             // more than the sign-in methods that report it.
-            self.check(&user, Default::default())?;
+            self.accounts.check(&user, Default::default())?;
             // Only an address the provider vouches for may take over an existing account.
             if !profile.email_verified {
                 return Err(ErrorCode::UnverifiedUser.into());
@@ -497,7 +513,7 @@ impl AppState {
                 return Err(ErrorCode::InvalidRequest.into());
             }
             drop(client);
-            let session = self.new_session(&user).await?;
+            let session = self.sessions.new_session(&user).await?;
             return Ok((user.id, Some(session)));
         }
         drop(client);
@@ -513,7 +529,7 @@ impl AppState {
         // The settings this sign-up needs, read once (not holding the snapshot across
         // the awaits below).
         let (disable_signup, disable_new_users, verification_required, refresh_ttl) = {
-            let c = self.config();
+            let c = self.settings.config();
             (
                 c.disable_signup,
                 c.disable_new_users,
@@ -525,7 +541,7 @@ impl AppState {
             return Err(ErrorCode::SignupDisabled.into());
         }
         if let Some(email) = &profile.email {
-            self.policy().check_email(email)?;
+            self.settings.policy().check_email(email)?;
         }
         let mut options = options.unwrap_or_default();
         // The provider's locale is the default when the client asked for none.
@@ -541,6 +557,7 @@ impl AppState {
             profile.name.clone()
         };
         let options = self
+            .settings
             .policy()
             .resolve_signup_options(Some(options), &default_name)?;
         let email = profile.email.as_deref();
@@ -548,7 +565,7 @@ impl AppState {
             profile.avatar_url.clone()
         } else {
             email
-                .map(|e| self.policy().avatar_url(e))
+                .map(|e| self.settings.policy().avatar_url(e))
                 .unwrap_or_default()
         };
         let send_confirmation = email.is_some() && !profile.email_verified;
@@ -576,7 +593,7 @@ impl AppState {
             };
             // Committed only once the verification email is accepted (as the other
             // sign-ups): a failed send leaves no user that could never verify.
-            let mut mail = self.mail_connection().await?;
+            let mut mail = self.mail.connection().await?;
             let tx = mail.client.transaction().await?;
             let (user_id, _) = db::insert_user_with_link(&tx, &new_user, link).await?;
             if disable_new_users {
@@ -584,18 +601,19 @@ impl AppState {
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let (Some(ticket), Some(email)) = (ticket, email) {
-                self.send_ticket_email(TicketEmail {
-                    template: TemplateName::EmailVerify,
-                    kind: TicketKind::VerifyEmail,
-                    to: email,
-                    locale: &options.locale,
-                    display_name: &options.display_name,
-                    email,
-                    new_email: "",
-                    ticket: &ticket.value,
-                    redirect_to: &options.redirect_to,
-                })
-                .await?;
+                self.mail
+                    .send_ticket(TicketEmail {
+                        template: TemplateName::EmailVerify,
+                        kind: TicketKind::VerifyEmail,
+                        to: email,
+                        locale: &options.locale,
+                        display_name: &options.display_name,
+                        email,
+                        new_email: "",
+                        ticket: &ticket.value,
+                        redirect_to: &options.redirect_to,
+                    })
+                    .await?;
             }
             tx.commit().await?;
             return Ok((user_id, None));
@@ -629,6 +647,7 @@ impl AppState {
         drop(client);
         let user = new_user.inserted_row(user_id, created_at);
         let session = self
+            .sessions
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
         Ok((user_id, Some(session)))
@@ -674,7 +693,7 @@ impl AppState {
             .email
             .as_deref()
             .ok_or(ErrorCode::InvalidEmailPassword)?;
-        self.policy().check_email(email)?;
+        self.settings.policy().check_email(email)?;
         let link = ProviderLink {
             provider_id: provider.id(),
             provider_user_id: &profile.id,
@@ -695,7 +714,10 @@ impl AppState {
     ) -> Result<(), ApiError> {
         let profile = self.verified_id_token(provider, id_token, nonce).await?;
         let user_id = caller.user_id().ok_or(ErrorCode::InvalidRequest)?;
-        let user = self.checked_user(user_id, Default::default()).await?;
+        let user = self
+            .accounts
+            .checked_user(user_id, Default::default())
+            .await?;
         let link = ProviderLink {
             provider_id: provider.id(),
             provider_user_id: &profile.id,

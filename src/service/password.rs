@@ -1,17 +1,27 @@
 //! Password reset (`POST /user/password/reset`) and change (`POST /user/password`).
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::{email_flows, users};
 use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::auth::Elevation;
+use crate::service::accounts::Elevation;
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
 
-impl AppState {
+/// Password reset and change.
+#[derive(Clone)]
+pub struct PasswordChange {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
+    pub(crate) password_rules: crate::service::password_check::NewPasswordRules,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl PasswordChange {
     /// `POST /user/password/reset`: emails a `passwordReset` link (one hour). Whether the
     /// address belongs to a usable account is never revealed: unknown, blocked, disabled
     /// or unverified accounts get the same `"OK"`, and nothing is sent.
@@ -20,31 +30,35 @@ impl AppState {
         email: Email,
         options: Option<RedirectOptionsInput>,
     ) -> Result<(), ApiError> {
-        let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
-        if self.policy().check_email(email.as_str()).is_err() {
+        let redirect_to = self
+            .settings
+            .policy()
+            .resolve_redirect_options(options.as_ref())?;
+        if self.settings.policy().check_email(email.as_str()).is_err() {
             return Ok(());
         }
-        let mut mail = self.mail_connection().await?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let Some(user) = users::find_by_email(&*client, email.as_str()).await? else {
             return Ok(());
         };
-        if self.check(&user, Tolerate::default()).is_err() {
+        if self.accounts.check(&user, Tolerate::default()).is_err() {
             return Ok(());
         }
         let to = user
             .email
             .clone()
             .unwrap_or_else(|| email.as_str().to_owned());
-        self.email_new_ticket(
-            client,
-            &user,
-            &to,
-            TicketKind::PasswordReset,
-            TemplateName::PasswordReset,
-            &redirect_to,
-        )
-        .await?;
+        self.mail
+            .new_ticket(
+                client,
+                &user,
+                &to,
+                TicketKind::PasswordReset,
+                TemplateName::PasswordReset,
+                &redirect_to,
+            )
+            .await?;
         Ok(())
     }
 
@@ -62,12 +76,22 @@ impl AppState {
         ticket: Option<String>,
     ) -> Result<(), ApiError> {
         let authenticated = match token {
-            Some(t) if self.satisfies_elevation(&t, Elevation::Policy).await? => Some(t),
+            Some(t)
+                if self
+                    .accounts
+                    .satisfies_elevation(&t, Elevation::Policy)
+                    .await? =>
+            {
+                Some(t)
+            }
             _ => None,
         };
         if let Some(token) = authenticated {
-            let user = self.user_from_token(&token, Tolerate::default()).await?;
-            self.check_new_password(&new_password).await?;
+            let user = self
+                .accounts
+                .user_from_token(&token, Tolerate::default())
+                .await?;
+            self.password_rules.check(&new_password).await?;
             let hash = self.passwords.hash(new_password.expose()).await?;
             let db = self.db.get().await?;
             email_flows::set_password_hash(&db, user.id, &hash).await?;
@@ -78,7 +102,7 @@ impl AppState {
         if TicketKind::from_ticket(&ticket) != Some(TicketKind::PasswordReset) {
             return Err(ErrorCode::InvalidTicket.into());
         }
-        self.check_new_password(&new_password).await?;
+        self.password_rules.check(&new_password).await?;
         let forms = tickets::lookup_forms(&ticket);
         let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
         let mut client = self.db.get().await?;
@@ -86,7 +110,7 @@ impl AppState {
         let user = users::consume_ticket(&tx, &forms)
             .await?
             .ok_or(ErrorCode::InvalidTicket)?;
-        self.check(&user, Tolerate::default())?;
+        self.accounts.check(&user, Tolerate::default())?;
         // Hashed only once the ticket is known good: bogus tickets cost no bcrypt time.
         let hash = self.passwords.hash(new_password.expose()).await?;
         email_flows::set_password_hash(&tx, user.id, &hash).await?;

@@ -6,25 +6,26 @@
 //! `internal-server-error`: the check was asked for, so it is never silently skipped.
 
 use crate::adapters::hibp;
-use crate::app::AppState;
 use crate::domain::Password;
 use crate::error::{ApiError, ErrorCode};
+use crate::settings::SettingsHandle;
 
-impl AppState {
+/// The rules a new password must pass.
+#[derive(Clone)]
+pub struct NewPasswordRules {
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: SettingsHandle,
+}
+
+impl NewPasswordRules {
     /// Every rule for a new password; call it wherever a password is set.
-    pub async fn check_new_password(&self, password: &Password) -> Result<(), ApiError> {
-        let settings = self.settings();
+    pub async fn check(&self, password: &Password) -> Result<(), ApiError> {
+        let settings = self.settings.snapshot();
         settings.policy.check_password(password)?;
         if !settings.config.password_hibp_enabled {
             return Ok(());
         }
-        match hibp::is_breached(
-            &self.http_client,
-            &settings.config.hibp_url,
-            password.expose(),
-        )
-        .await
-        {
+        match hibp::is_breached(&self.http, &settings.config.hibp_url, password.expose()).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(ErrorCode::PasswordInHibpDatabase.into()),
             Err(e) => Err(ApiError::internal(format!("breached-password check: {e}"))),

@@ -11,7 +11,6 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::{email_otp, users};
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{Email, SignUpOptions};
@@ -51,7 +50,18 @@ fn looks_like_code(s: &str) -> bool {
     s.len() == OTP_DIGITS && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-impl AppState {
+/// Passwordless email sign-in: magic links and one-time codes.
+#[derive(Clone)]
+pub struct EmailSignIn {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl EmailSignIn {
     /// `POST /signin/passwordless/email`: emails a magic link (a `passwordlessEmail`
     /// ticket valid one hour).
     pub async fn signin_passwordless_email(
@@ -59,12 +69,12 @@ impl AppState {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.config().email_passwordless_enabled {
+        if !self.settings.config().email_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;
         let ticket = tickets::issue(TicketKind::PasswordlessEmail);
-        let mut mail = self.mail_connection().await?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let tx = client.transaction().await?;
         let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
@@ -76,18 +86,19 @@ impl AppState {
         };
         let kind = TicketKind::PasswordlessEmail;
         users::set_ticket(&tx, recipient.user_id, &ticket.stored, kind.ttl_secs()).await?;
-        self.send_ticket_email(TicketEmail {
-            template: TemplateName::SigninPasswordless,
-            kind,
-            to: email.as_str(),
-            locale: &recipient.locale,
-            display_name: &recipient.display_name,
-            email: email.as_str(),
-            new_email: "",
-            ticket: &ticket.value,
-            redirect_to: &options.redirect_to,
-        })
-        .await?;
+        self.mail
+            .send_ticket(TicketEmail {
+                template: TemplateName::SigninPasswordless,
+                kind,
+                to: email.as_str(),
+                locale: &recipient.locale,
+                display_name: &recipient.display_name,
+                email: email.as_str(),
+                new_email: "",
+                ticket: &ticket.value,
+                redirect_to: &options.redirect_to,
+            })
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -99,13 +110,13 @@ impl AppState {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.config().otp_email_enabled {
+        if !self.settings.config().otp_email_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;
         let code = generate_code();
         let code_hash = self.passwords.hash(&code).await?;
-        let mut mail = self.mail_connection().await?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let tx = client.transaction().await?;
         let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
@@ -116,14 +127,15 @@ impl AppState {
             }
         };
         email_otp::replace(&tx, recipient.user_id, &code_hash, OTP_TTL_SECS).await?;
-        self.send_otp_email(OtpEmail {
-            to: email.as_str(),
-            locale: &recipient.locale,
-            display_name: &recipient.display_name,
-            code: &code,
-            redirect_to: &options.redirect_to,
-        })
-        .await?;
+        self.mail
+            .send_otp(OtpEmail {
+                to: email.as_str(),
+                locale: &recipient.locale,
+                display_name: &recipient.display_name,
+                code: &code,
+                redirect_to: &options.redirect_to,
+            })
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -160,8 +172,8 @@ impl AppState {
         tx.commit().await?;
         drop(client);
         user.email_verified = true;
-        self.check(&user, Tolerate::default())?;
-        self.new_session(&user).await
+        self.accounts.check(&user, Tolerate::default())?;
+        self.sessions.new_session(&user).await
     }
 
     /// Upstream's `signinEmailValidateRequest`: email lists, then sign-up options (checked
@@ -171,7 +183,7 @@ impl AppState {
         email: &Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<SignUpOptions, ErrorCode> {
-        let policy = self.policy();
+        let policy = self.settings.policy();
         policy.check_email(email.as_str())?;
         policy.resolve_signup_options(options, email.as_str())
     }
@@ -185,7 +197,7 @@ impl AppState {
         options: &SignUpOptions,
     ) -> Result<Lookup, ApiError> {
         if let Some(user) = users::find_by_email(tx, email.as_str()).await? {
-            self.check(
+            self.accounts.check(
                 &user,
                 Tolerate {
                     unverified: true,
@@ -198,11 +210,11 @@ impl AppState {
                 display_name: user.display_name,
             }));
         }
-        let config = self.config();
+        let config = self.settings.config();
         if config.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
-        let avatar_url = self.policy().avatar_url(email.as_str());
+        let avatar_url = self.settings.policy().avatar_url(email.as_str());
         let user_id = users::insert(
             tx,
             &users::NewUser {

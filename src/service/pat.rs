@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::refresh_tokens;
 use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
@@ -21,7 +20,15 @@ pub struct CreatedPat {
     pub personal_access_token: String,
 }
 
-impl AppState {
+/// Personal access tokens: creation and sign-in.
+#[derive(Clone)]
+pub struct PersonalAccessTokens {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+}
+
+impl PersonalAccessTokens {
     /// `POST /pat`. Any expiry is accepted, as upstream (a past one gives a dead token).
     pub async fn create_pat(
         &self,
@@ -29,7 +36,10 @@ impl AppState {
         expires_at: DateTime<Utc>,
         metadata: Option<Map<String, Value>>,
     ) -> Result<CreatedPat, ApiError> {
-        let user = self.user_from_token(token, Default::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Default::default())
+            .await?;
         let pat = RefreshToken::generate();
         let metadata = metadata.map(Value::Object);
         let db = self.db.get().await?;
@@ -56,7 +66,7 @@ impl AppState {
             .await?
             .ok_or(ErrorCode::InvalidPat)?;
         drop(db);
-        self.check(&owner.user, Default::default())?;
-        self.new_session(&owner.user).await
+        self.accounts.check(&owner.user, Default::default())?;
+        self.sessions.new_session(&owner.user).await
     }
 }

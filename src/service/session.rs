@@ -1,16 +1,19 @@
 //! Sessions: an access token plus a rotating refresh token, in upstream's JSON shape.
 
+use std::sync::Arc;
+
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::db::{refresh_tokens, users::UserRow};
+use crate::db::{DbPool, refresh_tokens, users::UserRow};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::custom_claims::ClaimsSource;
 use crate::service::user_check::{Tolerate, check_user};
-use crate::tokens::AccessClaims;
+use crate::settings::SettingsHandle;
 use crate::tokens::refresh::RefreshToken;
+use crate::tokens::{AccessClaims, JwtKeys};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +90,17 @@ pub fn allowed_roles_with_default(mut roles: Vec<String>, default_role: &str) ->
     roles
 }
 
-impl AppState {
+/// Issues, rotates and ends sessions (`POST /token`, `POST /signout`, and every
+/// sign-in once it has its user).
+#[derive(Clone)]
+pub struct Sessions {
+    pub(crate) db: DbPool,
+    pub(crate) jwt: Arc<JwtKeys>,
+    pub(crate) claims: ClaimsSource,
+    pub(crate) settings: SettingsHandle,
+}
+
+impl Sessions {
     /// Signs an access token; custom claims are looked up in Hasura for every token.
     pub async fn sign_access_token(
         &self,
@@ -95,7 +108,7 @@ impl AppState {
         allowed_roles: &[String],
         elevated: bool,
     ) -> Result<String, ApiError> {
-        let custom = self.custom_claims(user.id).await;
+        let custom = self.claims.custom_claims(user.id).await;
         self.jwt
             .sign(
                 &AccessClaims {
@@ -106,7 +119,7 @@ impl AppState {
                     extra: &custom,
                     elevated,
                 },
-                self.config().access_tokens_expires_in,
+                self.settings.config().access_tokens_expires_in,
             )
             .map_err(ApiError::internal)
     }
@@ -126,7 +139,7 @@ impl AppState {
         view.active_mfa_type = None;
         Ok(Session {
             access_token,
-            access_token_expires_in: self.config().access_tokens_expires_in,
+            access_token_expires_in: self.settings.config().access_tokens_expires_in,
             refresh_token: refresh_token.expose().to_owned(),
             refresh_token_id,
             user: Some(view),
@@ -149,7 +162,7 @@ impl AppState {
             &db,
             user.id,
             &refresh.hash(),
-            self.config().refresh_token_expires_in,
+            self.settings.config().refresh_token_expires_in,
         )
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
@@ -163,7 +176,7 @@ impl AppState {
         let presented = RefreshToken::from_presented(presented);
         let next = RefreshToken::generate();
         let (ttl, verification_required) = {
-            let config = self.config();
+            let config = self.settings.config();
             (
                 config.refresh_token_expires_in,
                 config.email_verification_required,
@@ -184,7 +197,7 @@ impl AppState {
             // Say why, in upstream's words; email lists and anonymity are ignored here.
             check_user(
                 &found.user,
-                &self.policy(),
+                &self.settings.policy(),
                 verification_required,
                 Tolerate {
                     unverified: false,
@@ -201,9 +214,7 @@ impl AppState {
         self.session_for(&found.user, roles, next, found.token_id, false)
             .await
     }
-}
 
-impl AppState {
     /// Deletes one refresh token (any type, any owner); unknown tokens are not an error.
     pub async fn sign_out(&self, presented: &str) -> Result<(), ApiError> {
         let db = self.db.get().await?;

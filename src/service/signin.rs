@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::db::users;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
@@ -21,7 +20,16 @@ pub enum PasswordSignIn {
     Mfa(MfaChallenge),
 }
 
-impl AppState {
+/// Password sign-in (`POST /signin/email-password`).
+#[derive(Clone)]
+pub struct EmailPasswordSignIn {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+}
+
+impl EmailPasswordSignIn {
     /// `POST /signin/email-password`.
     ///
     /// Unlike upstream, the password is checked before the account status, so a
@@ -45,7 +53,7 @@ impl AppState {
             Some(u) if matched => u,
             _ => return Err(ErrorCode::InvalidEmailPassword.into()),
         };
-        self.check(&user, Default::default())?;
+        self.accounts.check(&user, Default::default())?;
 
         if user.active_mfa_type.as_deref() == Some("totp") {
             let ticket = tickets::issue(TicketKind::MfaTotp);
@@ -56,7 +64,7 @@ impl AppState {
             }));
         }
         Ok(PasswordSignIn::Session(Box::new(
-            self.new_session(&user).await?,
+            self.sessions.new_session(&user).await?,
         )))
     }
 }

@@ -1,28 +1,27 @@
-//! Creating users: email + password sign-up and anonymous users.
-
-use serde_json::Value;
+//! Email + password sign-up.
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::users::{self, NewUser};
-use crate::domain::options::{LocaleCode, SignUpOptionsInput};
+use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::TicketEmail;
-use crate::service::session::{Session, UserView};
+use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
 use crate::tokens::refresh::RefreshToken;
 
-pub const ANONYMOUS_ROLE: &str = "anonymous";
-
-/// Input of `POST /signin/anonymous`.
-pub struct AnonymousSignIn {
-    pub display_name: Option<String>,
-    pub locale: Option<LocaleCode>,
-    pub metadata: Option<serde_json::Map<String, Value>>,
+/// Email + password sign-up (`POST /signup/email-password`).
+#[derive(Clone)]
+pub struct SignUp {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
+    pub(crate) password_rules: crate::service::password_check::NewPasswordRules,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
 }
 
-impl AppState {
+impl SignUp {
     /// `POST /signup/email-password`: a session, or `None` when the user must first
     /// verify the address (a verification email is sent).
     pub async fn signup_email_password(
@@ -31,19 +30,20 @@ impl AppState {
         password: Password,
         options: Option<SignUpOptionsInput>,
     ) -> Result<Option<Session>, ApiError> {
-        if self.config().disable_signup {
+        if self.settings.config().disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
-        self.policy().check_email(email.as_str())?;
-        self.check_new_password(&password).await?;
+        self.settings.policy().check_email(email.as_str())?;
+        self.password_rules.check(&password).await?;
         let options = self
+            .settings
             .policy()
             .resolve_signup_options(options, email.as_str())?;
         let password_hash = self.passwords.hash(password.expose()).await?;
-        let avatar_url = self.policy().avatar_url(email.as_str());
-        let needs_verification = self.config().email_verification_required;
+        let avatar_url = self.settings.policy().avatar_url(email.as_str());
+        let needs_verification = self.settings.config().email_verification_required;
 
-        let disable_new_users = self.config().disable_new_users;
+        let disable_new_users = self.settings.config().disable_new_users;
         if needs_verification || disable_new_users {
             // A disabled user is sent nothing, so it gets no ticket either.
             let ticket = (needs_verification && !disable_new_users)
@@ -67,7 +67,7 @@ impl AppState {
             };
             // Committed only once the verification email is accepted: a failed send
             // leaves no user that could never verify its address.
-            let mut mail = self.mail_connection().await?;
+            let mut mail = self.mail.connection().await?;
             let client = &mut mail.client;
             let tx = client.transaction().await?;
             users::insert(&tx, &new_user).await?;
@@ -76,18 +76,19 @@ impl AppState {
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let Some(ticket) = ticket {
-                self.send_ticket_email(TicketEmail {
-                    template: TemplateName::EmailVerify,
-                    kind: TicketKind::VerifyEmail,
-                    to: email.as_str(),
-                    locale: &options.locale,
-                    display_name: &options.display_name,
-                    email: email.as_str(),
-                    new_email: "",
-                    ticket: &ticket.value,
-                    redirect_to: &options.redirect_to,
-                })
-                .await?;
+                self.mail
+                    .send_ticket(TicketEmail {
+                        template: TemplateName::EmailVerify,
+                        kind: TicketKind::VerifyEmail,
+                        to: email.as_str(),
+                        locale: &options.locale,
+                        display_name: &options.display_name,
+                        email: email.as_str(),
+                        new_email: "",
+                        ticket: &ticket.value,
+                        redirect_to: &options.redirect_to,
+                    })
+                    .await?;
             }
             tx.commit().await?;
             return Ok(None);
@@ -114,81 +115,14 @@ impl AppState {
             &db,
             &new_user,
             &refresh.hash(),
-            self.config().refresh_token_expires_in,
+            self.settings.config().refresh_token_expires_in,
         )
         .await?;
         let user = new_user.inserted_row(user_id, created_at);
         let session = self
+            .sessions
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
         Ok(Some(session))
-    }
-
-    /// `POST /signin/anonymous`.
-    pub async fn signin_anonymous(&self, input: AnonymousSignIn) -> Result<Session, ApiError> {
-        if self.config().disable_signup {
-            return Err(ErrorCode::SignupDisabled.into());
-        }
-        if !self.config().enable_anonymous_users {
-            return Err(ErrorCode::DisabledEndpoint.into());
-        }
-        let locale = self
-            .policy()
-            .resolve_locale(input.locale.as_ref().map(LocaleCode::as_str));
-        let display_name = input
-            .display_name
-            .unwrap_or_else(|| "Anonymous User".to_owned());
-        let metadata = input.metadata.map(Value::Object).unwrap_or(Value::Null);
-        let roles = vec![ANONYMOUS_ROLE.to_owned()];
-        let refresh = RefreshToken::generate();
-        let new_user = NewUser {
-            id: None,
-            email: None,
-            password_hash: None,
-            display_name: &display_name,
-            avatar_url: "",
-            locale: &locale,
-            default_role: ANONYMOUS_ROLE,
-            roles: &roles,
-            metadata: &metadata,
-            disabled: false,
-            is_anonymous: true,
-            email_verified: false,
-            ticket: None,
-        };
-        let db = self.db.get().await?;
-        let (user_id, token_id, created_at) = users::insert_with_refresh_token(
-            &db,
-            &new_user,
-            &refresh.hash(),
-            self.config().refresh_token_expires_in,
-        )
-        .await?;
-        let user = new_user.inserted_row(user_id, created_at);
-        self.session_for(&user, roles, refresh, token_id, false)
-            .await
-    }
-
-    /// `GET /user`.
-    pub async fn current_user(&self, user_id: uuid::Uuid) -> Result<UserView, ApiError> {
-        let db = self.db.get().await?;
-        let (user, roles) = users::find_by_id_with_roles(&db, user_id)
-            .await?
-            .ok_or(ErrorCode::InvalidEmailPassword)?;
-        self.check(&user, Default::default())?;
-        Ok(UserView::new(&user, roles))
-    }
-
-    pub fn check(
-        &self,
-        user: &users::UserRow,
-        tolerate: crate::service::user_check::Tolerate,
-    ) -> Result<(), ErrorCode> {
-        crate::service::user_check::check_user(
-            user,
-            &self.policy(),
-            self.config().email_verification_required,
-            tolerate,
-        )
     }
 }

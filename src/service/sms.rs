@@ -4,7 +4,6 @@
 use rand::Rng;
 
 use crate::adapters::sms::{CodeMessage, Sms};
-use crate::app::AppState;
 use crate::db::sms::{self as sms_db, NewPhoneUser};
 use crate::db::users::UserRow;
 use crate::domain::PhoneNumber;
@@ -23,9 +22,21 @@ fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
-impl AppState {
+/// Passwordless SMS sign-in.
+#[derive(Clone)]
+pub struct SmsSignIn {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) sms: Option<crate::adapters::sms::Sms>,
+    pub(crate) templates: std::sync::Arc<crate::adapters::email::Templates>,
+    pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl SmsSignIn {
     fn sms_sender(&self) -> Result<Sms, ApiError> {
-        if !self.config().sms_passwordless_enabled {
+        if !self.settings.config().sms_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         // Enabled at runtime (/change-env) without provider settings at start-up.
@@ -77,6 +88,7 @@ impl AppState {
         let sms = self.sms_sender()?;
         let default_name = phone.as_ref().map_or("", PhoneNumber::e164);
         let options = self
+            .settings
             .policy()
             .resolve_signup_options(options, default_name)?;
         let phone = phone.ok_or(ErrorCode::CannotSendSms)?;
@@ -86,16 +98,16 @@ impl AppState {
         let code = (!sms.checks_codes()).then(new_code);
 
         let Some(user) = existing else {
-            if self.config().disable_signup {
+            if self.settings.config().disable_signup {
                 return Err(ErrorCode::SignupDisabled.into());
             }
-            let disabled = self.config().disable_new_users;
+            let disabled = self.settings.config().disable_new_users;
             // Send first: a failed send leaves no user behind (as upstream).
             if !disabled {
                 self.deliver_code(&sms, &phone, &options.locale, code.as_deref())
                     .await?;
             }
-            let avatar_url = self.policy().avatar_url("");
+            let avatar_url = self.settings.policy().avatar_url("");
             let db = self.db.get().await?;
             let inserted = sms_db::insert_user(
                 &db,
@@ -178,14 +190,14 @@ impl AppState {
             }
         };
         // Upstream's ValidateUserEmailOptional: email rules only for users with an email.
-        self.check(
+        self.accounts.check(
             &user,
             Tolerate {
                 unverified: user.email.is_none(),
                 anonymous: false,
             },
         )?;
-        self.new_session(&user).await
+        self.sessions.new_session(&user).await
     }
 
     async fn verify_with_provider(

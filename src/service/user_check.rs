@@ -1,8 +1,8 @@
 //! Upstream's generic user check (`ValidateUser`), applied before any session is issued.
 
 use crate::db::users::UserRow;
+use crate::domain::policy::Policy;
 use crate::error::ErrorCode;
-use crate::service::policy::Policy;
 
 /// Which failures a workflow tolerates.
 #[derive(Debug, Clone, Copy, Default)]

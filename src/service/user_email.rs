@@ -3,7 +3,6 @@
 //! (`POST /user/email/change`).
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::{email_flows, users};
 use crate::domain::Email;
 use crate::domain::options::RedirectOptionsInput;
@@ -13,7 +12,15 @@ use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
 
-impl AppState {
+/// Email change and verification emails for signed-in users.
+#[derive(Clone)]
+pub struct EmailChange {
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl EmailChange {
     /// `POST /user/email/send-verification-email`: a new `verifyEmail` link (30 days) for
     /// an account whose address is not verified yet. As upstream, an unknown address is
     /// `invalid-email-password` and a verified one `email-already-verified`; both are
@@ -23,13 +30,16 @@ impl AppState {
         email: Email,
         options: Option<RedirectOptionsInput>,
     ) -> Result<(), ApiError> {
-        let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
-        let mut mail = self.mail_connection().await?;
+        let redirect_to = self
+            .settings
+            .policy()
+            .resolve_redirect_options(options.as_ref())?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let user = users::find_by_email(&*client, email.as_str())
             .await?
             .ok_or(ErrorCode::InvalidEmailPassword)?;
-        self.check(
+        self.accounts.check(
             &user,
             Tolerate {
                 unverified: true,
@@ -43,15 +53,16 @@ impl AppState {
             .email
             .clone()
             .unwrap_or_else(|| email.as_str().to_owned());
-        self.email_new_ticket(
-            client,
-            &user,
-            &to,
-            TicketKind::VerifyEmail,
-            TemplateName::EmailVerify,
-            &redirect_to,
-        )
-        .await?;
+        self.mail
+            .new_ticket(
+                client,
+                &user,
+                &to,
+                TicketKind::VerifyEmail,
+                TemplateName::EmailVerify,
+                &redirect_to,
+            )
+            .await?;
         Ok(())
     }
 
@@ -66,10 +77,16 @@ impl AppState {
         new_email: Email,
         options: Option<RedirectOptionsInput>,
     ) -> Result<(), ApiError> {
-        let redirect_to = self.policy().resolve_redirect_options(options.as_ref())?;
-        let user = self.user_from_token(token, Tolerate::default()).await?;
-        self.policy().check_email(new_email.as_str())?;
-        let mut mail = self.mail_connection().await?;
+        let redirect_to = self
+            .settings
+            .policy()
+            .resolve_redirect_options(options.as_ref())?;
+        let user = self
+            .accounts
+            .user_from_token(token, Tolerate::default())
+            .await?;
+        self.settings.policy().check_email(new_email.as_str())?;
+        let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         if email_flows::email_exists(&*client, new_email.as_str()).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
@@ -85,18 +102,19 @@ impl AppState {
             kind.ttl_secs(),
         )
         .await?;
-        self.send_ticket_email(TicketEmail {
-            template: TemplateName::EmailConfirmChange,
-            kind,
-            to: new_email.as_str(),
-            locale: &user.locale,
-            display_name: &user.display_name,
-            email: user.email.as_deref().unwrap_or_default(),
-            new_email: new_email.as_str(),
-            ticket: &ticket.value,
-            redirect_to: &redirect_to,
-        })
-        .await?;
+        self.mail
+            .send_ticket(TicketEmail {
+                template: TemplateName::EmailConfirmChange,
+                kind,
+                to: new_email.as_str(),
+                locale: &user.locale,
+                display_name: &user.display_name,
+                email: user.email.as_deref().unwrap_or_default(),
+                new_email: new_email.as_str(),
+                ticket: &ticket.value,
+                redirect_to: &redirect_to,
+            })
+            .await?;
         tx.commit().await?;
         Ok(())
     }

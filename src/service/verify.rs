@@ -3,7 +3,6 @@
 
 use url::Url;
 
-use crate::app::AppState;
 use crate::db::users;
 use crate::error::ErrorCode;
 use crate::service::tickets::{self, TicketKind};
@@ -18,7 +17,15 @@ pub enum VerifyOutcome {
     },
 }
 
-impl AppState {
+/// Emailed links (`GET /verify`).
+#[derive(Clone)]
+pub struct TicketVerification {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+}
+
+impl TicketVerification {
     /// Runs a verification ticket. Errors are reported as redirects by the caller.
     pub async fn verify_ticket(&self, ticket: &str) -> Result<VerifyOutcome, ErrorCode> {
         if ticket.starts_with("otp:") {
@@ -49,7 +56,7 @@ impl AppState {
             kind,
             TicketKind::VerifyEmail | TicketKind::PasswordlessEmail
         );
-        self.check(
+        self.accounts.check(
             &user,
             Tolerate {
                 unverified: tolerate_unverified,
@@ -71,7 +78,11 @@ impl AppState {
             .await
             .map_err(|e| internal("committing ticket", e))?;
         drop(client);
-        let session = self.new_session(&user).await.map_err(|e| e.code())?;
+        let session = self
+            .sessions
+            .new_session(&user)
+            .await
+            .map_err(|e| e.code())?;
         Ok(VerifyOutcome::SignedIn {
             refresh_token: session.refresh_token,
             ticket_type: kind.prefix(),

@@ -2,6 +2,7 @@
 
 pub mod custom_claims;
 pub mod jwt;
+pub mod password_hash;
 pub mod refresh;
 
 pub use jwt::{AccessClaims, JwtConfigError, JwtKeys, VerifiedToken};

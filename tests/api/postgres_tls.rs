@@ -52,7 +52,7 @@ async fn sslmode_verify_full_refuses_an_untrusted_certificate() {
         format!("--hasura-graphql-jwt-secret={HS256_SECRET}"),
     ])
     .expect("config");
-    let err = hasura_auth::app::build_state(config)
+    let err = hasura_auth::startup::build_state(config)
         .await
         .err()
         .map(|e| e.to_string())

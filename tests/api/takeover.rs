@@ -126,7 +126,7 @@ async fn two_instances_starting_on_one_empty_database_both_come_up() {
             "--default-allowed-roles=me,user,tester".to_owned(),
         ])
         .expect("config");
-        hasura_auth::app::build_state(config)
+        hasura_auth::startup::build_state(config)
             .await
             .map(|s| s.db.close())
     };

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use hasura_auth::app::{StartupError, build_state};
 use hasura_auth::config::Config;
+use hasura_auth::startup::{StartupError, build_state};
 use serde_json::{Value, json};
 
 use crate::ADMIN_SECRET;

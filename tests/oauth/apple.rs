@@ -156,7 +156,7 @@ async fn apple_refuses_to_start_with_a_bad_private_key() {
         "--apple-private-key=not-a-key".to_owned(),
     ])
     .expect("config");
-    let err = hasura_auth::app::build_state(config)
+    let err = hasura_auth::startup::build_state(config)
         .await
         .err()
         .expect("start-up fails");

@@ -109,7 +109,7 @@ async fn oidc_needs_a_discovery_url() {
         "--oidc-enabled".to_owned(),
     ])
     .expect("config");
-    let err = hasura_auth::app::build_state(config)
+    let err = hasura_auth::startup::build_state(config)
         .await
         .err()
         .expect("start-up fails");

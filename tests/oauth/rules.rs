@@ -390,7 +390,8 @@ async fn a_redirect_no_longer_allowed_at_the_callback_goes_to_the_client_url() {
     args.extend(flags.iter().cloned());
     let config = hasura_auth::config::Config::from_args(args).expect("config");
     app.state
-        .replace_settings(hasura_auth::app::Settings::new(config).expect("settings"));
+        .settings
+        .replace(hasura_auth::settings::RuntimeSettings::new(config).expect("settings"));
     let callback = flow::through_provider(&app, &started.location()).await;
     let landing = Landing::parse(&callback.location());
     landing.assert_error("redirectTo-not-allowed");

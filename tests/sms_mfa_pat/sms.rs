@@ -485,7 +485,10 @@ async fn sms_modica_sends_json_with_basic_auth_and_needs_202() {
     let code = Recorded::code_in(content);
     assert_eq!(
         content,
-        app.state.templates.sms_body("en", &code).expect("template")
+        hasura_auth::adapters::email::Templates::load(None, "en")
+            .expect("built-in templates")
+            .sms_body("en", &code)
+            .expect("template")
     );
     assert_eq!(verify(&app, PHONE, &code).await.status, 200);
 
@@ -523,7 +526,7 @@ async fn sms_missing_provider_settings_stop_start_up() {
         "--sms-twilio-account-sid=ACtest".to_owned(),
     ])
     .expect("parses");
-    let err = match hasura_auth::app::build_state(config).await {
+    let err = match hasura_auth::startup::build_state(config).await {
         Ok(_) => panic!("start-up must fail"),
         Err(e) => e.to_string(),
     };

@@ -2,8 +2,9 @@
 
 use std::net::SocketAddr;
 
-use hasura_auth::app::{SharedState, build_state, serve};
 use hasura_auth::config::Config;
+use hasura_auth::startup::{build_state, serve};
+use hasura_auth::state::SharedState;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;

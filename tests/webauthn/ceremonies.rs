@@ -333,15 +333,21 @@ async fn another_instance_finishes_the_ceremony() {
         "--templates-path=/nonexistent-test-templates".to_owned(),
     ])
     .expect("config");
-    let state = hasura_auth::app::build_state(config).await.expect("state");
+    let state = hasura_auth::startup::build_state(config)
+        .await
+        .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let other = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hasura_auth::app::serve(state.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(hasura_auth::startup::serve(
+        state.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let mut auth = authenticator();
     let options = app

@@ -68,7 +68,7 @@ async fn enabling_without_an_rp_id_fails_at_start() {
     .map(|s| s.to_string())
     .collect();
     let config = hasura_auth::config::Config::from_args(args).expect("config parses");
-    let err = hasura_auth::app::Settings::new(config)
+    let err = hasura_auth::settings::RuntimeSettings::new(config)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("relying party ID"), "{err}");
@@ -83,7 +83,7 @@ async fn enabling_without_an_rp_id_fails_at_start() {
     .map(|s| s.to_string())
     .collect();
     let config = hasura_auth::config::Config::from_args(args).expect("config parses");
-    let err = hasura_auth::app::Settings::new(config)
+    let err = hasura_auth::settings::RuntimeSettings::new(config)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("not a domain"), "{err}");

@@ -1,12 +1,14 @@
 //! `POST /link/idtoken` (elevated bearer): link an Apple or Google account.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ElevatedBearer};
 use crate::service::oauth::IdTokenProvider;
+use crate::service::oauth::OAuthSignIn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -17,11 +19,11 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
     ElevatedBearer(token): ElevatedBearer,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
-    state
+    oauth
         .link_id_token(&token, body.provider, &body.id_token, body.nonce.as_deref())
         .await?;
     Ok(crate::http::ok())

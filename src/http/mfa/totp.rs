@@ -1,15 +1,17 @@
 //! `GET /mfa/totp/generate`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::Bearer;
+use crate::service::mfa::TotpMfa;
 use crate::service::mfa::TotpSetup;
 
 pub async fn generate(
-    State(state): State<SharedState>,
+    State(mfa): State<Arc<TotpMfa>>,
     Bearer(token): Bearer,
 ) -> Result<Json<TotpSetup>, ApiError> {
-    Ok(Json(state.totp_generate(&token).await?))
+    Ok(Json(mfa.totp_generate(&token).await?))
 }

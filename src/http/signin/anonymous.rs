@@ -1,15 +1,17 @@
 //! `POST /signin/anonymous` (the body is optional).
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::app::SharedState;
 use crate::domain::options::LocaleCode;
 use crate::error::ApiError;
 use crate::http::extract::OptionalJson;
+use crate::service::anonymous::AnonymousInput;
+use crate::service::anonymous::AnonymousSignIn;
 use crate::service::session::SessionPayload;
-use crate::service::signup::AnonymousSignIn;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -20,12 +22,12 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(anonymous): State<Arc<AnonymousSignIn>>,
     OptionalJson(body): OptionalJson<Body>,
 ) -> Result<Json<SessionPayload>, ApiError> {
     let body = body.unwrap_or_default();
-    let session = state
-        .signin_anonymous(AnonymousSignIn {
+    let session = anonymous
+        .signin_anonymous(AnonymousInput {
             display_name: body.display_name,
             locale: body.locale,
             metadata: body.metadata,

@@ -1,13 +1,15 @@
 //! `POST /signin/email-password`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 
-use crate::app::SharedState;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::Session;
+use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signin::{MfaChallenge, PasswordSignIn};
 
 #[derive(Deserialize)]
@@ -26,11 +28,11 @@ pub struct Response {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(signin): State<Arc<EmailPasswordSignIn>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<Response>, ApiError> {
     Ok(Json(
-        match state
+        match signin
             .signin_email_password(body.email, body.password)
             .await?
         {

@@ -1,13 +1,15 @@
 //! `POST /signin/idtoken`: sign in (or up) with an Apple or Google id token.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::SignUpOptionsInput;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::oauth::IdTokenProvider;
+use crate::service::oauth::OAuthSignIn;
 use crate::service::session::SessionPayload;
 
 #[derive(Deserialize)]
@@ -20,10 +22,10 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<SessionPayload>, ApiError> {
-    let session = state
+    let session = oauth
         .sign_in_id_token(
             body.provider,
             &body.id_token,

@@ -1,11 +1,13 @@
 //! `POST /signin/mfa/totp`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::service::mfa::TotpMfa;
 use crate::service::session::SessionPayload;
 
 #[derive(Deserialize)]
@@ -16,14 +18,14 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(mfa): State<Arc<TotpMfa>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<SessionPayload>, ApiError> {
     // The contract's pattern `^mfaTotp:.*$`.
     if !body.ticket.starts_with("mfaTotp:") {
         return Err(ApiError::validation("ticket must start with mfaTotp:"));
     }
-    let session = state.signin_mfa_totp(&body.ticket, &body.otp).await?;
+    let session = mfa.signin_mfa_totp(&body.ticket, &body.otp).await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

@@ -1,13 +1,15 @@
 //! `POST /signin/otp/email` (send a code) and `POST /signin/otp/email/verify`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::{Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::ok;
+use crate::service::passwordless::EmailSignIn;
 use crate::service::session::SessionPayload;
 
 #[derive(Deserialize)]
@@ -18,10 +20,12 @@ pub struct RequestBody {
 }
 
 pub async fn request(
-    State(state): State<SharedState>,
+    State(email_signin): State<Arc<EmailSignIn>>,
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<Response, ApiError> {
-    state.signin_otp_email(body.email, body.options).await?;
+    email_signin
+        .signin_otp_email(body.email, body.options)
+        .await?;
     Ok(ok())
 }
 
@@ -33,10 +37,12 @@ pub struct VerifyBody {
 }
 
 pub async fn verify(
-    State(state): State<SharedState>,
+    State(email_signin): State<Arc<EmailSignIn>>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<SessionPayload>, ApiError> {
-    let session = state.signin_otp_email_verify(body.email, &body.otp).await?;
+    let session = email_signin
+        .signin_otp_email_verify(body.email, &body.otp)
+        .await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

@@ -1,13 +1,15 @@
 //! `POST /signin/passwordless/email` (magic link).
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::{Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::ok;
+use crate::service::passwordless::EmailSignIn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,10 +19,10 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(email_signin): State<Arc<EmailSignIn>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
-    state
+    email_signin
         .signin_passwordless_email(body.email, body.options)
         .await?;
     Ok(ok())

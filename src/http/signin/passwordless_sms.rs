@@ -1,14 +1,16 @@
 //! `POST /signin/passwordless/sms` and `POST /signin/passwordless/sms/otp`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::SessionPayload;
+use crate::service::sms::SmsSignIn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -18,13 +20,13 @@ pub struct RequestBody {
 }
 
 pub async fn request(
-    State(state): State<SharedState>,
+    State(sms): State<Arc<SmsSignIn>>,
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<Response, ApiError> {
     let phone = PhoneNumber::parse(&body.phone_number)
         .inspect_err(|e| tracing::debug!(error = %e, "phone number refused"))
         .ok();
-    state.signin_sms_request(phone, body.options).await?;
+    sms.signin_sms_request(phone, body.options).await?;
     Ok(crate::http::ok())
 }
 
@@ -36,11 +38,11 @@ pub struct OtpBody {
 }
 
 pub async fn verify_otp(
-    State(state): State<SharedState>,
+    State(sms): State<Arc<SmsSignIn>>,
     ApiJson(body): ApiJson<OtpBody>,
 ) -> Result<Json<SessionPayload>, ApiError> {
     let phone = PhoneNumber::parse(&body.phone_number).ok();
-    let session = state.signin_sms_verify(phone, &body.otp).await?;
+    let session = sms.signin_sms_verify(phone, &body.otp).await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

@@ -1,12 +1,14 @@
 //! `POST /signin/pat`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::token::UUID_IN_TOKEN;
+use crate::service::pat::PersonalAccessTokens;
 use crate::service::session::SessionPayload;
 
 #[derive(Deserialize)]
@@ -16,7 +18,7 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(pats): State<Arc<PersonalAccessTokens>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<SessionPayload>, ApiError> {
     if !UUID_IN_TOKEN.is_match(&body.personal_access_token) {
@@ -24,7 +26,7 @@ pub async fn handle(
             "personalAccessToken must be a personal access token (a UUID)",
         ));
     }
-    let session = state.signin_pat(&body.personal_access_token).await?;
+    let session = pats.signin_pat(&body.personal_access_token).await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

@@ -2,6 +2,7 @@
 //! `POST` (Apple's `form_post`), and `GET …/callback/tokens` (the provider's tokens).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::{
     Form, Json,
@@ -15,15 +16,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::adapters::oauth::{OAuthProviders, ProviderSpecificParams};
-use crate::app::SharedState;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::Bearer;
 use crate::http::verify::{error_redirect, redirect};
+use crate::service::oauth::OAuthSignIn;
 use crate::service::oauth::{
     CallbackOutcome, ProviderCallback, ProviderSession, ProviderSignIn, StartError,
 };
 use crate::service::verify::with_query;
+use crate::settings::SettingsHandle;
 
 /// Query of `GET /signin/provider/{provider}`. Unknown parameters are ignored (the
 /// SDK spreads `providerSpecificParams` into the query).
@@ -98,17 +100,18 @@ impl StartQuery {
 }
 
 pub async fn start(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
+    State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<StartQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
     let Query(query) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
     let request = query.into_request(provider)?;
-    Ok(match state.start_provider_sign_in(request).await {
+    Ok(match oauth.start_provider_sign_in(request).await {
         Ok(location) => redirect(&location),
         Err(StartError::Json(e)) => e.into_response(),
-        Err(StartError::Redirect { to, code }) => error_redirect(&state, &to, code),
+        Err(StartError::Redirect { to, code }) => error_redirect(&settings, &to, code),
     })
 }
 
@@ -127,13 +130,14 @@ pub struct CallbackParams {
 }
 
 async fn callback(
-    state: &SharedState,
+    oauth: &OAuthSignIn,
+    settings: &SettingsHandle,
     provider: String,
     params: CallbackParams,
 ) -> Result<Response, ApiError> {
     let cb_state = non_empty(params.state)
         .ok_or_else(|| ApiError::validation("query argument state is required"))?;
-    let outcome = state
+    let outcome = oauth
         .provider_callback(ProviderCallback {
             provider,
             state: cb_state,
@@ -147,13 +151,13 @@ async fn callback(
             error_uri: params.error_uri,
         })
         .await?;
-    Ok(outcome_redirect(state, outcome))
+    Ok(outcome_redirect(settings, outcome))
 }
 
-fn outcome_redirect(state: &SharedState, outcome: CallbackOutcome) -> Response {
+fn outcome_redirect(settings: &SettingsHandle, outcome: CallbackOutcome) -> Response {
     let mut pairs: Vec<(&str, String)> = outcome.params;
     if let Some(code) = outcome.error {
-        let code = code.visible(state.config().conceal_errors);
+        let code = code.visible(settings.config().conceal_errors);
         pairs.push(("error", code.as_str().to_owned()));
         pairs.push(("errorDescription", code.message().to_owned()));
     }
@@ -162,17 +166,19 @@ fn outcome_redirect(state: &SharedState, outcome: CallbackOutcome) -> Response {
 }
 
 pub async fn callback_get(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
+    State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
     let Query(params) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
-    callback(&state, provider, params).await
+    callback(&oauth, &settings, provider, params).await
 }
 
 pub async fn callback_post(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
+    State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -189,15 +195,15 @@ pub async fn callback_post(
         error_description: fields.remove("error_description"),
         error_uri: fields.remove("error_uri"),
     };
-    callback(&state, provider, params).await
+    callback(&oauth, &settings, provider, params).await
 }
 
 /// `GET /signin/provider/{provider}/callback/tokens` (bearer).
 pub async fn tokens(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
     Bearer(token): Bearer,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ProviderSession>, ApiError> {
     let provider = provider_name(path)?;
-    Ok(Json(state.take_provider_session(&token, &provider).await?))
+    Ok(Json(oauth.take_provider_session(&token, &provider).await?))
 }

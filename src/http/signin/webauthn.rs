@@ -1,14 +1,16 @@
 //! `POST /signin/webauthn` (body optional) and `POST /signin/webauthn/verify`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::Email;
 use crate::domain::webauthn::CredentialAssertion;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalJson};
 use crate::service::session::SessionPayload;
+use crate::service::webauthn::Passkeys;
 use crate::service::webauthn::RequestOptions;
 
 #[derive(Deserialize, Default)]
@@ -18,11 +20,11 @@ pub struct StartBody {
 }
 
 pub async fn start(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     OptionalJson(body): OptionalJson<StartBody>,
 ) -> Result<Json<RequestOptions>, ApiError> {
     let body = body.unwrap_or_default();
-    Ok(Json(state.webauthn_signin_start(body.email).await?))
+    Ok(Json(passkeys.webauthn_signin_start(body.email).await?))
 }
 
 /// Also the body of `POST /elevate/webauthn/verify`.
@@ -36,10 +38,10 @@ pub struct VerifyBody {
 }
 
 pub async fn verify(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<SessionPayload>, ApiError> {
-    let session = state.webauthn_signin_finish(body.credential).await?;
+    let session = passkeys.webauthn_signin_finish(body.credential).await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

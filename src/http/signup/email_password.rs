@@ -1,13 +1,15 @@
 //! `POST /signup/email-password`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::{Email, Password, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::SessionPayload;
+use crate::service::signup::SignUp;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +20,10 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(signup): State<Arc<SignUp>>,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Json<SessionPayload>, ApiError> {
-    let session = state
+    let session = signup
         .signup_email_password(body.email, body.password, body.options)
         .await?;
     Ok(Json(SessionPayload { session }))

@@ -1,15 +1,17 @@
 //! `POST /signup/webauthn` and `POST /signup/webauthn/verify`.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::webauthn::CredentialCreation;
 use crate::domain::{Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::SessionPayload;
 use crate::service::webauthn::CreationOptions;
+use crate::service::webauthn::Passkeys;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,11 +21,11 @@ pub struct StartBody {
 }
 
 pub async fn start(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Json<CreationOptions>, ApiError> {
     Ok(Json(
-        state
+        passkeys
             .webauthn_signup_start(body.email, body.options)
             .await?,
     ))
@@ -40,10 +42,10 @@ pub struct VerifyBody {
 }
 
 pub async fn verify(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<SessionPayload>, ApiError> {
-    let session = state
+    let session = passkeys
         .webauthn_signup_finish(body.credential, body.nickname)
         .await?;
     Ok(Json(SessionPayload { session }))

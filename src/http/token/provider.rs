@@ -1,5 +1,7 @@
 //! `POST /token/provider/{provider}` (bearer): refresh the provider's access token.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::{Path, State, rejection::PathRejection},
@@ -7,9 +9,9 @@ use axum::{
 use serde::Deserialize;
 
 use crate::adapters::oauth::OAuthProviders;
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, Bearer};
+use crate::service::oauth::OAuthSignIn;
 use crate::service::oauth::ProviderSession;
 
 #[derive(Deserialize)]
@@ -19,7 +21,7 @@ pub struct Body {
 }
 
 pub async fn refresh(
-    State(state): State<SharedState>,
+    State(oauth): State<Arc<OAuthSignIn>>,
     Bearer(token): Bearer,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<Body>,
@@ -34,7 +36,7 @@ pub async fn refresh(
         return Err(ApiError::validation("refreshToken is required"));
     }
     Ok(Json(
-        state
+        oauth
             .refresh_provider_session(&token, &provider, &body.refresh_token)
             .await?,
     ))

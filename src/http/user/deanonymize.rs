@@ -1,13 +1,15 @@
 //! `POST /user/deanonymize`.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::{Email, Password, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, Bearer};
 use crate::http::ok;
+use crate::service::deanonymize::Deanonymization;
 use crate::service::deanonymize::{DeanonymizeInput, SignInMethod};
 
 #[derive(Deserialize)]
@@ -23,11 +25,11 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(deanonymization): State<Arc<Deanonymization>>,
     Bearer(token): Bearer,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
-    state
+    deanonymization
         .deanonymize(
             &token,
             DeanonymizeInput {

@@ -1,14 +1,16 @@
 //! `POST /user/email/send-verification-email` and `POST /user/email/change`.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::Email;
 use crate::domain::options::RedirectOptionsInput;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ElevatedBearer};
 use crate::http::ok;
+use crate::service::user_email::EmailChange;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +20,10 @@ pub struct SendVerificationBody {
 }
 
 pub async fn send_verification(
-    State(state): State<SharedState>,
+    State(email_change): State<Arc<EmailChange>>,
     ApiJson(body): ApiJson<SendVerificationBody>,
 ) -> Result<Response, ApiError> {
-    state
+    email_change
         .send_verification_email(body.email, body.options)
         .await?;
     Ok(ok())
@@ -35,11 +37,11 @@ pub struct ChangeBody {
 }
 
 pub async fn change(
-    State(state): State<SharedState>,
+    State(email_change): State<Arc<EmailChange>>,
     ElevatedBearer(token): ElevatedBearer,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, ApiError> {
-    state
+    email_change
         .change_email(&token, body.new_email, body.options)
         .await?;
     Ok(ok())

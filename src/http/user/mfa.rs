@@ -1,11 +1,13 @@
 //! `POST /user/mfa`: activate or deactivate TOTP.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, Bearer};
+use crate::service::mfa::TotpMfa;
 
 /// `activeMfaType`: `"totp"` activates; absent or `""` deactivates.
 #[derive(Deserialize, Default, PartialEq, Eq)]
@@ -26,11 +28,11 @@ pub struct Body {
 }
 
 pub async fn handle(
-    State(state): State<SharedState>,
+    State(mfa): State<Arc<TotpMfa>>,
     Bearer(token): Bearer,
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
     let activate = body.active_mfa_type == ActiveMfaType::Totp;
-    state.change_mfa(&token, &body.code, activate).await?;
+    mfa.change_mfa(&token, &body.code, activate).await?;
     Ok(crate::http::ok())
 }

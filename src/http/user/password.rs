@@ -1,14 +1,16 @@
 //! `POST /user/password/reset` and `POST /user/password`.
 
+use std::sync::Arc;
+
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::app::SharedState;
 use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalBearer};
 use crate::http::ok;
+use crate::service::password::PasswordChange;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +20,10 @@ pub struct ResetBody {
 }
 
 pub async fn reset(
-    State(state): State<SharedState>,
+    State(passwords): State<Arc<PasswordChange>>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Response, ApiError> {
-    state
+    passwords
         .request_password_reset(body.email, body.options)
         .await?;
     Ok(ok())
@@ -53,11 +55,11 @@ pub struct ChangeBody {
 /// Authentication is optional: without a (sufficiently elevated) token the ticket is
 /// used instead, as upstream.
 pub async fn change(
-    State(state): State<SharedState>,
+    State(passwords): State<Arc<PasswordChange>>,
     OptionalBearer(token): OptionalBearer,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, ApiError> {
-    state
+    passwords
         .change_password(token, body.new_password, body.ticket.map(|t| t.0))
         .await?;
     Ok(ok())

@@ -1,20 +1,22 @@
 //! `POST /user/webauthn/add` and `POST /user/webauthn/verify` (elevated; a user without
 //! any key may add a first one even when the elevated claim is required).
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 
-use crate::app::SharedState;
 use crate::domain::webauthn::CredentialCreation;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ElevatedBearerFirstKey};
 use crate::service::webauthn::CreationOptions;
+use crate::service::webauthn::Passkeys;
 
 pub async fn add(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     ElevatedBearerFirstKey(token): ElevatedBearerFirstKey,
 ) -> Result<Json<CreationOptions>, ApiError> {
-    Ok(Json(state.webauthn_add_key_start(&token).await?))
+    Ok(Json(passkeys.webauthn_add_key_start(&token).await?))
 }
 
 #[derive(Deserialize)]
@@ -32,11 +34,11 @@ pub struct Added {
 }
 
 pub async fn verify(
-    State(state): State<SharedState>,
+    State(passkeys): State<Arc<Passkeys>>,
     ElevatedBearerFirstKey(token): ElevatedBearerFirstKey,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Added>, ApiError> {
-    let added = state
+    let added = passkeys
         .webauthn_add_key_finish(&token, body.credential, body.nickname)
         .await?;
     Ok(Json(Added {

@@ -7,8 +7,6 @@
 //! verify the response, and only then touches users, keys or sessions. Any refusal of
 //! the response itself is `invalid-request`, as upstream.
 
-pub mod rp;
-
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +14,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
-use crate::app::AppState;
 use crate::db::users::{self, NewUser, UserRow};
 use crate::db::webauthn::{self as keys_db, CeremonyKind, SignupRows, StoredKey};
 use crate::domain::options::SignUpOptionsInput;
@@ -29,6 +26,7 @@ use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::refresh::RefreshToken;
 
+use crate::adapters::webauthn as rp;
 pub use rp::{CreationOptions, RelyingParty, RequestOptions};
 
 /// A refused ceremony: `invalid-request`, with the reason in the message.
@@ -61,10 +59,21 @@ pub struct AddedKey {
     pub nickname: Option<String>,
 }
 
-impl AppState {
+/// WebAuthn ceremonies: passkey sign-up and sign-in, adding keys, elevation.
+#[derive(Clone)]
+pub struct Passkeys {
+    pub(crate) db: crate::db::DbPool,
+    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) accounts: crate::service::accounts::Accounts,
+    pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) settings: crate::settings::SettingsHandle,
+}
+
+impl Passkeys {
     /// The relying party, or `disabled-endpoint` when WebAuthn is off.
     fn relying_party(&self) -> Result<Arc<RelyingParty>, ApiError> {
-        self.settings()
+        self.settings
+            .snapshot()
             .webauthn
             .clone()
             .ok_or_else(|| ErrorCode::DisabledEndpoint.into())
@@ -143,13 +152,14 @@ impl AppState {
         options: Option<SignUpOptionsInput>,
     ) -> Result<CreationOptions, ApiError> {
         let rp = self.relying_party()?;
-        if self.config().disable_signup {
+        if self.settings.config().disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let options = self
+            .settings
             .policy()
             .resolve_signup_options(options, email.as_str())?;
-        self.policy().check_email(email.as_str())?;
+        self.settings.policy().check_email(email.as_str())?;
         let user_id = Uuid::new_v4();
         let (creation, state) = rp.start_registration(user_id, &options.display_name, &[])?;
         let pending = PendingSignup {
@@ -185,7 +195,7 @@ impl AppState {
         nickname: Option<String>,
     ) -> Result<Option<Session>, ApiError> {
         let rp = self.relying_party()?;
-        if self.config().disable_signup {
+        if self.settings.config().disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let (ceremony, state) = self
@@ -209,11 +219,11 @@ impl AppState {
             redirect_to: pending.redirect_to,
         };
         let email = pending.email;
-        let avatar_url = self.policy().avatar_url(&email);
+        let avatar_url = self.settings.policy().avatar_url(&email);
         let new_key = key.to_store(nickname.as_deref());
         // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
-        let needs_verification = self.config().email_verification_required;
-        let disable_new_users = self.config().disable_new_users;
+        let needs_verification = self.settings.config().email_verification_required;
+        let disable_new_users = self.settings.config().disable_new_users;
         let with_session = !(needs_verification || disable_new_users);
         let ticket =
             (!with_session && needs_verification).then(|| tickets::issue(TicketKind::VerifyEmail));
@@ -239,7 +249,7 @@ impl AppState {
         let rows = match &refresh_hash {
             Some(hash) => SignupRows::WithSession {
                 refresh_token_hash: hash,
-                ttl_secs: self.config().refresh_token_expires_in,
+                ttl_secs: self.settings.config().refresh_token_expires_in,
             },
             None => SignupRows::WithoutSession,
         };
@@ -254,18 +264,19 @@ impl AppState {
                 return Err(ErrorCode::DisabledUser.into());
             }
             if let Some(ticket) = ticket {
-                self.send_ticket_email(TicketEmail {
-                    template: TemplateName::EmailVerify,
-                    kind: TicketKind::VerifyEmail,
-                    to: &email,
-                    locale: &options.locale,
-                    display_name: &options.display_name,
-                    email: &email,
-                    new_email: "",
-                    ticket: &ticket.value,
-                    redirect_to: &options.redirect_to,
-                })
-                .await?;
+                self.mail
+                    .send_ticket(TicketEmail {
+                        template: TemplateName::EmailVerify,
+                        kind: TicketKind::VerifyEmail,
+                        to: &email,
+                        locale: &options.locale,
+                        display_name: &options.display_name,
+                        email: &email,
+                        new_email: "",
+                        ticket: &ticket.value,
+                        redirect_to: &options.redirect_to,
+                    })
+                    .await?;
             }
             return Ok(None);
         };
@@ -274,6 +285,7 @@ impl AppState {
             .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
         let user = new_user.inserted_row(inserted.user_id, inserted.created_at);
         let session = self
+            .sessions
             .session_for(&user, options.allowed_roles, refresh, token_id, false)
             .await?;
         Ok(Some(session))
@@ -295,7 +307,7 @@ impl AppState {
         let user = users::find_by_email(&db, email.as_str())
             .await?
             .ok_or(ErrorCode::InvalidEmailPassword)?;
-        self.check(&user, Tolerate::default())?;
+        self.accounts.check(&user, Tolerate::default())?;
         let keys = keys_db::keys_of_user(&db, user.id).await?;
         drop(db);
         self.start_authentication_ceremony(&rp, &keys, CeremonyKind::Signin, Some(user.id))
@@ -319,8 +331,8 @@ impl AppState {
         let user = self
             .verify_assertion(&rp, &assertion, state, user_id)
             .await?;
-        self.check(&user, Tolerate::default())?;
-        self.new_session(&user).await
+        self.accounts.check(&user, Tolerate::default())?;
+        self.sessions.new_session(&user).await
     }
 
     /// The user an assertion is for: the ceremony's, or for a discoverable sign-in the
@@ -387,7 +399,10 @@ impl AppState {
         token: &crate::tokens::VerifiedToken,
     ) -> Result<CreationOptions, ApiError> {
         let rp = self.relying_party()?;
-        let user = self.user_from_token(token, Tolerate::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Tolerate::default())
+            .await?;
         let keys = self.keys_of(user.id).await?;
         let (creation, state) = rp.start_registration(user.id, &user.display_name, &keys)?;
         self.store_ceremony(
@@ -410,7 +425,10 @@ impl AppState {
         nickname: Option<String>,
     ) -> Result<AddedKey, ApiError> {
         let rp = self.relying_party()?;
-        let user = self.user_from_token(token, Tolerate::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Tolerate::default())
+            .await?;
         // Only a ceremony this user started: another user's challenge is unknown here.
         let (_, state) = self
             .take_ceremony(
@@ -434,7 +452,10 @@ impl AppState {
         token: &crate::tokens::VerifiedToken,
     ) -> Result<RequestOptions, ApiError> {
         let rp = self.relying_party()?;
-        let user = self.user_from_token(token, Tolerate::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Tolerate::default())
+            .await?;
         let keys = self.keys_of(user.id).await?;
         self.start_authentication_ceremony(&rp, &keys, CeremonyKind::Elevate, Some(user.id))
             .await
@@ -448,7 +469,10 @@ impl AppState {
         assertion: CredentialAssertion,
     ) -> Result<Session, ApiError> {
         let rp = self.relying_party()?;
-        let user = self.user_from_token(token, Tolerate::default()).await?;
+        let user = self
+            .accounts
+            .user_from_token(token, Tolerate::default())
+            .await?;
         let (ceremony, state) = self
             .take_ceremony(
                 &assertion.response.client_data_json.0,
@@ -460,7 +484,7 @@ impl AppState {
         let user = self
             .verify_assertion(&rp, &assertion, state, user_id)
             .await?;
-        self.check(&user, Tolerate::default())?;
-        self.new_session_with(&user, true).await
+        self.accounts.check(&user, Tolerate::default())?;
+        self.sessions.new_session_with(&user, true).await
     }
 }

@@ -1,14 +1,24 @@
-//! Who is calling: the user behind an access token, and the elevated-claim policy
-//! (`AUTH_REQUIRE_ELEVATED_CLAIM`) for the routes that demand it.
+//! Who is calling: the user behind an access token (`GET /user`, and every workflow
+//! that acts on the caller), upstream's generic user check, and the elevated-claim
+//! policy (`AUTH_REQUIRE_ELEVATED_CLAIM`) for the routes that demand it.
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::config::ElevatedClaimMode;
+use crate::db::DbPool;
 use crate::db::users::{self, UserRow};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::user_check::Tolerate;
+use crate::service::session::UserView;
+use crate::service::user_check::{Tolerate, check_user};
+use crate::settings::SettingsHandle;
 use crate::tokens::VerifiedToken;
+
+/// Loads and checks existing users.
+#[derive(Clone)]
+pub struct Accounts {
+    pub(crate) db: DbPool,
+    pub(crate) settings: SettingsHandle,
+}
 
 /// How strictly a route applies the elevated-claim policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +32,28 @@ pub enum Elevation {
     FirstKeyExempt,
 }
 
-impl AppState {
+impl Accounts {
+    /// `GET /user`.
+    pub async fn current_user(&self, user_id: Uuid) -> Result<UserView, ApiError> {
+        let db = self.db.get().await?;
+        let (user, roles) = users::find_by_id_with_roles(&db, user_id)
+            .await?
+            .ok_or(ErrorCode::InvalidEmailPassword)?;
+        self.check(&user, Default::default())?;
+        Ok(UserView::new(&user, roles))
+    }
+
+    /// Upstream's `ValidateUser` under the current settings.
+    pub fn check(&self, user: &UserRow, tolerate: Tolerate) -> Result<(), ErrorCode> {
+        let settings = self.settings.snapshot();
+        check_user(
+            user,
+            &settings.policy,
+            settings.config.email_verification_required,
+            tolerate,
+        )
+    }
+
     /// Loads the token's user (`sub`) and applies the generic user check.
     pub async fn user_from_token(
         &self,
@@ -52,7 +83,7 @@ impl AppState {
         token: &VerifiedToken,
         route: Elevation,
     ) -> Result<bool, ApiError> {
-        let mode = self.config().require_elevated_claim;
+        let mode = self.settings.config().require_elevated_claim;
         match elevation_rule(mode, route, token.is_elevated()) {
             ElevationRule::Pass => Ok(true),
             ElevationRule::Fail => Ok(false),

@@ -1,126 +1,45 @@
-//! Start-up: configuration → database → migrations → state → HTTP server.
+//! Start-up: configuration → database → migrations → workflows → HTTP server, and the
+//! `migrate` and `healthcheck` commands.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::adapters::email::{Mailer, Templates};
 use crate::config::{CommandKind, Config};
-use crate::db::DbPool;
-use crate::service::passwords::PasswordHasher;
-use crate::service::policy::Policy;
+use crate::service::accounts::Accounts;
+use crate::service::anonymous::AnonymousSignIn;
+use crate::service::change_env::EnvChange;
+use crate::service::custom_claims::ClaimsSource;
+use crate::service::deanonymize::Deanonymization;
+use crate::service::email::Mail;
+use crate::service::mfa::TotpMfa;
+use crate::service::oauth::OAuthSignIn;
+use crate::service::password::PasswordChange;
+use crate::service::password_check::NewPasswordRules;
+use crate::service::passwordless::EmailSignIn;
+use crate::service::pat::PersonalAccessTokens;
 use crate::service::rate_limit::RateLimiter;
+use crate::service::session::Sessions;
+use crate::service::signin::EmailPasswordSignIn;
+use crate::service::signup::SignUp;
+use crate::service::sms::SmsSignIn;
+use crate::service::user_email::EmailChange;
+use crate::service::verify::TicketVerification;
+use crate::service::webauthn::Passkeys;
+use crate::settings::{RuntimeSettings, SettingsHandle};
+use crate::state::{AppState, SharedState, Workflows};
 use crate::tokens::JwtKeys;
-use crate::tokens::custom_claims::CustomClaims;
-
-/// Everything a request needs, built once at start-up.
-///
-/// The configuration and the policy derived from it sit behind an [`ArcSwap`] because
-/// `POST /change-env` (test environments only) replaces them at runtime; every request
-/// reads a consistent snapshot with one atomic load.
-pub struct AppState {
-    settings: ArcSwap<Settings>,
-    pub db: DbPool,
-    pub jwt: JwtKeys,
-    pub passwords: PasswordHasher,
-    pub mailer: Mailer,
-    pub templates: Templates,
-    /// The SMS provider; `None` when SMS sign-in is disabled and not configured.
-    pub sms: Option<crate::adapters::sms::Sms>,
-    /// Outgoing HTTP (Hasura, HIBP, Turnstile); each call sets its own timeout.
-    pub http_client: reqwest::Client,
-    /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
-    pub rate_limiter: Option<RateLimiter>,
-    pub metrics: crate::metrics::Metrics,
-    /// Database connections that may stay in use while an email is delivered (see
-    /// `AppState::mail_connection`): half the pool, so a slow mail server cannot starve
-    /// sign-ins and token refreshes.
-    pub mail_slots: tokio::sync::Semaphore,
-    /// Enabled OAuth providers and id-token verifiers (built once, like upstream).
-    pub oauth: crate::adapters::oauth::OAuthProviders,
-}
-
-/// The runtime-replaceable part of the state.
-pub struct Settings {
-    pub config: Config,
-    pub policy: Policy,
-    /// Compiled `AUTH_JWT_CUSTOM_CLAIMS` (+ defaults); `None` when none are configured.
-    pub claims: Option<Arc<CustomClaims>>,
-    /// The WebAuthn relying party (`None` when WebAuthn is disabled); part of the
-    /// settings so that a configuration change rebuilds it.
-    pub webauthn: Option<Arc<crate::service::webauthn::RelyingParty>>,
-}
-
-impl Settings {
-    pub fn new(config: Config) -> Result<Settings, StartupError> {
-        let policy = Policy::from_config(&config).map_err(StartupError::Config)?;
-        let claims = CustomClaims::from_settings(
-            config.custom_claims_map().as_ref(),
-            config.custom_claims_defaults_map().as_ref(),
-        )
-        .map_err(|e| StartupError::Config(e.to_string()))?
-        .map(Arc::new);
-        let webauthn = crate::service::webauthn::RelyingParty::from_config(&config)
-            .map_err(StartupError::Config)?
-            .map(Arc::new);
-        Ok(Settings {
-            config,
-            policy,
-            claims,
-            webauthn,
-        })
-    }
-}
-
-/// A read-only view of the current settings' configuration.
-pub struct ConfigRef(arc_swap::Guard<Arc<Settings>>);
-
-impl std::ops::Deref for ConfigRef {
-    type Target = Config;
-    fn deref(&self) -> &Config {
-        &self.0.config
-    }
-}
-
-/// A read-only view of the current settings' policy.
-pub struct PolicyRef(arc_swap::Guard<Arc<Settings>>);
-
-impl std::ops::Deref for PolicyRef {
-    type Target = Policy;
-    fn deref(&self) -> &Policy {
-        &self.0.policy
-    }
-}
-
-impl AppState {
-    pub fn config(&self) -> ConfigRef {
-        ConfigRef(self.settings.load())
-    }
-
-    pub fn policy(&self) -> PolicyRef {
-        PolicyRef(self.settings.load())
-    }
-
-    /// The current settings as one snapshot (config and policy that belong together).
-    pub fn settings(&self) -> Arc<Settings> {
-        self.settings.load_full()
-    }
-
-    /// Replaces configuration and policy for the requests that start after this call.
-    pub fn replace_settings(&self, settings: Settings) {
-        self.settings.store(Arc::new(settings));
-    }
-}
-
-pub type SharedState = Arc<AppState>;
+use crate::tokens::password_hash::PasswordHasher;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("{0}")]
     Config(String),
+    #[error("{0}")]
+    Settings(#[from] crate::settings::SettingsError),
     #[error("{0}")]
     Jwt(#[from] crate::tokens::JwtConfigError),
     #[error("database: {0}")]
@@ -143,16 +62,19 @@ fn cpus() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// Migrates the database and builds the shared state.
+/// Migrates the database and builds the shared state: the adapters once, then each
+/// workflow with the dependencies it uses.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
-    let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
+    let jwt = Arc::new(JwtKeys::from_secret(
+        config.jwt_secret.as_deref().unwrap_or_default(),
+    )?);
     if config.enable_change_env {
         tracing::warn!(
             "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
              server without authentication. For test environments only; never in production."
         );
     }
-    let settings = Settings::new(config)?;
+    let settings = RuntimeSettings::new(config)?;
     let config = &settings.config;
 
     let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
@@ -163,10 +85,10 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         "database schema ready"
     );
 
-    let http_client = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
-    crate::adapters::hasura::sync_at_startup(&http_client, config).await?;
+    crate::adapters::hasura::sync_at_startup(&http, config).await?;
     if settings.claims.is_some() && config.graphql_url.trim().is_empty() {
         tracing::warn!(
             "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
@@ -177,8 +99,10 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 
     let pool_size = (cpus() * 4).max(4);
     let db = crate::db::connect(config.database_url(), pool_size)?;
-    let oauth = crate::adapters::oauth::OAuthProviders::from_config(config)
-        .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?;
+    let oauth = Arc::new(
+        crate::adapters::oauth::OAuthProviders::from_config(config)
+            .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?,
+    );
     {
         let client = db.get().await.map_err(crate::db::DbError::from)?;
         crate::db::users::upsert_roles(&client, &settings.policy.allowed_roles).await?;
@@ -188,8 +112,11 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     }
 
     let templates_dir = std::path::Path::new(&config.templates_path);
-    let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
-    let mailer = Mailer::from_config(config)?;
+    let templates = Arc::new(Templates::load(
+        Some(templates_dir),
+        &config.default_locale,
+    )?);
+    let mailer = Arc::new(Mailer::from_config(config)?);
     let sms = match crate::adapters::sms::from_config(config) {
         Ok(sms) => Some(sms),
         Err(e) if config.sms_passwordless_enabled => {
@@ -197,21 +124,140 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         }
         Err(_) => None,
     };
-    let passwords = PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?;
+    let passwords =
+        Arc::new(PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?);
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let settings = SettingsHandle::new(settings);
 
-    Ok(Arc::new(AppState {
-        settings: ArcSwap::from_pointee(settings),
+    let accounts = Accounts {
+        db: db.clone(),
+        settings: settings.clone(),
+    };
+    let sessions = Sessions {
+        db: db.clone(),
+        jwt: jwt.clone(),
+        claims: ClaimsSource {
+            http: http.clone(),
+            settings: settings.clone(),
+        },
+        settings: settings.clone(),
+    };
+    let mail = Mail {
+        db: db.clone(),
+        slots: Arc::new(Semaphore::new(pool_size / 2)),
+        mailer,
+        templates: templates.clone(),
+        metrics: metrics.clone(),
+        settings: settings.clone(),
+    };
+    let password_rules = NewPasswordRules {
+        http: http.clone(),
+        settings: settings.clone(),
+    };
+    let workflows = Workflows {
+        signup: Arc::new(SignUp {
+            db: db.clone(),
+            passwords: passwords.clone(),
+            password_rules: password_rules.clone(),
+            mail: mail.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        anonymous: Arc::new(AnonymousSignIn {
+            db: db.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        email_password: Arc::new(EmailPasswordSignIn {
+            db: db.clone(),
+            passwords: passwords.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+        }),
+        email_signin: Arc::new(EmailSignIn {
+            db: db.clone(),
+            passwords: passwords.clone(),
+            mail: mail.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        sms: Arc::new(SmsSignIn {
+            db: db.clone(),
+            sms,
+            templates,
+            metrics: metrics.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        mfa: Arc::new(TotpMfa {
+            db: db.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        pats: Arc::new(PersonalAccessTokens {
+            db: db.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+        }),
+        password: Arc::new(PasswordChange {
+            db: db.clone(),
+            passwords: passwords.clone(),
+            password_rules: password_rules.clone(),
+            mail: mail.clone(),
+            accounts: accounts.clone(),
+            settings: settings.clone(),
+        }),
+        email_change: Arc::new(EmailChange {
+            mail: mail.clone(),
+            accounts: accounts.clone(),
+            settings: settings.clone(),
+        }),
+        deanonymize: Arc::new(Deanonymization {
+            passwords: passwords.clone(),
+            password_rules,
+            mail: mail.clone(),
+            settings: settings.clone(),
+        }),
+        verify: Arc::new(TicketVerification {
+            db: db.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+        }),
+        oauth: Arc::new(OAuthSignIn {
+            db: db.clone(),
+            oauth,
+            jwt: jwt.clone(),
+            mail: mail.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        passkeys: Arc::new(Passkeys {
+            db: db.clone(),
+            mail,
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            settings: settings.clone(),
+        }),
+        change_env: Arc::new(EnvChange {
+            db: db.clone(),
+            settings: settings.clone(),
+        }),
+        accounts: Arc::new(accounts),
+        sessions: Arc::new(sessions),
+    };
+
+    Ok(SharedState::new(AppState {
+        settings,
         db,
         jwt,
-        passwords,
-        mailer,
-        templates,
-        sms,
-        http_client,
         rate_limiter,
-        metrics: crate::metrics::Metrics::new(),
-        mail_slots: tokio::sync::Semaphore::new(pool_size / 2),
-        oauth,
+        metrics,
+        http_client: http,
+        workflows,
     }))
 }
 
