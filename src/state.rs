@@ -1,5 +1,5 @@
 //! The shared state of the HTTP layer: every workflow, built once at start-up
-//! ([`crate::startup::build_state`]), plus what the HTTP layer itself needs (token
+//! (by the start-up sequence), plus what the HTTP layer itself needs (token
 //! verification for the bearer extractors, rate limits, metrics, settings for the
 //! router and the error concealment).
 //!
