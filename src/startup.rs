@@ -22,6 +22,7 @@ use crate::service::password_check::NewPasswordRules;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
 use crate::service::rate_limit::RateLimiter;
+use crate::service::registration::Registration;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signup::SignUp;
@@ -150,22 +151,25 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         metrics: metrics.clone(),
         settings: settings.clone(),
     };
+    let registration = Registration {
+        db: db.clone(),
+        mail: mail.clone(),
+        sessions: sessions.clone(),
+        settings: settings.clone(),
+    };
     let password_rules = NewPasswordRules {
         http: http.clone(),
         settings: settings.clone(),
     };
     let workflows = Workflows {
         signup: Arc::new(SignUp {
-            db: db.clone(),
             passwords: passwords.clone(),
             password_rules: password_rules.clone(),
-            mail: mail.clone(),
-            sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         anonymous: Arc::new(AnonymousSignIn {
-            db: db.clone(),
-            sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         email_password: Arc::new(EmailPasswordSignIn {
@@ -180,6 +184,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
             mail: mail.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         sms: Arc::new(SmsSignIn {
@@ -189,6 +194,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
             metrics: metrics.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         mfa: Arc::new(TotpMfa {
@@ -230,16 +236,16 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
             db: db.clone(),
             oauth,
             jwt: jwt.clone(),
-            mail: mail.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),
-            mail,
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            registration: registration.clone(),
             settings: settings.clone(),
         }),
         change_env: Arc::new(EnvChange {

@@ -151,3 +151,47 @@ fn handlers_name_their_workflow() {
         );
     }
 }
+
+/// Every sign-up method goes through the registration workflow, which owns the only
+/// statement that creates users.
+#[test]
+fn one_code_path_inserts_users() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut inserts = Vec::new();
+    let mut callers = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read source");
+        let rel = file
+            .strip_prefix(&src)
+            .expect("under src")
+            .display()
+            .to_string();
+        let code: String = text
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let normalised = code.split_whitespace().collect::<Vec<_>>().join(" ");
+        if normalised
+            .to_ascii_uppercase()
+            .contains("INSERT INTO AUTH.USERS ")
+        {
+            inserts.push(rel.clone());
+        }
+        if code.contains("insert_user(") && !rel.starts_with("db/") {
+            callers.push(rel);
+        }
+    }
+    assert_eq!(
+        inserts,
+        ["db/users.rs"],
+        "statements inserting into auth.users"
+    );
+    assert_eq!(
+        callers,
+        ["service/registration.rs"],
+        "callers of db::users::insert_user"
+    );
+}

@@ -26,15 +26,25 @@ pub enum DbError {
     /// Unique violation on `users_email_key`.
     #[error("email already in use")]
     DuplicateEmail,
+    /// Unique violation on `users_phone_number_key`.
+    #[error("phone number already in use")]
+    DuplicatePhoneNumber,
+    /// Unique violation on the security keys' credential id.
+    #[error("credential already registered")]
+    DuplicateCredential,
 }
 
-/// Maps a unique violation on the users' email to [`DbError::DuplicateEmail`].
+/// Maps the unique violations a client can cause to their own [`DbError`] variants.
 pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error()
         && db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-        && db.constraint() == Some("users_email_key")
     {
-        return DbError::DuplicateEmail;
+        match db.constraint() {
+            Some("users_email_key") => return DbError::DuplicateEmail,
+            Some("users_phone_number_key") => return DbError::DuplicatePhoneNumber,
+            Some(webauthn::CREDENTIAL_ID_KEY) => return DbError::DuplicateCredential,
+            _ => {}
+        }
     }
     DbError::Postgres(e)
 }

@@ -7,8 +7,8 @@ use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::users::{NewUser, USER_COLUMNS, UserRow};
-use super::{DbError, classify};
+use super::DbError;
+use super::users::{USER_COLUMNS, UserRow};
 
 /// A state consumed by a callback.
 pub struct TakenState {
@@ -165,86 +165,6 @@ pub async fn update_refreshed_tokens(
     )
     .await?;
     Ok(())
-}
-
-const INSERT_USER: &str = "INSERT INTO auth.users (id, email, password_hash, display_name, avatar_url, locale, \
-       default_role, metadata, disabled, is_anonymous, email_verified, ticket, ticket_expires_at, last_seen) \
-     VALUES (COALESCE($1, gen_random_uuid()), $2::text::auth.email, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-       now() + make_interval(secs => $13::bigint), now()) \
-     RETURNING id, created_at";
-
-const INSERT_ROLES_AND_LINK: &str = "r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($14::text[]) FROM u), \
-     p AS (INSERT INTO auth.user_providers (user_id, provider_id, provider_user_id, access_token, refresh_token) \
-       SELECT u.id, $15, $16, $17, $18 FROM u)";
-
-/// Creates a user, its roles and its provider link in one statement (no session).
-pub async fn insert_user_with_link(
-    db: &impl GenericClient,
-    user: &NewUser<'_>,
-    link: &ProviderLink<'_>,
-) -> Result<(Uuid, DateTime<Utc>), DbError> {
-    let sql = format!(
-        "WITH u AS ({INSERT_USER}), {INSERT_ROLES_AND_LINK} SELECT u.id, u.created_at FROM u"
-    );
-    let stmt = db.prepare_cached(&sql).await?;
-    let (ticket, ticket_ttl) = match user.ticket {
-        Some((t, ttl)) => (Some(t), ttl),
-        None => (None, 0),
-    };
-    let row = db
-        .query_one(
-            &stmt,
-            &user.params_with(&[
-                &ticket,
-                &ticket_ttl,
-                &user.roles,
-                &link.provider_id,
-                &link.provider_user_id,
-                &link.access_token,
-                &link.refresh_token,
-            ]),
-        )
-        .await
-        .map_err(classify)?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
-}
-
-/// Creates a user, its roles, its provider link and a first refresh token in one
-/// statement. Returns `(user id, refresh token row id, created_at)`.
-pub async fn insert_user_with_link_and_refresh_token(
-    db: &impl GenericClient,
-    user: &NewUser<'_>,
-    link: &ProviderLink<'_>,
-    refresh_token_hash: &str,
-    refresh_ttl_secs: i64,
-) -> Result<(Uuid, Uuid, DateTime<Utc>), DbError> {
-    let sql = format!(
-        "WITH u AS ({INSERT_USER}), {INSERT_ROLES_AND_LINK}, \
-         t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
-           SELECT u.id, $19, now() + make_interval(secs => $20::bigint) FROM u RETURNING id) \
-         SELECT u.id, t.id, u.created_at FROM u, t"
-    );
-    let stmt = db.prepare_cached(&sql).await?;
-    let no_ticket: Option<&str> = None;
-    let no_ttl: i64 = 0;
-    let row = db
-        .query_one(
-            &stmt,
-            &user.params_with(&[
-                &no_ticket,
-                &no_ttl,
-                &user.roles,
-                &link.provider_id,
-                &link.provider_user_id,
-                &link.access_token,
-                &link.refresh_token,
-                &refresh_token_hash,
-                &refresh_ttl_secs,
-            ]),
-        )
-        .await
-        .map_err(classify)?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
 }
 
 /// Makes sure a provider id exists in `auth.providers` (the generic OIDC provider is not

@@ -5,7 +5,6 @@
 //! implementation can be checked by the other.
 
 use deadpool_postgres::GenericClient;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::DbError;
@@ -23,74 +22,6 @@ pub async fn find_by_phone(
     let stmt = db.prepare_cached(&sql).await?;
     let row = db.query_opt(&stmt, &[&forms]).await?;
     row.map(|r| UserRow::from_row(&r, 0)).transpose()
-}
-
-/// A user created by an SMS sign-in request.
-pub struct NewPhoneUser<'a> {
-    pub phone_number: &'a str,
-    pub display_name: &'a str,
-    pub avatar_url: &'a str,
-    pub locale: &'a str,
-    pub default_role: &'a str,
-    pub roles: &'a [String],
-    pub metadata: &'a Value,
-    pub disabled: bool,
-    /// The code sent and its lifetime; `None` when no code is kept here.
-    pub code: Option<(&'a str, i64)>,
-}
-
-/// Inserts the user and its roles. `Ok(None)` when the phone number was taken meanwhile.
-pub async fn insert_user(
-    db: &impl GenericClient,
-    user: &NewPhoneUser<'_>,
-) -> Result<Option<Uuid>, DbError> {
-    let stmt = db
-        .prepare_cached(
-            "WITH u AS ( \
-               INSERT INTO auth.users (phone_number, display_name, avatar_url, locale, default_role, \
-                 metadata, disabled, is_anonymous, email_verified, otp_hash, otp_hash_expires_at, \
-                 otp_method_last_used) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, false, false, \
-                 CASE WHEN $8::text IS NULL THEN NULL ELSE public.crypt($8::text, public.gen_salt('bf')) END, \
-                 now() + make_interval(secs => $9::bigint), 'sms') \
-               RETURNING id), \
-             r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($10::text[]) FROM u) \
-             SELECT id FROM u",
-        )
-        .await?;
-    let (code, ttl) = match user.code {
-        Some((c, ttl)) => (Some(c), ttl),
-        None => (None, 0),
-    };
-    let result = db
-        .query_one(
-            &stmt,
-            &[
-                &user.phone_number,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &code,
-                &ttl,
-                &user.roles,
-            ],
-        )
-        .await;
-    match result {
-        Ok(row) => Ok(Some(row.try_get(0)?)),
-        Err(e) if is_phone_taken(&e) => Ok(None),
-        Err(e) => Err(super::classify(e)),
-    }
-}
-
-fn is_phone_taken(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error().is_some_and(|db| {
-        db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-            && db.constraint() == Some("users_phone_number_key")
-    })
 }
 
 /// Stores a new code (replacing any pending one) and forgets earlier wrong attempts.

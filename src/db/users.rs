@@ -6,6 +6,8 @@ use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::oauth::ProviderLink;
+use super::webauthn::NewKey;
 use super::{DbError, classify};
 
 /// The columns every workflow reads. Emails are cast to text because the `auth.email`
@@ -80,6 +82,7 @@ pub(crate) const USER_COLUMN_COUNT: usize = 17;
 pub struct NewUser<'a> {
     pub id: Option<Uuid>,
     pub email: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
     pub password_hash: Option<&'a str>,
     pub display_name: &'a str,
     pub avatar_url: &'a str,
@@ -92,33 +95,29 @@ pub struct NewUser<'a> {
     pub email_verified: bool,
     /// Stored ticket and its lifetime in seconds (`None`: no ticket).
     pub ticket: Option<(&'a str, i64)>,
+    /// An SMS code (stored as a bcrypt hash by PostgreSQL) and its lifetime in seconds.
+    pub sms_code: Option<(&'a str, i64)>,
+    /// Whether `last_seen` is set to now.
+    pub seen: bool,
+}
+
+/// What is created together with a user, in the same statement.
+#[derive(Default)]
+pub struct FirstRows<'a> {
+    pub provider_link: Option<&'a ProviderLink<'a>>,
+    pub security_key: Option<&'a NewKey<'a>>,
+    /// A first refresh token: its hash and lifetime in seconds.
+    pub refresh_token: Option<(&'a str, i64)>,
+}
+
+/// What a user insert created.
+pub struct InsertedUser {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub refresh_token_id: Option<Uuid>,
 }
 
 impl NewUser<'_> {
-    /// Parameters `$1..$11` of every user insert (id, email, password hash, display
-    /// name, avatar, locale, default role, metadata, disabled, anonymous, verified),
-    /// followed by the statement's own `extra` ones.
-    pub(crate) fn params_with<'a>(
-        &'a self,
-        extra: &[&'a (dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
-        let mut params: Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> = vec![
-            &self.id,
-            &self.email,
-            &self.password_hash,
-            &self.display_name,
-            &self.avatar_url,
-            &self.locale,
-            &self.default_role,
-            self.metadata,
-            &self.disabled,
-            &self.is_anonymous,
-            &self.email_verified,
-        ];
-        params.extend_from_slice(extra);
-        params
-    }
-
     /// The row as it was just inserted, so a session can be built without reading it
     /// back. The password hash is not carried along.
     pub fn inserted_row(&self, id: Uuid, created_at: DateTime<Utc>) -> UserRow {
@@ -129,7 +128,7 @@ impl NewUser<'_> {
             avatar_url: self.avatar_url.to_owned(),
             locale: self.locale.to_owned(),
             email: self.email.map(str::to_owned),
-            phone_number: None,
+            phone_number: self.phone_number.map(str::to_owned),
             password_hash: None,
             email_verified: self.email_verified,
             phone_number_verified: false,
@@ -180,63 +179,100 @@ pub async fn find_by_id_with_roles(
     Ok(Some((user, roles)))
 }
 
-/// Inserts a user and its roles in one statement; returns the user id.
-pub async fn insert(db: &impl GenericClient, user: &NewUser<'_>) -> Result<Uuid, DbError> {
-    let stmt = db
-        .prepare_cached(
-            "WITH u AS ( \
-               INSERT INTO auth.users (id, email, password_hash, display_name, avatar_url, locale, \
-                 default_role, metadata, disabled, is_anonymous, email_verified, ticket, ticket_expires_at, last_seen) \
-               VALUES (COALESCE($1, gen_random_uuid()), $2::text::auth.email, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 now() + make_interval(secs => $13::bigint), NULL) \
-               RETURNING id), \
-             r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($14::text[]) FROM u) \
-             SELECT id FROM u",
-        )
-        .await?;
-    let (ticket, ticket_ttl) = match user.ticket {
-        Some((t, ttl)) => (Some(t), ttl),
-        None => (None, 0),
-    };
-    let row = db
-        .query_one(
-            &stmt,
-            &user.params_with(&[&ticket, &ticket_ttl, &user.roles]),
-        )
-        .await
-        .map_err(classify)?;
-    Ok(row.try_get(0)?)
-}
-
-/// Inserts a user, its roles and a first refresh token in one statement.
-/// Returns `(user id, refresh token row id)`.
-pub async fn insert_with_refresh_token(
+/// The only statement that creates users: the user, its roles and whatever
+/// [`FirstRows`] asks for (provider link, security key, first refresh token), all or
+/// nothing. Unique violations come back as [`DbError::DuplicateEmail`],
+/// [`DbError::DuplicatePhoneNumber`] or [`DbError::DuplicateCredential`].
+pub async fn insert_user(
     db: &impl GenericClient,
     user: &NewUser<'_>,
-    refresh_token_hash: &str,
-    refresh_ttl_secs: i64,
-) -> Result<(Uuid, Uuid, DateTime<Utc>), DbError> {
+    first: &FirstRows<'_>,
+) -> Result<InsertedUser, DbError> {
     let stmt = db
         .prepare_cached(
             "WITH u AS ( \
-               INSERT INTO auth.users (id, email, password_hash, display_name, avatar_url, locale, \
-                 default_role, metadata, disabled, is_anonymous, email_verified, last_seen) \
-               VALUES (COALESCE($1, gen_random_uuid()), $2::text::auth.email, $3, $4, $5, $6, $7, $8, $9, $10, $11, now()) \
+               INSERT INTO auth.users (id, email, phone_number, password_hash, display_name, avatar_url, \
+                 locale, default_role, metadata, disabled, is_anonymous, email_verified, ticket, \
+                 ticket_expires_at, otp_hash, otp_hash_expires_at, otp_method_last_used, last_seen) \
+               VALUES (COALESCE($1, gen_random_uuid()), $2::text::auth.email, $3, $4, $5, $6, $7, $8, \
+                 $9, $10, $11, $12, $13, now() + make_interval(secs => $14::bigint), \
+                 CASE WHEN $15::text IS NULL THEN NULL ELSE public.crypt($15::text, public.gen_salt('bf')) END, \
+                 now() + make_interval(secs => $16::bigint), \
+                 CASE WHEN $3::text IS NULL THEN NULL ELSE 'sms' END, \
+                 CASE WHEN $17::boolean THEN now() END) \
                RETURNING id, created_at), \
-             r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($12::text[]) FROM u), \
+             r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($18::text[]) FROM u), \
+             p AS (INSERT INTO auth.user_providers (user_id, provider_id, provider_user_id, access_token, refresh_token) \
+               SELECT u.id, $19::text, $20::text, $21::text, $22::text FROM u WHERE $19::text IS NOT NULL), \
+             k AS (INSERT INTO auth.user_security_keys \
+               (user_id, credential_id, credential_public_key, counter, transports, nickname) \
+               SELECT u.id, $23::text, $24::bytea, $25::bigint, $26::text, $27::text FROM u \
+               WHERE $23::text IS NOT NULL \
+               RETURNING credential_id), \
+             f AS (INSERT INTO hasura_auth.webauthn_credentials \
+               (credential_id, user_verified, backup_eligible, backup_state) \
+               SELECT credential_id, $28::boolean, $29::boolean, $30::boolean FROM k \
+               ON CONFLICT (credential_id) DO UPDATE SET user_verified = EXCLUDED.user_verified, \
+                 backup_eligible = EXCLUDED.backup_eligible, backup_state = EXCLUDED.backup_state), \
              t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
-               SELECT u.id, $13, now() + make_interval(secs => $14::bigint) FROM u RETURNING id) \
-             SELECT u.id, t.id, u.created_at FROM u, t",
+               SELECT u.id, $31::text, now() + make_interval(secs => $32::bigint) FROM u \
+               WHERE $31::text IS NOT NULL \
+               RETURNING id) \
+             SELECT u.id, u.created_at, (SELECT id FROM t) FROM u",
         )
         .await?;
+    let (ticket, ticket_ttl) = user.ticket.map_or((None, 0), |(t, ttl)| (Some(t), ttl));
+    let (sms_code, sms_code_ttl) = user.sms_code.map_or((None, 0), |(c, ttl)| (Some(c), ttl));
+    let link = first.provider_link;
+    let key = first.security_key;
+    let (token_hash, token_ttl) = first
+        .refresh_token
+        .map_or((None, 0), |(hash, ttl)| (Some(hash), ttl));
     let row = db
         .query_one(
             &stmt,
-            &user.params_with(&[&user.roles, &refresh_token_hash, &refresh_ttl_secs]),
+            &[
+                &user.id,
+                &user.email,
+                &user.phone_number,
+                &user.password_hash,
+                &user.display_name,
+                &user.avatar_url,
+                &user.locale,
+                &user.default_role,
+                user.metadata,
+                &user.disabled,
+                &user.is_anonymous,
+                &user.email_verified,
+                &ticket,
+                &ticket_ttl,
+                &sms_code,
+                &sms_code_ttl,
+                &user.seen,
+                &user.roles,
+                &link.map(|l| l.provider_id),
+                &link.map(|l| l.provider_user_id),
+                &link.map(|l| l.access_token),
+                &link.and_then(|l| l.refresh_token),
+                &key.map(|k| k.credential_id),
+                &key.map(|k| k.public_key),
+                &key.map(|k| k.counter),
+                &key.map(|k| k.transports),
+                &key.and_then(|k| k.nickname),
+                &key.map(|k| k.flags.user_verified),
+                &key.map(|k| k.flags.backup_eligible),
+                &key.map(|k| k.flags.backup_state),
+                &token_hash,
+                &token_ttl,
+            ],
         )
         .await
         .map_err(classify)?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    Ok(InsertedUser {
+        id: row.try_get(0)?,
+        created_at: row.try_get(1)?,
+        refresh_token_id: row.try_get(2)?,
+    })
 }
 
 /// Consumes a one-time ticket: clears it and returns the user as it was, if the ticket

@@ -2,17 +2,15 @@
 //! upstream's encoding), their extra flags in `hasura_auth.webauthn_credentials`, and
 //! ceremonies in progress in `hasura_auth.webauthn_ceremonies`.
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::users::NewUser;
-use super::{DbError, classify};
+use super::DbError;
 
 /// The unique constraint on `auth.user_security_keys.credential_id`.
-const CREDENTIAL_ID_KEY: &str = "user_security_key_credential_id_key";
+pub(crate) const CREDENTIAL_ID_KEY: &str = "user_security_key_credential_id_key";
 
 /// Flags the relying-party library tracks per credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,109 +136,6 @@ pub async fn insert_key(
         Ok(row) => Ok(Some(row.try_get(0)?)),
         Err(e) if is_duplicate_credential(&e) => Ok(None),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// What a passkey sign-up inserts besides the user.
-pub enum SignupRows<'a> {
-    /// User, roles and key only (a verification email follows, or new users are disabled).
-    WithoutSession,
-    /// Also a first refresh token (hash, lifetime in seconds); `last_seen` is set.
-    WithSession {
-        refresh_token_hash: &'a str,
-        ttl_secs: i64,
-    },
-}
-
-/// The ids a passkey sign-up created.
-pub struct SignupInserted {
-    pub user_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub refresh_token_id: Option<Uuid>,
-}
-
-/// Creates a user with its roles, its first security key and, for a session, its first
-/// refresh token — in one statement, so a failure leaves nothing behind.
-/// `Ok(None)`: the credential id is already registered.
-pub async fn insert_user_with_key(
-    db: &impl GenericClient,
-    user: &NewUser<'_>,
-    key: &NewKey<'_>,
-    rows: SignupRows<'_>,
-) -> Result<Option<SignupInserted>, DbError> {
-    let (ticket, ticket_ttl) = match user.ticket {
-        Some((t, ttl)) => (Some(t), ttl),
-        None => (None, 0),
-    };
-    let (with_session, token_hash, token_ttl) = match rows {
-        SignupRows::WithoutSession => (false, None, 0_i64),
-        SignupRows::WithSession {
-            refresh_token_hash,
-            ttl_secs,
-        } => (true, Some(refresh_token_hash), ttl_secs),
-    };
-    let stmt = db
-        .prepare_cached(
-            "WITH u AS ( \
-               INSERT INTO auth.users (id, email, display_name, avatar_url, locale, default_role, \
-                 metadata, disabled, is_anonymous, email_verified, ticket, ticket_expires_at, last_seen) \
-               VALUES ($1, $2::text::auth.email, $3, $4, $5, $6, $7, $8, false, $9, $10, \
-                 now() + make_interval(secs => $11::bigint), CASE WHEN $12::boolean THEN now() END) \
-               RETURNING id, created_at), \
-             r AS (INSERT INTO auth.user_roles (user_id, role) SELECT u.id, unnest($13::text[]) FROM u), \
-             k AS (INSERT INTO auth.user_security_keys \
-               (user_id, credential_id, credential_public_key, counter, transports, nickname) \
-               SELECT u.id, $14::text, $15::bytea, $16::bigint, $17::text, $18::text FROM u \
-               RETURNING credential_id), \
-             f AS (INSERT INTO hasura_auth.webauthn_credentials \
-               (credential_id, user_verified, backup_eligible, backup_state) \
-               SELECT credential_id, $19::boolean, $20::boolean, $21::boolean FROM k \
-               ON CONFLICT (credential_id) DO UPDATE SET user_verified = EXCLUDED.user_verified, \
-                 backup_eligible = EXCLUDED.backup_eligible, backup_state = EXCLUDED.backup_state), \
-             t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
-               SELECT u.id, $22::text, now() + make_interval(secs => $23::bigint) FROM u WHERE $12::boolean \
-               RETURNING id) \
-             SELECT u.id, u.created_at, (SELECT id FROM t) FROM u",
-        )
-        .await?;
-    let result = db
-        .query_one(
-            &stmt,
-            &[
-                &user.id,
-                &user.email,
-                &user.display_name,
-                &user.avatar_url,
-                &user.locale,
-                &user.default_role,
-                &user.metadata,
-                &user.disabled,
-                &user.email_verified,
-                &ticket,
-                &ticket_ttl,
-                &with_session,
-                &user.roles,
-                &key.credential_id,
-                &key.public_key,
-                &key.counter,
-                &key.transports,
-                &key.nickname,
-                &key.flags.user_verified,
-                &key.flags.backup_eligible,
-                &key.flags.backup_state,
-                &token_hash,
-                &token_ttl,
-            ],
-        )
-        .await;
-    match result {
-        Ok(row) => Ok(Some(SignupInserted {
-            user_id: row.try_get(0)?,
-            created_at: row.try_get(1)?,
-            refresh_token_id: row.try_get(2)?,
-        })),
-        Err(e) if is_duplicate_credential(&e) => Ok(None),
-        Err(e) => Err(classify(e)),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod password_check;
 pub mod passwordless;
 pub mod pat;
 pub mod rate_limit;
+pub mod registration;
 pub mod session;
 pub mod signin;
 pub mod signup;

@@ -17,21 +17,19 @@ use serde_json::{Map, Value};
 use url::Url;
 use uuid::Uuid;
 
-use crate::adapters::email::TemplateName;
 use crate::adapters::oauth::idtoken::Nonce;
 use crate::adapters::oauth::oauth2_flow::{bool_field, opt_string_field, string_field};
 use crate::adapters::oauth::{
     AuthorizeInput, CallbackInput, OAuthError, Profile, ProviderSpecificParams, ProviderTokens,
 };
 use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
-use crate::db::users::{self, NewUser};
+use crate::db::users;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::email::TicketEmail;
+use crate::service::registration::{Credential, NewAccount, Registered, Registration};
 use crate::service::session::Session;
-use crate::service::tickets::{self, TicketKind};
 use crate::tokens::VerifiedToken;
-use crate::tokens::refresh::{RefreshToken, stored_hash};
+use crate::tokens::refresh::stored_hash;
 
 /// How long a sign-in may take at the provider (upstream: 60 s, too short for a
 /// provider login with a second factor).
@@ -237,7 +235,7 @@ pub struct OAuthSignIn {
     pub(crate) db: crate::db::DbPool,
     pub(crate) oauth: std::sync::Arc<crate::adapters::oauth::OAuthProviders>,
     pub(crate) jwt: std::sync::Arc<crate::tokens::JwtKeys>,
-    pub(crate) mail: crate::service::email::Mail,
+    pub(crate) registration: Registration,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
     pub(crate) settings: crate::settings::SettingsHandle,
@@ -526,20 +524,7 @@ impl OAuthSignIn {
         link: &ProviderLink<'_>,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(Uuid, Option<Session>), ApiError> {
-        // The settings this sign-up needs, read once (not holding the snapshot across
-        // the awaits below).
-        let (disable_signup, disable_new_users, verification_required, refresh_ttl) = {
-            let c = self.settings.config();
-            (
-                c.disable_signup,
-                c.disable_new_users,
-                c.email_verification_required,
-                c.refresh_token_expires_in,
-            )
-        };
-        if disable_signup {
-            return Err(ErrorCode::SignupDisabled.into());
-        }
+        self.registration.check_open()?;
         if let Some(email) = &profile.email {
             self.settings.policy().check_email(email)?;
         }
@@ -568,89 +553,21 @@ impl OAuthSignIn {
                 .map(|e| self.settings.policy().avatar_url(e))
                 .unwrap_or_default()
         };
-        let send_confirmation = email.is_some() && !profile.email_verified;
-
-        if (send_confirmation && verification_required) || disable_new_users {
-            // A disabled user is sent nothing, so it gets no ticket either.
-            let ticket = (send_confirmation && !disable_new_users)
-                .then(|| tickets::issue(TicketKind::VerifyEmail));
-            let new_user = NewUser {
+        let registered = self
+            .registration
+            .register(NewAccount {
                 id: None,
                 email,
-                password_hash: None,
-                display_name: &options.display_name,
-                avatar_url: &avatar_url,
-                locale: &options.locale,
-                default_role: &options.default_role,
-                roles: &options.allowed_roles,
-                metadata: &options.metadata,
-                disabled: disable_new_users,
-                is_anonymous: false,
                 email_verified: profile.email_verified,
-                ticket: ticket
-                    .as_ref()
-                    .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
-            };
-            // Committed only once the verification email is accepted (as the other
-            // sign-ups): a failed send leaves no user that could never verify.
-            let mut mail = self.mail.connection().await?;
-            let tx = mail.client.transaction().await?;
-            let (user_id, _) = db::insert_user_with_link(&tx, &new_user, link).await?;
-            if disable_new_users {
-                tx.commit().await?;
-                return Err(ErrorCode::DisabledUser.into());
-            }
-            if let (Some(ticket), Some(email)) = (ticket, email) {
-                self.mail
-                    .send_ticket(TicketEmail {
-                        template: TemplateName::EmailVerify,
-                        kind: TicketKind::VerifyEmail,
-                        to: email,
-                        locale: &options.locale,
-                        display_name: &options.display_name,
-                        email,
-                        new_email: "",
-                        ticket: &ticket.value,
-                        redirect_to: &options.redirect_to,
-                    })
-                    .await?;
-            }
-            tx.commit().await?;
-            return Ok((user_id, None));
-        }
-
-        let refresh = RefreshToken::generate();
-        let new_user = NewUser {
-            id: None,
-            email,
-            password_hash: None,
-            display_name: &options.display_name,
-            avatar_url: &avatar_url,
-            locale: &options.locale,
-            default_role: &options.default_role,
-            roles: &options.allowed_roles,
-            metadata: &options.metadata,
-            disabled: false,
-            is_anonymous: false,
-            email_verified: profile.email_verified,
-            ticket: None,
-        };
-        let client = self.db.get().await?;
-        let (user_id, token_id, created_at) = db::insert_user_with_link_and_refresh_token(
-            &client,
-            &new_user,
-            link,
-            &refresh.hash(),
-            refresh_ttl,
-        )
-        .await?;
-        drop(client);
-        let user = new_user.inserted_row(user_id, created_at);
-        let session = self
-            .sessions
-            .session_for(&user, options.allowed_roles, refresh, token_id, false)
+                credential: Credential::Provider(link),
+                options: &options,
+                avatar_url: &avatar_url,
+            })
             .await?;
-        Ok((user_id, Some(session)))
+        Ok(match registered {
+            Registered::Session { user_id, session } => (user_id, Some(*session)),
+            Registered::PendingVerification { user_id } => (user_id, None),
+        })
     }
 
     /// Checks an Apple or Google id token (`disabled-endpoint` when its audience is not

@@ -16,6 +16,7 @@ use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{OtpEmail, TicketEmail};
+use crate::service::registration::{Created, PasswordlessAccount, Registration};
 use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
@@ -58,6 +59,7 @@ pub struct EmailSignIn {
     pub(crate) mail: crate::service::email::Mail,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) registration: Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
 }
 
@@ -210,38 +212,33 @@ impl EmailSignIn {
                 display_name: user.display_name,
             }));
         }
-        let config = self.settings.config();
-        if config.disable_signup {
-            return Err(ErrorCode::SignupDisabled.into());
-        }
+        let plan = self.registration.plan_passwordless()?;
         let avatar_url = self.settings.policy().avatar_url(email.as_str());
-        let user_id = users::insert(
-            tx,
-            &users::NewUser {
-                id: None,
-                email: Some(email.as_str()),
-                password_hash: None,
-                display_name: &options.display_name,
-                avatar_url: &avatar_url,
-                locale: &options.locale,
-                default_role: &options.default_role,
-                roles: &options.allowed_roles,
-                metadata: &options.metadata,
-                disabled: config.disable_new_users,
-                is_anonymous: false,
-                email_verified: false,
-                ticket: None,
-            },
-        )
-        .await?;
-        if config.disable_new_users {
-            return Ok(Lookup::CreatedDisabled);
+        let created = self
+            .registration
+            .create_passwordless(
+                tx,
+                PasswordlessAccount {
+                    email: Some(email.as_str()),
+                    phone_number: None,
+                    sms_code: None,
+                    options,
+                    avatar_url: &avatar_url,
+                },
+                plan,
+            )
+            .await?;
+        match created {
+            Created::Ready { user_id } => Ok(Lookup::Ready(Recipient {
+                user_id,
+                locale: options.locale.clone(),
+                display_name: options.display_name.clone(),
+            })),
+            Created::Disabled => Ok(Lookup::CreatedDisabled),
+            Created::PhoneNumberTaken => Err(ApiError::internal(
+                "an email sign-up met a phone number conflict",
+            )),
         }
-        Ok(Lookup::Ready(Recipient {
-            user_id,
-            locale: options.locale.clone(),
-            display_name: options.display_name.clone(),
-        }))
     }
 }
 

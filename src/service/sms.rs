@@ -4,11 +4,12 @@
 use rand::Rng;
 
 use crate::adapters::sms::{CodeMessage, Sms};
-use crate::db::sms::{self as sms_db, NewPhoneUser};
+use crate::db::sms as sms_db;
 use crate::db::users::UserRow;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::{ApiError, ErrorCode};
+use crate::service::registration::{Created, PasswordlessAccount};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
 
@@ -31,6 +32,7 @@ pub struct SmsSignIn {
     pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) registration: crate::service::registration::Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
 }
 
@@ -98,44 +100,38 @@ impl SmsSignIn {
         let code = (!sms.checks_codes()).then(new_code);
 
         let Some(user) = existing else {
-            if self.settings.config().disable_signup {
-                return Err(ErrorCode::SignupDisabled.into());
-            }
-            let disabled = self.settings.config().disable_new_users;
+            let plan = self.registration.plan_passwordless()?;
             // Send first: a failed send leaves no user behind (as upstream).
-            if !disabled {
+            if plan.may_contact() {
                 self.deliver_code(&sms, &phone, &options.locale, code.as_deref())
                     .await?;
             }
             let avatar_url = self.settings.policy().avatar_url("");
             let db = self.db.get().await?;
-            let inserted = sms_db::insert_user(
-                &db,
-                &NewPhoneUser {
-                    phone_number: phone.e164(),
-                    display_name: &options.display_name,
-                    avatar_url: &avatar_url,
-                    locale: &options.locale,
-                    default_role: &options.default_role,
-                    roles: &options.allowed_roles,
-                    metadata: &options.metadata,
-                    disabled,
-                    code: code
-                        .as_deref()
-                        .filter(|_| !disabled)
-                        .map(|c| (c, CODE_TTL_SECS)),
-                },
-            )
-            .await?;
-            if disabled {
-                return Err(ErrorCode::DisabledUser.into());
-            }
-            if inserted.is_none() {
-                // A concurrent request created this number: make the code sent count.
-                let user = sms_db::find_by_phone(&db, &phone.lookup_forms())
-                    .await?
-                    .ok_or_else(|| ApiError::internal("phone number taken but not found"))?;
-                sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+            let created = self
+                .registration
+                .create_passwordless(
+                    &db,
+                    PasswordlessAccount {
+                        email: None,
+                        phone_number: Some(phone.e164()),
+                        sms_code: code.as_deref().map(|c| (c, CODE_TTL_SECS)),
+                        options: &options,
+                        avatar_url: &avatar_url,
+                    },
+                    plan,
+                )
+                .await?;
+            match created {
+                Created::Ready { .. } => {}
+                Created::Disabled => return Err(ErrorCode::DisabledUser.into()),
+                Created::PhoneNumberTaken => {
+                    // A concurrent request created this number: make the code sent count.
+                    let user = sms_db::find_by_phone(&db, &phone.lookup_forms())
+                        .await?
+                        .ok_or_else(|| ApiError::internal("phone number taken but not found"))?;
+                    sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+                }
             }
             return Ok(());
         };

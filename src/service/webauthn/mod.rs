@@ -13,18 +13,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::adapters::email::TemplateName;
-use crate::db::users::{self, NewUser, UserRow};
-use crate::db::webauthn::{self as keys_db, CeremonyKind, SignupRows, StoredKey};
+use crate::db::users::{self, UserRow};
+use crate::db::webauthn::{self as keys_db, CeremonyKind, StoredKey};
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
 use crate::domain::{Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::email::TicketEmail;
+use crate::service::registration::{Credential, NewAccount, Registered, Registration};
 use crate::service::session::Session;
-use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
-use crate::tokens::refresh::RefreshToken;
 
 use crate::adapters::webauthn as rp;
 pub use rp::{CreationOptions, RelyingParty, RequestOptions};
@@ -63,9 +60,9 @@ pub struct AddedKey {
 #[derive(Clone)]
 pub struct Passkeys {
     pub(crate) db: crate::db::DbPool,
-    pub(crate) mail: crate::service::email::Mail,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) registration: Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
 }
 
@@ -222,73 +219,21 @@ impl Passkeys {
         let avatar_url = self.settings.policy().avatar_url(&email);
         let new_key = key.to_store(nickname.as_deref());
         // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
-        let needs_verification = self.settings.config().email_verification_required;
-        let disable_new_users = self.settings.config().disable_new_users;
-        let with_session = !(needs_verification || disable_new_users);
-        let ticket =
-            (!with_session && needs_verification).then(|| tickets::issue(TicketKind::VerifyEmail));
-        let refresh = with_session.then(RefreshToken::generate);
-        let refresh_hash = refresh.as_ref().map(RefreshToken::hash);
-        let new_user = NewUser {
-            id: Some(user_id),
-            email: Some(&email),
-            password_hash: None,
-            display_name: &options.display_name,
-            avatar_url: &avatar_url,
-            locale: &options.locale,
-            default_role: &options.default_role,
-            roles: &options.allowed_roles,
-            metadata: &options.metadata,
-            disabled: disable_new_users,
-            is_anonymous: false,
-            email_verified: false,
-            ticket: ticket
-                .as_ref()
-                .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
-        };
-        let rows = match &refresh_hash {
-            Some(hash) => SignupRows::WithSession {
-                refresh_token_hash: hash,
-                ttl_secs: self.settings.config().refresh_token_expires_in,
-            },
-            None => SignupRows::WithoutSession,
-        };
-        let db = self.db.get().await?;
-        let inserted = keys_db::insert_user_with_key(&db, &new_user, &new_key, rows)
-            .await?
-            .ok_or_else(|| rejected("this credential is already registered"))?;
-        drop(db);
-
-        let Some(refresh) = refresh else {
-            if disable_new_users {
-                return Err(ErrorCode::DisabledUser.into());
-            }
-            if let Some(ticket) = ticket {
-                self.mail
-                    .send_ticket(TicketEmail {
-                        template: TemplateName::EmailVerify,
-                        kind: TicketKind::VerifyEmail,
-                        to: &email,
-                        locale: &options.locale,
-                        display_name: &options.display_name,
-                        email: &email,
-                        new_email: "",
-                        ticket: &ticket.value,
-                        redirect_to: &options.redirect_to,
-                    })
-                    .await?;
-            }
-            return Ok(None);
-        };
-        let token_id = inserted
-            .refresh_token_id
-            .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
-        let user = new_user.inserted_row(inserted.user_id, inserted.created_at);
-        let session = self
-            .sessions
-            .session_for(&user, options.allowed_roles, refresh, token_id, false)
+        let registered = self
+            .registration
+            .register(NewAccount {
+                id: Some(user_id),
+                email: Some(&email),
+                email_verified: false,
+                credential: Credential::SecurityKey(&new_key),
+                options: &options,
+                avatar_url: &avatar_url,
+            })
             .await?;
-        Ok(Some(session))
+        Ok(match registered {
+            Registered::Session { session, .. } => Some(*session),
+            Registered::PendingVerification { .. } => None,
+        })
     }
 
     /// `POST /signin/webauthn`: with an email, the user's keys are offered; without,

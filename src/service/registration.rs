@@ -1,0 +1,295 @@
+//! Registration: the one workflow that creates users, whatever the sign-up method.
+//!
+//! Each method brings an identity (an email, a phone number, a provider account, or
+//! nothing for anonymous users), a credential and its resolved sign-up options; the rules
+//! they share are applied here, once:
+//! - sign-up closed (`AUTH_DISABLE_SIGNUP`): `signup-disabled`, before anything else
+//!   ([`Registration::check_open`] lets a route check it ahead of its own work);
+//! - new users disabled (`AUTH_DISABLE_NEW_USERS`): the user is kept, disabled, is sent
+//!   nothing, and the request answers `disabled-user` (anonymous users are never disabled);
+//! - an address still to verify (`AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED`, unless a
+//!   provider vouched for it): no session, a verification email, and the user is committed
+//!   only once that email was accepted, so a failed send leaves no user behind;
+//! - otherwise a session at once, its refresh token inserted in the user's statement.
+//!
+//! Passwordless methods (magic link, email and SMS codes) make their first contact with
+//! their own message: they ask [`Registration::plan_passwordless`] what the rules allow,
+//! then [`Registration::create_passwordless`] inserts the user inside their transaction.
+//! Every path ends in the one statement that inserts users, `db::users::insert_user`.
+
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::adapters::email::TemplateName;
+use crate::db::oauth::ProviderLink;
+use crate::db::users::{self, FirstRows, NewUser};
+use crate::db::webauthn::NewKey;
+use crate::db::{DbError, DbPool};
+use crate::domain::SignUpOptions;
+use crate::error::{ApiError, ErrorCode};
+use crate::service::email::{Mail, TicketEmail};
+use crate::service::session::{Session, Sessions};
+use crate::service::tickets::{self, TicketKind};
+use crate::settings::SettingsHandle;
+use crate::tokens::refresh::RefreshToken;
+
+/// Creates users; see the module documentation for the rules.
+#[derive(Clone)]
+pub struct Registration {
+    pub(crate) db: DbPool,
+    pub(crate) mail: Mail,
+    pub(crate) sessions: Sessions,
+    pub(crate) settings: SettingsHandle,
+}
+
+/// How a new user will prove who they are.
+pub enum Credential<'a> {
+    /// The bcrypt hash of the chosen password.
+    PasswordHash(&'a str),
+    /// An account at an OAuth provider (or the subject of an id token).
+    Provider(&'a ProviderLink<'a>),
+    /// A passkey, verified during the sign-up ceremony.
+    SecurityKey(&'a NewKey<'a>),
+    /// Nothing: an anonymous user, who only has its refresh token.
+    Anonymous,
+}
+
+/// A user to create through [`Registration::register`].
+pub struct NewAccount<'a> {
+    /// Chosen in advance (a passkey's user handle), or by the database when `None`.
+    pub id: Option<Uuid>,
+    pub email: Option<&'a str>,
+    /// A provider vouched for the address, so it needs no verification email.
+    pub email_verified: bool,
+    pub credential: Credential<'a>,
+    pub options: &'a SignUpOptions,
+    pub avatar_url: &'a str,
+}
+
+/// The outcome of [`Registration::register`].
+pub enum Registered {
+    /// Signed in at once.
+    Session {
+        user_id: Uuid,
+        session: Box<Session>,
+    },
+    /// A verification email was sent; no session until the link is followed.
+    PendingVerification { user_id: Uuid },
+}
+
+/// What the rules allow for a user that a passwordless sign-in is about to create.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordlessPlan {
+    disabled: bool,
+}
+
+impl PasswordlessPlan {
+    /// Whether the new user may be sent anything (not when created disabled).
+    pub fn may_contact(self) -> bool {
+        !self.disabled
+    }
+}
+
+/// A user that a passwordless sign-in creates.
+pub struct PasswordlessAccount<'a> {
+    pub email: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+    /// An SMS code to keep (hashed) with its lifetime in seconds.
+    pub sms_code: Option<(&'a str, i64)>,
+    pub options: &'a SignUpOptions,
+    pub avatar_url: &'a str,
+}
+
+/// The outcome of [`Registration::create_passwordless`].
+pub enum Created {
+    /// Created and enabled: the caller sends its message.
+    Ready { user_id: Uuid },
+    /// Created disabled (`AUTH_DISABLE_NEW_USERS`): the caller commits, sends nothing and
+    /// answers `disabled-user`.
+    Disabled,
+    /// A concurrent request registered this phone number first.
+    PhoneNumberTaken,
+}
+
+impl Registration {
+    /// `signup-disabled` when sign-up is closed. Nhost Auth 0.52's
+    /// `AUTH_DISABLE_AUTO_SIGNUP` belongs here too, as one more switch.
+    pub fn check_open(&self) -> Result<(), ErrorCode> {
+        if self.settings.config().disable_signup {
+            Err(ErrorCode::SignupDisabled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Creates a user and signs it in, or sends it a verification email first.
+    pub async fn register(&self, account: NewAccount<'_>) -> Result<Registered, ApiError> {
+        self.check_open()?;
+        let (disable_new_users, verification_required, refresh_ttl) = {
+            let config = self.settings.config();
+            (
+                config.disable_new_users,
+                config.email_verification_required,
+                config.refresh_token_expires_in,
+            )
+        };
+        let anonymous = matches!(account.credential, Credential::Anonymous);
+        let disabled = disable_new_users && !anonymous;
+        let verify_email = verification_required
+            && account.email.is_some()
+            && !account.email_verified
+            && !anonymous;
+        let signed_in = !disabled && !verify_email;
+        // A disabled user is sent nothing, so it gets no ticket either.
+        let ticket = (verify_email && !disabled).then(|| tickets::issue(TicketKind::VerifyEmail));
+        let refresh = signed_in.then(RefreshToken::generate);
+        let refresh_hash = refresh.as_ref().map(RefreshToken::hash);
+        let options = account.options;
+        let new_user = NewUser {
+            id: account.id,
+            email: account.email,
+            phone_number: None,
+            password_hash: match account.credential {
+                Credential::PasswordHash(hash) => Some(hash),
+                _ => None,
+            },
+            display_name: &options.display_name,
+            avatar_url: account.avatar_url,
+            locale: &options.locale,
+            default_role: &options.default_role,
+            roles: &options.allowed_roles,
+            metadata: &options.metadata,
+            disabled,
+            is_anonymous: anonymous,
+            email_verified: account.email_verified,
+            ticket: ticket
+                .as_ref()
+                .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
+            sms_code: None,
+            // Upstream's provider sign-up marks the user seen even without a session.
+            seen: signed_in || matches!(account.credential, Credential::Provider(_)),
+        };
+        let first = FirstRows {
+            provider_link: match account.credential {
+                Credential::Provider(link) => Some(link),
+                _ => None,
+            },
+            security_key: match account.credential {
+                Credential::SecurityKey(key) => Some(key),
+                _ => None,
+            },
+            refresh_token: refresh_hash.as_deref().map(|hash| (hash, refresh_ttl)),
+        };
+
+        if let Some(refresh) = refresh {
+            let db = self.db.get().await?;
+            let inserted = users::insert_user(&db, &new_user, &first)
+                .await
+                .map_err(refused)?;
+            drop(db);
+            let token_id = inserted
+                .refresh_token_id
+                .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
+            let user = new_user.inserted_row(inserted.id, inserted.created_at);
+            let session = self
+                .sessions
+                .session_for(
+                    &user,
+                    options.allowed_roles.clone(),
+                    refresh,
+                    token_id,
+                    false,
+                )
+                .await?;
+            return Ok(Registered::Session {
+                user_id: inserted.id,
+                session: Box::new(session),
+            });
+        }
+
+        let mut mail = self.mail.connection().await?;
+        let tx = mail.client.transaction().await?;
+        let inserted = users::insert_user(&tx, &new_user, &first)
+            .await
+            .map_err(refused)?;
+        if disabled {
+            tx.commit().await?;
+            return Err(ErrorCode::DisabledUser.into());
+        }
+        if let (Some(ticket), Some(email)) = (ticket, account.email) {
+            self.mail
+                .send_ticket(TicketEmail {
+                    template: TemplateName::EmailVerify,
+                    kind: TicketKind::VerifyEmail,
+                    to: email,
+                    locale: &options.locale,
+                    display_name: &options.display_name,
+                    email,
+                    new_email: "",
+                    ticket: &ticket.value,
+                    redirect_to: &options.redirect_to,
+                })
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Registered::PendingVerification {
+            user_id: inserted.id,
+        })
+    }
+
+    /// The rules for a user a passwordless sign-in creates (`signup-disabled` when closed).
+    pub fn plan_passwordless(&self) -> Result<PasswordlessPlan, ErrorCode> {
+        self.check_open()?;
+        Ok(PasswordlessPlan {
+            disabled: self.settings.config().disable_new_users,
+        })
+    }
+
+    /// Inserts the user of a passwordless sign-in on the caller's connection (inside its
+    /// transaction, when it has one): no session and no verification email, the caller's
+    /// own message is the first contact.
+    pub async fn create_passwordless(
+        &self,
+        db: &impl GenericClient,
+        account: PasswordlessAccount<'_>,
+        plan: PasswordlessPlan,
+    ) -> Result<Created, ApiError> {
+        let options = account.options;
+        let new_user = NewUser {
+            id: None,
+            email: account.email,
+            phone_number: account.phone_number,
+            password_hash: None,
+            display_name: &options.display_name,
+            avatar_url: account.avatar_url,
+            locale: &options.locale,
+            default_role: &options.default_role,
+            roles: &options.allowed_roles,
+            metadata: &options.metadata,
+            disabled: plan.disabled,
+            is_anonymous: false,
+            email_verified: false,
+            ticket: None,
+            sms_code: account.sms_code.filter(|_| plan.may_contact()),
+            seen: false,
+        };
+        match users::insert_user(db, &new_user, &FirstRows::default()).await {
+            Ok(_) if plan.disabled => Ok(Created::Disabled),
+            Ok(inserted) => Ok(Created::Ready {
+                user_id: inserted.id,
+            }),
+            Err(DbError::DuplicatePhoneNumber) => Ok(Created::PhoneNumberTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The unique violations a sign-up can meet, in the contract's terms.
+fn refused(e: DbError) -> ApiError {
+    match e {
+        DbError::DuplicateCredential => {
+            ApiError::validation("webauthn: this credential is already registered")
+        }
+        other => other.into(),
+    }
+}
