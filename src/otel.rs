@@ -11,6 +11,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 
+use crate::adapters::tls::Tls;
+
 /// The exporter's HTTP client: the service's own reqwest, on the tokio runtime.
 #[derive(Debug, Clone)]
 struct OtlpHttpClient(reqwest::Client);
@@ -45,11 +47,12 @@ pub fn configured() -> bool {
 }
 
 /// A tracer provider exporting in batches, or `None` when OTLP is not configured.
-pub fn tracer_provider() -> Result<Option<SdkTracerProvider>, String> {
+pub fn tracer_provider(tls: &Tls) -> Result<Option<SdkTracerProvider>, String> {
     if !configured() {
         return Ok(None);
     }
-    let client = reqwest::Client::builder()
+    let client = tls
+        .http_client()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;

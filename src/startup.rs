@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::adapters::email::{Mailer, Templates};
+use crate::adapters::tls::Tls;
 use crate::config::{CommandKind, Config};
 use crate::service::accounts::Accounts;
 use crate::service::anonymous::AnonymousSignIn;
@@ -57,15 +58,25 @@ pub enum StartupError {
     Hasura(#[from] crate::adapters::hasura::MetadataSyncError),
     #[error("http client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::adapters::tls::TlsError),
 }
 
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// Migrates the database and builds the shared state: the adapters once, then each
-/// workflow with the dependencies it uses.
+/// Migrates the database and builds the shared state, with the TLS roots of the
+/// environment (`SSL_CERT_FILE`, `SSL_CERT_DIR`, else the system's) read now.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
+    let tls = Tls::from_env()?;
+    tls.log_summary();
+    build_state_with(config, tls).await
+}
+
+/// Migrates the database and builds the shared state: the adapters once (every outbound
+/// TLS connection uses `tls`), then each workflow with the dependencies it uses.
+pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, StartupError> {
     let jwt = Arc::new(JwtKeys::from_secret(
         config.jwt_secret.as_deref().unwrap_or_default(),
     )?);
@@ -78,7 +89,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let settings = RuntimeSettings::new(config)?;
     let config = &settings.config;
 
-    let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
+    let report = crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
     tracing::info!(
         from = report.from_version,
         to = report.to_version,
@@ -86,7 +97,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         "database schema ready"
     );
 
-    let http = reqwest::Client::builder()
+    let http = tls
+        .http_client()
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
     crate::adapters::hasura::sync_at_startup(&http, config).await?;
@@ -99,9 +111,9 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
     let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
 
     let pool_size = (cpus() * 4).max(4);
-    let db = crate::db::connect(config.database_url(), pool_size)?;
+    let db = crate::db::connect(config.database_url(), pool_size, &tls)?;
     let oauth = Arc::new(
-        crate::adapters::oauth::OAuthProviders::from_config(config)
+        crate::adapters::oauth::OAuthProviders::from_config(config, &tls)
             .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?,
     );
     {
@@ -117,8 +129,8 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         Some(templates_dir),
         &config.default_locale,
     )?);
-    let mailer = Arc::new(Mailer::from_config(config)?);
-    let sms = match crate::adapters::sms::from_config(config) {
+    let mailer = Arc::new(Mailer::from_config(config, &tls)?);
+    let sms = match crate::adapters::sms::from_config(config, &tls) {
         Ok(sms) => Some(sms),
         Err(e) if config.sms_passwordless_enabled => {
             return Err(StartupError::Config(e.to_string()));
@@ -311,12 +323,15 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     if command == CommandKind::Healthcheck {
         return healthcheck(&config).await;
     }
-    let telemetry = crate::telemetry::init(&config);
+    // Read before logging is up: the OTLP exporter needs them too.
+    let tls = Tls::from_env()?;
+    let telemetry = crate::telemetry::init(&config, &tls);
     crate::telemetry::log_settings(&config);
+    tls.log_summary();
     let dev = crate::devmode::prepare(&mut config)
         .await
         .map_err(|e| StartupError::Config(format!("development mode: {e}")))?;
-    let result = run_command(command, config).await;
+    let result = run_command(command, config, tls).await;
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
@@ -328,7 +343,9 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
 async fn healthcheck(config: &Config) -> Result<(), StartupError> {
     let prefix = config.api_prefix.trim_end_matches('/');
     let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
-    let client = reqwest::Client::builder()
+    // Plain HTTP to this host: no root certificate needed (nor read).
+    let client = Tls::with_roots(rustls::RootCertStore::empty())?
+        .http_client()
         .timeout(std::time::Duration::from_secs(3))
         .build()
         .map_err(|e| StartupError::Config(e.to_string()))?;
@@ -342,11 +359,12 @@ async fn healthcheck(config: &Config) -> Result<(), StartupError> {
     }
 }
 
-async fn run_command(command: CommandKind, config: Config) -> Result<(), StartupError> {
+async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(), StartupError> {
     match command {
         CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
-            let report = crate::db::migrate::migrate(config.migrations_database_url()).await?;
+            let report =
+                crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
             tracing::info!(
                 from = report.from_version,
                 to = report.to_version,
@@ -357,7 +375,7 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
         CommandKind::Serve => {
             let port = config.port.clone();
             let metrics_address = config.metrics_address.clone();
-            let state = build_state(config).await?;
+            let state = build_state_with(config, tls).await?;
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;
                 tracing::info!(address = %metrics_address, "metrics listening on /metrics");

@@ -2,6 +2,7 @@
 
 use tracing_subscriber::Layer;
 
+use crate::adapters::tls::Tls;
 use crate::config::Config;
 
 /// Targets whose debug output contains secrets (statement parameters, raw protocol
@@ -40,7 +41,7 @@ impl TelemetryGuard {
 
 /// JSON logs on stdout (text with `AUTH_LOG_FORMAT_TEXT`), plus OpenTelemetry traces over
 /// OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Must run inside the tokio runtime.
-pub fn init(config: &Config) -> TelemetryGuard {
+pub fn init(config: &Config, tls: &Tls) -> TelemetryGuard {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
@@ -52,7 +53,7 @@ pub fn init(config: &Config) -> TelemetryGuard {
             .flatten_event(true)
             .boxed()
     };
-    let provider = match crate::otel::tracer_provider() {
+    let provider = match crate::otel::tracer_provider(tls) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("hasura-auth: OpenTelemetry disabled: {e}");

@@ -10,8 +10,14 @@ use hasura_auth::adapters::email::{
     EmailMessage, MailError, Mailer, SmtpMailer, SmtpSettings, TemplateError, TemplateName,
     TemplateVars, Templates,
 };
+use hasura_auth::adapters::tls::Tls;
 use hasura_auth::config::{Config, SmtpAuthMethod};
 use support::smtp::{SmtpOptions, SmtpServer, TestCert};
+
+/// The service's TLS roots, from the system (as at start-up).
+fn system_tls() -> Tls {
+    Tls::from_env().expect("system root certificates")
+}
 
 const LOCALES: &[&str] = &["en", "fr", "es", "de", "bg", "cs"];
 const LINK: &str = "http://localhost:4000/v1/verify?redirectTo=http%3A%2F%2Flocalhost%3A3000%2F&ticket=verifyEmail%3A1b2c&type=emailVerify";
@@ -429,7 +435,11 @@ fn rendered_message(to: &str, name: TemplateName, locale: &str) -> EmailMessage 
 async fn deliver_with(method: SmtpAuthMethod, mechanism: &str) {
     let server = SmtpServer::start(SmtpOptions::with_credentials("mailer", "s3cret!")).await;
     let mailer = Mailer::Smtp(
-        SmtpMailer::new(settings(server.port(), method, "mailer", "s3cret!")).unwrap(),
+        SmtpMailer::new(
+            settings(server.port(), method, "mailer", "s3cret!"),
+            &system_tls(),
+        )
+        .unwrap(),
     );
     let to = format!("{}@example.test", mechanism.to_ascii_lowercase());
     let msg = rendered_message(&to, TemplateName::PasswordReset, "fr");
@@ -503,7 +513,11 @@ async fn wrong_credentials_are_an_error() {
         SmtpAuthMethod::Login,
         SmtpAuthMethod::CramMd5,
     ] {
-        let mailer = SmtpMailer::new(settings(server.port(), method, "mailer", "wrong")).unwrap();
+        let mailer = SmtpMailer::new(
+            settings(server.port(), method, "mailer", "wrong"),
+            &system_tls(),
+        )
+        .unwrap();
         let err = mailer
             .send(&rendered_message(
                 "x@example.test",
@@ -526,7 +540,7 @@ async fn no_user_means_no_authentication() {
     let mut s = settings(server.port(), SmtpAuthMethod::Plain, "", "");
     s.api_header = String::new();
     s.sender = "bare@acme.test".to_owned();
-    let mailer = SmtpMailer::new(s).unwrap();
+    let mailer = SmtpMailer::new(s, &system_tls()).unwrap();
     let mut msg = rendered_message("Jo Doe <jo@example.test>", TemplateName::SigninOtp, "de");
     // Lines starting with a dot survive the SMTP transparency procedure.
     msg.text.push_str(".hidden line\n..two dots\n.\n");
@@ -551,7 +565,7 @@ async fn cleartext_plain_and_login_refused_for_non_local_hosts() {
     for method in [SmtpAuthMethod::Plain, SmtpAuthMethod::Login] {
         let mut s = settings(server.port(), method, "mailer", "pw");
         s.host = "127.0.0.2".to_owned();
-        let err = SmtpMailer::new(s)
+        let err = SmtpMailer::new(s, &system_tls())
             .unwrap()
             .send(&rendered_message(
                 "a@example.test",
@@ -566,7 +580,7 @@ async fn cleartext_plain_and_login_refused_for_non_local_hosts() {
     // CRAM-MD5 never reveals the password: allowed.
     let mut s = settings(server.port(), SmtpAuthMethod::CramMd5, "mailer", "pw");
     s.host = "127.0.0.2".to_owned();
-    SmtpMailer::new(s)
+    SmtpMailer::new(s, &system_tls())
         .unwrap()
         .send(&rendered_message(
             "b@example.test",
@@ -602,7 +616,7 @@ async fn starttls_is_used_when_offered() {
 
     // The system trust store does not know the test certificate → error, nothing sent.
     let s = settings(server.port(), SmtpAuthMethod::Plain, "mailer", "pw");
-    let err = SmtpMailer::new(s)
+    let err = SmtpMailer::new(s, &system_tls())
         .unwrap()
         .send(&rendered_message(
             "untrusted@example.test",
@@ -649,7 +663,7 @@ async fn unreachable_server_is_an_error() {
     let mut s = settings(port, SmtpAuthMethod::Plain, "", "");
     s.timeout = Duration::from_secs(2);
     let start = Instant::now();
-    let err = SmtpMailer::new(s)
+    let err = SmtpMailer::new(s, &system_tls())
         .unwrap()
         .send(&rendered_message(
             "a@example.test",
@@ -676,7 +690,7 @@ async fn silent_server_times_out() {
     let mut s = settings(server.port(), SmtpAuthMethod::Plain, "", "");
     s.timeout = Duration::from_secs(1);
     let start = Instant::now();
-    let err = SmtpMailer::new(s)
+    let err = SmtpMailer::new(s, &system_tls())
         .unwrap()
         .send(&rendered_message(
             "a@example.test",
@@ -701,7 +715,7 @@ async fn mailer_from_config() {
         Config::from_args(args).unwrap()
     };
     // No host: development mode, the email goes to the log.
-    let mailer = Mailer::from_config(&config(&["--smtp-host="])).unwrap();
+    let mailer = Mailer::from_config(&config(&["--smtp-host="]), &system_tls()).unwrap();
     assert!(matches!(mailer, Mailer::Log));
     mailer
         .send(rendered_message(
@@ -712,22 +726,25 @@ async fn mailer_from_config() {
         .await
         .unwrap();
     // Postmark: its server token is AUTH_SMTP_PASS, required; the API URL must be http(s).
-    let err = Mailer::from_config(&config(&["--smtp-host=postmark"])).unwrap_err();
+    let err = Mailer::from_config(&config(&["--smtp-host=postmark"]), &system_tls()).unwrap_err();
     assert!(
         matches!(err, MailError::Config(_)) && err.to_string().contains("AUTH_SMTP_PASS"),
         "{err}"
     );
-    let err = Mailer::from_config(&config(&[
-        "--smtp-host=postmark",
-        "--smtp-password=token",
-        "--smtp-postmark-api-url=ftp://example.test",
-    ]))
+    let err = Mailer::from_config(
+        &config(&[
+            "--smtp-host=postmark",
+            "--smtp-password=token",
+            "--smtp-postmark-api-url=ftp://example.test",
+        ]),
+        &system_tls(),
+    )
     .unwrap_err();
     assert!(matches!(err, MailError::Config(_)), "{err}");
-    let mailer = Mailer::from_config(&config(&[
-        "--smtp-host=Postmark",
-        "--smtp-password=pm-secret-token",
-    ]))
+    let mailer = Mailer::from_config(
+        &config(&["--smtp-host=Postmark", "--smtp-password=pm-secret-token"]),
+        &system_tls(),
+    )
     .unwrap();
     assert!(matches!(mailer, Mailer::Postmark(_)));
     assert!(
@@ -738,15 +755,18 @@ async fn mailer_from_config() {
     // A real host: delivered over SMTP with the configured settings.
     let server = SmtpServer::start(SmtpOptions::with_credentials("cfg", "pw")).await;
     let port = format!("--smtp-port={}", server.port());
-    let mailer = Mailer::from_config(&config(&[
-        "--smtp-host=127.0.0.1",
-        &port,
-        "--smtp-user=cfg",
-        "--smtp-password=pw",
-        "--smtp-sender=Config Sender <cfg@acme.test>",
-        "--smtp-api-header=abc",
-        "--smtp-auth-method=CRAM-MD5",
-    ]))
+    let mailer = Mailer::from_config(
+        &config(&[
+            "--smtp-host=127.0.0.1",
+            &port,
+            "--smtp-user=cfg",
+            "--smtp-password=pw",
+            "--smtp-sender=Config Sender <cfg@acme.test>",
+            "--smtp-api-header=abc",
+            "--smtp-auth-method=CRAM-MD5",
+        ]),
+        &system_tls(),
+    )
     .unwrap();
     let Mailer::Smtp(smtp) = &mailer else {
         panic!("expected SMTP")

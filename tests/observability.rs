@@ -66,7 +66,7 @@ async fn logs_never_contain_secrets() {
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
 
-    let http = reqwest::Client::builder()
+    let http = support::app::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -265,7 +265,7 @@ async fn traces_are_exported_over_otlp_http_when_configured() {
         .kill_on_drop(true)
         .spawn()
         .expect("start the server");
-    let http = reqwest::Client::new();
+    let http = support::app::http_client().build().expect("client");
     let mut up = false;
     for _ in 0..200 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {

@@ -17,6 +17,8 @@
 use sha1::{Digest, Sha1};
 use tokio_postgres::Client;
 
+use crate::adapters::tls::Tls;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
     /// Version found before running (0 on an empty database).
@@ -157,8 +159,8 @@ hash varchar(40) NOT NULL, \
 executed_at timestamp DEFAULT CURRENT_TIMESTAMP);\n";
 
 /// Brings the `auth` schema at `database_url` to the latest version.
-pub async fn migrate(database_url: &str) -> Result<MigrationReport, MigrateError> {
-    let mut client = connect(database_url).await?;
+pub async fn migrate(database_url: &str, tls: &Tls) -> Result<MigrationReport, MigrateError> {
+    let mut client = connect(database_url, tls).await?;
     // Identifiers are schema-qualified in every step; these keep the session predictable
     // (the bytea → text cast of version 11 depends on bytea_output).
     client
@@ -196,8 +198,8 @@ pub async fn migrate(database_url: &str) -> Result<MigrationReport, MigrateError
     result
 }
 
-async fn connect(url: &str) -> Result<Client, MigrateError> {
-    let target = super::tls::target(url).map_err(MigrateError::State)?;
+async fn connect(url: &str, tls: &Tls) -> Result<Client, MigrateError> {
+    let target = super::tls::target(url, tls).map_err(MigrateError::State)?;
     let (client, connection) = target.config.connect(target.tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {

@@ -1,7 +1,8 @@
 //! TLS to PostgreSQL with libpq's `sslmode` semantics, as upstream (pgx) applies them:
 //! `disable` plain; `prefer` / `require` encrypted without checking the server's
-//! certificate; `verify-ca` / `verify-full` encrypted and verified against the system's
-//! roots, or the CA file given in `sslrootcert`. The driver only knows
+//! certificate; `verify-ca` / `verify-full` encrypted and verified against the service's
+//! roots ([`crate::adapters::tls`]: the system's, `SSL_CERT_FILE`, `SSL_CERT_DIR`), or
+//! only the CA file given in `sslrootcert`. The driver only knows
 //! disable/prefer/require and rejects unknown URL options, so the verify modes and
 //! `sslrootcert` are read here and removed from what it parses.
 
@@ -11,6 +12,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::adapters::tls::{self as client_tls, Tls};
 
 /// A parsed connection URL and the TLS connector that goes with it.
 pub struct PgTarget {
@@ -27,7 +30,7 @@ enum Verification {
 }
 
 /// Parses a `postgres://` URL (or key=value string) with every `sslmode` libpq knows.
-pub fn target(url: &str) -> Result<PgTarget, String> {
+pub fn target(url: &str, tls: &Tls) -> Result<PgTarget, String> {
     let mut verification = Verification::None;
     let mut root_cert: Option<String> = None;
     let cleaned = rewrite_options(url, |key, value| match (key, value) {
@@ -44,7 +47,7 @@ pub fn target(url: &str) -> Result<PgTarget, String> {
     let config: tokio_postgres::Config = cleaned
         .parse()
         .map_err(|e: tokio_postgres::Error| e.to_string())?;
-    let tls = connector(verification, root_cert.as_deref())?;
+    let tls = connector(verification, root_cert.as_deref(), tls)?;
     Ok(PgTarget { config, tls })
 }
 
@@ -84,15 +87,13 @@ fn rewrite_options<'a>(
 fn connector(
     verification: Verification,
     root_cert: Option<&str>,
+    tls: &Tls,
 ) -> Result<MakeRustlsConnect, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up: {e}"))?;
+    let builder = || client_tls::config_builder().map_err(|e| e.to_string());
     let config = match (verification, root_cert) {
-        (Verification::None, _) => builder
+        (Verification::None, _) => builder()?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(client_tls::provider())))
             .with_no_client_auth(),
         (Verification::Full, Some(path)) => {
             let mut roots = rustls::RootCertStore::empty();
@@ -104,15 +105,11 @@ fn connector(
                     .add(cert)
                     .map_err(|e| format!("sslrootcert {path}: {e}"))?;
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-        (Verification::Full, None) => {
-            use rustls_platform_verifier::BuilderVerifierExt;
-            builder
-                .with_platform_verifier()
-                .map_err(|e| format!("TLS set-up: {e}"))?
+            builder()?
+                .with_root_certificates(roots)
                 .with_no_client_auth()
         }
+        (Verification::Full, None) => tls.client_config().clone(),
     };
     Ok(MakeRustlsConnect::new(config))
 }
@@ -195,11 +192,16 @@ mod tests {
             "postgres://u@h:5432/db?sslmode=require&application_name=x"
         );
         assert_eq!(seen.len(), 3);
-        assert!(target("postgres://u@h/db?sslmode=verify-full").is_ok());
-        assert!(target("postgres://u@h/db?sslmode=disable").is_ok());
-        assert!(target("host=h user=u sslmode=verify-ca").is_ok());
+        let tls = Tls::with_roots(rustls::RootCertStore::empty()).unwrap();
+        assert!(target("postgres://u@h/db?sslmode=verify-full", &tls).is_ok());
+        assert!(target("postgres://u@h/db?sslmode=disable", &tls).is_ok());
+        assert!(target("host=h user=u sslmode=verify-ca", &tls).is_ok());
         assert!(
-            target("postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent.pem").is_err()
+            target(
+                "postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
+                &tls
+            )
+            .is_err()
         );
     }
 }

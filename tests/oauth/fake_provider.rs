@@ -144,6 +144,15 @@ impl FakeProvider {
             .await
             .expect("bind fake provider");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        Self::serve_on(listener, base, settings)
+    }
+
+    /// The fake on any listener (e.g. one that speaks TLS), reached at `base`.
+    pub fn serve_on<L>(listener: L, base: String, settings: Settings) -> FakeProvider
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let keys = Arc::new(SigningKeys::new());
         let fake = Arc::new(Fake {
             base: base.clone(),

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use hasura_auth::adapters::tls::Tls;
 use hasura_auth::config::Config;
 use hasura_auth::startup::{build_state, serve};
 use hasura_auth::state::SharedState;
@@ -14,6 +15,14 @@ use super::db::TestDb;
 /// The HS256 secret of upstream's e2e environment.
 pub const HS256_SECRET: &str = r#"{"type":"HS256","key":"5152fa850c02dc222631cca898ed1485821a70912a6e3649c49076912daa3b62182ba013315915d64f40cddfbb8b58eb5bd11ba225336a6af45bbae07ca873f3","issuer":"hasura-auth"}"#;
 pub const CLIENT_URL: &str = "http://localhost:3000";
+
+/// A client for plain HTTP to the test servers. reqwest has no TLS provider of its own
+/// (the service hands every client its configuration), so test clients get one too.
+pub fn http_client() -> reqwest::ClientBuilder {
+    Tls::with_roots(rustls::RootCertStore::empty())
+        .expect("TLS configuration")
+        .http_client()
+}
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -120,7 +129,7 @@ impl TestApp {
                 .await;
             }
         });
-        let http = reqwest::Client::builder()
+        let http = http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");

@@ -11,6 +11,7 @@ pub use postmark::PostmarkMailer;
 pub use smtp::{SmtpMailer, SmtpSettings};
 pub use templates::{RenderedEmail, TemplateError, TemplateName, TemplateVars, Templates};
 
+use crate::adapters::tls::Tls;
 use crate::config::Config;
 
 /// A rendered email ready to be delivered.
@@ -84,7 +85,7 @@ pub enum Mailer {
 
 impl Mailer {
     /// Empty `smtp_host` → [`Mailer::Log`]; `postmark` → the Postmark API; otherwise SMTP.
-    pub fn from_config(config: &Config) -> Result<Mailer, MailError> {
+    pub fn from_config(config: &Config, tls: &Tls) -> Result<Mailer, MailError> {
         let host = config.smtp_host.trim();
         if host.is_empty() {
             return Ok(Mailer::Log);
@@ -94,6 +95,7 @@ impl Mailer {
                 &config.smtp_postmark_api_url,
                 &config.smtp_password,
                 &config.smtp_sender,
+                tls,
             )?));
         }
         let settings = SmtpSettings {
@@ -107,7 +109,7 @@ impl Mailer {
             api_header: config.smtp_api_header.clone(),
             timeout: SmtpSettings::DEFAULT_TIMEOUT,
         };
-        Ok(Mailer::Smtp(SmtpMailer::new(settings)?))
+        Ok(Mailer::Smtp(SmtpMailer::new(settings, tls)?))
     }
 
     /// Sends `template` to `to`: rendered here from `templates` (log, SMTP), or rendered

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{MailError, TemplateName, TemplateVars};
+use crate::adapters::tls::Tls;
 
 /// Time-outs: connecting, and the whole request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,7 +62,12 @@ struct Model<'a> {
 impl PostmarkMailer {
     /// `api_url` is the API's base URL (`AUTH_SMTP_POSTMARK_API_URL`); the server token is
     /// `AUTH_SMTP_PASS`, as upstream.
-    pub fn new(api_url: &str, server_token: &str, sender: &str) -> Result<Self, MailError> {
+    pub fn new(
+        api_url: &str,
+        server_token: &str,
+        sender: &str,
+        tls: &Tls,
+    ) -> Result<Self, MailError> {
         if server_token.is_empty() {
             return Err(MailError::Config(
                 "AUTH_SMTP_HOST=postmark needs the Postmark server token in AUTH_SMTP_PASS".into(),
@@ -82,7 +88,8 @@ impl PostmarkMailer {
             base.as_str().trim_end_matches('/')
         ))
         .map_err(|e| MailError::Config(format!("AUTH_SMTP_POSTMARK_API_URL: {e}")))?;
-        let client = reqwest::Client::builder()
+        let client = tls
+            .http_client()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

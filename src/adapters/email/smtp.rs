@@ -5,7 +5,6 @@
 //! configured; PLAIN and LOGIN refuse to send credentials in clear text except to a
 //! local/mailhog host (upstream's rule).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mail_builder::MessageBuilder;
@@ -23,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{EmailMessage, MailError};
+use crate::adapters::tls::Tls;
 use crate::config::SmtpAuthMethod;
 
 /// Name we greet the server with (`EHLO hasura-auth`, as upstream).
@@ -86,22 +86,11 @@ impl std::fmt::Debug for SmtpMailer {
     }
 }
 
-fn default_tls_connector() -> Result<TlsConnector, MailError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_platform_verifier())
-        .map_err(|e| MailError::Config(format!("TLS set-up: {e}")))?
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
-}
-
 impl SmtpMailer {
-    /// A mailer verifying server certificates with the system's trust store.
-    pub fn new(settings: SmtpSettings) -> Result<Self, MailError> {
-        let tls = default_tls_connector()?;
-        Self::with_tls_connector(settings, tls)
+    /// A mailer verifying server certificates with the service's roots (see
+    /// [`crate::adapters::tls`]).
+    pub fn new(settings: SmtpSettings, tls: &Tls) -> Result<Self, MailError> {
+        Self::with_tls_connector(settings, tls.connector())
     }
 
     /// A mailer using the given TLS client configuration (e.g. a private CA).

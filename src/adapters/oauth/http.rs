@@ -5,13 +5,15 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
+use crate::adapters::tls::Tls;
+
 /// Upstream gives profile requests 10 seconds; every provider call gets the same.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client for provider calls. Redirects are not followed: the `oauth2` crate requires
 /// it (a token endpoint that redirects could leak the code elsewhere).
-pub fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+pub fn client(tls: &Tls) -> Result<reqwest::Client, String> {
+    tls.http_client()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .user_agent(concat!("hasura-auth/", env!("CARGO_PKG_VERSION")))

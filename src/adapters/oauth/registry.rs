@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::adapters::tls::Tls;
 use crate::config::Config;
 use crate::config::oauth::endpoint_or;
 use crate::config::providers::OAuthProviders as ProviderSettings;
@@ -69,8 +70,8 @@ impl OAuthProviders {
             .collect()
     }
 
-    pub fn from_config(config: &Config) -> Result<OAuthProviders, String> {
-        let http = super::http::client()?;
+    pub fn from_config(config: &Config, tls: &Tls) -> Result<OAuthProviders, String> {
+        let http = super::http::client(tls)?;
         let p = &config.providers;
         let e = &config.oauth.endpoints;
         let server = config.server_url.trim_end_matches('/');

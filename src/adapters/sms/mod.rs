@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+use crate::adapters::tls::Tls;
 use crate::config::{Config, SmsProvider as ProviderKind};
 
 pub use dev::DevSms;
@@ -96,8 +97,8 @@ fn require(provider: &'static str, settings: &[(&str, &str)]) -> Result<(), SmsC
     }
 }
 
-fn http_client(provider: &'static str) -> Result<reqwest::Client, SmsConfigError> {
-    reqwest::Client::builder()
+fn http_client(provider: &'static str, tls: &Tls) -> Result<reqwest::Client, SmsConfigError> {
+    tls.http_client()
         .timeout(HTTP_TIMEOUT)
         .build()
         .map_err(|e| SmsConfigError {
@@ -107,7 +108,7 @@ fn http_client(provider: &'static str) -> Result<reqwest::Client, SmsConfigError
 }
 
 /// The provider `AUTH_SMS_PROVIDER` selects, with its settings checked.
-pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
+pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
     match config.sms_provider {
         ProviderKind::Dev => Ok(Arc::new(DevSms)),
         ProviderKind::Modica => {
@@ -119,7 +120,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                 ],
             )?;
             Ok(Arc::new(ModicaSms {
-                http: http_client("modica")?,
+                http: http_client("modica", tls)?,
                 base_url: config.sms_modica_api_url.trim_end_matches('/').to_owned(),
                 username: config.sms_modica_username.clone(),
                 password: config.sms_modica_password.clone(),
@@ -140,7 +141,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                     ),
                 ],
             )?;
-            let http = http_client("twilio")?;
+            let http = http_client("twilio", tls)?;
             if twilio::uses_verify(
                 &config.sms_twilio_account_sid,
                 &config.sms_twilio_messaging_service_id,
