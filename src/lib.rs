@@ -18,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod otel;
+pub mod pg_cluster;
 pub mod service;
 pub mod telemetry;
 pub mod tokens;

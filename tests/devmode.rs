@@ -1,4 +1,5 @@
-//! Development mode: the private PostgreSQL cluster and `prepare`.
+//! Development mode (`prepare`) and the private PostgreSQL cluster it starts
+//! (`pg_cluster`).
 
 mod support;
 
@@ -7,9 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hasura_auth::config::Config;
-use hasura_auth::devmode::{
-    self, ClusterOptions, DevModeError, DevOptions, JWT_SECRET_FILE, PrivateCluster,
-};
+use hasura_auth::devmode::{self, DevModeError, DevOptions, JWT_SECRET_FILE};
+use hasura_auth::pg_cluster::{ClusterError, ClusterOptions, PrivateCluster};
 
 /// A fresh folder under the target directory, removed when dropped.
 struct TempDir(PathBuf);
@@ -60,9 +60,9 @@ fn options(dir: &TempDir) -> DevOptions {
 
 /// `None` when the PostgreSQL server programs are not installed: the test then fails
 /// under CI and is skipped with a note elsewhere (`support::tools`).
-fn installed<T>(result: Result<T, DevModeError>) -> Option<Result<T, DevModeError>> {
-    match result {
-        Err(DevModeError::PostgresNotInstalled) => support::tools::require(
+fn installed<T, E: Into<DevModeError>>(result: Result<T, E>) -> Option<Result<T, DevModeError>> {
+    match result.map_err(Into::into) {
+        Err(DevModeError::Cluster(ClusterError::PostgresNotInstalled)) => support::tools::require(
             None,
             "the PostgreSQL server programs (initdb, pg_ctl) are not installed \
              (install Debian's `postgresql`)",
