@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod otel;
+pub mod pg_cluster;
 pub mod service;
 pub mod settings;
 pub mod startup;

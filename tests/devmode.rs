@@ -1,4 +1,5 @@
-//! Development mode: the private PostgreSQL cluster and `prepare`.
+//! Development mode (`prepare`) and the private PostgreSQL cluster it starts
+//! (`pg_cluster`).
 
 mod support;
 
@@ -7,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hasura_auth::config::Config;
-use hasura_auth::devmode::{self, ClusterOptions, DevOptions, JWT_SECRET_FILE, PrivateCluster};
+use hasura_auth::devmode::{self, DevModeError, DevOptions, JWT_SECRET_FILE};
+use hasura_auth::pg_cluster::{ClusterError, ClusterOptions, PrivateCluster};
 
 /// A fresh folder under the target directory, removed when dropped.
 struct TempDir(PathBuf);
@@ -56,6 +58,19 @@ fn options(dir: &TempDir) -> DevOptions {
     }
 }
 
+/// `None` when the PostgreSQL server programs are not installed: the test then fails
+/// under CI and is skipped with a note elsewhere (`support::tools`).
+fn installed<T, E: Into<DevModeError>>(result: Result<T, E>) -> Option<Result<T, DevModeError>> {
+    match result.map_err(Into::into) {
+        Err(DevModeError::Cluster(ClusterError::PostgresNotInstalled)) => support::tools::require(
+            None,
+            "the PostgreSQL server programs (initdb, pg_ctl) are not installed \
+             (install Debian's `postgresql`)",
+        ),
+        other => Some(other),
+    }
+}
+
 async fn select_one(url: &str) -> Result<i32, tokio_postgres::Error> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
@@ -68,7 +83,10 @@ async fn private_cluster_starts_is_reused_stops_and_restarts() {
     let dir = tmp.0.join("pg");
     let fast = ClusterOptions { durable: false };
 
-    let cluster = PrivateCluster::start_with(&dir, fast).await.expect("start");
+    let Some(cluster) = installed(PrivateCluster::start_with(&dir, fast).await) else {
+        return;
+    };
+    let cluster = cluster.expect("start");
     assert!(!cluster.reused());
     assert!(cluster.data_dir().join("PG_VERSION").exists());
     assert_eq!(select_one(&cluster.url("postgres")).await.unwrap(), 1);
@@ -114,6 +132,9 @@ async fn concurrent_starts_share_one_cluster() {
         PrivateCluster::start_with(&dir, fast),
         PrivateCluster::start_with(&dir, fast)
     );
+    let (Some(a), Some(b)) = (installed(a), installed(b)) else {
+        return;
+    };
     let (a, b) = (a.expect("first"), b.expect("second"));
     assert_eq!(a.port(), b.port());
     assert!(
@@ -209,10 +230,10 @@ async fn prepare_starts_a_private_cluster_when_nothing_answers() {
     let mut config = bare_config();
     config.jwt_secret = Some(r#"{"type":"HS256","key":"0123456789abcdef0123456789abcdef"}"#.into());
 
-    let env = devmode::prepare_with(&mut config, opts.clone())
-        .await
-        .expect("prepare")
-        .expect("development mode is active");
+    let Some(env) = installed(devmode::prepare_with(&mut config, opts.clone()).await) else {
+        return;
+    };
+    let env = env.expect("prepare").expect("development mode is active");
     let url = config.postgres.clone().expect("database URL set");
     assert_eq!(env.database_url(), Some(url.as_str()));
     assert!(url.contains("127.0.0.1"), "{url}");

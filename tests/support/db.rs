@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use hasura_auth::devmode::{ClusterOptions, PrivateCluster};
+use hasura_auth::pg_cluster::{ClusterOptions, PrivateCluster};
 use tokio::sync::OnceCell;
 
 pub const TEST_DATABASE_ENV: &str = "HASURA_AUTH_TEST_DATABASE_URL";
