@@ -32,7 +32,7 @@ pub async fn handle(
             .refresh_token
             .filter(|t| !t.is_empty())
             .ok_or(ErrorCode::InvalidRequest)?;
-        sessions.sign_out(&token).await?;
+        sessions.sign_out(token).await?;
     }
     Ok(super::ok())
 }

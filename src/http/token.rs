@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
-use std::sync::LazyLock;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, OptionalBearer, OptionalJson};
@@ -14,17 +13,12 @@ use crate::service::accounts::Accounts;
 use crate::service::session::Session;
 use crate::service::session::Sessions;
 use crate::tokens::JwtKeys;
-
-/// The contract's (unanchored) UUID pattern for refresh tokens.
-pub(crate) static UUID_IN_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"\b[0-9a-f]{8}\b-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-\b[0-9a-f]{12}\b")
-        .unwrap_or_else(|e| unreachable!("static uuid pattern compiles: {e}"))
-});
+use crate::tokens::refresh::RefreshToken;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RefreshBody {
-    refresh_token: String,
+    refresh_token: RefreshToken,
 }
 
 /// Answers a bare `Session` (not wrapped in `session`), as upstream.
@@ -32,11 +26,6 @@ pub async fn refresh(
     State(sessions): State<Arc<Sessions>>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Session>, ApiError> {
-    if !UUID_IN_TOKEN.is_match(&body.refresh_token) {
-        return Err(ApiError::validation(
-            "refreshToken must be a refresh token (a UUID)",
-        ));
-    }
     Ok(Json(sessions.refresh_session(&body.refresh_token).await?))
 }
 

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
 use crate::tokens::VerifiedToken;
+use crate::tokens::secret::Redacted;
 
 pub const MFA_TYPE_TOTP: &str = "totp";
 /// Side of the QR code image, in pixels (upstream: 200).
@@ -20,8 +21,9 @@ const QR_SIZE: u32 = 200;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TotpSetup {
-    pub image_url: String,
-    pub totp_secret: String,
+    /// The QR code encodes the secret, so it is one too.
+    pub image_url: Redacted,
+    pub totp_secret: Redacted,
 }
 
 fn now_unix() -> u64 {
@@ -90,8 +92,8 @@ impl TotpMfa {
         let db = self.db.get().await?;
         mfa_db::set_totp_secret(&db, user.id, &secret).await?;
         Ok(TotpSetup {
-            image_url,
-            totp_secret: secret,
+            image_url: Redacted::new(image_url),
+            totp_secret: Redacted::new(secret),
         })
     }
 

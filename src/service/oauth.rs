@@ -30,6 +30,7 @@ use crate::service::registration::{Credential, NewAccount, Registered, Registrat
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
 use crate::tokens::refresh::stored_hash;
+use crate::tokens::secret::Redacted;
 
 /// How long a sign-in may take at the provider (upstream: 60 s, too short for a
 /// provider login with a second factor).
@@ -59,7 +60,7 @@ pub enum StartError {
 }
 
 /// What came back to `/signin/provider/{provider}/callback` (GET query or POST form).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ProviderCallback {
     pub provider: String,
     pub state: String,
@@ -73,13 +74,35 @@ pub struct ProviderCallback {
     pub error_uri: Option<String>,
 }
 
+/// Codes, tokens and the state stay out of `Debug`.
+impl std::fmt::Debug for ProviderCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderCallback")
+            .field("provider", &self.provider)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the callback sends the browser: `target` plus `params`, and the error if any
 /// (the handler adds `error`/`errorDescription`, concealed as configured).
-#[derive(Debug)]
 pub struct CallbackOutcome {
     pub target: Url,
     pub params: Vec<(&'static str, String)>,
     pub error: Option<ErrorCode>,
+}
+
+/// The parameters may carry a refresh token: only their names are shown.
+impl std::fmt::Debug for CallbackOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.params.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("CallbackOutcome")
+            .field("target", &self.target.origin().ascii_serialization())
+            .field("params", &names)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 /// Id-token providers of `/signin/idtoken` and `/link/idtoken`.
@@ -103,11 +126,11 @@ impl IdTokenProvider {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSession {
-    pub access_token: String,
+    pub access_token: Redacted,
     pub expires_in: i64,
     pub expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Redacted>,
 }
 
 /// Sign-up options as kept with the state (the query's, not yet checked against the
@@ -192,10 +215,10 @@ fn session_view(tokens_at: DateTime<Utc>, row: ProviderSessionRow) -> ProviderSe
         None => (0, tokens_at),
     };
     ProviderSession {
-        access_token: row.access_token,
+        access_token: Redacted::new(row.access_token),
         expires_in,
         expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        refresh_token: row.refresh_token,
+        refresh_token: row.refresh_token.map(Redacted::new),
     }
 }
 
@@ -412,7 +435,7 @@ impl OAuthSignIn {
             None => self
                 .provider_sign_in(&profile, &link, Some(kept.options.into_input()))
                 .await
-                .map(|(id, session)| (id, session.map(|s| s.refresh_token))),
+                .map(|(id, session)| (id, session.map(|s| s.refresh_token.into_exposed()))),
         };
         let (user_id, refresh_token) = match signed_in {
             Ok(done) => done,
@@ -699,11 +722,11 @@ impl OAuthSignIn {
         let now = Utc::now();
         let expires_in = tokens.expires_in.and_then(|s| i64::try_from(s).ok());
         Ok(ProviderSession {
-            access_token: tokens.access_token,
+            access_token: Redacted::new(tokens.access_token),
             expires_in: expires_in.unwrap_or(0),
             expires_at: (now + chrono::Duration::seconds(expires_in.unwrap_or(0)))
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
-            refresh_token: tokens.refresh_token,
+            refresh_token: tokens.refresh_token.map(Redacted::new),
         })
     }
 }

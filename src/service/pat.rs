@@ -11,13 +11,14 @@ use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
 use crate::tokens::refresh::RefreshToken;
+use crate::tokens::secret::Redacted;
 
 /// `{"id": "<refresh_tokens.id>", "personalAccessToken": "<uuid>"}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedPat {
     pub id: Uuid,
-    pub personal_access_token: String,
+    pub personal_access_token: Redacted,
 }
 
 /// Personal access tokens: creation and sign-in.
@@ -54,13 +55,13 @@ impl PersonalAccessTokens {
         .await?;
         Ok(CreatedPat {
             id,
-            personal_access_token: pat.expose().to_owned(),
+            personal_access_token: Redacted::new(pat.expose()),
         })
     }
 
     /// `POST /signin/pat`: a new regular session; the PAT itself is not rotated.
-    pub async fn signin_pat(&self, presented: &str) -> Result<Session, ApiError> {
-        let hash = RefreshToken::from_presented(presented).hash();
+    pub async fn signin_pat(&self, presented: &RefreshToken) -> Result<Session, ApiError> {
+        let hash = presented.hash();
         let db = self.db.get().await?;
         let owner = refresh_tokens::find_live(&db, &hash, refresh_tokens::TYPE_PAT)
             .await?

@@ -13,14 +13,15 @@ use crate::service::custom_claims::ClaimsSource;
 use crate::service::user_check::{Tolerate, check_user};
 use crate::settings::SettingsHandle;
 use crate::tokens::refresh::RefreshToken;
+use crate::tokens::secret::Redacted;
 use crate::tokens::{AccessClaims, JwtKeys};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
-    pub access_token: String,
+    pub access_token: Redacted,
     pub access_token_expires_in: i64,
-    pub refresh_token: String,
+    pub refresh_token: Redacted,
     pub refresh_token_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserView>,
@@ -138,9 +139,9 @@ impl Sessions {
         // Inside sessions upstream always reports no MFA type.
         view.active_mfa_type = None;
         Ok(Session {
-            access_token,
+            access_token: Redacted::new(access_token),
             access_token_expires_in: self.settings.config().access_tokens_expires_in,
-            refresh_token: refresh_token.expose().to_owned(),
+            refresh_token: Redacted::new(refresh_token.expose()),
             refresh_token_id,
             user: Some(view),
         })
@@ -172,8 +173,7 @@ impl Sessions {
 
     /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry) in
     /// one database round trip.
-    pub async fn refresh_session(&self, presented: &str) -> Result<Session, ApiError> {
-        let presented = RefreshToken::from_presented(presented);
+    pub async fn refresh_session(&self, presented: &RefreshToken) -> Result<Session, ApiError> {
         let next = RefreshToken::generate();
         let (ttl, verification_required) = {
             let config = self.settings.config();
@@ -215,11 +215,14 @@ impl Sessions {
             .await
     }
 
-    /// Deletes one refresh token (any type, any owner); unknown tokens are not an error.
-    pub async fn sign_out(&self, presented: &str) -> Result<(), ApiError> {
+    /// Deletes one refresh token (any type, any owner); unknown tokens are not an error,
+    /// and a value that cannot be a token is one of them (no database work).
+    pub async fn sign_out(&self, presented: String) -> Result<(), ApiError> {
+        let Some(token) = RefreshToken::parse(presented) else {
+            return Ok(());
+        };
         let db = self.db.get().await?;
-        refresh_tokens::delete_by_hash(&db, &RefreshToken::from_presented(presented).hash())
-            .await?;
+        refresh_tokens::delete_by_hash(&db, &token.hash()).await?;
         Ok(())
     }
 

@@ -7,11 +7,12 @@ use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
+use crate::tokens::secret::Redacted;
 
 /// `{"ticket": "mfaTotp:…"}`: the second factor is still to be given.
 #[derive(Debug, Serialize)]
 pub struct MfaChallenge {
-    pub ticket: String,
+    pub ticket: Redacted,
 }
 
 /// The outcome of a password sign-in.
@@ -60,7 +61,7 @@ impl EmailPasswordSignIn {
             let db = self.db.get().await?;
             users::set_ticket(&db, user.id, &ticket.stored, TicketKind::MfaTotp.ttl_secs()).await?;
             return Ok(PasswordSignIn::Mfa(MfaChallenge {
-                ticket: ticket.value,
+                ticket: Redacted::new(ticket.value),
             }));
         }
         Ok(PasswordSignIn::Session(Box::new(

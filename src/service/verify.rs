@@ -84,7 +84,7 @@ impl TicketVerification {
             .await
             .map_err(|e| e.code())?;
         Ok(VerifyOutcome::SignedIn {
-            refresh_token: session.refresh_token,
+            refresh_token: session.refresh_token.into_exposed(),
             ticket_type: kind.prefix(),
         })
     }

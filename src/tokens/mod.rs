@@ -4,5 +4,6 @@ pub mod custom_claims;
 pub mod jwt;
 pub mod password_hash;
 pub mod refresh;
+pub mod secret;
 
 pub use jwt::{AccessClaims, JwtConfigError, JwtKeys, VerifiedToken};
