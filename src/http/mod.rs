@@ -29,7 +29,7 @@ use axum::{
 };
 
 use crate::app::SharedState;
-use crate::error::{ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 
 /// Bodies above this size are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -161,16 +161,12 @@ pub(crate) fn normalise_prefix(prefix: &str) -> Option<String> {
     })
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
-    (
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::custom(
         StatusCode::NOT_FOUND,
-        Json(ErrorBody {
-            error: ErrorCode::InvalidRequest.as_str(),
-            message: &format!("no route for {method} {}", uri.path()),
-            status: StatusCode::NOT_FOUND.as_u16(),
-        }),
+        ErrorCode::InvalidRequest,
+        format!("no route for {method} {}", uri.path()),
     )
-        .into_response()
 }
 
 /// The separate metrics listener: `GET /metrics` in Prometheus text format.

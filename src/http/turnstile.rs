@@ -6,7 +6,6 @@
 //! asked); the body is the standard error shape, with upstream's text as the message.
 
 use axum::{
-    Json,
     extract::{Request, State},
     http::StatusCode,
     middleware::Next,
@@ -15,7 +14,7 @@ use axum::{
 
 use crate::adapters::turnstile;
 use crate::app::SharedState;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 
 const HEADER: &str = "x-cf-turnstile-response";
 
@@ -25,16 +24,8 @@ fn protected(path: &str, prefix: Option<&str>) -> bool {
     path.starts_with(&signup) && !path.ends_with("/verify") && !path.ends_with("/callback")
 }
 
-fn forbidden(message: &str) -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        Json(ErrorBody {
-            error: ErrorCode::InvalidRequest.as_str(),
-            message,
-            status: StatusCode::FORBIDDEN.as_u16(),
-        }),
-    )
-        .into_response()
+fn forbidden(message: impl Into<String>) -> Response {
+    ApiError::custom(StatusCode::FORBIDDEN, ErrorCode::InvalidRequest, message).into_response()
 }
 
 pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) -> Response {
@@ -66,7 +57,7 @@ pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) 
                 error_codes = ?verdict.error_codes,
                 "sign-up refused: turnstile challenge not passed"
             );
-            forbidden(&format!(
+            forbidden(format!(
                 "failed to pass turnstile: {}",
                 verdict.messages_text()
             ))
