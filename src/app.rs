@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use crate::adapters::email::{Mailer, Templates};
 use crate::config::{CommandKind, Config};
 use crate::db::DbPool;
+use crate::http::rate_limit::RateLimiter;
 use crate::service::passwords::PasswordHasher;
 use crate::service::policy::Policy;
-use crate::service::rate_limit::RateLimiter;
 use crate::tokens::JwtKeys;
 use crate::tokens::custom_claims::CustomClaims;
 

@@ -15,7 +15,6 @@ pub mod passwordless;
 pub mod passwords;
 pub mod pat;
 pub mod policy;
-pub mod rate_limit;
 pub mod session;
 pub mod signin;
 pub mod signup;

@@ -1,4 +1,4 @@
-//! The rate-limit stage of the pipeline (after CORS and the request log, before
+//! Rate limits (SPEC §9). The rate-limit stage of the pipeline (after CORS and the request log, before
 //! Turnstile and the routes, as upstream): 429 with an empty body when a bucket is
 //! exceeded, plus `Retry-After`; every limited response carries `RateLimit-Limit`,
 //! `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` of the tightest bucket.
@@ -13,9 +13,15 @@ use axum::{
     response::Response,
 };
 
+mod limiter;
+mod store;
+mod window;
+
+pub use limiter::RateLimiter;
+use window::Decision;
+
 use crate::app::SharedState;
 use crate::domain::client_ip::rate_limit_key;
-use crate::service::rate_limit::Decision;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
