@@ -1,4 +1,5 @@
-//! The buckets (SPEC §9): upstream's paths and store keys.
+//! The buckets (SPEC §9) with upstream's store keys, limits and windows; which of them a
+//! request counts in is the route's policy ([`Limits`]).
 //!
 //! Differences from upstream, on purpose: sign-ups count in their own bucket
 //! (`user-signups`; upstream reused `user-bruteforce`), the first exceeded bucket stops the
@@ -10,15 +11,14 @@ use super::window::{Decision, SlidingWindow};
 use crate::adapters::memcached::{self, Memcached};
 use crate::config::Config;
 use crate::domain::client_ip::TrustedProxies;
+use crate::http::policy::Limits;
 
 /// Every bucket with upstream's store keys; see SPEC §9.
 pub struct RateLimiter {
     store: Store,
-    api_prefix: Option<String>,
     global: SlidingWindow,
     email: SlidingWindow,
     email_is_global: bool,
-    email_verification_required: bool,
     sms: SlidingWindow,
     brute_force: SlidingWindow,
     signups: SlidingWindow,
@@ -76,19 +76,8 @@ impl RateLimiter {
                 prefix,
             }
         };
-        let api_prefix = {
-            let p = config.api_prefix.trim().trim_end_matches('/');
-            (!p.is_empty()).then(|| {
-                if p.starts_with('/') {
-                    p.to_owned()
-                } else {
-                    format!("/{p}")
-                }
-            })
-        };
         Ok(Some(RateLimiter {
             store,
-            api_prefix,
             global: SlidingWindow::new(
                 "user-global",
                 config.rate_limit_global_burst,
@@ -104,7 +93,6 @@ impl RateLimiter {
                 config.rate_limit_email_interval,
             ),
             email_is_global: config.rate_limit_email_is_global,
-            email_verification_required: config.email_verification_required,
             sms: SlidingWindow::new(
                 "user-sms",
                 config.rate_limit_sms_burst,
@@ -124,45 +112,33 @@ impl RateLimiter {
         }))
     }
 
-    /// The request path with `AUTH_API_PREFIX` removed (upstream matches on that).
-    fn route<'p>(&self, path: &'p str) -> &'p str {
-        match &self.api_prefix {
-            Some(prefix) => match path.strip_prefix(prefix.as_str()) {
-                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-                _ => path,
-            },
-            None => path,
-        }
-    }
-
-    /// The buckets a path counts in, in upstream's order.
-    fn buckets(&self, path: &str) -> Vec<(&SlidingWindow, bool)> {
-        let path = self.route(path);
-        let mut out = vec![(&self.global, false)];
-        if sends_email(path, self.email_verification_required) {
-            out.push((&self.email, self.email_is_global));
-        }
-        if path == "/signin/passwordless/sms" {
-            out.push((&self.sms, false));
-        }
-        if path.starts_with("/signin") || path.ends_with("/verify") || path.ends_with("/otp") {
-            out.push((&self.brute_force, false));
-        }
-        if path.starts_with("/signup") {
-            out.push((&self.signups, false));
-        }
-        out
+    /// The buckets a request counts in, in upstream's order, each with whether it is
+    /// keyed by the one global key. `email`: the route's email bucket applies now.
+    fn buckets(&self, limits: &Limits, email: bool) -> [Option<(&SlidingWindow, bool)>; 5] {
+        [
+            Some((&self.global, false)),
+            email.then_some((&self.email, self.email_is_global)),
+            limits.sms.then_some((&self.sms, false)),
+            limits.brute_force.then_some((&self.brute_force, false)),
+            limits.signups.then_some((&self.signups, false)),
+        ]
     }
 
     /// Counts the request in each bucket until one is exceeded. Returns the denial, or
     /// the allowed bucket with the fewest requests left (for the headers).
-    pub async fn check(&self, client_key: &str, path: &str) -> Decision {
-        self.check_at(client_key, path, now_ms()).await
+    pub async fn check(&self, client_key: &str, limits: &Limits, email: bool) -> Decision {
+        self.check_at(client_key, limits, email, now_ms()).await
     }
 
-    pub async fn check_at(&self, client_key: &str, path: &str, now_ms: u64) -> Decision {
+    pub async fn check_at(
+        &self,
+        client_key: &str,
+        limits: &Limits,
+        email: bool,
+        now_ms: u64,
+    ) -> Decision {
         let mut tightest: Option<Decision> = None;
-        for (window, global_key) in self.buckets(path) {
+        for (window, global_key) in self.buckets(limits, email).into_iter().flatten() {
             let key = if global_key { "global" } else { client_key };
             let decision = window.check(&self.store, key, now_ms).await;
             if !decision.allowed {
@@ -187,21 +163,10 @@ impl RateLimiter {
     }
 }
 
-/// Endpoints that send email (upstream's list; three more when verification is required).
-fn sends_email(path: &str, verification_required: bool) -> bool {
-    matches!(
-        path,
-        "/signin/passwordless/email" | "/user/email/change" | "/user/password/reset"
-    ) || (verification_required
-        && matches!(
-            path,
-            "/user/email/send-verification-email" | "/signup/email-password" | "/user/deanonymize"
-        ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::policy::Bucket;
 
     fn limiter(args: &[&str]) -> RateLimiter {
         let mut argv = vec!["hasura-auth", "--rate-limit-enable"];
@@ -210,60 +175,40 @@ mod tests {
         RateLimiter::from_config(&config).unwrap().unwrap()
     }
 
-    fn prefixes(l: &RateLimiter, path: &str) -> Vec<&'static str> {
-        l.buckets(path).iter().map(|(w, _)| w.prefix).collect()
+    fn prefixes(l: &RateLimiter, limits: &[Bucket], email: bool) -> Vec<&'static str> {
+        l.buckets(&Limits::of(limits), email)
+            .iter()
+            .flatten()
+            .map(|(w, _)| w.prefix)
+            .collect()
     }
 
     #[test]
-    fn rate_limit_paths_select_upstream_buckets() {
-        let l = limiter(&["--api-prefix=/v1"]);
-        assert_eq!(prefixes(&l, "/v1/healthz"), ["user-global"]);
-        assert_eq!(prefixes(&l, "/nothing"), ["user-global"]);
+    fn rate_limit_buckets_in_upstream_order() {
+        use Bucket::*;
+        let l = limiter(&[]);
+        assert_eq!(prefixes(&l, &[], false), ["user-global"]);
         assert_eq!(
-            prefixes(&l, "/v1/signin/passwordless/email"),
-            ["user-global", "user-email", "user-bruteforce"]
+            prefixes(&l, &[Signups, BruteForce, Sms, Email], true),
+            [
+                "user-global",
+                "user-email",
+                "user-sms",
+                "user-bruteforce",
+                "user-signups"
+            ]
         );
         assert_eq!(
-            prefixes(&l, "/v1/signin/passwordless/sms"),
-            ["user-global", "user-sms", "user-bruteforce"]
+            prefixes(&l, &[EmailIfVerifying, Signups], false),
+            ["user-global", "user-signups"],
+            "the caller says whether the email bucket applies now"
         );
-        assert_eq!(
-            prefixes(&l, "/v1/signup/email-password"),
-            ["user-global", "user-email", "user-signups"]
-        );
-        assert_eq!(
-            prefixes(&l, "/v1/signup/webauthn/verify"),
-            ["user-global", "user-bruteforce", "user-signups"]
-        );
-        assert_eq!(
-            prefixes(&l, "/v1/token/verify"),
-            ["user-global", "user-bruteforce"]
-        );
-        assert_eq!(
-            prefixes(&l, "/v1/signin/passwordless/sms/otp"),
-            ["user-global", "user-bruteforce"]
-        );
-        assert_eq!(
-            prefixes(&l, "/v1/user/password/reset"),
-            ["user-global", "user-email"]
-        );
-        assert_eq!(
-            prefixes(&l, "/v1/signin/otp/email"),
-            ["user-global", "user-bruteforce"]
-        );
-        assert_eq!(prefixes(&l, "/v1x/signin"), ["user-global"]);
-
-        let no_verify = limiter(&["--email-verification-required=false"]);
-        assert_eq!(
-            prefixes(&no_verify, "/signup/email-password"),
-            ["user-global", "user-signups"]
-        );
-        assert_eq!(prefixes(&no_verify, "/user/deanonymize"), ["user-global"]);
 
         let global = limiter(&["--rate-limit-email-is-global"]);
-        let b = global.buckets("/user/email/change");
-        assert_eq!(b[1].0.prefix, "global-email");
-        assert!(b[1].1, "keyed by the one global key");
+        let b = global.buckets(&Limits::of(&[Email]), true);
+        let (window, global_key) = b[1].expect("email bucket");
+        assert_eq!(window.prefix, "global-email");
+        assert!(global_key, "keyed by the one global key");
     }
 
     #[test]
