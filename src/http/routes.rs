@@ -12,7 +12,7 @@ use super::{user, verify};
 use crate::app::SharedState;
 
 /// Where a route is mounted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mount {
     /// Under `AUTH_API_PREFIX`.
     Api,
@@ -167,4 +167,106 @@ pub fn table() -> Vec<Route> {
         post("/elevate/webauthn/verify",               elevate::webauthn::verify,               &[BruteForce],               NO,        Switch(WebAuthn),        Bearer),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Upstream's path rules (go/middleware/ratelimit, SPEC §9), kept only as the
+    /// reference the table must agree with: the same requests count in the same buckets.
+    fn upstream_buckets(path: &str) -> Vec<Bucket> {
+        let mut buckets = Vec::new();
+        if matches!(
+            path,
+            "/signin/passwordless/email" | "/user/email/change" | "/user/password/reset"
+        ) {
+            buckets.push(Bucket::Email);
+        }
+        if matches!(
+            path,
+            "/user/email/send-verification-email" | "/signup/email-password" | "/user/deanonymize"
+        ) {
+            buckets.push(Bucket::EmailIfVerifying);
+        }
+        if path == "/signin/passwordless/sms" {
+            buckets.push(Bucket::Sms);
+        }
+        if path.starts_with("/signin") || path.ends_with("/verify") || path.ends_with("/otp") {
+            buckets.push(Bucket::BruteForce);
+        }
+        if path.starts_with("/signup") {
+            buckets.push(Bucket::Signups);
+        }
+        buckets
+    }
+
+    /// Upstream's Turnstile rule (go/middleware/turnstile.go).
+    fn upstream_turnstile(path: &str) -> Challenge {
+        if path.starts_with("/signup/")
+            && !path.ends_with("/verify")
+            && !path.ends_with("/callback")
+        {
+            Challenge::Turnstile
+        } else {
+            Challenge::NoChallenge
+        }
+    }
+
+    #[test]
+    fn routes_count_in_upstreams_buckets() {
+        for route in table() {
+            let expected = match route.mount {
+                Mount::Api => Limits::of(&upstream_buckets(route.path)),
+                Mount::RootWhenPrefixed => Limits::GLOBAL,
+            };
+            assert_eq!(
+                route.policy.limits, expected,
+                "{} {:?}",
+                route.path, route.methods
+            );
+        }
+    }
+
+    #[test]
+    fn turnstile_guards_upstreams_signup_routes() {
+        for route in table() {
+            assert_eq!(
+                route.policy.challenge,
+                upstream_turnstile(route.path),
+                "{}",
+                route.path
+            );
+        }
+        let guarded: Vec<&str> = table()
+            .into_iter()
+            .filter(|r| r.policy.challenge == Challenge::Turnstile)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(guarded, ["/signup/email-password", "/signup/webauthn"]);
+    }
+
+    #[test]
+    fn each_path_is_routed_once_per_mount() {
+        let mut seen = std::collections::HashSet::new();
+        for route in table() {
+            assert!(
+                seen.insert((route.mount, route.path)),
+                "{} is declared twice: one path, one policy",
+                route.path
+            );
+            assert!(!route.methods.is_empty());
+        }
+    }
+
+    #[test]
+    fn policy_limits_from_bucket_lists() {
+        assert_eq!(Limits::of(&[]), Limits::GLOBAL);
+        let l = Limits::of(&[Bucket::EmailIfVerifying, Bucket::Signups]);
+        assert_eq!(
+            l.email,
+            crate::http::policy::EmailLimit::WhileVerificationRequired
+        );
+        assert!(l.signups && !l.brute_force && !l.sms);
+    }
 }
