@@ -151,7 +151,7 @@ pub fn table() -> Vec<Route> {
         post("/pat",                                   pat::create,                             &[],                         NO,        Open,                    Elevated),
         post("/signin/passwordless/email",             signin::passwordless_email::handle,      &[Email, BruteForce],        NO,        Switch(EmailPasswordless), Public),
         post("/signin/otp/email",                      signin::otp_email::request,              &[BruteForce],               NO,        Switch(OtpEmail),        Public),
-        post("/signin/otp/email/verify",               signin::otp_email::verify,               &[BruteForce],               NO,        Switch(OtpEmail),        Public),
+        post("/signin/otp/email/verify",               signin::otp_email::verify,               &[BruteForce],               NO,        Open,                    Public),
         post("/user/deanonymize",                      user::deanonymize::handle,               &[EmailIfVerifying],         NO,        Open,                    Bearer),
         post("/user/email/change",                     user::email::change,                     &[Email],                    NO,        Open,                    Elevated),
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
