@@ -443,7 +443,8 @@ impl Only {
 
 /// One bucket at a time allows nothing: a request is refused exactly when its route
 /// counts in that bucket. Every route of the table, with and without `AUTH_API_PREFIX`;
-/// requests no route matches count in the global bucket only.
+/// requests no route matches count in the global bucket only, and a method the route
+/// does not serve in the route's buckets (as before routes declared them).
 #[tokio::test]
 async fn rate_limit_every_route_counts_in_the_buckets_it_declares() {
     let cases = [
@@ -488,6 +489,22 @@ async fn rate_limit_every_route_counts_in_the_buckets_it_declares() {
                 if !limited {
                     assert_eq!(r.status, 404);
                 }
+            }
+            // A method the route does not serve still counts as the route (405).
+            let r = send(
+                &app,
+                &Method::GET,
+                &format!("{prefix}/signin/email-password"),
+            )
+            .await;
+            let limited = matches!(only, Only::Global | Only::BruteForce);
+            assert_eq!(
+                r.status == 429,
+                limited,
+                "GET /signin/email-password in {only:?}"
+            );
+            if !limited {
+                assert_eq!(r.status, 405);
             }
         }
     }
