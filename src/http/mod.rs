@@ -72,7 +72,7 @@ pub fn router(state: SharedState) -> Router {
     };
 
     app.fallback_service(unrouted(&state))
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(from_fn_with_state(
             state.clone(),
             crate::error::conceal_errors,
         ))
