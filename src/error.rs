@@ -199,9 +199,14 @@ pub enum ApiError {
     /// Input that does not satisfy the contract (decoding, schema, bearer token).
     #[error("invalid request: {0}")]
     Validation(String),
-    /// The body exceeds the size limit (413).
-    #[error("request body too large")]
-    TooLarge,
+    /// A response outside the code's own status and message: the 404 fallback, 413,
+    /// Turnstile refusals (upstream's statuses and texts for those).
+    #[error("{code} ({status}): {message}")]
+    Custom {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
     /// An unexpected failure; the cause is logged, the client sees `internal-server-error`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -216,11 +221,21 @@ impl ApiError {
         ApiError::Internal(cause.to_string())
     }
 
+    /// The standard error body with a status and message of the caller's choosing.
+    pub fn custom(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Custom {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The code this error shows on the wire (before concealment).
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Code(c) => *c,
-            ApiError::Validation(_) | ApiError::TooLarge => ErrorCode::InvalidRequest,
+            ApiError::Custom { code, .. } => *code,
+            ApiError::Validation(_) => ErrorCode::InvalidRequest,
             ApiError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -253,11 +268,12 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
+/// Upstream's error body; built here only (every error response is an [`ApiError`]).
 #[derive(Serialize)]
-pub struct ErrorBody<'a> {
-    pub error: &'a str,
-    pub message: &'a str,
-    pub status: u16,
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    status: u16,
 }
 
 /// Marker left on error responses so the concealment middleware can rewrite them.
@@ -270,7 +286,10 @@ pub fn rendered_code(res: &Response) -> Option<ErrorCode> {
 }
 
 pub fn error_response(code: ErrorCode, message: &str) -> Response {
-    let status = code.status();
+    render(code.status(), code, message)
+}
+
+fn render(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let mut res = (
         status,
         Json(ErrorBody {
@@ -289,18 +308,11 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Code(code) => error_response(code, code.message()),
             ApiError::Validation(msg) => error_response(ErrorCode::InvalidRequest, &msg),
-            ApiError::TooLarge => {
-                let mut res = error_response(ErrorCode::InvalidRequest, "request body too large");
-                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                if let Ok(body) = serde_json::to_vec(&ErrorBody {
-                    error: ErrorCode::InvalidRequest.as_str(),
-                    message: "request body too large",
-                    status: 413,
-                }) {
-                    *res.body_mut() = axum::body::Body::from(body);
-                }
-                res
-            }
+            ApiError::Custom {
+                status,
+                code,
+                message,
+            } => render(status, code, &message),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 error_response(
@@ -309,5 +321,69 @@ impl IntoResponse for ApiError {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(res: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(res.into_body(), 1024)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("JSON body")
+    }
+
+    #[tokio::test]
+    async fn custom_error_has_its_own_status_in_the_body() {
+        let res = ApiError::custom(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidRequest,
+            "request body too large",
+        )
+        .into_response();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(rendered_code(&res), Some(ErrorCode::InvalidRequest));
+        assert_eq!(
+            body(res).await,
+            serde_json::json!({"error": "invalid-request", "message": "request body too large", "status": 413})
+        );
+    }
+
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("readable source dir")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The error shape has one author: no other file writes a JSON object with an
+    /// `"error"` key (redirects with an `error` query parameter are not bodies).
+    #[test]
+    fn no_error_body_is_built_outside_this_module() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let json_error = regex::Regex::new(r#"json!\(\s*\{[^}]*"error"\s*:"#).expect("regex");
+        let offenders: Vec<String> = files
+            .iter()
+            .filter(|f| !f.ends_with("src/error.rs"))
+            .filter(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                json_error.is_match(&text) || text.contains("ErrorBody")
+            })
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(files.len() > 50, "the source tree was found");
+        assert!(offenders.is_empty(), "error bodies built in {offenders:?}");
     }
 }

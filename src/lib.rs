@@ -21,6 +21,6 @@ pub mod pg_cluster;
 pub mod service;
 pub mod settings;
 pub mod startup;
-pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod tokens;

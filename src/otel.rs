@@ -11,7 +11,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 
-use crate::adapters::tls::Tls;
+use crate::tls::Tls;
 
 /// The exporter's HTTP client: the service's own reqwest, on the tokio runtime.
 #[derive(Debug, Clone)]

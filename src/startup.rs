@@ -8,8 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::adapters::email::{Mailer, Templates};
-use crate::adapters::tls::Tls;
 use crate::config::{CommandKind, Config};
+use crate::http::rate_limit::RateLimiter;
+use crate::http::state::{AppState, SharedState, Workflows};
 use crate::service::accounts::Accounts;
 use crate::service::anonymous::AnonymousSignIn;
 use crate::service::change_env::EnvChange;
@@ -22,7 +23,6 @@ use crate::service::password::PasswordChange;
 use crate::service::password_check::NewPasswordRules;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
-use crate::service::rate_limit::RateLimiter;
 use crate::service::registration::Registration;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
@@ -32,7 +32,7 @@ use crate::service::user_email::EmailChange;
 use crate::service::verify::TicketVerification;
 use crate::service::webauthn::Passkeys;
 use crate::settings::{RuntimeSettings, SettingsHandle};
-use crate::state::{AppState, SharedState, Workflows};
+use crate::tls::Tls;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
 
@@ -59,7 +59,7 @@ pub enum StartupError {
     #[error("http client: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("TLS: {0}")]
-    Tls(#[from] crate::adapters::tls::TlsError),
+    Tls(#[from] crate::tls::TlsError),
 }
 
 fn cpus() -> usize {

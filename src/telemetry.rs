@@ -2,8 +2,8 @@
 
 use tracing_subscriber::Layer;
 
-use crate::adapters::tls::Tls;
 use crate::config::Config;
+use crate::tls::Tls;
 
 /// Targets whose debug output contains secrets (statement parameters, raw protocol
 /// traffic). They are capped at `info` whatever `AUTH_DEBUG` or `RUST_LOG` say.

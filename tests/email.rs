@@ -10,8 +10,8 @@ use hasura_auth::adapters::email::{
     EmailMessage, MailError, Mailer, SmtpMailer, SmtpSettings, TemplateError, TemplateName,
     TemplateVars, Templates,
 };
-use hasura_auth::adapters::tls::Tls;
 use hasura_auth::config::{Config, SmtpAuthMethod};
+use hasura_auth::tls::Tls;
 use support::smtp::{SmtpOptions, SmtpServer, TestCert};
 
 /// The service's TLS roots, from the system (as at start-up).

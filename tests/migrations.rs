@@ -5,8 +5,8 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use hasura_auth::adapters::tls::Tls;
 use hasura_auth::db::migrate::{LATEST_VERSION, MIGRATIONS, MigrateError, MigrationReport};
+use hasura_auth::tls::Tls;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::db::{TestDb, connect};

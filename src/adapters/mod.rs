@@ -8,6 +8,5 @@ pub mod memcached;
 pub mod oauth;
 pub mod qr;
 pub mod sms;
-pub mod tls;
 pub mod turnstile;
 pub mod webauthn;

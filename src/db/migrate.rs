@@ -17,7 +17,7 @@
 use sha1::{Digest, Sha1};
 use tokio_postgres::Client;
 
-use crate::adapters::tls::Tls;
+use crate::tls::Tls;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {

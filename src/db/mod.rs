@@ -51,11 +51,7 @@ pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
 
 /// Builds the connection pool. Connections are opened lazily and statements are
 /// prepared once per connection (`prepare_cached`).
-pub fn connect(
-    url: &str,
-    max_size: usize,
-    roots: &crate::adapters::tls::Tls,
-) -> Result<DbPool, DbError> {
+pub fn connect(url: &str, max_size: usize, roots: &crate::tls::Tls) -> Result<DbPool, DbError> {
     let target = tls::target(url, roots).map_err(DbError::Url)?;
     let manager = Manager::from_config(
         target.config,

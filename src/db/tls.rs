@@ -1,7 +1,7 @@
 //! TLS to PostgreSQL with libpq's `sslmode` semantics, as upstream (pgx) applies them:
 //! `disable` plain; `prefer` / `require` encrypted without checking the server's
 //! certificate; `verify-ca` / `verify-full` encrypted and verified against the service's
-//! roots ([`crate::adapters::tls`]: the system's, `SSL_CERT_FILE`, `SSL_CERT_DIR`), or
+//! roots ([`crate::tls`]: the system's, `SSL_CERT_FILE`, `SSL_CERT_DIR`), or
 //! only the CA file given in `sslrootcert`. The driver only knows
 //! disable/prefer/require and rejects unknown URL options, so the verify modes and
 //! `sslrootcert` are read here and removed from what it parses.
@@ -13,7 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::adapters::tls::{self as client_tls, Tls};
+use crate::tls::{self as client_tls, Tls};
 
 /// A parsed connection URL and the TLS connector that goes with it.
 pub struct PgTarget {

@@ -9,14 +9,18 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::state::SharedState;
 use crate::service::accounts::Elevation;
-use crate::state::SharedState;
 use crate::tokens::VerifiedToken;
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
+            ApiError::custom(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::InvalidRequest,
+                "request body too large",
+            )
         } else {
             ApiError::validation(format!("cannot read request body: {rejection}"))
         }

@@ -10,6 +10,7 @@ use axum::{
 };
 
 use crate::error::{error_response, rendered_code};
+use crate::http::state::SharedState;
 use crate::settings::SettingsHandle;
 
 /// Reflects the request's `Origin` (credentials allowed) and answers every `OPTIONS`
@@ -114,15 +115,30 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
     res
 }
 
+/// The metrics layer of one route: the route's sign-in / sign-up flow, if it is one.
+#[derive(Clone)]
+pub struct Metered {
+    state: SharedState,
+    /// The table path without its leading `/` (`signin/email-password`).
+    flow: Option<&'static str>,
+}
+
+impl Metered {
+    pub fn new(state: SharedState, path: &'static str) -> Metered {
+        let flow = path.trim_start_matches('/');
+        let is_flow = flow.starts_with("signin") || flow.starts_with("signup");
+        Metered {
+            state,
+            flow: is_flow.then_some(flow),
+        }
+    }
+}
+
 /// Counts requests and their latency per matched route, and sign-in / sign-up outcomes
-/// (`ok` or the error code). Runs as a route layer, so the route template is known and
-/// no identifier from the URL ends up in a label.
-pub async fn track_metrics(
-    axum::extract::State(state): axum::extract::State<crate::state::SharedState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let route = req
+/// (`ok` or the error code). Runs as a layer of each route, so the route template is
+/// known and no identifier from the URL ends up in a label.
+pub async fn track_metrics(State(route): State<Metered>, req: Request, next: Next) -> Response {
+    let matched = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
@@ -130,19 +146,14 @@ pub async fn track_metrics(
     let method = req.method().clone();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
-    let metrics = &state.metrics;
+    let metrics = &route.state.metrics;
     metrics.record_request(
-        &route,
+        &matched,
         method.as_str(),
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    let prefix = state.config().api_prefix.trim_end_matches('/').to_owned();
-    let flow = route
-        .strip_prefix(prefix.as_str())
-        .unwrap_or(&route)
-        .trim_start_matches('/');
-    if flow.starts_with("signin") || flow.starts_with("signup") {
+    if let Some(flow) = route.flow {
         let outcome = match crate::error::rendered_code(&res) {
             Some(code) => code.as_str(),
             None if res.status().is_success() || res.status().is_redirection() => "ok",

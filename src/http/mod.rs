@@ -1,4 +1,5 @@
-//! The HTTP layer: the whole API is assembled in [`router`]; each workflow has its own
+//! The HTTP layer: the whole API is listed in [`routes::table`], each route with its
+//! policy ([`policy`]), and assembled in [`router`]; each workflow has its own
 //! module whose path mirrors the URL (`POST /signin/email-password` →
 //! `http::signin::email_password`). Handlers extract input, call one service method and
 //! map the result; they hold no SQL and no business rules.
@@ -10,10 +11,13 @@ pub mod link;
 pub mod mfa;
 pub mod middleware;
 pub mod pat;
+pub mod policy;
 pub mod rate_limit;
+pub mod routes;
 pub mod signin;
 pub mod signout;
 pub mod signup;
+pub mod state;
 pub mod system;
 pub mod token;
 pub mod turnstile;
@@ -24,12 +28,15 @@ use axum::{
     Json, Router,
     extract::DefaultBodyLimit,
     http::{Method, StatusCode, Uri},
+    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, any, get},
 };
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::state::SharedState;
+use crate::error::{ApiError, ErrorCode};
+use crate::http::state::SharedState;
+use policy::{Challenge, Limits};
+use routes::{Mount, Route};
 
 /// Bodies above this size are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -39,113 +46,80 @@ pub fn ok() -> Response {
     Json("OK").into_response()
 }
 
+/// The API, built from [`routes::table`] only: each route carries its own rate-limit and
+/// Turnstile layers (see [`layered`]); requests that match no route count in the global
+/// bucket and get the 404 body.
 pub fn router(state: SharedState) -> Router {
-    // Routes are registered here; `track_metrics` must stay the last `route_layer` so it
-    // covers every route above it.
-    let api: Router<SharedState> = Router::new()
-        .route("/healthz", get(system::healthz))
-        .route("/version", get(system::version))
-        .route("/.well-known/jwks.json", get(system::jwks))
-        .route("/openapi.json", get(system::openapi))
-        .route(
-            "/signup/email-password",
-            post(signup::email_password::handle),
-        )
-        .route(
-            "/signin/email-password",
-            post(signin::email_password::handle),
-        )
-        .route("/signin/anonymous", post(signin::anonymous::handle))
-        .route("/token", post(token::refresh))
-        .route("/token/verify", post(token::verify))
-        .route("/signout", post(signout::handle))
-        .route("/user", get(user::get))
-        .route("/verify", get(verify::handle))
-        .route("/signin/provider/{provider}", get(signin::provider::start))
-        .route(
-            "/signin/provider/{provider}/callback",
-            get(signin::provider::callback_get).post(signin::provider::callback_post),
-        )
-        .route(
-            "/signin/provider/{provider}/callback/tokens",
-            get(signin::provider::tokens),
-        )
-        .route("/signin/idtoken", post(signin::idtoken::handle))
-        .route("/link/idtoken", post(link::idtoken::handle))
-        .route("/token/provider/{provider}", post(token::provider::refresh))
-        .route(
-            "/signin/passwordless/sms",
-            post(signin::passwordless_sms::request),
-        )
-        .route(
-            "/signin/passwordless/sms/otp",
-            post(signin::passwordless_sms::verify_otp),
-        )
-        .route("/signin/mfa/totp", post(signin::mfa_totp::handle))
-        .route("/mfa/totp/generate", get(mfa::totp::generate))
-        .route("/user/mfa", post(user::mfa::handle))
-        .route("/signin/pat", post(signin::pat::handle))
-        .route("/pat", post(pat::create))
-        .route(
-            "/signin/passwordless/email",
-            post(signin::passwordless_email::handle),
-        )
-        .route("/signin/otp/email", post(signin::otp_email::request))
-        .route("/signin/otp/email/verify", post(signin::otp_email::verify))
-        .route("/user/deanonymize", post(user::deanonymize::handle))
-        .route("/user/email/change", post(user::email::change))
-        .route(
-            "/user/email/send-verification-email",
-            post(user::email::send_verification),
-        )
-        .route("/user/password", post(user::password::change))
-        .route("/user/password/reset", post(user::password::reset))
-        .route("/signup/webauthn", post(signup::webauthn::start))
-        .route("/signup/webauthn/verify", post(signup::webauthn::verify))
-        .route("/signin/webauthn", post(signin::webauthn::start))
-        .route("/signin/webauthn/verify", post(signin::webauthn::verify))
-        .route("/user/webauthn/add", post(user::webauthn::add))
-        .route("/user/webauthn/verify", post(user::webauthn::verify))
-        .route("/elevate/webauthn", post(elevate::webauthn::start))
-        .route("/elevate/webauthn/verify", post(elevate::webauthn::verify));
-
-    // Only when enabled (upstream registers it the same way).
-    let api = if state.config().enable_change_env {
-        api.route("/change-env", post(change_env::handle))
-    } else {
-        api
-    };
-    let api = api.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        middleware::track_metrics,
-    ));
-
-    let prefix = normalise_prefix(&state.config().api_prefix);
+    let config = state.config();
+    let prefix = normalise_prefix(&config.api_prefix);
+    let mut api: Router<SharedState> = Router::new();
+    let mut root: Router<SharedState> = Router::new();
+    for route in routes::table() {
+        if !route.policy.gate.mounted(&config) {
+            continue;
+        }
+        match route.mount {
+            Mount::Api => api = api.route(route.path, layered(&state, route, true)),
+            Mount::RootWhenPrefixed if prefix.is_some() => {
+                root = root.route(route.path, layered(&state, route, false));
+            }
+            Mount::RootWhenPrefixed => {}
+        }
+    }
+    drop(config);
     let app = match prefix {
         None => api,
-        Some(prefix) => Router::new()
-            .nest(&prefix, api)
-            .route("/healthz", get(system::healthz_unprefixed)),
+        Some(prefix) => root.nest(&prefix, api),
     };
 
-    app.fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
+    app.fallback_service(unrouted(&state))
+        .layer(from_fn_with_state(
             state.settings.clone(),
             middleware::conceal_errors,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Upstream's order: CORS → request log → rate limiter → Turnstile → routes.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            turnstile::verify,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit,
-        ))
+        // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
+        // rate limiter and Turnstile are layers of each route: routing picks the route's
+        // policy first, which nothing observes.
         .layer(axum::middleware::from_fn(middleware::b3_trace))
         .layer(axum::middleware::from_fn(middleware::cors))
         .with_state(state)
+}
+
+/// A route's handlers under its policy, outermost first: rate limit → Turnstile →
+/// metrics → handler. `MethodRouter::layer` also covers the route's 405 answers.
+fn layered(state: &SharedState, route: Route, metered: bool) -> MethodRouter<SharedState> {
+    let mut handlers = route.handlers;
+    if metered {
+        handlers = handlers.layer(from_fn_with_state(
+            middleware::Metered::new(state.clone(), route.path),
+            middleware::track_metrics,
+        ));
+    }
+    if route.policy.challenge == Challenge::Turnstile {
+        handlers = handlers.layer(from_fn_with_state(state.clone(), turnstile::verify));
+    }
+    if state.rate_limiter.is_some() {
+        handlers = handlers.layer(from_fn_with_state(
+            rate_limit::RouteLimits::new(state.clone(), route.policy.limits),
+            rate_limit::limit,
+        ));
+    }
+    handlers
+}
+
+/// Requests no route matches: the global bucket, then 404.
+fn unrouted(state: &SharedState) -> MethodRouter {
+    let not_found = any(not_found);
+    let not_found = if state.rate_limiter.is_some() {
+        not_found.layer(from_fn_with_state(
+            rate_limit::RouteLimits::new(state.clone(), Limits::GLOBAL),
+            rate_limit::limit,
+        ))
+    } else {
+        not_found
+    };
+    not_found.with_state(state.clone())
 }
 
 /// `/v1/` → `Some("/v1")`, `""` or `/` → `None`.
@@ -161,16 +135,12 @@ pub(crate) fn normalise_prefix(prefix: &str) -> Option<String> {
     })
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
-    (
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::custom(
         StatusCode::NOT_FOUND,
-        Json(ErrorBody {
-            error: ErrorCode::InvalidRequest.as_str(),
-            message: &format!("no route for {method} {}", uri.path()),
-            status: StatusCode::NOT_FOUND.as_u16(),
-        }),
+        ErrorCode::InvalidRequest,
+        format!("no route for {method} {}", uri.path()),
     )
-        .into_response()
 }
 
 /// The separate metrics listener: `GET /metrics` in Prometheus text format.

@@ -14,7 +14,6 @@ pub mod password;
 pub mod password_check;
 pub mod passwordless;
 pub mod pat;
-pub mod rate_limit;
 pub mod registration;
 pub mod session;
 pub mod signin;

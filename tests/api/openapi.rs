@@ -1,6 +1,10 @@
 //! Conformance with the contract: every operation of upstream's OpenAPI document is
 //! routed here, and the responses of real flows validate against its schemas.
 
+use std::collections::BTreeSet;
+
+use hasura_auth::http::policy::Auth;
+use hasura_auth::http::routes::table;
 use serde_json::{Map, Value, json};
 
 use crate::support::app::{Reply, TestApp};
@@ -102,6 +106,60 @@ async fn every_operation_of_the_contract_is_routed() {
             r.text
         );
     }
+}
+
+/// The contract's `security` for a route's declared access token.
+fn security(auth: Auth) -> Value {
+    match auth {
+        Auth::Public => Value::Null,
+        Auth::OptionalBearer => json!([{"BearerAuth": []}, {}]),
+        Auth::OptionalElevated => json!([{"BearerAuthElevated": []}, {}]),
+        Auth::Bearer => json!([{"BearerAuth": []}]),
+        Auth::Elevated | Auth::ElevatedFirstKey => json!([{"BearerAuthElevated": []}]),
+    }
+}
+
+/// The document served at `/openapi.json` and the route table list the same operations,
+/// both ways, with the same access token for each.
+#[tokio::test]
+async fn served_document_and_route_table_list_the_same_operations() {
+    let app = TestApp::spawn().await;
+    let served = app.get("/openapi.json").await;
+    assert_eq!(served.status, 200);
+    let documented: BTreeSet<(String, String)> = doc_operations(&served.body).into_iter().collect();
+    assert!(documented.len() >= 40, "{}", served.text);
+
+    let mut tabled = BTreeSet::new();
+    let mut outside = Vec::new();
+    for route in table() {
+        if !route.in_contract {
+            outside.push(route.path);
+            continue;
+        }
+        for method in &route.methods {
+            tabled.insert((method.as_str().to_owned(), route.path.to_owned()));
+            let declared = &served.body["paths"][route.path][method.as_str().to_lowercase()];
+            assert_eq!(
+                declared["security"],
+                security(route.policy.auth),
+                "{method} {}: the document's security vs the table's {:?}",
+                route.path,
+                route.policy.auth
+            );
+        }
+    }
+    let untabled: Vec<_> = documented.difference(&tabled).collect();
+    let undocumented: Vec<_> = tabled.difference(&documented).collect();
+    assert!(
+        untabled.is_empty(),
+        "documented, not in the table: {untabled:?}"
+    );
+    assert!(
+        undocumented.is_empty(),
+        "in the table, not documented: {undocumented:?}"
+    );
+    // Routes of ours outside upstream's contract are a deliberate, short list.
+    assert_eq!(outside, ["/healthz", "/openapi.json", "/change-env"]);
 }
 
 /// OpenAPI 3.0 `nullable` → JSON Schema's `"type": [T, "null"]`.

@@ -3,6 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hasura_auth::http::policy::{EmailLimit, Limits, Policy};
+use hasura_auth::http::routes::{Mount, table};
+use reqwest::Method;
 use serde_json::json;
 
 use crate::NO_VERIFY;
@@ -363,6 +366,171 @@ async fn rate_limit_with_api_prefix_matches_stripped_paths() {
     );
     assert_eq!(
         app.post("/v1/signin/email-password", wrong).await.status,
+        429
+    );
+}
+
+/// Every operation of the route table as a URL under `prefix` (`""` for none), with its
+/// policy; `HEAD` aside, `{provider}` as `github`.
+pub fn operations(prefix: &str) -> Vec<(Method, String, Policy)> {
+    let mut ops = Vec::new();
+    for route in table() {
+        let url = match route.mount {
+            Mount::Api => format!("{prefix}{}", route.path.replace("{provider}", "github")),
+            Mount::RootWhenPrefixed if !prefix.is_empty() => route.path.to_owned(),
+            Mount::RootWhenPrefixed => continue,
+        };
+        for method in route.methods.iter().filter(|m| **m != Method::HEAD) {
+            ops.push((method.clone(), url.clone(), route.policy));
+        }
+    }
+    ops
+}
+
+/// One request of `method` with an empty JSON object for a body (`POST`).
+pub async fn send(app: &TestApp, method: &Method, url_path: &str) -> Reply {
+    let mut req = app.http.request(method.clone(), app.url(url_path));
+    if *method == Method::POST {
+        req = req.json(&json!({}));
+    }
+    Reply::read(req.send().await.unwrap()).await
+}
+
+/// The one bucket that allows nothing in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Only {
+    Global,
+    Email,
+    Sms,
+    BruteForce,
+    Signups,
+}
+
+impl Only {
+    const ALL: [Only; 5] = [
+        Only::Global,
+        Only::Email,
+        Only::Sms,
+        Only::BruteForce,
+        Only::Signups,
+    ];
+
+    fn flag(self, burst: u32) -> String {
+        let name = match self {
+            Only::Global => "global",
+            Only::Email => "email",
+            Only::Sms => "sms",
+            Only::BruteForce => "brute-force",
+            Only::Signups => "signups",
+        };
+        format!("--rate-limit-{name}-burst={burst}")
+    }
+
+    fn counts(self, limits: &Limits, verifying: bool) -> bool {
+        match self {
+            Only::Global => true,
+            Only::Email => match limits.email {
+                EmailLimit::Never => false,
+                EmailLimit::Always => true,
+                EmailLimit::WhileVerificationRequired => verifying,
+            },
+            Only::Sms => limits.sms,
+            Only::BruteForce => limits.brute_force,
+            Only::Signups => limits.signups,
+        }
+    }
+}
+
+/// One bucket at a time allows nothing: a request is refused exactly when its route
+/// counts in that bucket. Every route of the table, with and without `AUTH_API_PREFIX`;
+/// requests no route matches count in the global bucket only, and a method the route
+/// does not serve in the route's buckets (as before routes declared them).
+#[tokio::test]
+async fn rate_limit_every_route_counts_in_the_buckets_it_declares() {
+    let cases = [
+        (Only::Global, true),
+        (Only::Email, true),
+        (Only::Email, false),
+        (Only::Sms, true),
+        (Only::BruteForce, true),
+        (Only::Signups, true),
+    ];
+    for prefix in ["", "/v1"] {
+        for (only, verifying) in cases {
+            // Room for every request in the other buckets.
+            let mut args: Vec<String> = Only::ALL
+                .iter()
+                .map(|b| b.flag(if *b == only { 0 } else { 1000 }))
+                .collect();
+            args.push(format!("--email-verification-required={verifying}"));
+            if !prefix.is_empty() {
+                args.push(format!("--api-prefix={prefix}"));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let app = app(&args).await;
+            for (method, url, policy) in operations(prefix) {
+                let r = send(&app, &method, &url).await;
+                assert_eq!(
+                    r.status == 429,
+                    only.counts(&policy.limits, verifying),
+                    "{method} {url} in {only:?} (verification required: {verifying}): {} {}",
+                    r.status,
+                    r.text
+                );
+            }
+            for unrouted in [
+                "/nothing-here",
+                "/signin/nothing-here",
+                "/signup/nothing/verify",
+            ] {
+                let r = send(&app, &Method::POST, &format!("{prefix}{unrouted}")).await;
+                let limited = matches!(only, Only::Global);
+                assert_eq!(r.status == 429, limited, "{unrouted} in {only:?}");
+                if !limited {
+                    assert_eq!(r.status, 404);
+                }
+            }
+            // A method the route does not serve still counts as the route (405).
+            let r = send(
+                &app,
+                &Method::GET,
+                &format!("{prefix}/signin/email-password"),
+            )
+            .await;
+            let limited = matches!(only, Only::Global | Only::BruteForce);
+            assert_eq!(
+                r.status == 429,
+                limited,
+                "GET /signin/email-password in {only:?}"
+            );
+            if !limited {
+                assert_eq!(r.status, 405);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_email_bucket_follows_the_verification_setting_at_runtime() {
+    let app = app(&["--rate-limit-email-burst=0", "--enable-change-env"]).await;
+    assert_eq!(
+        post_from(&app, "/user/email/send-verification-email", None)
+            .await
+            .status,
+        429,
+        "verification required (the default): the route sends email"
+    );
+    let r = app
+        .post(
+            "/change-env",
+            json!({"AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(
+        post_from(&app, "/user/email/send-verification-email", None)
+            .await
+            .status,
         429
     );
 }

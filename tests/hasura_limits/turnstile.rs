@@ -1,5 +1,6 @@
 //! Cloudflare Turnstile on sign-up routes (SPEC §8.21).
 
+use hasura_auth::http::policy::Challenge;
 use serde_json::json;
 
 use crate::NO_VERIFY;
@@ -114,4 +115,33 @@ async fn turnstile_honours_the_api_prefix() {
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
+}
+
+/// Without a token, exactly the routes whose policy asks for Turnstile are refused, with
+/// and without `AUTH_API_PREFIX`; Cloudflare is never asked.
+#[tokio::test]
+async fn turnstile_guards_exactly_the_routes_that_declare_it() {
+    let fake = cloudflare().await;
+    for prefix in ["", "/v1"] {
+        let prefix_flag = format!("--api-prefix={prefix}");
+        let extra: Vec<&str> = if prefix.is_empty() {
+            Vec::new()
+        } else {
+            vec![&prefix_flag]
+        };
+        let app = app(&format!("{}/siteverify", fake.base), &extra).await;
+        for (method, url, policy) in crate::rate_limits::operations(prefix) {
+            let r = crate::rate_limits::send(&app, &method, &url).await;
+            let refused =
+                r.status == 403 && r.body["message"] == "missing x-cf-turnstile-response header";
+            assert_eq!(
+                refused,
+                policy.challenge == Challenge::Turnstile,
+                "{method} {url}: {} {}",
+                r.status,
+                r.text
+            );
+        }
+    }
+    assert!(fake.requests().is_empty());
 }

@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
-use hasura_auth::adapters::tls::Tls;
 use hasura_auth::config::Config;
+use hasura_auth::http::state::SharedState;
 use hasura_auth::startup::{build_state, serve};
-use hasura_auth::state::SharedState;
+use hasura_auth::tls::Tls;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;

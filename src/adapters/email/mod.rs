@@ -11,8 +11,8 @@ pub use postmark::PostmarkMailer;
 pub use smtp::{SmtpMailer, SmtpSettings};
 pub use templates::{RenderedEmail, TemplateError, TemplateName, TemplateVars, Templates};
 
-use crate::adapters::tls::Tls;
 use crate::config::Config;
+use crate::tls::Tls;
 
 /// A rendered email ready to be delivered.
 #[derive(Debug, Clone)]

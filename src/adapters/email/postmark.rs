@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{MailError, TemplateName, TemplateVars};
-use crate::adapters::tls::Tls;
+use crate::tls::Tls;
 
 /// Time-outs: connecting, and the whole request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -22,8 +22,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{EmailMessage, MailError};
-use crate::adapters::tls::Tls;
 use crate::config::SmtpAuthMethod;
+use crate::tls::Tls;
 
 /// Name we greet the server with (`EHLO hasura-auth`, as upstream).
 const HELO_NAME: &str = "hasura-auth";
@@ -88,7 +88,7 @@ impl std::fmt::Debug for SmtpMailer {
 
 impl SmtpMailer {
     /// A mailer verifying server certificates with the service's roots (see
-    /// [`crate::adapters::tls`]).
+    /// [`crate::tls`]).
     pub fn new(settings: SmtpSettings, tls: &Tls) -> Result<Self, MailError> {
         Self::with_tls_connector(settings, tls.connector())
     }

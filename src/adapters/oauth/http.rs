@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
-use crate::adapters::tls::Tls;
+use crate::tls::Tls;
 
 /// Upstream gives profile requests 10 seconds; every provider call gets the same.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::adapters::tls::Tls;
 use crate::config::Config;
 use crate::config::oauth::endpoint_or;
 use crate::config::providers::OAuthProviders as ProviderSettings;
+use crate::tls::Tls;
 
 use super::Provider;
 use super::apple::{Apple, AppleClientSecret, parse_private_key};

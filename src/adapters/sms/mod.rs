@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use crate::adapters::tls::Tls;
 use crate::config::{Config, SmsProvider as ProviderKind};
+use crate::tls::Tls;
 
 pub use dev::DevSms;
 pub use modica::ModicaSms;

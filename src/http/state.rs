@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::db::DbPool;
+use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::service::accounts::Accounts;
 use crate::service::anonymous::AnonymousSignIn;
@@ -21,7 +22,6 @@ use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
-use crate::service::rate_limit::RateLimiter;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signup::SignUp;

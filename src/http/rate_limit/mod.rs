@@ -1,6 +1,7 @@
-//! The rate-limit stage of the pipeline (after CORS and the request log, before
-//! Turnstile and the routes, as upstream): 429 with an empty body when a bucket is
-//! exceeded, plus `Retry-After`; every limited response carries `RateLimit-Limit`,
+//! Rate limits (SPEC §9), a layer of every route with the route's buckets (and of the
+//! 404 fallback, global bucket only): after CORS and the request log, before Turnstile
+//! and the handler, as upstream. 429 with an empty body when a bucket is exceeded, plus
+//! `Retry-After`; every limited response carries `RateLimit-Limit`,
 //! `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` of the tightest bucket.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,9 +14,16 @@ use axum::{
     response::Response,
 };
 
+mod limiter;
+mod store;
+mod window;
+
+pub use limiter::RateLimiter;
+use window::Decision;
+
 use crate::domain::client_ip::rate_limit_key;
-use crate::service::rate_limit::Decision;
-use crate::state::SharedState;
+use crate::http::policy::{EmailLimit, Limits};
+use crate::http::state::SharedState;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -28,7 +36,21 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> 
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub async fn limit(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+/// The rate-limit layer of one route: the buckets its policy declares.
+#[derive(Clone)]
+pub struct RouteLimits {
+    state: SharedState,
+    limits: Limits,
+}
+
+impl RouteLimits {
+    pub fn new(state: SharedState, limits: Limits) -> RouteLimits {
+        RouteLimits { state, limits }
+    }
+}
+
+pub async fn limit(State(route): State<RouteLimits>, req: Request, next: Next) -> Response {
+    let state = &route.state;
     let Some(limiter) = state.rate_limiter.as_ref() else {
         return next.run(req).await;
     };
@@ -42,8 +64,13 @@ pub async fn limit(State(state): State<SharedState>, req: Request, next: Next) -
         header_str(req.headers(), &FORWARDED_FOR),
         header_str(req.headers(), &REAL_IP),
     );
+    let email = match route.limits.email {
+        EmailLimit::Never => false,
+        EmailLimit::Always => true,
+        EmailLimit::WhileVerificationRequired => state.config().email_verification_required,
+    };
     let decision = limiter
-        .check(&rate_limit_key(client), req.uri().path())
+        .check(&rate_limit_key(client), &route.limits, email)
         .await;
     let mut res = if decision.allowed {
         next.run(req).await

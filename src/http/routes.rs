@@ -1,0 +1,272 @@
+//! The route table: every route of the API with its handler and its policy (rate-limit
+//! buckets, Turnstile, feature gate, access token). [`super::router`] builds the router
+//! from this table only, so a route cannot exist without a declared policy.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::policy::{Auth, Bucket, Challenge, Feature, Gate, Limits, Policy};
+use super::{change_env, elevate, link, mfa, pat, signin, signout, signup, system, token};
+use super::{user, verify};
+use crate::http::state::SharedState;
+
+/// Where a route is mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mount {
+    /// Under `AUTH_API_PREFIX`.
+    Api,
+    /// At the root, and only when `AUTH_API_PREFIX` is set (outside the API: not metered).
+    RootWhenPrefixed,
+}
+
+/// One path of the API: its methods, handlers and policy.
+pub struct Route {
+    pub path: &'static str,
+    /// The methods as the contract lists them (axum also answers `HEAD` on `GET` routes).
+    pub methods: Vec<Method>,
+    pub policy: Policy,
+    pub mount: Mount,
+    /// Whether upstream's OpenAPI document lists the route.
+    pub in_contract: bool,
+    pub(super) handlers: MethodRouter<SharedState>,
+}
+
+fn route<H, T>(
+    method: Method,
+    path: &'static str,
+    handler: H,
+    buckets: &'static [Bucket],
+    challenge: Challenge,
+    gate: Gate,
+    auth: Auth,
+) -> Route
+where
+    H: Handler<T, SharedState>,
+    T: 'static,
+{
+    let filter = if method == Method::GET {
+        MethodFilter::GET
+    } else {
+        MethodFilter::POST
+    };
+    Route {
+        path,
+        methods: vec![method],
+        policy: Policy {
+            limits: Limits::of(buckets),
+            challenge,
+            gate,
+            auth,
+        },
+        mount: Mount::Api,
+        in_contract: true,
+        handlers: on(filter, handler),
+    }
+}
+
+fn get<H: Handler<T, SharedState>, T: 'static>(
+    path: &'static str,
+    handler: H,
+    buckets: &'static [Bucket],
+    challenge: Challenge,
+    gate: Gate,
+    auth: Auth,
+) -> Route {
+    route(Method::GET, path, handler, buckets, challenge, gate, auth)
+}
+
+fn post<H: Handler<T, SharedState>, T: 'static>(
+    path: &'static str,
+    handler: H,
+    buckets: &'static [Bucket],
+    challenge: Challenge,
+    gate: Gate,
+    auth: Auth,
+) -> Route {
+    route(Method::POST, path, handler, buckets, challenge, gate, auth)
+}
+
+impl Route {
+    /// A `POST` handler on the same path, under the same policy.
+    fn and_post<H: Handler<T, SharedState>, T: 'static>(mut self, handler: H) -> Route {
+        self.methods.push(Method::POST);
+        self.handlers = self.handlers.post(handler);
+        self
+    }
+
+    /// Lists the `HEAD` that axum answers for a `GET` route, where the contract has it.
+    fn and_head(mut self) -> Route {
+        self.methods.push(Method::HEAD);
+        self
+    }
+
+    fn not_in_contract(mut self) -> Route {
+        self.in_contract = false;
+        self
+    }
+
+    fn at_root(mut self) -> Route {
+        self.mount = Mount::RootWhenPrefixed;
+        self
+    }
+}
+
+/// Every route. Buckets: every request also counts in the global one.
+#[rustfmt::skip]
+pub fn table() -> Vec<Route> {
+    use Auth::*;
+    use Bucket::*;
+    use Feature::*;
+    use Gate::*;
+    const NO: Challenge = Challenge::NoChallenge;
+    const TURNSTILE: Challenge = Challenge::Turnstile;
+    vec![
+        // path                                        handler                                  buckets                      Turnstile gate                     access token
+        get("/healthz",                                system::healthz,                         &[],                         NO,        Open,                    Public).and_head(),
+        get("/healthz",                                system::healthz_unprefixed,              &[],                         NO,        Open,                    Public).at_root().not_in_contract(),
+        get("/version",                                system::version,                         &[],                         NO,        Open,                    Public),
+        get("/.well-known/jwks.json",                  system::jwks,                            &[],                         NO,        Open,                    Public),
+        get("/openapi.json",                           system::openapi,                         &[],                         NO,        Open,                    Public).not_in_contract(),
+        post("/signup/email-password",                 signup::email_password::handle,          &[EmailIfVerifying, Signups],TURNSTILE, Open,                    Public),
+        post("/signin/email-password",                 signin::email_password::handle,          &[BruteForce],               NO,        Open,                    Public),
+        post("/signin/anonymous",                      signin::anonymous::handle,               &[BruteForce],               NO,        Switch(AnonymousUsers),  Public),
+        post("/token",                                 token::refresh,                          &[],                         NO,        Open,                    Public),
+        post("/token/verify",                          token::verify,                           &[BruteForce],               NO,        Open,                    OptionalBearer),
+        post("/signout",                               signout::handle,                         &[],                         NO,        Open,                    OptionalBearer),
+        get("/user",                                   user::get,                               &[],                         NO,        Open,                    Bearer),
+        get("/verify",                                 verify::handle,                          &[BruteForce],               NO,        Open,                    Public),
+        get("/signin/provider/{provider}",             signin::provider::start,                 &[BruteForce],               NO,        Provider,                Public),
+        get("/signin/provider/{provider}/callback",    signin::provider::callback_get,          &[BruteForce],               NO,        Provider,                Public).and_post(signin::provider::callback_post),
+        get("/signin/provider/{provider}/callback/tokens", signin::provider::tokens,            &[BruteForce],               NO,        Provider,                Bearer),
+        post("/signin/idtoken",                        signin::idtoken::handle,                 &[BruteForce],               NO,        Provider,                Public),
+        post("/link/idtoken",                          link::idtoken::handle,                   &[],                         NO,        Provider,                Elevated),
+        post("/token/provider/{provider}",             token::provider::refresh,                &[],                         NO,        Provider,                Bearer),
+        post("/signin/passwordless/sms",               signin::passwordless_sms::request,       &[Sms, BruteForce],          NO,        Switch(SmsPasswordless), Public),
+        post("/signin/passwordless/sms/otp",           signin::passwordless_sms::verify_otp,    &[BruteForce],               NO,        Switch(SmsPasswordless), Public),
+        post("/signin/mfa/totp",                       signin::mfa_totp::handle,                &[BruteForce],               NO,        Switch(Mfa),             Public),
+        get("/mfa/totp/generate",                      mfa::totp::generate,                     &[],                         NO,        Switch(Mfa),             Bearer),
+        post("/user/mfa",                              user::mfa::handle,                       &[],                         NO,        Switch(Mfa),             Bearer),
+        post("/signin/pat",                            signin::pat::handle,                     &[BruteForce],               NO,        Open,                    Public),
+        post("/pat",                                   pat::create,                             &[],                         NO,        Open,                    Elevated),
+        post("/signin/passwordless/email",             signin::passwordless_email::handle,      &[Email, BruteForce],        NO,        Switch(EmailPasswordless), Public),
+        post("/signin/otp/email",                      signin::otp_email::request,              &[BruteForce],               NO,        Switch(OtpEmail),        Public),
+        post("/signin/otp/email/verify",               signin::otp_email::verify,               &[BruteForce],               NO,        Open,                    Public),
+        post("/user/deanonymize",                      user::deanonymize::handle,               &[EmailIfVerifying],         NO,        Open,                    Bearer),
+        post("/user/email/change",                     user::email::change,                     &[Email],                    NO,        Open,                    Elevated),
+        post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
+        post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
+        post("/user/password/reset",                   user::password::reset,                   &[Email],                    NO,        Open,                    Public),
+        post("/signup/webauthn",                       signup::webauthn::start,                 &[Signups],                  TURNSTILE, Switch(WebAuthn),        Public),
+        post("/signup/webauthn/verify",                signup::webauthn::verify,                &[BruteForce, Signups],      NO,        Switch(WebAuthn),        Public),
+        post("/signin/webauthn",                       signin::webauthn::start,                 &[BruteForce],               NO,        Switch(WebAuthn),        Public),
+        post("/signin/webauthn/verify",                signin::webauthn::verify,                &[BruteForce],               NO,        Switch(WebAuthn),        Public),
+        post("/user/webauthn/add",                     user::webauthn::add,                     &[],                         NO,        Switch(WebAuthn),        ElevatedFirstKey),
+        post("/user/webauthn/verify",                  user::webauthn::verify,                  &[BruteForce],               NO,        Switch(WebAuthn),        ElevatedFirstKey),
+        post("/elevate/webauthn",                      elevate::webauthn::start,                &[],                         NO,        Switch(WebAuthn),        Bearer),
+        post("/elevate/webauthn/verify",               elevate::webauthn::verify,               &[BruteForce],               NO,        Switch(WebAuthn),        Bearer),
+        post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Upstream's path rules (go/middleware/ratelimit, SPEC §9), kept only as the
+    /// reference the table must agree with: the same requests count in the same buckets.
+    fn upstream_buckets(path: &str) -> Vec<Bucket> {
+        let mut buckets = Vec::new();
+        if matches!(
+            path,
+            "/signin/passwordless/email" | "/user/email/change" | "/user/password/reset"
+        ) {
+            buckets.push(Bucket::Email);
+        }
+        if matches!(
+            path,
+            "/user/email/send-verification-email" | "/signup/email-password" | "/user/deanonymize"
+        ) {
+            buckets.push(Bucket::EmailIfVerifying);
+        }
+        if path == "/signin/passwordless/sms" {
+            buckets.push(Bucket::Sms);
+        }
+        if path.starts_with("/signin") || path.ends_with("/verify") || path.ends_with("/otp") {
+            buckets.push(Bucket::BruteForce);
+        }
+        if path.starts_with("/signup") {
+            buckets.push(Bucket::Signups);
+        }
+        buckets
+    }
+
+    /// Upstream's Turnstile rule (go/middleware/turnstile.go).
+    fn upstream_turnstile(path: &str) -> Challenge {
+        if path.starts_with("/signup/")
+            && !path.ends_with("/verify")
+            && !path.ends_with("/callback")
+        {
+            Challenge::Turnstile
+        } else {
+            Challenge::NoChallenge
+        }
+    }
+
+    #[test]
+    fn routes_count_in_upstreams_buckets() {
+        for route in table() {
+            let expected = match route.mount {
+                Mount::Api => Limits::of(&upstream_buckets(route.path)),
+                Mount::RootWhenPrefixed => Limits::GLOBAL,
+            };
+            assert_eq!(
+                route.policy.limits, expected,
+                "{} {:?}",
+                route.path, route.methods
+            );
+        }
+    }
+
+    #[test]
+    fn turnstile_guards_upstreams_signup_routes() {
+        for route in table() {
+            assert_eq!(
+                route.policy.challenge,
+                upstream_turnstile(route.path),
+                "{}",
+                route.path
+            );
+        }
+        let guarded: Vec<&str> = table()
+            .into_iter()
+            .filter(|r| r.policy.challenge == Challenge::Turnstile)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(guarded, ["/signup/email-password", "/signup/webauthn"]);
+    }
+
+    #[test]
+    fn each_path_is_routed_once_per_mount() {
+        let mut seen = std::collections::HashSet::new();
+        for route in table() {
+            assert!(
+                seen.insert((route.mount, route.path)),
+                "{} is declared twice: one path, one policy",
+                route.path
+            );
+            assert!(!route.methods.is_empty());
+        }
+    }
+
+    #[test]
+    fn policy_limits_from_bucket_lists() {
+        assert_eq!(Limits::of(&[]), Limits::GLOBAL);
+        let l = Limits::of(&[Bucket::EmailIfVerifying, Bucket::Signups]);
+        assert_eq!(
+            l.email,
+            crate::http::policy::EmailLimit::WhileVerificationRequired
+        );
+        assert!(l.signups && !l.brute_force && !l.sms);
+    }
+}
