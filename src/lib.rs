@@ -1,12 +1,19 @@
 //! hasura-auth: a drop-in reimplementation of Nhost's Hasura Auth.
 //!
-//! Layers, outermost first:
-//! - [`http`]: axum routes, one module per workflow; extract input, call a service, map the result;
-//! - [`service`]: the workflows (sign-up, sign-in, sessions, tickets), free of HTTP types;
-//! - [`domain`]: values parsed once at the edge (emails, passwords, options, redirect rules);
+//! Layers, outermost first; each imports only the ones below it (checked by
+//! `tests/architecture.rs`):
+//! - [`startup`]: builds everything once (adapters, then workflows) and serves;
+//! - [`http`]: the route table with each route's policy, the router's state, and one
+//!   handler module per URL that extracts input, calls its workflow and maps the result;
+//! - [`service`]: the workflows, each a type holding only its dependencies, free of HTTP;
+//! - [`settings`]: the runtime-replaceable configuration and what is derived from it;
+//! - [`domain`]: values parsed once at the edge (emails, passwords, options, redirect
+//!   rules) and the sign-up policy;
 //! - [`db`]: every SQL statement, plus the embedded schema migrations;
-//! - [`tokens`]: JWT signing/verification and refresh-token hashing;
-//! - [`adapters`]: the outside world (SMTP, templates, later SMS, OAuth, Hasura).
+//! - [`tokens`]: JWTs, refresh-token and password hashing, redacted secrets;
+//! - [`adapters`]: the outside world (SMTP, templates, SMS, OAuth, Hasura, WebAuthn);
+//! - [`tls`], [`error`], [`config`]: the outbound TLS configuration, the error policy and
+//!   upstream's flags.
 
 pub mod adapters;
 pub mod config;

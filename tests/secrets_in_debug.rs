@@ -7,6 +7,7 @@ use hasura_auth::service::oauth::{CallbackOutcome, ProviderCallback, ProviderSes
 use hasura_auth::service::pat::CreatedPat;
 use hasura_auth::service::session::{Session, SessionPayload};
 use hasura_auth::service::signin::MfaChallenge;
+use hasura_auth::service::tickets::{Ticket, TicketKind, issue};
 use hasura_auth::tokens::refresh::RefreshToken;
 use hasura_auth::tokens::secret::Redacted;
 
@@ -109,6 +110,15 @@ fn presented_tokens_hide_themselves() {
     assert_hidden("RefreshToken", format!("{token:?}"));
     let body: Result<RefreshToken, _> = serde_json::from_str(&format!("\"{MARKER}\""));
     assert_hidden("parsed RefreshToken", format!("{body:?}"));
+    let ticket = Ticket::presented(format!("passwordReset:{MARKER}"));
+    assert_eq!(ticket.kind(), Some(TicketKind::PasswordReset));
+    assert_hidden("Ticket", format!("{ticket:?}"));
+    let issued = issue(TicketKind::VerifyEmail);
+    let shown = format!("{issued:?}");
+    assert!(
+        !shown.contains(&issued.value) && !shown.contains(&issued.stored),
+        "IssuedTicket shows itself: {shown}"
+    );
 }
 
 /// Serialisation still shows them: the client must receive its tokens.

@@ -1,8 +1,9 @@
 //! The HTTP layer: the whole API is listed in [`routes::table`], each route with its
 //! policy ([`policy`]), and assembled in [`router`]; each workflow has its own
 //! module whose path mirrors the URL (`POST /signin/email-password` →
-//! `http::signin::email_password`). Handlers extract input, call one service method and
-//! map the result; they hold no SQL and no business rules.
+//! `http::signin::email_password`). Handlers extract input and the one workflow they call
+//! (`State<Arc<SignUp>>`, see [`state`]), call it and map the result; they hold no SQL
+//! and no business rules.
 
 pub mod change_env;
 pub mod elevate;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::service::tickets::Ticket;
 use crate::service::verify::{TicketVerification, VerifyOutcome, with_query};
 use crate::settings::SettingsHandle;
 
@@ -82,14 +83,16 @@ pub async fn handle(
             ErrorCode::RedirectToNotAllowed,
         ));
     }
-    Ok(match verification.verify_ticket(&ticket).await {
-        Ok(VerifyOutcome::SignedIn {
-            refresh_token,
-            ticket_type,
-        }) => redirect(&with_query(
-            &target,
-            &[("refreshToken", &refresh_token), ("type", ticket_type)],
-        )),
-        Err(code) => error_redirect(&settings, &target, code),
-    })
+    Ok(
+        match verification.verify_ticket(&Ticket::presented(ticket)).await {
+            Ok(VerifyOutcome::SignedIn {
+                refresh_token,
+                ticket_type,
+            }) => redirect(&with_query(
+                &target,
+                &[("refreshToken", &refresh_token), ("type", ticket_type)],
+            )),
+            Err(code) => error_redirect(&settings, &target, code),
+        },
+    )
 }

@@ -9,7 +9,7 @@ use crate::db::{mfa as mfa_db, users};
 use crate::domain::totp::{self, TotpKey};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
-use crate::service::tickets::{self, TicketKind};
+use crate::service::tickets::{Ticket, TicketKind};
 use crate::tokens::VerifiedToken;
 use crate::tokens::secret::Redacted;
 
@@ -129,12 +129,12 @@ impl TotpMfa {
 
     /// `POST /signin/mfa/totp`: the second step of a password sign-in. The ticket is
     /// consumed first, so a wrong code means signing in with the password again.
-    pub async fn signin_mfa_totp(&self, ticket: &str, code: &str) -> Result<Session, ApiError> {
+    pub async fn signin_mfa_totp(&self, ticket: &Ticket, code: &str) -> Result<Session, ApiError> {
         self.require_mfa_enabled()?;
-        if TicketKind::from_ticket(ticket) != Some(TicketKind::MfaTotp) {
+        if ticket.kind() != Some(TicketKind::MfaTotp) {
             return Err(ErrorCode::InvalidTicket.into());
         }
-        let forms = tickets::lookup_forms(ticket);
+        let forms = ticket.lookup_forms();
         let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
         let db = self.db.get().await?;
         let user = users::consume_ticket(&db, &forms)

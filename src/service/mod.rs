@@ -1,6 +1,13 @@
-//! Workflows. They take parsed domain values and the shared state, run the rules of
-//! upstream's contract, and return plain data or an [`ApiError`](crate::error::ApiError);
-//! they know nothing about HTTP.
+//! Workflows. Each is a type whose fields are its dependencies (database pool, other
+//! workflows, adapters, a [`SettingsHandle`](crate::settings::SettingsHandle)), built once
+//! at start-up. They take parsed domain values, run the rules of upstream's contract, and
+//! return plain data or an [`ApiError`](crate::error::ApiError); they know nothing about
+//! HTTP.
+//!
+//! Building blocks shared by the others: [`accounts::Accounts`] (loading and checking
+//! users), [`session::Sessions`] (issuing and rotating sessions), [`email::Mail`] (ticket
+//! and code emails), [`password_check::NewPasswordRules`] and
+//! [`registration::Registration`], the only way users are created.
 
 pub mod accounts;
 pub mod anonymous;

@@ -6,7 +6,7 @@ use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
-use crate::service::tickets::{self, TicketKind};
+use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
 
@@ -73,7 +73,7 @@ impl PasswordChange {
         &self,
         token: Option<VerifiedToken>,
         new_password: Password,
-        ticket: Option<String>,
+        ticket: Option<Ticket>,
     ) -> Result<(), ApiError> {
         let authenticated = match token {
             Some(t)
@@ -99,11 +99,11 @@ impl PasswordChange {
         }
 
         let ticket = ticket.ok_or(ErrorCode::InvalidRequest)?;
-        if TicketKind::from_ticket(&ticket) != Some(TicketKind::PasswordReset) {
+        if ticket.kind() != Some(TicketKind::PasswordReset) {
             return Err(ErrorCode::InvalidTicket.into());
         }
         self.password_rules.check(&new_password).await?;
-        let forms = tickets::lookup_forms(&ticket);
+        let forms = ticket.lookup_forms();
         let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;

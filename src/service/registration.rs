@@ -148,26 +148,19 @@ impl Registration {
         let new_user = NewUser {
             id: account.id,
             email: account.email,
-            phone_number: None,
             password_hash: match account.credential {
                 Credential::PasswordHash(hash) => Some(hash),
                 _ => None,
             },
-            display_name: &options.display_name,
-            avatar_url: account.avatar_url,
-            locale: &options.locale,
-            default_role: &options.default_role,
-            roles: &options.allowed_roles,
-            metadata: &options.metadata,
             disabled,
             is_anonymous: anonymous,
             email_verified: account.email_verified,
             ticket: ticket
                 .as_ref()
                 .map(|t| (t.stored.as_str(), TicketKind::VerifyEmail.ttl_secs())),
-            sms_code: None,
             // Upstream's provider sign-up marks the user seen even without a session.
             seen: signed_in || matches!(account.credential, Credential::Provider(_)),
+            ..profile(options, account.avatar_url)
         };
         let first = FirstRows {
             provider_link: match account.credential {
@@ -254,24 +247,12 @@ impl Registration {
         account: PasswordlessAccount<'_>,
         plan: PasswordlessPlan,
     ) -> Result<Created, ApiError> {
-        let options = account.options;
         let new_user = NewUser {
-            id: None,
             email: account.email,
             phone_number: account.phone_number,
-            password_hash: None,
-            display_name: &options.display_name,
-            avatar_url: account.avatar_url,
-            locale: &options.locale,
-            default_role: &options.default_role,
-            roles: &options.allowed_roles,
-            metadata: &options.metadata,
             disabled: plan.disabled,
-            is_anonymous: false,
-            email_verified: false,
-            ticket: None,
             sms_code: account.sms_code.filter(|_| plan.may_contact()),
-            seen: false,
+            ..profile(account.options, account.avatar_url)
         };
         match users::insert_user(db, &new_user, &FirstRows::default()).await {
             Ok(_) if plan.disabled => Ok(Created::Disabled),
@@ -281,6 +262,28 @@ impl Registration {
             Err(DbError::DuplicatePhoneNumber) => Ok(Created::PhoneNumberTaken),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A new, enabled user with the profile of its sign-up options and nothing else.
+fn profile<'a>(options: &'a SignUpOptions, avatar_url: &'a str) -> NewUser<'a> {
+    NewUser {
+        id: None,
+        email: None,
+        phone_number: None,
+        password_hash: None,
+        display_name: &options.display_name,
+        avatar_url,
+        locale: &options.locale,
+        default_role: &options.default_role,
+        roles: &options.allowed_roles,
+        metadata: &options.metadata,
+        disabled: false,
+        is_anonymous: false,
+        email_verified: false,
+        ticket: None,
+        sms_code: None,
+        seen: false,
     }
 }
 

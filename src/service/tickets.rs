@@ -67,6 +67,46 @@ pub struct IssuedTicket {
     pub stored: String,
 }
 
+impl std::fmt::Debug for IssuedTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssuedTicket(**redacted**)")
+    }
+}
+
+/// A ticket a client presented (`/verify`, MFA sign-in, password reset); `Debug` hides
+/// it.
+pub struct Ticket(String);
+
+impl Ticket {
+    pub fn presented(value: String) -> Ticket {
+        Ticket(value)
+    }
+
+    /// The kind its prefix names (`otp:` tickets have none: see [`Ticket::is_otp`]).
+    pub fn kind(&self) -> Option<TicketKind> {
+        TicketKind::from_ticket(&self.0)
+    }
+
+    /// Upstream's email one-time codes, which `/verify` does not take.
+    pub fn is_otp(&self) -> bool {
+        self.0.starts_with("otp:")
+    }
+
+    /// The values it may be stored as (see [`lookup_forms`]).
+    pub fn lookup_forms(&self) -> Vec<String> {
+        lookup_forms(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind() {
+            Some(kind) => write!(f, "Ticket({}:**redacted**)", kind.prefix()),
+            None => f.write_str("Ticket(**redacted**)"),
+        }
+    }
+}
+
 pub fn issue(kind: TicketKind) -> IssuedTicket {
     let value = format!("{}:{}", kind.prefix(), uuid::Uuid::new_v4());
     let stored = stored_form(&value);

@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::db::users;
 use crate::error::ErrorCode;
-use crate::service::tickets::{self, TicketKind};
+use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 
 /// Where `/verify` sends the browser.
@@ -27,11 +27,11 @@ pub struct TicketVerification {
 
 impl TicketVerification {
     /// Runs a verification ticket. Errors are reported as redirects by the caller.
-    pub async fn verify_ticket(&self, ticket: &str) -> Result<VerifyOutcome, ErrorCode> {
-        if ticket.starts_with("otp:") {
+    pub async fn verify_ticket(&self, ticket: &Ticket) -> Result<VerifyOutcome, ErrorCode> {
+        if ticket.is_otp() {
             return Err(ErrorCode::InvalidRequest);
         }
-        let kind = match TicketKind::from_ticket(ticket) {
+        let kind = match ticket.kind() {
             Some(TicketKind::MfaTotp) | None => return Err(ErrorCode::InvalidTicket),
             Some(kind) => kind,
         };
@@ -46,7 +46,7 @@ impl TicketVerification {
             .transaction()
             .await
             .map_err(|e| internal("starting a transaction", e))?;
-        let forms = tickets::lookup_forms(ticket);
+        let forms = ticket.lookup_forms();
         let form_refs: Vec<&str> = forms.iter().map(String::as_str).collect();
         let user = users::consume_ticket(&tx, &form_refs)
             .await

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::mfa::TotpMfa;
 use crate::service::session::SessionPayload;
+use crate::service::tickets::Ticket;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +26,9 @@ pub async fn handle(
     if !body.ticket.starts_with("mfaTotp:") {
         return Err(ApiError::validation("ticket must start with mfaTotp:"));
     }
-    let session = mfa.signin_mfa_totp(&body.ticket, &body.otp).await?;
+    let session = mfa
+        .signin_mfa_totp(&Ticket::presented(body.ticket), &body.otp)
+        .await?;
     Ok(Json(SessionPayload {
         session: Some(session),
     }))

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalBearer};
 use crate::http::ok;
 use crate::service::password::PasswordChange;
+use crate::service::tickets::Ticket;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +61,11 @@ pub async fn change(
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, ApiError> {
     passwords
-        .change_password(token, body.new_password, body.ticket.map(|t| t.0))
+        .change_password(
+            token,
+            body.new_password,
+            body.ticket.map(|t| Ticket::presented(t.0)),
+        )
         .await?;
     Ok(ok())
 }
