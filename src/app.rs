@@ -145,8 +145,8 @@ fn cpus() -> usize {
 
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
-    let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default())?;
-    if config.enable_change_env {
+    let jwt = JwtKeys::from_secret(config.jwt.jwt_secret.as_deref().unwrap_or_default())?;
+    if config.server.enable_change_env {
         tracing::warn!(
             "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
              server without authentication. For test environments only; never in production."
@@ -167,7 +167,7 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
     crate::adapters::hasura::sync_at_startup(&http_client, config).await?;
-    if settings.claims.is_some() && config.graphql_url.trim().is_empty() {
+    if settings.claims.is_some() && config.hasura.graphql_url.trim().is_empty() {
         tracing::warn!(
             "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
              tokens will carry the custom-claim defaults only"
@@ -187,12 +187,12 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
         }
     }
 
-    let templates_dir = std::path::Path::new(&config.templates_path);
-    let templates = Templates::load(Some(templates_dir), &config.default_locale)?;
+    let templates_dir = std::path::Path::new(&config.email.templates_path);
+    let templates = Templates::load(Some(templates_dir), &config.signup.default_locale)?;
     let mailer = Mailer::from_config(config)?;
     let sms = match crate::adapters::sms::from_config(config) {
         Ok(sms) => Some(sms),
-        Err(e) if config.sms_passwordless_enabled => {
+        Err(e) if config.sms.sms_passwordless_enabled => {
             return Err(StartupError::Config(e.to_string()));
         }
         Err(_) => None,
@@ -274,8 +274,8 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
 
 /// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
 async fn healthcheck(config: &Config) -> Result<(), StartupError> {
-    let prefix = config.api_prefix.trim_end_matches('/');
-    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let prefix = config.server.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.server.port);
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(3))
         .build()
@@ -303,8 +303,8 @@ async fn run_command(command: CommandKind, config: Config) -> Result<(), Startup
             Ok(())
         }
         CommandKind::Serve => {
-            let port = config.port.clone();
-            let metrics_address = config.metrics_address.clone();
+            let port = config.server.port.clone();
+            let metrics_address = config.metrics.metrics_address.clone();
             let state = build_state(config).await?;
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;

@@ -323,7 +323,7 @@ pub async fn conceal_errors(
     next: Next,
 ) -> Response {
     let res = next.run(req).await;
-    if !state.config().conceal_errors {
+    if !state.config().server.conceal_errors {
         return res;
     }
     match res.extensions().get::<RenderedCode>() {

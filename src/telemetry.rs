@@ -10,7 +10,7 @@ const CHATTY_TARGETS: &[&str] = &["tokio_postgres", "mail_send", "hyper", "reqwe
 
 /// `AUTH_DEBUG` turns on debug logs of this service only; `RUST_LOG` overrides both.
 pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
-    let default = if config.debug {
+    let default = if config.logging.debug {
         "info,hasura_auth=debug"
     } else {
         "info"
@@ -44,7 +44,7 @@ pub fn init(config: &Config) -> TelemetryGuard {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
-    let fmt_layer = if config.log_format_text {
+    let fmt_layer = if config.logging.log_format_text {
         tracing_subscriber::fmt::layer().boxed()
     } else {
         tracing_subscriber::fmt::layer()

@@ -351,11 +351,11 @@ pub async fn sync_at_startup(
     client: &reqwest::Client,
     config: &Config,
 ) -> Result<(), MetadataSyncError> {
-    if !config.hasura_metadata_sync {
+    if !config.hasura.hasura_metadata_sync {
         tracing::info!("Hasura metadata sync skipped (AUTH_HASURA_METADATA_SYNC=false)");
         return Ok(());
     }
-    if config.graphql_url.trim().is_empty() {
+    if config.hasura.graphql_url.trim().is_empty() {
         tracing::info!(
             "Hasura metadata sync skipped: no HASURA_GRAPHQL_GRAPHQL_URL (development mode)"
         );
@@ -363,9 +363,9 @@ pub async fn sync_at_startup(
     }
     sync_metadata(
         client,
-        &config.graphql_url,
-        &config.hasura_admin_secret,
-        config.hasura_metadata_sync_timeout,
+        &config.hasura.graphql_url,
+        &config.hasura.hasura_admin_secret,
+        config.hasura.hasura_metadata_sync_timeout,
     )
     .await
 }

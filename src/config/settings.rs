@@ -141,210 +141,276 @@ impl Config {
         let mut out = Settings::default();
         let o = &mut out;
         // server
-        o.push("api-prefix", self.api_prefix.to_setting());
-        o.push("port", self.port.to_setting());
-        o.push("conceal-errors", self.conceal_errors.to_setting());
-        o.push("server-url", self.server_url.to_setting());
-        o.push("enable-change-env", self.enable_change_env.to_setting());
+        o.push("api-prefix", self.server.api_prefix.to_setting());
+        o.push("port", self.server.port.to_setting());
+        o.push("conceal-errors", self.server.conceal_errors.to_setting());
+        o.push("server-url", self.server.server_url.to_setting());
+        o.push(
+            "enable-change-env",
+            self.server.enable_change_env.to_setting(),
+        );
         // general
-        o.push("debug", self.debug.to_setting());
-        o.push("log-format-text", self.log_format_text.to_setting());
+        o.push("debug", self.logging.debug.to_setting());
+        o.push("log-format-text", self.logging.log_format_text.to_setting());
         // postgres
-        o.push("postgres", self.postgres.to_setting());
-        o.push("postgres-migrations", self.postgres_migrations.to_setting());
+        o.push("postgres", self.database.postgres.to_setting());
+        o.push(
+            "postgres-migrations",
+            self.database.postgres_migrations.to_setting(),
+        );
         // jwt
         o.push(
             "refresh-token-expires-in",
-            self.refresh_token_expires_in.to_setting(),
+            self.jwt.refresh_token_expires_in.to_setting(),
         );
         o.push(
             "access-tokens-expires-in",
-            self.access_tokens_expires_in.to_setting(),
+            self.jwt.access_tokens_expires_in.to_setting(),
         );
-        o.push("hasura-graphql-jwt-secret", self.jwt_secret.to_setting());
-        o.push("custom-claims", self.custom_claims.to_setting());
+        o.push(
+            "hasura-graphql-jwt-secret",
+            self.jwt.jwt_secret.to_setting(),
+        );
+        o.push("custom-claims", self.jwt.custom_claims.to_setting());
         o.push(
             "custom-claims-defaults",
-            self.custom_claims_defaults.to_setting(),
+            self.jwt.custom_claims_defaults.to_setting(),
         );
-        o.push("graphql-url", self.graphql_url.to_setting());
-        o.push("hasura-admin-secret", self.hasura_admin_secret.to_setting());
+        o.push("graphql-url", self.hasura.graphql_url.to_setting());
+        o.push(
+            "hasura-admin-secret",
+            self.hasura.hasura_admin_secret.to_setting(),
+        );
         // signup
-        o.push("disable-signup", self.disable_signup.to_setting());
+        o.push("disable-signup", self.signup.disable_signup.to_setting());
         o.push(
             "default-allowed-roles",
-            self.default_allowed_roles.to_setting(),
+            self.signup.default_allowed_roles.to_setting(),
         );
-        o.push("default-role", self.default_role.to_setting());
-        o.push("default-locale", self.default_locale.to_setting());
-        o.push("allowed-locales", self.allowed_locales.to_setting());
-        o.push("disable-new-users", self.disable_new_users.to_setting());
-        o.push("gravatar-enabled", self.gravatar_enabled.to_setting());
-        o.push("gravatar-default", self.gravatar_default.to_setting());
-        o.push("gravatar-rating", self.gravatar_rating.to_setting());
+        o.push("default-role", self.signup.default_role.to_setting());
+        o.push("default-locale", self.signup.default_locale.to_setting());
+        o.push("allowed-locales", self.signup.allowed_locales.to_setting());
+        o.push(
+            "disable-new-users",
+            self.signup.disable_new_users.to_setting(),
+        );
+        o.push(
+            "gravatar-enabled",
+            self.signup.gravatar_enabled.to_setting(),
+        );
+        o.push(
+            "gravatar-default",
+            self.signup.gravatar_default.to_setting(),
+        );
+        o.push("gravatar-rating", self.signup.gravatar_rating.to_setting());
         o.push(
             "email-verification-required",
-            self.email_verification_required.to_setting(),
+            self.signup.email_verification_required.to_setting(),
         );
-        o.push("password-min-length", self.password_min_length.to_setting());
+        o.push(
+            "password-min-length",
+            self.signup.password_min_length.to_setting(),
+        );
         o.push(
             "password-hibp-enabled",
-            self.password_hibp_enabled.to_setting(),
+            self.signup.password_hibp_enabled.to_setting(),
         );
-        o.push("block-email-domains", self.block_email_domains.to_setting());
-        o.push("block-emails", self.block_emails.to_setting());
+        o.push(
+            "block-email-domains",
+            self.signup.block_email_domains.to_setting(),
+        );
+        o.push("block-emails", self.signup.block_emails.to_setting());
         o.push(
             "allowed-email-domains",
-            self.allowed_email_domains.to_setting(),
+            self.signup.allowed_email_domains.to_setting(),
         );
-        o.push("allowed-emails", self.allowed_emails.to_setting());
+        o.push("allowed-emails", self.signup.allowed_emails.to_setting());
         o.push(
             "enable-anonymous-users",
-            self.enable_anonymous_users.to_setting(),
+            self.signup.enable_anonymous_users.to_setting(),
         );
         // signin, otp
         o.push(
             "email-passwordless-enabled",
-            self.email_passwordless_enabled.to_setting(),
+            self.passwordless.email_passwordless_enabled.to_setting(),
         );
-        o.push("otp-email-enabled", self.otp_email_enabled.to_setting());
+        o.push(
+            "otp-email-enabled",
+            self.passwordless.otp_email_enabled.to_setting(),
+        );
         // sms
         o.push(
             "sms-passwordless-enabled",
-            self.sms_passwordless_enabled.to_setting(),
+            self.sms.sms_passwordless_enabled.to_setting(),
         );
-        o.push("sms-provider", self.sms_provider.to_setting());
+        o.push("sms-provider", self.sms.sms_provider.to_setting());
         o.push(
             "sms-twilio-account-sid",
-            self.sms_twilio_account_sid.to_setting(),
+            self.sms.sms_twilio_account_sid.to_setting(),
         );
         o.push(
             "sms-twilio-auth-token",
-            self.sms_twilio_auth_token.to_setting(),
+            self.sms.sms_twilio_auth_token.to_setting(),
         );
         o.push(
             "sms-twilio-messaging-service-id",
-            self.sms_twilio_messaging_service_id.to_setting(),
+            self.sms.sms_twilio_messaging_service_id.to_setting(),
         );
-        o.push("sms-modica-username", self.sms_modica_username.to_setting());
-        o.push("sms-modica-password", self.sms_modica_password.to_setting());
-        o.push("sms-twilio-api-url", self.sms_twilio_api_url.to_setting());
+        o.push(
+            "sms-modica-username",
+            self.sms.sms_modica_username.to_setting(),
+        );
+        o.push(
+            "sms-modica-password",
+            self.sms.sms_modica_password.to_setting(),
+        );
+        o.push(
+            "sms-twilio-api-url",
+            self.sms.sms_twilio_api_url.to_setting(),
+        );
         o.push(
             "sms-twilio-verify-api-url",
-            self.sms_twilio_verify_api_url.to_setting(),
+            self.sms.sms_twilio_verify_api_url.to_setting(),
         );
-        o.push("sms-modica-api-url", self.sms_modica_api_url.to_setting());
+        o.push(
+            "sms-modica-api-url",
+            self.sms.sms_modica_api_url.to_setting(),
+        );
         // mfa
-        o.push("mfa-enabled", self.mfa_enabled.to_setting());
-        o.push("mfa-totp-issuer", self.mfa_totp_issuer.to_setting());
+        o.push("mfa-enabled", self.mfa.mfa_enabled.to_setting());
+        o.push("mfa-totp-issuer", self.mfa.mfa_totp_issuer.to_setting());
         // webauthn
-        o.push("webauthn-enabled", self.webauthn_enabled.to_setting());
-        o.push("webauthn-rp-name", self.webauthn_rp_name.to_setting());
-        o.push("webauthn-rp-id", self.webauthn_rp_id.to_setting());
-        o.push("webauthn-rp-origins", self.webauthn_rp_origins.to_setting());
+        o.push(
+            "webauthn-enabled",
+            self.webauthn.webauthn_enabled.to_setting(),
+        );
+        o.push(
+            "webauthn-rp-name",
+            self.webauthn.webauthn_rp_name.to_setting(),
+        );
+        o.push("webauthn-rp-id", self.webauthn.webauthn_rp_id.to_setting());
+        o.push(
+            "webauthn-rp-origins",
+            self.webauthn.webauthn_rp_origins.to_setting(),
+        );
         o.push(
             "webauthn-attestation-timeout",
-            self.webauthn_attestation_timeout.to_setting(),
+            self.webauthn.webauthn_attestation_timeout.to_setting(),
         );
         // security
         o.push(
             "require-elevated-claim",
-            self.require_elevated_claim.to_setting(),
+            self.security.require_elevated_claim.to_setting(),
         );
         // application
-        o.push("client-url", self.client_url.to_setting());
-        o.push("allow-redirect-urls", self.allow_redirect_urls.to_setting());
+        o.push("client-url", self.client.client_url.to_setting());
+        o.push(
+            "allow-redirect-urls",
+            self.client.allow_redirect_urls.to_setting(),
+        );
         // email, smtp
-        o.push("templates-path", self.templates_path.to_setting());
-        o.push("smtp-host", self.smtp_host.to_setting());
-        o.push("smtp-port", self.smtp_port.to_setting());
-        o.push("smtp-secure", self.smtp_secure.to_setting());
-        o.push("smtp-user", self.smtp_user.to_setting());
-        o.push("smtp-password", self.smtp_password.to_setting());
-        o.push("smtp-sender", self.smtp_sender.to_setting());
-        o.push("smtp-api-header", self.smtp_api_header.to_setting());
-        o.push("smtp-auth-method", self.smtp_auth_method.to_setting());
+        o.push("templates-path", self.email.templates_path.to_setting());
+        o.push("smtp-host", self.email.smtp_host.to_setting());
+        o.push("smtp-port", self.email.smtp_port.to_setting());
+        o.push("smtp-secure", self.email.smtp_secure.to_setting());
+        o.push("smtp-user", self.email.smtp_user.to_setting());
+        o.push("smtp-password", self.email.smtp_password.to_setting());
+        o.push("smtp-sender", self.email.smtp_sender.to_setting());
+        o.push("smtp-api-header", self.email.smtp_api_header.to_setting());
+        o.push("smtp-auth-method", self.email.smtp_auth_method.to_setting());
         o.push(
             "smtp-postmark-api-url",
-            self.smtp_postmark_api_url.to_setting(),
+            self.email.smtp_postmark_api_url.to_setting(),
         );
         // rate limit
-        o.push("rate-limit-enable", self.rate_limit_enable.to_setting());
+        o.push(
+            "rate-limit-enable",
+            self.rate_limit.rate_limit_enable.to_setting(),
+        );
         o.push(
             "rate-limit-global-burst",
-            self.rate_limit_global_burst.to_setting(),
+            self.rate_limit.rate_limit_global_burst.to_setting(),
         );
         o.push(
             "rate-limit-global-interval",
-            self.rate_limit_global_interval.to_setting(),
+            self.rate_limit.rate_limit_global_interval.to_setting(),
         );
         o.push(
             "rate-limit-email-burst",
-            self.rate_limit_email_burst.to_setting(),
+            self.rate_limit.rate_limit_email_burst.to_setting(),
         );
         o.push(
             "rate-limit-email-interval",
-            self.rate_limit_email_interval.to_setting(),
+            self.rate_limit.rate_limit_email_interval.to_setting(),
         );
         o.push(
             "rate-limit-email-is-global",
-            self.rate_limit_email_is_global.to_setting(),
+            self.rate_limit.rate_limit_email_is_global.to_setting(),
         );
         o.push(
             "rate-limit-sms-burst",
-            self.rate_limit_sms_burst.to_setting(),
+            self.rate_limit.rate_limit_sms_burst.to_setting(),
         );
         o.push(
             "rate-limit-sms-interval",
-            self.rate_limit_sms_interval.to_setting(),
+            self.rate_limit.rate_limit_sms_interval.to_setting(),
         );
         o.push(
             "rate-limit-brute-force-burst",
-            self.rate_limit_brute_force_burst.to_setting(),
+            self.rate_limit.rate_limit_brute_force_burst.to_setting(),
         );
         o.push(
             "rate-limit-brute-force-interval",
-            self.rate_limit_brute_force_interval.to_setting(),
+            self.rate_limit.rate_limit_brute_force_interval.to_setting(),
         );
         o.push(
             "rate-limit-signups-burst",
-            self.rate_limit_signups_burst.to_setting(),
+            self.rate_limit.rate_limit_signups_burst.to_setting(),
         );
         o.push(
             "rate-limit-signups-interval",
-            self.rate_limit_signups_interval.to_setting(),
+            self.rate_limit.rate_limit_signups_interval.to_setting(),
         );
         o.push(
             "rate-limit-memcache-server",
-            self.rate_limit_memcache_server.to_setting(),
+            self.rate_limit.rate_limit_memcache_server.to_setting(),
         );
         o.push(
             "rate-limit-memcache-prefix",
-            self.rate_limit_memcache_prefix.to_setting(),
+            self.rate_limit.rate_limit_memcache_prefix.to_setting(),
         );
         // turnstile, id tokens
-        o.push("turnstile-secret", self.turnstile_secret.to_setting());
-        o.push("apple-audience", self.apple_audience.to_setting());
-        o.push("google-audience", self.google_audience.to_setting());
+        o.push(
+            "turnstile-secret",
+            self.turnstile.turnstile_secret.to_setting(),
+        );
+        o.push("apple-audience", self.id_tokens.apple_audience.to_setting());
+        o.push(
+            "google-audience",
+            self.id_tokens.google_audience.to_setting(),
+        );
         // oauth providers
         self.providers.settings(o);
         // additions of this implementation
-        o.push("metrics-address", self.metrics_address.to_setting());
+        o.push("metrics-address", self.metrics.metrics_address.to_setting());
         o.push(
             "hasura-metadata-sync",
-            self.hasura_metadata_sync.to_setting(),
+            self.hasura.hasura_metadata_sync.to_setting(),
         );
         o.push(
             "hasura-metadata-sync-timeout",
-            self.hasura_metadata_sync_timeout.to_setting(),
+            self.hasura.hasura_metadata_sync_timeout.to_setting(),
         );
         o.push(
             "custom-claims-timeout",
-            self.custom_claims_timeout.to_setting(),
+            self.hasura.custom_claims_timeout.to_setting(),
         );
-        o.push("hibp-url", self.hibp_url.to_setting());
-        o.push("turnstile-url", self.turnstile_url.to_setting());
-        o.push("trusted-proxies", self.trusted_proxies.to_setting());
+        o.push("hibp-url", self.signup.hibp_url.to_setting());
+        o.push("turnstile-url", self.turnstile.turnstile_url.to_setting());
+        o.push(
+            "trusted-proxies",
+            self.rate_limit.trusted_proxies.to_setting(),
+        );
         // our additions
         self.oauth.settings(o);
         out

@@ -133,7 +133,12 @@ pub async fn track_metrics(
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    let prefix = state.config().api_prefix.trim_end_matches('/').to_owned();
+    let prefix = state
+        .config()
+        .server
+        .api_prefix
+        .trim_end_matches('/')
+        .to_owned();
     let flow = route
         .strip_prefix(prefix.as_str())
         .unwrap_or(&route)

@@ -110,7 +110,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/elevate/webauthn/verify", post(elevate::webauthn::verify));
 
     // Only when enabled (upstream registers it the same way).
-    let api = if state.config().enable_change_env {
+    let api = if state.config().server.enable_change_env {
         api.route("/change-env", post(change_env::handle))
     } else {
         api
@@ -120,7 +120,7 @@ pub fn router(state: SharedState) -> Router {
         middleware::track_metrics,
     ));
 
-    let prefix = normalise_prefix(&state.config().api_prefix);
+    let prefix = normalise_prefix(&state.config().server.api_prefix);
     let app = match prefix {
         None => api,
         Some(prefix) => Router::new()

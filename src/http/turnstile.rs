@@ -39,8 +39,8 @@ fn forbidden(message: &str) -> Response {
 
 pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let settings = state.settings();
-    let secret = settings.config.turnstile_secret.as_str();
-    let prefix = super::normalise_prefix(&settings.config.api_prefix);
+    let secret = settings.config.turnstile.turnstile_secret.as_str();
+    let prefix = super::normalise_prefix(&settings.config.server.api_prefix);
     if secret.is_empty() || !protected(req.uri().path(), prefix.as_deref()) {
         return next.run(req).await;
     }
@@ -54,7 +54,7 @@ pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) 
     }
     match turnstile::verify(
         &state.http_client,
-        &settings.config.turnstile_url,
+        &settings.config.turnstile.turnstile_url,
         secret,
         token,
     )

@@ -38,7 +38,7 @@ pub fn redirect(location: &str) -> Response {
 
 /// A redirect to `base` carrying an error, concealed when configured.
 pub fn error_redirect(state: &SharedState, base: &Url, code: ErrorCode) -> Response {
-    let code = code.visible(state.config().conceal_errors);
+    let code = code.visible(state.config().server.conceal_errors);
     redirect(&with_query(
         base,
         &[
@@ -71,7 +71,7 @@ pub async fn handle(
     }
     let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
     if !state.policy().redirects.allows(&redirect_to) {
-        let client = Url::parse(&state.config().client_url)
+        let client = Url::parse(&state.config().client.client_url)
             .map_err(|_| ApiError::Code(ErrorCode::RedirectToNotAllowed))?;
         return Ok(error_redirect(
             &state,

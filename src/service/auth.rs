@@ -52,7 +52,7 @@ impl AppState {
         token: &VerifiedToken,
         route: Elevation,
     ) -> Result<bool, ApiError> {
-        let mode = self.config().require_elevated_claim;
+        let mode = self.config().security.require_elevated_claim;
         match elevation_rule(mode, route, token.is_elevated()) {
             ElevationRule::Pass => Ok(true),
             ElevationRule::Fail => Ok(false),

@@ -21,11 +21,11 @@ impl AppState {
         let config = &settings.config;
         let values = match hasura::fetch_user(
             &self.http_client,
-            &config.graphql_url,
-            &config.hasura_admin_secret,
+            &config.hasura.graphql_url,
+            &config.hasura.hasura_admin_secret,
             claims.query(),
             user_id,
-            config.custom_claims_timeout,
+            config.hasura.custom_claims_timeout,
         )
         .await
         {

@@ -78,7 +78,7 @@ impl AppState {
                 TicketKind::PasswordlessEmail,
                 TemplateName::SigninPasswordless,
             )),
-            SignInMethod::EmailPassword if self.config().email_verification_required => {
+            SignInMethod::EmailPassword if self.config().signup.email_verification_required => {
                 Some((TicketKind::VerifyEmail, TemplateName::EmailVerify))
             }
             SignInMethod::EmailPassword => None,

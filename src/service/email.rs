@@ -98,7 +98,7 @@ impl AppState {
 
     pub async fn send_ticket_email(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
-            &self.config().server_url,
+            &self.config().server.server_url,
             mail.ticket,
             mail.kind.link_type(),
             mail.redirect_to,
@@ -133,8 +133,8 @@ impl AppState {
     fn template_vars(&self, vars: TemplateVars) -> TemplateVars {
         let config = self.config();
         TemplateVars {
-            server_url: config.server_url.clone(),
-            client_url: config.client_url.clone(),
+            server_url: config.server.server_url.clone(),
+            client_url: config.client.client_url.clone(),
             ..vars
         }
     }

@@ -309,7 +309,7 @@ impl AppState {
         &self,
         cb: ProviderCallback,
     ) -> Result<CallbackOutcome, ApiError> {
-        let client_url = Url::parse(&self.config().client_url)
+        let client_url = Url::parse(&self.config().client.client_url)
             .map_err(|e| ApiError::internal(format!("AUTH_CLIENT_URL: {e}")))?;
         let fail = |target: &Url, params: Vec<(&'static str, String)>, code| CallbackOutcome {
             target: target.clone(),
@@ -515,10 +515,10 @@ impl AppState {
         let (disable_signup, disable_new_users, verification_required, refresh_ttl) = {
             let c = self.config();
             (
-                c.disable_signup,
-                c.disable_new_users,
-                c.email_verification_required,
-                c.refresh_token_expires_in,
+                c.signup.disable_signup,
+                c.signup.disable_new_users,
+                c.signup.email_verification_required,
+                c.jwt.refresh_token_expires_in,
             )
         };
         if disable_signup {

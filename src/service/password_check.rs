@@ -15,12 +15,12 @@ impl AppState {
     pub async fn check_new_password(&self, password: &Password) -> Result<(), ApiError> {
         let settings = self.settings();
         settings.policy.check_password(password)?;
-        if !settings.config.password_hibp_enabled {
+        if !settings.config.signup.password_hibp_enabled {
             return Ok(());
         }
         match hibp::is_breached(
             &self.http_client,
-            &settings.config.hibp_url,
+            &settings.config.signup.hibp_url,
             password.expose(),
         )
         .await

@@ -59,7 +59,7 @@ impl AppState {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.config().email_passwordless_enabled {
+        if !self.config().passwordless.email_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;
@@ -99,7 +99,7 @@ impl AppState {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.config().otp_email_enabled {
+        if !self.config().passwordless.otp_email_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;
@@ -199,7 +199,7 @@ impl AppState {
             }));
         }
         let config = self.config();
-        if config.disable_signup {
+        if config.signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let avatar_url = self.policy().avatar_url(email.as_str());
@@ -215,14 +215,14 @@ impl AppState {
                 default_role: &options.default_role,
                 roles: &options.allowed_roles,
                 metadata: &options.metadata,
-                disabled: config.disable_new_users,
+                disabled: config.signup.disable_new_users,
                 is_anonymous: false,
                 email_verified: false,
                 ticket: None,
             },
         )
         .await?;
-        if config.disable_new_users {
+        if config.signup.disable_new_users {
             return Ok(Lookup::CreatedDisabled);
         }
         Ok(Lookup::Ready(Recipient {

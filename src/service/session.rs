@@ -106,7 +106,7 @@ impl AppState {
                     extra: &custom,
                     elevated,
                 },
-                self.config().access_tokens_expires_in,
+                self.config().jwt.access_tokens_expires_in,
             )
             .map_err(ApiError::internal)
     }
@@ -126,7 +126,7 @@ impl AppState {
         view.active_mfa_type = None;
         Ok(Session {
             access_token,
-            access_token_expires_in: self.config().access_tokens_expires_in,
+            access_token_expires_in: self.config().jwt.access_tokens_expires_in,
             refresh_token: refresh_token.expose().to_owned(),
             refresh_token_id,
             user: Some(view),
@@ -149,7 +149,7 @@ impl AppState {
             &db,
             user.id,
             &refresh.hash(),
-            self.config().refresh_token_expires_in,
+            self.config().jwt.refresh_token_expires_in,
         )
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
@@ -165,8 +165,8 @@ impl AppState {
         let (ttl, verification_required) = {
             let config = self.config();
             (
-                config.refresh_token_expires_in,
-                config.email_verification_required,
+                config.jwt.refresh_token_expires_in,
+                config.signup.email_verification_required,
             )
         };
         let db = self.db.get().await?;

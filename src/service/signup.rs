@@ -31,7 +31,7 @@ impl AppState {
         password: Password,
         options: Option<SignUpOptionsInput>,
     ) -> Result<Option<Session>, ApiError> {
-        if self.config().disable_signup {
+        if self.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         self.policy().check_email(email.as_str())?;
@@ -41,9 +41,9 @@ impl AppState {
             .resolve_signup_options(options, email.as_str())?;
         let password_hash = self.passwords.hash(password.expose()).await?;
         let avatar_url = self.policy().avatar_url(email.as_str());
-        let needs_verification = self.config().email_verification_required;
+        let needs_verification = self.config().signup.email_verification_required;
 
-        let disable_new_users = self.config().disable_new_users;
+        let disable_new_users = self.config().signup.disable_new_users;
         if needs_verification || disable_new_users {
             // A disabled user is sent nothing, so it gets no ticket either.
             let ticket = (needs_verification && !disable_new_users)
@@ -114,7 +114,7 @@ impl AppState {
             &db,
             &new_user,
             &refresh.hash(),
-            self.config().refresh_token_expires_in,
+            self.config().jwt.refresh_token_expires_in,
         )
         .await?;
         let user = new_user.inserted_row(user_id, created_at);
@@ -126,10 +126,10 @@ impl AppState {
 
     /// `POST /signin/anonymous`.
     pub async fn signin_anonymous(&self, input: AnonymousSignIn) -> Result<Session, ApiError> {
-        if self.config().disable_signup {
+        if self.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
-        if !self.config().enable_anonymous_users {
+        if !self.config().signup.enable_anonymous_users {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let locale = self
@@ -161,7 +161,7 @@ impl AppState {
             &db,
             &new_user,
             &refresh.hash(),
-            self.config().refresh_token_expires_in,
+            self.config().jwt.refresh_token_expires_in,
         )
         .await?;
         let user = new_user.inserted_row(user_id, created_at);
@@ -187,7 +187,7 @@ impl AppState {
         crate::service::user_check::check_user(
             user,
             &self.policy(),
-            self.config().email_verification_required,
+            self.config().signup.email_verification_required,
             tolerate,
         )
     }

@@ -25,7 +25,7 @@ fn new_code() -> String {
 
 impl AppState {
     fn sms_sender(&self) -> Result<Sms, ApiError> {
-        if !self.config().sms_passwordless_enabled {
+        if !self.config().sms.sms_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         // Enabled at runtime (/change-env) without provider settings at start-up.
@@ -86,10 +86,10 @@ impl AppState {
         let code = (!sms.checks_codes()).then(new_code);
 
         let Some(user) = existing else {
-            if self.config().disable_signup {
+            if self.config().signup.disable_signup {
                 return Err(ErrorCode::SignupDisabled.into());
             }
-            let disabled = self.config().disable_new_users;
+            let disabled = self.config().signup.disable_new_users;
             // Send first: a failed send leaves no user behind (as upstream).
             if !disabled {
                 self.deliver_code(&sms, &phone, &options.locale, code.as_deref())

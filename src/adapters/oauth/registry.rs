@@ -73,7 +73,7 @@ impl OAuthProviders {
         let http = super::http::client()?;
         let p = &config.providers;
         let e = &config.oauth.endpoints;
-        let server = config.server_url.trim_end_matches('/');
+        let server = config.server.server_url.trim_end_matches('/');
         let callback = |name: &str| format!("{server}/signin/provider/{name}/callback");
         let basic = |name: &str,
                      client_id: &str,
@@ -447,8 +447,8 @@ impl OAuthProviders {
             )));
         }
 
-        let apple_audiences = audiences(&config.apple_audience);
-        let google_audiences = audiences(&config.google_audience);
+        let apple_audiences = audiences(&config.id_tokens.apple_audience);
+        let google_audiences = audiences(&config.id_tokens.google_audience);
         Ok(OAuthProviders {
             providers,
             apple_id_tokens: (!apple_audiences.is_empty()).then(|| {

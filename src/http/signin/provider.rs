@@ -153,7 +153,7 @@ async fn callback(
 fn outcome_redirect(state: &SharedState, outcome: CallbackOutcome) -> Response {
     let mut pairs: Vec<(&str, String)> = outcome.params;
     if let Some(code) = outcome.error {
-        let code = code.visible(state.config().conceal_errors);
+        let code = code.visible(state.config().server.conceal_errors);
         pairs.push(("error", code.as_str().to_owned()));
         pairs.push(("errorDescription", code.message().to_owned()));
     }

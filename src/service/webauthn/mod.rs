@@ -143,7 +143,7 @@ impl AppState {
         options: Option<SignUpOptionsInput>,
     ) -> Result<CreationOptions, ApiError> {
         let rp = self.relying_party()?;
-        if self.config().disable_signup {
+        if self.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let options = self
@@ -185,7 +185,7 @@ impl AppState {
         nickname: Option<String>,
     ) -> Result<Option<Session>, ApiError> {
         let rp = self.relying_party()?;
-        if self.config().disable_signup {
+        if self.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let (ceremony, state) = self
@@ -212,8 +212,8 @@ impl AppState {
         let avatar_url = self.policy().avatar_url(&email);
         let new_key = key.to_store(nickname.as_deref());
         // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
-        let needs_verification = self.config().email_verification_required;
-        let disable_new_users = self.config().disable_new_users;
+        let needs_verification = self.config().signup.email_verification_required;
+        let disable_new_users = self.config().signup.disable_new_users;
         let with_session = !(needs_verification || disable_new_users);
         let ticket =
             (!with_session && needs_verification).then(|| tickets::issue(TicketKind::VerifyEmail));
@@ -239,7 +239,7 @@ impl AppState {
         let rows = match &refresh_hash {
             Some(hash) => SignupRows::WithSession {
                 refresh_token_hash: hash,
-                ttl_secs: self.config().refresh_token_expires_in,
+                ttl_secs: self.config().jwt.refresh_token_expires_in,
             },
             None => SignupRows::WithoutSession,
         };
