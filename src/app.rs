@@ -145,7 +145,14 @@ fn cpus() -> usize {
 
 /// Migrates the database and builds the shared state.
 pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
-    let jwt = JwtKeys::from_secret(config.jwt.jwt_secret.as_deref().unwrap_or_default())?;
+    let jwt = JwtKeys::from_secret(
+        config
+            .jwt
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default(),
+    )?;
     if config.server.enable_change_env {
         tracing::warn!(
             "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \

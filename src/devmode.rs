@@ -199,7 +199,7 @@ pub async fn prepare_with(
                     if reused { "reusing" } else { "started" },
                     dir.display()
                 ));
-                config.database.postgres = Some(url.clone());
+                config.database.postgres = Some(url.clone().into());
                 env.database_url = Some(url);
             }
         }
@@ -208,7 +208,8 @@ pub async fn prepare_with(
     if config
         .jwt
         .jwt_secret
-        .as_deref()
+        .as_ref()
+        .map(|s| s.expose())
         .is_none_or(|s| s.trim().is_empty())
     {
         let path = options.dir.join(JWT_SECRET_FILE);
@@ -223,7 +224,7 @@ pub async fn prepare_with(
             },
             path.display()
         ));
-        config.jwt.jwt_secret = Some(secret);
+        config.jwt.jwt_secret = Some(secret.into());
         env.jwt_secret_file = Some(path);
     }
 

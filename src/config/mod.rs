@@ -15,6 +15,7 @@ pub mod cli;
 pub mod oauth;
 pub mod parse;
 pub mod providers;
+pub mod secret;
 pub mod sections;
 pub mod settings;
 
@@ -22,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use cli::{parse_cli, try_parse_cli_from};
 pub use providers::OAuthProviders;
+pub use secret::Secret;
 pub use sections::{
     ClientAppConfig, DatabaseConfig, EmailConfig, HasuraConfig, IdTokenConfig, JwtConfig,
     LoggingConfig, MetricsConfig, MfaConfig, PasswordlessConfig, RateLimitConfig, SecurityConfig,
@@ -185,7 +187,7 @@ impl ElevatedClaimMode {
 // section is listed where its first flag is declared. (A doc comment of more than one
 // paragraph on an `Args` struct would become the command's long help: keep them short.)
 /// Every setting, one struct per concern; field docs become the `--help` text.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerConfig,
@@ -268,10 +270,10 @@ impl Config {
     /// Uses `alias` (the value of `HASURA_GRAPHQL_DATABASE_URL`) as the database URL when
     /// neither `--postgres` nor `POSTGRES_CONNECTION` gave a non-empty one.
     pub fn apply_database_url_alias(&mut self, alias: Option<&str>) {
-        if self.database.postgres.as_deref().is_none_or(str::is_empty)
+        if self.database.postgres.as_ref().is_none_or(Secret::is_empty)
             && let Some(url) = alias.filter(|u| !u.is_empty())
         {
-            self.database.postgres = Some(url.to_owned());
+            self.database.postgres = Some(url.into());
         }
     }
 
@@ -279,22 +281,26 @@ impl Config {
     pub fn database_url_is_explicit(&self) -> bool {
         self.database
             .postgres
-            .as_deref()
+            .as_ref()
             .is_some_and(|u| !u.is_empty())
     }
 
+    /// The database URL (exposed: it may carry a password).
     pub fn database_url(&self) -> &str {
         self.database
             .postgres
-            .as_deref()
+            .as_ref()
+            .map(Secret::expose)
             .filter(|u| !u.is_empty())
             .unwrap_or(DEFAULT_POSTGRES_URL)
     }
 
+    /// The migrations database URL (exposed), else [`Config::database_url`].
     pub fn migrations_database_url(&self) -> &str {
         self.database
             .postgres_migrations
-            .as_deref()
+            .as_ref()
+            .map(Secret::expose)
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| self.database_url())
     }

@@ -10,6 +10,7 @@
 
 use clap::{ArgAction, Args};
 
+use super::Secret;
 use super::parse;
 use super::settings::{SettingValue, Settings};
 
@@ -18,7 +19,7 @@ use super::settings::{SettingValue, Settings};
 macro_rules! endpoint_overrides {
     ($( $field:ident : ($flag:literal, $env:literal, $default:literal, $help:literal) ),* $(,)?) => {
         /// Endpoint overrides of the OAuth providers (our addition).
-        #[derive(Clone, Args)]
+        #[derive(Clone, Debug, Args)]
         #[command(next_help_heading = "OAuth provider endpoints")]
         pub struct ProviderEndpoints {
             $(
@@ -157,7 +158,7 @@ endpoint_overrides! {
 
 /// A generic OpenID Connect provider, configured by its discovery document
 /// (`/signin/provider/oidc`). Upstream has no equivalent.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: OpenID Connect (generic)")]
 pub struct OidcProvider {
     /// Enable sign-in with a generic OpenID Connect provider
@@ -188,7 +189,7 @@ pub struct OidcProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub client_secret: String,
+    pub client_secret: Secret,
 
     /// Discovery document URL (…/.well-known/openid-configuration), or the issuer URL
     #[arg(
@@ -256,7 +257,7 @@ impl OidcProvider {
 }
 
 /// Every OAuth setting that upstream does not have.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct OAuthExtras {
     #[command(flatten)]
     pub endpoints: ProviderEndpoints,
@@ -314,7 +315,7 @@ mod tests {
         let mut o = OidcProvider {
             enabled: true,
             client_id: String::new(),
-            client_secret: String::new(),
+            client_secret: Secret::default(),
             discovery_url: String::new(),
             scope: vec!["email".into()],
             display_name: String::new(),

@@ -7,6 +7,7 @@
 
 use clap::{ArgAction, Args};
 
+use super::Secret;
 use super::parse;
 use super::settings::{SettingValue, Settings};
 
@@ -34,7 +35,7 @@ macro_rules! basic_provider {
         client_secret: ($csf:literal, $cse:literal),
         scope: ($sf:literal, $se:literal) $(,)?
     ) => {
-        #[derive(Clone, Args)]
+        #[derive(Clone, Debug, Args)]
         #[command(next_help_heading = $heading)]
         pub struct $name {
             #[arg(id = $ef, long = $ef, env = $ee, help = concat!("Enable sign-in with ", $title),
@@ -50,7 +51,7 @@ macro_rules! basic_provider {
             #[arg(id = $csf, long = $csf, env = $cse, help = concat!($title, " OAuth client secret"),
                   value_name = "STRING", default_value = "", hide_env_values = true,
                   hide_default_value = true)]
-            pub client_secret: String,
+            pub client_secret: Secret,
 
             #[arg(id = $sf, long = $sf, env = $se,
                   help = concat!($title, " OAuth scopes (comma list; empty means the default)"),
@@ -80,7 +81,7 @@ macro_rules! basic_provider {
 // ---------------------------------------------------------------------------------------------
 // GitHub (configurable endpoints, e.g. for GitHub Enterprise)
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: GitHub")]
 pub struct GithubProvider {
     /// Enable sign-in with GitHub
@@ -111,7 +112,7 @@ pub struct GithubProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub client_secret: String,
+    pub client_secret: Secret,
 
     /// GitHub authorization endpoint
     #[arg(
@@ -183,7 +184,7 @@ impl GithubProvider {
 // ---------------------------------------------------------------------------------------------
 // Apple (client secret is a JWT signed with the team's private key)
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: Apple")]
 pub struct AppleProvider {
     /// Enable sign-in with Apple
@@ -235,7 +236,7 @@ pub struct AppleProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub private_key: String,
+    pub private_key: Secret,
 
     /// Apple OAuth scopes (comma list; empty means the default)
     #[arg(
@@ -269,7 +270,7 @@ impl AppleProvider {
 // ---------------------------------------------------------------------------------------------
 // WorkOS (no scope setting upstream: an empty `scope=` is always sent)
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: WorkOS")]
 pub struct WorkosProvider {
     /// Enable sign-in with WorkOS
@@ -300,7 +301,7 @@ pub struct WorkosProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub client_secret: String,
+    pub client_secret: Secret,
 
     /// WorkOS organization used when the request names none
     #[arg(
@@ -358,7 +359,7 @@ impl WorkosProvider {
 // ---------------------------------------------------------------------------------------------
 // Azure AD (deprecated upstream in favour of Entra ID) and Entra ID: both take a tenant
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: Azure AD (deprecated, use Entra ID)")]
 pub struct AzureadProvider {
     /// Enable sign-in with Azure AD (deprecated: use Entra ID)
@@ -389,7 +390,7 @@ pub struct AzureadProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub client_secret: String,
+    pub client_secret: Secret,
 
     /// Azure AD tenant (ID, domain, or common/organizations/consumers)
     #[arg(
@@ -429,7 +430,7 @@ impl AzureadProvider {
     }
 }
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: Microsoft Entra ID")]
 pub struct EntraidProvider {
     /// Enable sign-in with Microsoft Entra ID
@@ -460,7 +461,7 @@ pub struct EntraidProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub client_secret: String,
+    pub client_secret: Secret,
 
     /// Entra ID tenant (ID, domain, or common/organizations/consumers)
     #[arg(
@@ -503,7 +504,7 @@ impl EntraidProvider {
 // ---------------------------------------------------------------------------------------------
 // Twitter (OAuth 1.0a: consumer key and secret, no scope)
 
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "OAuth: Twitter")]
 pub struct TwitterProvider {
     /// Enable sign-in with Twitter (OAuth 1.0a)
@@ -534,7 +535,7 @@ pub struct TwitterProvider {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub consumer_secret: String,
+    pub consumer_secret: Secret,
 }
 
 impl TwitterProvider {
@@ -632,7 +633,7 @@ basic_provider!(
 // ---------------------------------------------------------------------------------------------
 
 /// All OAuth providers. Reach one as `config.providers.github`, `config.providers.google`, …
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct OAuthProviders {
     #[command(flatten)]
     pub github: GithubProvider,

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::Secret;
 use super::parse::{self, GoBoolArg};
 use super::{ElevatedClaimMode, GravatarDefault, GravatarRating, SmsProvider, SmtpAuthMethod};
 
 /// Server: where and how the API is served.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ServerConfig {
     /// Prefix for every API route, e.g. /v1 (an un-prefixed /healthz is added too)
     #[arg(
@@ -62,7 +63,7 @@ pub struct ServerConfig {
 }
 
 /// Logging.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct LoggingConfig {
     /// Debug logging
     #[arg(
@@ -84,7 +85,7 @@ pub struct LoggingConfig {
 }
 
 /// PostgreSQL connections.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct DatabaseConfig {
     /// PostgreSQL connection URL (env POSTGRES_CONNECTION, else HASURA_GRAPHQL_DATABASE_URL;
     /// default: postgres://postgres:postgres@localhost:5432/local?sslmode=disable)
@@ -94,7 +95,7 @@ pub struct DatabaseConfig {
         env = "POSTGRES_CONNECTION",
         hide_env_values = true
     )]
-    pub postgres: Option<String>,
+    pub postgres: Option<Secret>,
 
     /// PostgreSQL URL used only to run migrations (needs rights to create extensions)
     #[arg(
@@ -103,11 +104,11 @@ pub struct DatabaseConfig {
         env = "POSTGRES_MIGRATIONS_CONNECTION",
         hide_env_values = true
     )]
-    pub postgres_migrations: Option<String>,
+    pub postgres_migrations: Option<Secret>,
 }
 
 /// Tokens: lifetimes, signing key, custom claims.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct JwtConfig {
     /// Refresh token lifetime in seconds
     #[arg(
@@ -136,7 +137,7 @@ pub struct JwtConfig {
         env = "HASURA_GRAPHQL_JWT_SECRET",
         hide_env_values = true
     )]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
 
     /// Custom claims: JSON object {"claim":"path.in.user"}
     #[arg(help_heading = "JWT", long = "custom-claims", env = "AUTH_JWT_CUSTOM_CLAIMS", default_value = "",
@@ -150,7 +151,7 @@ pub struct JwtConfig {
 }
 
 /// Who may sign up and what a new user gets.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct SignupConfig {
     /// Every path that would create a user answers 403 signup-disabled
     #[arg(
@@ -322,7 +323,7 @@ pub struct SignupConfig {
 }
 
 /// Passwordless sign-in by email (magic links, one-time codes).
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct PasswordlessConfig {
     /// Enable passwordless sign-in with email magic links
     #[arg(
@@ -345,7 +346,7 @@ pub struct PasswordlessConfig {
 }
 
 /// Passwordless sign-in by SMS and the SMS provider.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct SmsConfig {
     /// Enable passwordless sign-in with codes sent by SMS
     #[arg(
@@ -380,7 +381,7 @@ pub struct SmsConfig {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub sms_twilio_auth_token: String,
+    pub sms_twilio_auth_token: Secret,
 
     /// Twilio messaging service ID (sender), or the Verify service SID in Verify mode
     #[arg(
@@ -409,7 +410,7 @@ pub struct SmsConfig {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub sms_modica_password: String,
+    pub sms_modica_password: Secret,
 
     /// Base URL of the Twilio Messages API (our addition)
     #[arg(
@@ -440,7 +441,7 @@ pub struct SmsConfig {
 }
 
 /// TOTP multi-factor authentication.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct MfaConfig {
     /// Enable TOTP multi-factor authentication endpoints
     #[arg(
@@ -462,7 +463,7 @@ pub struct MfaConfig {
 }
 
 /// WebAuthn (security keys, passkeys).
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct WebauthnConfig {
     /// Enable WebAuthn (security keys, passkeys) sign-up, sign-in and elevation
     #[arg(
@@ -511,7 +512,7 @@ pub struct WebauthnConfig {
 }
 
 /// Elevated endpoints.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct SecurityConfig {
     /// When elevated endpoints demand the x-hasura-auth-elevated claim
     #[arg(
@@ -525,7 +526,7 @@ pub struct SecurityConfig {
 }
 
 /// The front-end application: redirect targets.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ClientAppConfig {
     /// Front-end URL: default redirect target, always an allowed redirect base
     #[arg(
@@ -547,7 +548,7 @@ pub struct ClientAppConfig {
 }
 
 /// Outgoing email: templates, SMTP or Postmark.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct EmailConfig {
     /// Folder of custom email templates: LOCALE/TEMPLATE/subject.txt and body.html
     #[arg(
@@ -603,7 +604,7 @@ pub struct EmailConfig {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub smtp_password: String,
+    pub smtp_password: Secret,
 
     /// From: address of outgoing emails
     #[arg(
@@ -645,7 +646,7 @@ pub struct EmailConfig {
 }
 
 /// Rate limits and the proxies trusted to name the client.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct RateLimitConfig {
     /// Enable rate limiting
     #[arg(
@@ -764,7 +765,7 @@ pub struct RateLimitConfig {
 }
 
 /// Cloudflare Turnstile on sign-up requests.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct TurnstileConfig {
     /// Cloudflare Turnstile secret; when set, sign-up requests need a Turnstile response
     #[arg(
@@ -775,7 +776,7 @@ pub struct TurnstileConfig {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub turnstile_secret: String,
+    pub turnstile_secret: Secret,
 
     /// Cloudflare Turnstile verification endpoint
     #[arg(
@@ -788,7 +789,7 @@ pub struct TurnstileConfig {
 }
 
 /// Sign-in with provider id tokens (`/signin/idtoken`).
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct IdTokenConfig {
     /// Expected audience of Apple id tokens; enables provider=apple for id-token sign-in
     #[arg(
@@ -810,7 +811,7 @@ pub struct IdTokenConfig {
 }
 
 /// Prometheus metrics.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct MetricsConfig {
     /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
     /// empty disables it. Bind it to loopback or a private network: it has no authentication
@@ -824,7 +825,7 @@ pub struct MetricsConfig {
 }
 
 /// The Hasura GraphQL engine: endpoint, admin secret, metadata sync, custom-claims requests.
-#[derive(Clone, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct HasuraConfig {
     /// Hasura GraphQL endpoint (…/v1/graphql)
     #[arg(
@@ -844,7 +845,7 @@ pub struct HasuraConfig {
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub hasura_admin_secret: String,
+    pub hasura_admin_secret: Secret,
 
     /// Track the auth tables in Hasura at start-up (needs --graphql-url); false skips it
     #[arg(

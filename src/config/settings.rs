@@ -2,23 +2,14 @@
 //!
 //! Secrets are masked by upstream's rule: a flag whose name contains `pass`, `token`,
 //! `secret`, `key`, `license`, `postgres`, `client-id` or `client-secret` is shown as
-//! `********`, whatever its value. `Debug` of [`Config`] and of the provider structs goes
-//! through the same masking, so `{:?}` never prints a secret either.
+//! `********`, whatever its value. Secret values ([`Secret`]) are never listed at all.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::oauth::{OAuthExtras, OidcProvider, ProviderEndpoints};
-use super::providers::{
-    AppleProvider, AzureadProvider, BitbucketProvider, DiscordProvider, EntraidProvider,
-    FacebookProvider, GithubProvider, GitlabProvider, GoogleProvider, LinkedinProvider,
-    OAuthProviders, SpotifyProvider, StravaProvider, TwitchProvider, TwitterProvider,
-    WindowsliveProvider, WorkosProvider,
-};
 use super::{
-    Config, ElevatedClaimMode, GravatarDefault, GravatarRating, SmsProvider, SmtpAuthMethod,
+    Config, ElevatedClaimMode, GravatarDefault, GravatarRating, Secret, SmsProvider, SmtpAuthMethod,
 };
 
 /// What a masked value looks like.
@@ -82,9 +73,16 @@ impl SettingValue for String {
     }
 }
 
-impl SettingValue for Option<String> {
+/// A secret is listed as [`MASK`] whatever the flag name says: the listing never holds one.
+impl SettingValue for Secret {
     fn to_setting(&self) -> Value {
-        Value::String(self.clone().unwrap_or_default())
+        Value::String(MASK.to_owned())
+    }
+}
+
+impl SettingValue for Option<Secret> {
+    fn to_setting(&self) -> Value {
+        Value::String(MASK.to_owned())
     }
 }
 
@@ -416,52 +414,3 @@ impl Config {
         out
     }
 }
-
-fn debug_masked(f: &mut fmt::Formatter<'_>, name: &str, settings: Settings) -> fmt::Result {
-    let masked = settings.masked();
-    let mut s = f.debug_struct(name);
-    for (key, value) in &masked {
-        s.field(key, value);
-    }
-    s.finish()
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_masked(f, "Config", self.settings())
-    }
-}
-
-macro_rules! masked_debug {
-    ($($t:ident),* $(,)?) => {$(
-        impl fmt::Debug for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let mut out = Settings::default();
-                self.settings(&mut out);
-                debug_masked(f, stringify!($t), out)
-            }
-        }
-    )*};
-}
-masked_debug!(
-    OAuthProviders,
-    GithubProvider,
-    GoogleProvider,
-    AppleProvider,
-    LinkedinProvider,
-    DiscordProvider,
-    SpotifyProvider,
-    TwitchProvider,
-    GitlabProvider,
-    BitbucketProvider,
-    WorkosProvider,
-    AzureadProvider,
-    EntraidProvider,
-    FacebookProvider,
-    WindowsliveProvider,
-    StravaProvider,
-    TwitterProvider,
-    OAuthExtras,
-    ProviderEndpoints,
-    OidcProvider,
-);

@@ -128,7 +128,7 @@ fn config_defaults_match_upstream() {
     assert_eq!(c.rate_limit.rate_limit_memcache_server, "");
     assert_eq!(c.rate_limit.rate_limit_memcache_prefix, "");
     // turnstile, id tokens
-    assert_eq!(c.turnstile.turnstile_secret, "");
+    assert_eq!(c.turnstile.turnstile_secret.expose(), "");
     assert_eq!(c.id_tokens.apple_audience, "");
     assert_eq!(c.id_tokens.google_audience, "");
 }
@@ -523,4 +523,58 @@ fn config_struct_docs_stay_out_of_help() {
     for sub in cmd.get_subcommands() {
         assert!(sub.get_long_about().is_none(), "{}", sub.get_name());
     }
+}
+
+/// Every free-text flag that the masking rule covers is a [`Secret`], except these: public
+/// identifiers (sent in browser URLs or request headers in clear) and endpoint URLs whose
+/// names merely contain `token` or `key`.
+fn is_public_despite_its_name(flag: &str) -> bool {
+    flag.ends_with("-client-id")
+        || flag.ends_with("-url")
+        || ["apple-key-id", "twitter-consumer-key"].contains(&flag)
+}
+
+#[test]
+fn config_debug_never_prints_a_secret() {
+    let cmd = cli::command();
+    let text_flags: Vec<(&str, bool)> = cmd
+        .get_arguments()
+        .filter_map(|a| {
+            let ty = a.get_value_parser().type_id();
+            let is_secret = ty == std::any::TypeId::of::<Secret>();
+            let is_text = is_secret || ty == std::any::TypeId::of::<String>();
+            Some((a.get_long()?, is_secret)).filter(|_| is_text)
+        })
+        .collect();
+    for (flag, is_secret) in &text_flags {
+        if is_sensitive(flag) && !is_public_despite_its_name(flag) {
+            assert!(is_secret, "--{flag} must be a config::Secret");
+        }
+    }
+    let secrets: Vec<&str> = text_flags
+        .iter()
+        .filter(|(_, is_secret)| *is_secret)
+        .map(|(flag, _)| *flag)
+        .collect();
+    // database URLs, JWT key, admin secret, SMTP/Modica passwords, Twilio token, Turnstile,
+    // 15 OAuth client secrets, the Apple key, the Twitter consumer secret
+    assert_eq!(secrets.len(), 25, "{secrets:?}");
+
+    let args: Vec<String> = secrets
+        .iter()
+        .map(|flag| format!("--{flag}=marker-{flag}-7f3a"))
+        .collect();
+    let c = parse(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        c.database_url(),
+        "marker-postgres-7f3a",
+        "the markers are set"
+    );
+    assert_eq!(
+        c.providers.github.client_secret.expose(),
+        "marker-github-client-secret-7f3a"
+    );
+    let debug = format!("{c:?} {c:#?}");
+    assert!(!debug.contains("7f3a"), "{debug}");
+    assert!(debug.contains("smtp_user"), "Debug lists the settings");
 }

@@ -39,7 +39,7 @@ fn forbidden(message: &str) -> Response {
 
 pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let settings = state.settings();
-    let secret = settings.config.turnstile.turnstile_secret.as_str();
+    let secret = settings.config.turnstile.turnstile_secret.expose();
     let prefix = super::normalise_prefix(&settings.config.server.api_prefix);
     if secret.is_empty() || !protected(req.uri().path(), prefix.as_deref()) {
         return next.run(req).await;

@@ -72,7 +72,7 @@ pub fn apply_changes(current: &Config, changes: &Map<String, Value>) -> Result<C
         match k {
             "HASURA_GRAPHQL_GRAPHQL_URL" => c.hasura.graphql_url = want_str(k, v)?.to_owned(),
             "HASURA_GRAPHQL_ADMIN_SECRET" => {
-                c.hasura.hasura_admin_secret = want_str(k, v)?.to_owned()
+                c.hasura.hasura_admin_secret = want_str(k, v)?.to_owned().into()
             }
             "AUTH_ANONYMOUS_USERS_ENABLED" => c.signup.enable_anonymous_users = want_bool(k, v)?,
             "AUTH_MFA_ENABLED" => c.mfa.mfa_enabled = want_bool(k, v)?,
@@ -118,7 +118,9 @@ pub fn apply_changes(current: &Config, changes: &Map<String, Value>) -> Result<C
             "AUTH_REFRESH_TOKEN_EXPIRES_IN" => c.jwt.refresh_token_expires_in = want_i64(k, v)?,
             "AUTH_ACCESS_TOKEN_EXPIRES_IN" => c.jwt.access_tokens_expires_in = want_i64(k, v)?,
             // Accepted, but the signing keys stay those of start-up (as upstream).
-            "HASURA_GRAPHQL_JWT_SECRET" => c.jwt.jwt_secret = Some(want_str(k, v)?.to_owned()),
+            "HASURA_GRAPHQL_JWT_SECRET" => {
+                c.jwt.jwt_secret = Some(want_str(k, v)?.to_owned().into())
+            }
             "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED" => {
                 c.signup.email_verification_required = want_bool(k, v)?
             }
@@ -145,13 +147,15 @@ pub fn apply_changes(current: &Config, changes: &Map<String, Value>) -> Result<C
                 c.sms.sms_twilio_account_sid = want_str(k, v)?.to_owned()
             }
             "AUTH_SMS_TWILIO_AUTH_TOKEN" => {
-                c.sms.sms_twilio_auth_token = want_str(k, v)?.to_owned()
+                c.sms.sms_twilio_auth_token = want_str(k, v)?.to_owned().into()
             }
             "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID" => {
                 c.sms.sms_twilio_messaging_service_id = want_str(k, v)?.to_owned()
             }
             "AUTH_SMS_MODICA_USERNAME" => c.sms.sms_modica_username = want_str(k, v)?.to_owned(),
-            "AUTH_SMS_MODICA_PASSWORD" => c.sms.sms_modica_password = want_str(k, v)?.to_owned(),
+            "AUTH_SMS_MODICA_PASSWORD" => {
+                c.sms.sms_modica_password = want_str(k, v)?.to_owned().into()
+            }
             // Routes are mounted at start-up; kept for completeness only.
             "AUTH_SERVER_PREFIX" => c.server.api_prefix = want_str(k, v)?.to_owned(),
             _ => {}

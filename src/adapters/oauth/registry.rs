@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::config::oauth::endpoint_or;
 use crate::config::providers::OAuthProviders as ProviderSettings;
+use crate::config::{Config, Secret};
 
 use super::Provider;
 use super::apple::{Apple, AppleClientSecret, parse_private_key};
@@ -21,7 +21,7 @@ use super::google::Google;
 use super::idtoken::{APPLE_ISSUER, GOOGLE_ISSUERS, IdTokenVerifier};
 use super::jwks::JwksCache;
 use super::linkedin::Linkedin;
-use super::oauth2_flow::{ClientAuth, OAuth2Config, OAuth2Provider, Secret};
+use super::oauth2_flow::{ClientAuth, OAuth2Config, OAuth2Provider, Secret as ClientSecret};
 use super::oidc::{self, Oidc};
 use super::spotify::Spotify;
 use super::strava::Strava;
@@ -77,14 +77,14 @@ impl OAuthProviders {
         let callback = |name: &str| format!("{server}/signin/provider/{name}/callback");
         let basic = |name: &str,
                      client_id: &str,
-                     secret: &str,
+                     secret: &Secret,
                      auth: String,
                      token: String,
                      scopes: Vec<String>,
                      pkce: bool,
                      client_auth: ClientAuth| OAuth2Config {
             client_id: client_id.to_owned(),
-            secret: Secret::Static(secret.to_owned()),
+            secret: ClientSecret::Static(secret.expose().to_owned()),
             authorization_url: auth,
             token_url: token,
             redirect_url: callback(name),
@@ -142,7 +142,7 @@ impl OAuthProviders {
             )));
         }
         if p.apple.enabled {
-            let key = parse_private_key(&p.apple.private_key)?;
+            let key = parse_private_key(p.apple.private_key.expose())?;
             let secret = AppleClientSecret::new(
                 p.apple.team_id.clone(),
                 p.apple.key_id.clone(),
@@ -154,14 +154,14 @@ impl OAuthProviders {
             let mut config = basic(
                 "apple",
                 &p.apple.client_id,
-                "",
+                &Secret::default(),
                 e.apple_authorization_url.clone(),
                 e.apple_token_url.clone(),
                 p.apple.scopes(),
                 false,
                 ClientAuth::Body,
             );
-            config.secret = Secret::Apple(Arc::new(secret));
+            config.secret = ClientSecret::Apple(Arc::new(secret));
             config.response_type = Some("code id_token");
             config.extra_params = vec![("response_mode", "form_post".to_owned())];
             let id_tokens = Arc::new(IdTokenVerifier::new(
@@ -421,7 +421,7 @@ impl OAuthProviders {
         if p.twitter.enabled {
             add(Arc::new(Twitter {
                 consumer_key: p.twitter.consumer_key.clone(),
-                consumer_secret: p.twitter.consumer_secret.clone(),
+                consumer_secret: p.twitter.consumer_secret.expose().to_owned(),
                 callback_url: callback("twitter"),
                 request_token_url: e.twitter_request_token_url.clone(),
                 authorization_url: e.twitter_authorization_url.clone(),
@@ -439,7 +439,7 @@ impl OAuthProviders {
             add(Arc::new(Oidc::new(
                 o.display_name.clone(),
                 o.client_id.clone(),
-                o.client_secret.clone(),
+                o.client_secret.expose().to_owned(),
                 &o.discovery_url,
                 o.scopes(),
                 callback(oidc::ID),

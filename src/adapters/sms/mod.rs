@@ -115,7 +115,10 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                 "modica",
                 &[
                     ("AUTH_SMS_MODICA_USERNAME", &config.sms.sms_modica_username),
-                    ("AUTH_SMS_MODICA_PASSWORD", &config.sms.sms_modica_password),
+                    (
+                        "AUTH_SMS_MODICA_PASSWORD",
+                        config.sms.sms_modica_password.expose(),
+                    ),
                 ],
             )?;
             Ok(Arc::new(ModicaSms {
@@ -126,7 +129,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                     .trim_end_matches('/')
                     .to_owned(),
                 username: config.sms.sms_modica_username.clone(),
-                password: config.sms.sms_modica_password.clone(),
+                password: config.sms.sms_modica_password.expose().to_owned(),
             }))
         }
         ProviderKind::Twilio => {
@@ -139,7 +142,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                     ),
                     (
                         "AUTH_SMS_TWILIO_AUTH_TOKEN",
-                        &config.sms.sms_twilio_auth_token,
+                        config.sms.sms_twilio_auth_token.expose(),
                     ),
                     (
                         "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID",
@@ -160,7 +163,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                         .trim_end_matches('/')
                         .to_owned(),
                     account_sid: config.sms.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms.sms_twilio_auth_token.clone(),
+                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
                     service_sid: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             } else {
@@ -172,7 +175,7 @@ pub fn from_config(config: &Config) -> Result<Sms, SmsConfigError> {
                         .trim_end_matches('/')
                         .to_owned(),
                     account_sid: config.sms.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms.sms_twilio_auth_token.clone(),
+                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
                     from: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             }
