@@ -22,7 +22,7 @@ pub mod settings;
 use clap::{Args, Parser, Subcommand};
 
 pub use cli::{parse_cli, try_parse_cli_from};
-pub use providers::OAuthProviders;
+pub use providers::ProviderSettings;
 pub use secret::Secret;
 pub use sections::{
     ClientAppConfig, DatabaseConfig, EmailConfig, HasuraConfig, IdTokenConfig, JwtConfig,
@@ -221,7 +221,7 @@ pub struct Config {
     pub id_tokens: IdTokenConfig,
     /// Upstream's OAuth providers ([`providers`]).
     #[command(flatten)]
-    pub providers: OAuthProviders,
+    pub providers: ProviderSettings,
     #[command(flatten)]
     pub metrics: MetricsConfig,
     /// Also `--graphql-url` and `--hasura-admin-secret`, the last flags of the JWT section.
