@@ -72,7 +72,7 @@ pub fn init(config: &Config) -> TelemetryGuard {
 /// by flag name). Secrets are masked as `********` by upstream's rule (see
 /// [`crate::config::is_sensitive`]); this is the only place settings are logged.
 pub fn log_settings(config: &Config) {
-    let flags = serde_json::Value::Object(config.settings().masked());
+    let flags = serde_json::Value::Object(config.flag_values().masked());
     tracing::info!(flags = %flags, "starting program");
 }
 

@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, Command, CommandFactory, FromArgMatches};
 
-use super::settings::{MASK, is_sensitive};
+use super::flag_values::{MASK, is_sensitive};
 use super::{Cli, Config, Secret};
 
 /// Parses `std::env::args_os()` and the environment; on error prints the message and exits
@@ -23,7 +23,7 @@ use super::{Cli, Config, Secret};
 pub fn parse_cli() -> Cli {
     match try_parse_cli_from(std::env::args_os()) {
         Ok(cli) if cli.check_config => {
-            let settings = serde_json::Value::Object(cli.config().settings().masked());
+            let settings = serde_json::Value::Object(cli.config().flag_values().masked());
             println!("{settings}");
             std::process::exit(0);
         }

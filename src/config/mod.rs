@@ -8,20 +8,22 @@
 //! Layout: [`Config`] is made of one struct per concern ([`sections`]: server, database,
 //! JWT, sign-up, email, SMS, rate limits, …) and the OAuth provider settings
 //! ([`providers`], [`oauth`]), each flattened into it; every field is one flag.
-//! [`Config::settings`] lists every value by flag name; [`settings::Settings::masked`] is
-//! what may be logged.
+//! [`Config::flag_values`] lists every value by flag name (derived from the clap command);
+//! [`FlagValues::masked`] is what may be logged.
 
 pub mod cli;
+pub mod flag_values;
 pub mod oauth;
 pub mod parse;
 pub mod providers;
 pub mod secret;
 pub mod sections;
-pub mod settings;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 
 pub use cli::{parse_cli, try_parse_cli_from};
+pub use flag_values::{FlagValues, MASK, is_sensitive};
 pub use providers::ProviderSettings;
 pub use secret::Secret;
 pub use sections::{
@@ -29,7 +31,6 @@ pub use sections::{
     LoggingConfig, MetricsConfig, MfaConfig, PasswordlessConfig, RateLimitConfig, SecurityConfig,
     ServerConfig, SignupConfig, SmsConfig, TurnstileConfig, WebauthnConfig,
 };
-pub use settings::{MASK, Settings, is_sensitive};
 
 /// Upstream's default connection string, used when neither env var nor flag is given.
 pub const DEFAULT_POSTGRES_URL: &str =
@@ -183,52 +184,89 @@ impl ElevatedClaimMode {
     }
 }
 
+/// The settings' enums serialize as their flag value (for [`Config::flag_values`]).
+macro_rules! serialize_as_str {
+    ($($t:ty),* $(,)?) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+serialize_as_str!(
+    GravatarDefault,
+    GravatarRating,
+    SmtpAuthMethod,
+    SmsProvider,
+    ElevatedClaimMode
+);
+
 // The groups are flattened in an order that keeps upstream's `--help` sections in place: a
 // section is listed where its first flag is declared. (A doc comment of more than one
 // paragraph on an `Args` struct would become the command's long help: keep them short.)
 /// Every setting, one struct per concern; field docs become the `--help` text.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct Config {
     #[command(flatten)]
+    #[serde(flatten)]
     pub server: ServerConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub logging: LoggingConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub database: DatabaseConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub jwt: JwtConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub signup: SignupConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub passwordless: PasswordlessConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub sms: SmsConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub mfa: MfaConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub webauthn: WebauthnConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub security: SecurityConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub client: ClientAppConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub email: EmailConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub rate_limit: RateLimitConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub turnstile: TurnstileConfig,
     #[command(flatten)]
+    #[serde(flatten)]
     pub id_tokens: IdTokenConfig,
     /// Upstream's OAuth providers ([`providers`]).
     #[command(flatten)]
+    #[serde(flatten)]
     pub providers: ProviderSettings,
     #[command(flatten)]
+    #[serde(flatten)]
     pub metrics: MetricsConfig,
     /// Also `--graphql-url` and `--hasura-admin-secret`, the last flags of the JWT section.
     #[command(flatten)]
+    #[serde(flatten)]
     pub hasura: HasuraConfig,
     /// Our OAuth additions: provider endpoints, generic OpenID Connect ([`oauth`]).
     #[command(flatten)]
+    #[serde(flatten)]
     pub oauth: oauth::OAuthExtras,
 }
 

@@ -9,11 +9,11 @@
 //! depends on the tenant). Env names follow upstream's `AUTH_PROVIDER_<NAME>_…` pattern.
 
 use clap::Args;
+use serde::Serialize;
 
 use super::Secret;
 use super::parse;
 use super::providers::{ProviderArgExt as _, ProviderEndpoints, provider_settings_struct};
-use super::settings::Settings;
 
 provider_settings_struct!(
     /// A generic OpenID Connect provider, configured by its discovery document
@@ -51,11 +51,13 @@ impl OidcProvider {
 }
 
 /// Every OAuth setting that upstream does not have.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct OAuthExtras {
     #[command(flatten)]
+    #[serde(flatten)]
     pub endpoints: ProviderEndpoints,
     #[command(flatten)]
+    #[serde(flatten)]
     pub oidc: OidcProvider,
 }
 
@@ -63,11 +65,6 @@ impl OAuthExtras {
     /// Flag names of our additions (not counted among upstream's 150).
     pub fn flags() -> impl Iterator<Item = &'static str> {
         ProviderEndpoints::flags().chain(OidcProvider::FLAGS.iter().copied())
-    }
-
-    pub(crate) fn settings(&self, out: &mut Settings) {
-        self.endpoints.settings(out);
-        self.oidc.settings(out);
     }
 }
 

@@ -13,10 +13,11 @@
 //! and help details. Flags and env names stay literal so they can be found with grep.
 
 use clap::{Arg, Args};
+use serde::Serialize;
 
 use super::Secret;
+use super::flag_values::is_sensitive;
 use super::parse::{self, GoBoolArg};
-use super::settings::{SettingValue, Settings, is_sensitive};
 
 /// What a provider setting is, in the table: each kind sets the value name, the default,
 /// and hides what must be hidden. As upstream, a flag whose name looks sensitive
@@ -104,13 +105,14 @@ macro_rules! provider_settings_struct {
         }
     ) => {
         $(#[doc = $doc])*
-        #[derive(Clone, Debug, Args)]
+        #[derive(Clone, Debug, Args, serde::Serialize)]
         #[command(next_help_heading = $heading)]
         pub struct $Settings {
             $(
                 $(#[doc = $fdoc])*
                 #[arg(id = $flag, long = $flag, env = $env,
                       provider_arg = $crate::config::providers::ProviderArg::$kind $(($default))?)]
+                #[serde(rename = $flag)]
                 pub $field: $fty,
             )*
         }
@@ -118,11 +120,6 @@ macro_rules! provider_settings_struct {
         impl $Settings {
             /// Flag names, in declaration order.
             pub const FLAGS: &'static [&'static str] = &[$($flag),*];
-
-            pub(crate) fn settings(&self, out: &mut $crate::config::settings::Settings) {
-                use $crate::config::settings::SettingValue as _;
-                $( out.push($flag, self.$field.to_setting()); )*
-            }
         }
     };
 }
@@ -139,13 +136,14 @@ macro_rules! provider_endpoints_struct {
             ),* $(,)?
         }
     ) => {
-        #[derive(Clone, Debug, Args)]
+        #[derive(Clone, Debug, Args, Serialize)]
         pub struct $Endpoints {
             $(
                 $(#[doc = $doc])*
                 #[arg(id = $flag, long = $flag, env = $env, value_name = "URL",
                       default_value = $default, hide_env_values = true,
                       display_order = endpoint_display_order(stringify!($name), $flag, Self::FLAGS))]
+                #[serde(rename = $flag)]
                 pub $field: String,
             )*
         }
@@ -153,10 +151,6 @@ macro_rules! provider_endpoints_struct {
         impl $Endpoints {
             /// Flag names, in declaration order.
             pub const FLAGS: &'static [&'static str] = &[$($flag),*];
-
-            pub(crate) fn settings(&self, out: &mut Settings) {
-                $( out.push($flag, self.$field.to_setting()); )*
-            }
         }
     };
 }
@@ -193,10 +187,11 @@ macro_rules! define_provider_settings {
         )*
 
         /// Upstream's OAuth providers. Reach one as `config.providers.github`, …
-        #[derive(Clone, Debug, Args)]
+        #[derive(Clone, Debug, Args, Serialize)]
         pub struct ProviderSettings {
             $(
                 #[command(flatten)]
+                #[serde(flatten)]
                 pub $name: $Settings,
             )*
         }
@@ -210,18 +205,15 @@ macro_rules! define_provider_settings {
                 $( if name == stringify!($name) { return self.$name.enabled; } )*
                 false
             }
-
-            pub(crate) fn settings(&self, out: &mut Settings) {
-                $( self.$name.settings(out); )*
-            }
         }
 
         /// The endpoint overrides of every provider (our addition).
-        #[derive(Clone, Debug, Args)]
+        #[derive(Clone, Debug, Args, Serialize)]
         #[command(next_help_heading = "OAuth provider endpoints")]
         pub struct ProviderEndpoints {
             $(
                 #[command(flatten)]
+                #[serde(flatten)]
                 pub $name: $Endpoints,
             )*
         }
@@ -230,10 +222,6 @@ macro_rules! define_provider_settings {
             /// Flag names, provider by provider.
             pub fn flags() -> impl Iterator<Item = &'static str> {
                 [$($Endpoints::FLAGS),*].into_iter().flatten().copied()
-            }
-
-            pub(crate) fn settings(&self, out: &mut Settings) {
-                $( self.$name.settings(out); )*
             }
         }
     };

@@ -3,11 +3,13 @@
 //!
 //! `Debug` shows [`MASK`] and nothing else, so a `{:?}` of [`super::Config`] (or of any
 //! struct holding one) cannot print a secret; the value is read with [`Secret::expose`],
-//! which names the place where it leaves the configuration.
+//! which names the place where it leaves the configuration. It serializes as [`MASK`].
 
 use std::fmt;
 
-use super::settings::MASK;
+use serde::{Serialize, Serializer};
+
+use super::flag_values::MASK;
 
 /// A configured secret. Not `PartialEq`: compare exposed values on purpose (and in
 /// constant time when the other side comes from a request).
@@ -41,6 +43,12 @@ impl From<&str> for Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({MASK})")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(MASK)
     }
 }
 

@@ -8,13 +8,15 @@
 use std::time::Duration;
 
 use clap::Args;
+use serde::Serialize;
 
 use super::Secret;
+use super::flag_values::go_duration;
 use super::parse::{self, GoBoolArg};
 use super::{ElevatedClaimMode, GravatarDefault, GravatarRating, SmsProvider, SmtpAuthMethod};
 
 /// Server: where and how the API is served.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct ServerConfig {
     /// Prefix for every API route, e.g. /v1 (an un-prefixed /healthz is added too)
     #[arg(
@@ -63,7 +65,7 @@ pub struct ServerConfig {
 }
 
 /// Logging.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct LoggingConfig {
     /// Debug logging
     #[arg(
@@ -85,7 +87,7 @@ pub struct LoggingConfig {
 }
 
 /// PostgreSQL connections.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct DatabaseConfig {
     /// PostgreSQL connection URL (env POSTGRES_CONNECTION, else HASURA_GRAPHQL_DATABASE_URL;
     /// default: postgres://postgres:postgres@localhost:5432/local?sslmode=disable)
@@ -108,7 +110,7 @@ pub struct DatabaseConfig {
 }
 
 /// Tokens: lifetimes, signing key, custom claims.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct JwtConfig {
     /// Refresh token lifetime in seconds
     #[arg(
@@ -151,7 +153,7 @@ pub struct JwtConfig {
 }
 
 /// Who may sign up and what a new user gets.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct SignupConfig {
     /// Every path that would create a user answers 403 signup-disabled
     #[arg(
@@ -323,7 +325,7 @@ pub struct SignupConfig {
 }
 
 /// Passwordless sign-in by email (magic links, one-time codes).
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct PasswordlessConfig {
     /// Enable passwordless sign-in with email magic links
     #[arg(
@@ -346,7 +348,7 @@ pub struct PasswordlessConfig {
 }
 
 /// Passwordless sign-in by SMS and the SMS provider.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct SmsConfig {
     /// Enable passwordless sign-in with codes sent by SMS
     #[arg(
@@ -441,7 +443,7 @@ pub struct SmsConfig {
 }
 
 /// TOTP multi-factor authentication.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct MfaConfig {
     /// Enable TOTP multi-factor authentication endpoints
     #[arg(
@@ -463,7 +465,7 @@ pub struct MfaConfig {
 }
 
 /// WebAuthn (security keys, passkeys).
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct WebauthnConfig {
     /// Enable WebAuthn (security keys, passkeys) sign-up, sign-in and elevation
     #[arg(
@@ -512,7 +514,7 @@ pub struct WebauthnConfig {
 }
 
 /// Elevated endpoints.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct SecurityConfig {
     /// When elevated endpoints demand the x-hasura-auth-elevated claim
     #[arg(
@@ -526,7 +528,7 @@ pub struct SecurityConfig {
 }
 
 /// The front-end application: redirect targets.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct ClientAppConfig {
     /// Front-end URL: default redirect target, always an allowed redirect base
     #[arg(
@@ -548,7 +550,7 @@ pub struct ClientAppConfig {
 }
 
 /// Outgoing email: templates, SMTP or Postmark.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct EmailConfig {
     /// Folder of custom email templates: LOCALE/TEMPLATE/subject.txt and body.html
     #[arg(
@@ -646,7 +648,7 @@ pub struct EmailConfig {
 }
 
 /// Rate limits and the proxies trusted to name the client.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct RateLimitConfig {
     /// Enable rate limiting
     #[arg(
@@ -669,6 +671,7 @@ pub struct RateLimitConfig {
     /// Window of the global limit
     #[arg(help_heading = "Rate limiting", long = "rate-limit-global-interval", env = "AUTH_RATE_LIMIT_GLOBAL_INTERVAL", default_value = "1m",
           value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub rate_limit_global_interval: Duration,
 
     /// Emails allowed per email interval
@@ -683,6 +686,7 @@ pub struct RateLimitConfig {
     /// Window of the email limit
     #[arg(help_heading = "Rate limiting", long = "rate-limit-email-interval", env = "AUTH_RATE_LIMIT_EMAIL_INTERVAL", default_value = "1h",
           value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub rate_limit_email_interval: Duration,
 
     /// Count emails for the whole service instead of per client
@@ -706,6 +710,7 @@ pub struct RateLimitConfig {
     /// Window of the SMS limit
     #[arg(help_heading = "Rate limiting", long = "rate-limit-sms-interval", env = "AUTH_RATE_LIMIT_SMS_INTERVAL", default_value = "1h",
           value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub rate_limit_sms_interval: Duration,
 
     /// Code/ticket verification attempts allowed per client per interval
@@ -720,6 +725,7 @@ pub struct RateLimitConfig {
     /// Window of the brute-force limit
     #[arg(help_heading = "Rate limiting", long = "rate-limit-brute-force-interval", env = "AUTH_RATE_LIMIT_BRUTE_FORCE_INTERVAL", default_value = "5m",
           value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub rate_limit_brute_force_interval: Duration,
 
     /// Sign-ups allowed per client per sign-up interval
@@ -734,6 +740,7 @@ pub struct RateLimitConfig {
     /// Window of the sign-up limit
     #[arg(help_heading = "Rate limiting", long = "rate-limit-signups-interval", env = "AUTH_RATE_LIMIT_SIGNUPS_INTERVAL", default_value = "5m",
           value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub rate_limit_signups_interval: Duration,
 
     /// Memcached server (host:port) holding the counters; empty keeps them in memory
@@ -765,7 +772,7 @@ pub struct RateLimitConfig {
 }
 
 /// Cloudflare Turnstile on sign-up requests.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct TurnstileConfig {
     /// Cloudflare Turnstile secret; when set, sign-up requests need a Turnstile response
     #[arg(
@@ -789,7 +796,7 @@ pub struct TurnstileConfig {
 }
 
 /// Sign-in with provider id tokens (`/signin/idtoken`).
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct IdTokenConfig {
     /// Expected audience of Apple id tokens; enables provider=apple for id-token sign-in
     #[arg(
@@ -811,7 +818,7 @@ pub struct IdTokenConfig {
 }
 
 /// Prometheus metrics.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct MetricsConfig {
     /// Address (host:port) of a separate listener serving Prometheus metrics at /metrics;
     /// empty disables it. Bind it to loopback or a private network: it has no authentication
@@ -825,7 +832,7 @@ pub struct MetricsConfig {
 }
 
 /// The Hasura GraphQL engine: endpoint, admin secret, metadata sync, custom-claims requests.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, Serialize)]
 pub struct HasuraConfig {
     /// Hasura GraphQL endpoint (…/v1/graphql)
     #[arg(
@@ -859,10 +866,12 @@ pub struct HasuraConfig {
     /// How long start-up keeps retrying the metadata sync while Hasura is unreachable
     #[arg(help_heading = "Hasura", long = "hasura-metadata-sync-timeout", env = "AUTH_HASURA_METADATA_SYNC_TIMEOUT",
           default_value = "1m", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub hasura_metadata_sync_timeout: Duration,
 
     /// Time limit of the custom-claims GraphQL request; on failure the defaults are used
     #[arg(help_heading = "Hasura", long = "custom-claims-timeout", env = "AUTH_JWT_CUSTOM_CLAIMS_TIMEOUT",
           default_value = "5s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
     pub custom_claims_timeout: Duration,
 }

@@ -181,12 +181,13 @@ fn config_has_all_150_upstream_flags_and_lists_each_once_in_settings() {
     let ours: BTreeSet<String> = oauth::OAuthExtras::flags().map(str::to_owned).collect();
     assert!(ours.is_subset(&flags), "our additions are flags");
     assert_eq!(flags.len() - ours.len(), 150, "upstream has 150 flags");
-    let settings: Vec<&str> = parse(&[]).settings().names().collect();
+    let values = parse(&[]).flag_values();
+    let settings: Vec<&str> = values.names().collect();
     let unique: BTreeSet<String> = settings.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(settings.len(), unique.len(), "a setting is listed twice");
     let mut all = flags.clone();
     all.extend(super::ADDED_FLAGS.iter().map(|f| (*f).to_owned()));
-    assert_eq!(unique, all, "settings() and the flags differ");
+    assert_eq!(unique, all, "flag_values() and the flags differ");
 }
 
 #[test]
@@ -264,7 +265,7 @@ fn config_masked_settings_and_debug_hide_secrets() {
         "--sms-modica-password=hunter2-modica",
         "--smtp-user=someone",
     ]);
-    let masked = c.settings().masked();
+    let masked = c.flag_values().masked();
     assert_eq!(masked["smtp-password"], MASK);
     assert_eq!(masked["hasura-admin-secret"], MASK);
     assert_eq!(masked["postgres"], MASK);
@@ -577,4 +578,45 @@ fn config_debug_never_prints_a_secret() {
     let debug = format!("{c:?} {c:#?}");
     assert!(!debug.contains("7f3a"), "{debug}");
     assert!(debug.contains("smtp_user"), "Debug lists the settings");
+}
+
+#[test]
+fn config_flag_values_come_from_every_field_and_read_like_upstream() {
+    // Each serialized field is keyed by its clap argument id: none may be left unlisted.
+    let c = parse(&[
+        "--rate-limit-sms-interval=90s",
+        "--google-scope=openid,email",
+    ]);
+    let serde_json::Value::Object(fields) = serde_json::to_value(&c).unwrap() else {
+        panic!("Config serializes as an object");
+    };
+    let ids: BTreeSet<String> = cli::command()
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for key in fields.keys() {
+        assert!(ids.contains(key), "{key} is not a clap argument id");
+    }
+    assert_eq!(fields.len(), c.flag_values().names().count());
+
+    let values = c.flag_values().masked();
+    for (flag, value) in &values {
+        let plain = match value {
+            serde_json::Value::Array(items) => items.iter().all(|i| i.is_string()),
+            serde_json::Value::Object(_) | serde_json::Value::Null => false,
+            _ => true,
+        };
+        assert!(plain, "--{flag} is listed as {value}");
+    }
+    assert_eq!(values["rate-limit-sms-interval"], "1m30s");
+    assert_eq!(values["rate-limit-global-interval"], "1m0s");
+    assert_eq!(
+        values["google-scope"],
+        serde_json::json!(["openid", "email"])
+    );
+    assert_eq!(values["gravatar-default"], "blank");
+    assert_eq!(values["smtp-auth-method"], "PLAIN");
+    assert_eq!(values["smtp-port"], 587);
+    assert_eq!(values["github-enabled"], false);
+    assert_eq!(values["smtp-password"], MASK);
 }
