@@ -6,7 +6,7 @@
 //! [`prepare`] looks at the configuration before start-up:
 //! - no database URL given explicitly and no working PostgreSQL at upstream's default URL
 //!   → a [`PrivateCluster`] is started under `./.hasura-auth-dev/postgres/` and
-//!   `config.postgres` points at its database `local`;
+//!   `config.database.postgres` points at its database `local`;
 //! - no JWT secret → an HS256 key generated once and kept in
 //!   `./.hasura-auth-dev/jwt-secret.json` (mode 0600), so tokens survive restarts;
 //! - in either case, empty `server_url`/`client_url` get local defaults.
@@ -167,15 +167,17 @@ pub async fn prepare_with(
                     if reused { "reusing" } else { "started" },
                     dir.display()
                 ));
-                config.postgres = Some(url.clone());
+                config.database.postgres = Some(url.clone().into());
                 env.database_url = Some(url);
             }
         }
     }
 
     if config
+        .jwt
         .jwt_secret
-        .as_deref()
+        .as_ref()
+        .map(|s| s.expose())
         .is_none_or(|s| s.trim().is_empty())
     {
         let path = options.dir.join(JWT_SECRET_FILE);
@@ -190,7 +192,7 @@ pub async fn prepare_with(
             },
             path.display()
         ));
-        config.jwt_secret = Some(secret);
+        config.jwt.jwt_secret = Some(secret.into());
         env.jwt_secret_file = Some(path);
     }
 
@@ -198,21 +200,24 @@ pub async fn prepare_with(
         return Ok(None);
     }
 
-    if config.server_url.is_empty() {
-        config.server_url = format!("http://localhost:{}{}", config.port, config.api_prefix);
+    if config.server.server_url.is_empty() {
+        config.server.server_url = format!(
+            "http://localhost:{}{}",
+            config.server.port, config.server.api_prefix
+        );
         notes.push(format!(
             "server URL (AUTH_SERVER_URL): {}",
-            config.server_url
+            config.server.server_url
         ));
     }
-    if config.client_url.is_empty() {
-        config.client_url = DEV_CLIENT_URL.to_owned();
+    if config.client.client_url.is_empty() {
+        config.client.client_url = DEV_CLIENT_URL.to_owned();
         notes.push(format!(
             "client URL (AUTH_CLIENT_URL): {}",
-            config.client_url
+            config.client.client_url
         ));
     }
-    if config.smtp_host.is_empty() {
+    if config.email.smtp_host.is_empty() {
         notes.push("no SMTP host (AUTH_SMTP_HOST): emails are printed to the log, not sent".into());
     }
 

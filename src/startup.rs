@@ -78,9 +78,14 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 /// TLS connection uses `tls`), then each workflow with the dependencies it uses.
 pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, StartupError> {
     let jwt = Arc::new(JwtKeys::from_secret(
-        config.jwt_secret.as_deref().unwrap_or_default(),
+        config
+            .jwt
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default(),
     )?);
-    if config.enable_change_env {
+    if config.server.enable_change_env {
         tracing::warn!(
             "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
              server without authentication. For test environments only; never in production."
@@ -102,7 +107,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
     crate::adapters::hasura::sync_at_startup(&http, config).await?;
-    if settings.claims.is_some() && config.graphql_url.trim().is_empty() {
+    if settings.claims.is_some() && config.hasura.graphql_url.trim().is_empty() {
         tracing::warn!(
             "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
              tokens will carry the custom-claim defaults only"
@@ -124,15 +129,15 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         }
     }
 
-    let templates_dir = std::path::Path::new(&config.templates_path);
+    let templates_dir = std::path::Path::new(&config.email.templates_path);
     let templates = Arc::new(Templates::load(
         Some(templates_dir),
-        &config.default_locale,
+        &config.signup.default_locale,
     )?);
     let mailer = Arc::new(Mailer::from_config(config, &tls)?);
     let sms = match crate::adapters::sms::from_config(config, &tls) {
         Ok(sms) => Some(sms),
-        Err(e) if config.sms_passwordless_enabled => {
+        Err(e) if config.sms.sms_passwordless_enabled => {
             return Err(StartupError::Config(e.to_string()));
         }
         Err(_) => None,
@@ -341,8 +346,8 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
 
 /// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
 async fn healthcheck(config: &Config) -> Result<(), StartupError> {
-    let prefix = config.api_prefix.trim_end_matches('/');
-    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.port);
+    let prefix = config.server.api_prefix.trim_end_matches('/');
+    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.server.port);
     // Plain HTTP to this host: no root certificate needed (nor read).
     let client = Tls::with_roots(rustls::RootCertStore::empty())?
         .http_client()
@@ -373,8 +378,8 @@ async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(
             Ok(())
         }
         CommandKind::Serve => {
-            let port = config.port.clone();
-            let metrics_address = config.metrics_address.clone();
+            let port = config.server.port.clone();
+            let metrics_address = config.metrics.metrics_address.clone();
             let state = build_state_with(config, tls).await?;
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;

@@ -11,7 +11,7 @@ const CHATTY_TARGETS: &[&str] = &["tokio_postgres", "mail_send", "hyper", "reqwe
 
 /// `AUTH_DEBUG` turns on debug logs of this service only; `RUST_LOG` overrides both.
 pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
-    let default = if config.debug {
+    let default = if config.logging.debug {
         "info,hasura_auth=debug"
     } else {
         "info"
@@ -45,7 +45,7 @@ pub fn init(config: &Config, tls: &Tls) -> TelemetryGuard {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
-    let fmt_layer = if config.log_format_text {
+    let fmt_layer = if config.logging.log_format_text {
         tracing_subscriber::fmt::layer().boxed()
     } else {
         tracing_subscriber::fmt::layer()
@@ -73,7 +73,7 @@ pub fn init(config: &Config, tls: &Tls) -> TelemetryGuard {
 /// by flag name). Secrets are masked as `********` by upstream's rule (see
 /// [`crate::config::is_sensitive`]); this is the only place settings are logged.
 pub fn log_settings(config: &Config) {
-    let flags = serde_json::Value::Object(config.settings().masked());
+    let flags = serde_json::Value::Object(config.flag_values().masked());
     tracing::info!(flags = %flags, "starting program");
 }
 

@@ -33,10 +33,10 @@ impl Drop for TempDir {
 /// for the settings under test.
 fn bare_config() -> Config {
     let mut config = Config::from_args(["hasura-auth"]).expect("parse defaults");
-    config.postgres = None;
-    config.jwt_secret = None;
-    config.server_url = String::new();
-    config.client_url = String::new();
+    config.database.postgres = None;
+    config.jwt.jwt_secret = None;
+    config.server.server_url = String::new();
+    config.client.client_url = String::new();
     config
 }
 
@@ -153,17 +153,23 @@ async fn prepare_keeps_an_explicit_configuration() {
     // Unreachable on purpose: an explicit URL is used as given, no cluster.
     let url = dead_url();
     let secret = r#"{"type":"HS256","key":"0123456789abcdef0123456789abcdef"}"#;
-    config.postgres = Some(url.clone());
-    config.jwt_secret = Some(secret.to_owned());
+    config.database.postgres = Some(url.clone().into());
+    config.jwt.jwt_secret = Some(secret.to_owned().into());
 
     let env = devmode::prepare_with(&mut config, opts.clone())
         .await
         .expect("prepare");
     assert!(env.is_none(), "nothing to do in development mode");
-    assert_eq!(config.postgres.as_deref(), Some(url.as_str()));
-    assert_eq!(config.jwt_secret.as_deref(), Some(secret));
-    assert_eq!(config.server_url, "");
-    assert_eq!(config.client_url, "");
+    assert_eq!(
+        config.database.postgres.as_ref().map(|s| s.expose()),
+        Some(url.as_str())
+    );
+    assert_eq!(
+        config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+        Some(secret)
+    );
+    assert_eq!(config.server.server_url, "");
+    assert_eq!(config.client.client_url, "");
     assert!(!opts.dir.exists(), "no state folder created");
 }
 
@@ -174,21 +180,30 @@ async fn prepare_generates_a_jwt_secret_once_and_keeps_it() {
     let explicit_db = dead_url();
 
     let mut config = bare_config();
-    config.postgres = Some(explicit_db.clone());
-    config.server_url = "https://auth.example.com".into();
+    config.database.postgres = Some(explicit_db.clone().into());
+    config.server.server_url = "https://auth.example.com".into();
     let env = devmode::prepare_with(&mut config, opts.clone())
         .await
         .expect("prepare")
         .expect("development mode is active");
     assert!(env.cluster().is_none());
-    assert_eq!(config.postgres.as_deref(), Some(explicit_db.as_str()));
     assert_eq!(
-        config.server_url, "https://auth.example.com",
+        config.database.postgres.as_ref().map(|s| s.expose()),
+        Some(explicit_db.as_str())
+    );
+    assert_eq!(
+        config.server.server_url, "https://auth.example.com",
         "explicit value kept"
     );
-    assert_eq!(config.client_url, devmode::DEV_CLIENT_URL);
+    assert_eq!(config.client.client_url, devmode::DEV_CLIENT_URL);
 
-    let secret = config.jwt_secret.clone().expect("secret set");
+    let secret = config
+        .jwt
+        .jwt_secret
+        .as_ref()
+        .expect("secret set")
+        .expose()
+        .to_owned();
     let json: serde_json::Value = serde_json::from_str(&secret).unwrap();
     assert_eq!(json["type"], "HS256");
     let key = json["key"].as_str().unwrap();
@@ -202,25 +217,31 @@ async fn prepare_generates_a_jwt_secret_once_and_keeps_it() {
 
     // A second start (a restart) gets the same key.
     let mut second = bare_config();
-    second.postgres = Some(explicit_db);
+    second.database.postgres = Some(explicit_db.into());
     devmode::prepare_with(&mut second, opts.clone())
         .await
         .expect("prepare again");
-    assert_eq!(second.jwt_secret.as_deref(), Some(secret.as_str()));
-    assert_eq!(second.server_url, "http://localhost:4000");
+    assert_eq!(
+        second.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+        Some(secret.as_str())
+    );
+    assert_eq!(second.server.server_url, "http://localhost:4000");
 
     // An explicit secret wins over the stored one.
     let mut third = bare_config();
-    third.postgres = Some(dead_url());
-    third.jwt_secret = Some(r#"{"type":"HS512","key":"explicit-explicit-explicit-explicit-explicit-explicit-explicit-x"}"#.into());
-    let before = third.jwt_secret.clone();
+    third.database.postgres = Some(dead_url().into());
+    third.jwt.jwt_secret = Some(r#"{"type":"HS512","key":"explicit-explicit-explicit-explicit-explicit-explicit-explicit-x"}"#.into());
+    let before = third.jwt.jwt_secret.as_ref().map(|s| s.expose().to_owned());
     assert!(
         devmode::prepare_with(&mut third, opts)
             .await
             .unwrap()
             .is_none()
     );
-    assert_eq!(third.jwt_secret, before);
+    assert_eq!(
+        third.jwt.jwt_secret.as_ref().map(|s| s.expose().to_owned()),
+        before
+    );
 }
 
 #[tokio::test]
@@ -228,13 +249,20 @@ async fn prepare_starts_a_private_cluster_when_nothing_answers() {
     let tmp = TempDir::new("prepare");
     let opts = options(&tmp);
     let mut config = bare_config();
-    config.jwt_secret = Some(r#"{"type":"HS256","key":"0123456789abcdef0123456789abcdef"}"#.into());
+    config.jwt.jwt_secret =
+        Some(r#"{"type":"HS256","key":"0123456789abcdef0123456789abcdef"}"#.into());
 
     let Some(env) = installed(devmode::prepare_with(&mut config, opts.clone()).await) else {
         return;
     };
     let env = env.expect("prepare").expect("development mode is active");
-    let url = config.postgres.clone().expect("database URL set");
+    let url = config
+        .database
+        .postgres
+        .as_ref()
+        .expect("database URL set")
+        .expose()
+        .to_owned();
     assert_eq!(env.database_url(), Some(url.as_str()));
     assert!(url.contains("127.0.0.1"), "{url}");
     assert!(url.contains("/local"), "{url}");
@@ -245,8 +273,8 @@ async fn prepare_starts_a_private_cluster_when_nothing_answers() {
             .dir()
             .starts_with(std::fs::canonicalize(&opts.dir).unwrap())
     );
-    assert_eq!(config.server_url, "http://localhost:4000");
-    assert_eq!(config.client_url, "http://localhost:3000");
+    assert_eq!(config.server.server_url, "http://localhost:4000");
+    assert_eq!(config.client.client_url, "http://localhost:3000");
 
     env.shutdown().await;
     assert!(select_one(&url).await.is_err(), "cluster stopped");
@@ -259,7 +287,7 @@ async fn prepare_starts_a_private_cluster_when_nothing_answers() {
         .unwrap();
     let url = env.database_url().unwrap().to_owned();
     assert_eq!(select_one(&url).await.unwrap(), 1);
-    assert!(again.jwt_secret.is_some(), "a key was generated");
+    assert!(again.jwt.jwt_secret.is_some(), "a key was generated");
     drop(env);
     assert!(select_one(&url).await.is_err(), "cluster stopped on drop");
 }

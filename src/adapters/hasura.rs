@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 /// Upstream's HTTP timeout for each metadata request.
 const METADATA_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -248,7 +248,7 @@ pub fn track_table_requests() -> Vec<TrackTable> {
 async fn post_metadata(
     client: &reqwest::Client,
     url: &str,
-    admin_secret: &str,
+    admin_secret: &Secret,
     body: &TrackTable,
 ) -> Result<(), HasuraError> {
     let body = serde_json::to_vec(body).map_err(|e| HasuraError::Body {
@@ -258,7 +258,7 @@ async fn post_metadata(
     let res = client
         .post(url)
         .header("Content-Type", "application/json; charset=UTF-8")
-        .header("X-Hasura-Admin-Secret", admin_secret)
+        .header("X-Hasura-Admin-Secret", admin_secret.expose())
         .timeout(METADATA_REQUEST_TIMEOUT)
         .body(body)
         .send()
@@ -302,7 +302,7 @@ pub struct MetadataSyncError {
 pub async fn sync_metadata(
     client: &reqwest::Client,
     graphql_url: &str,
-    admin_secret: &str,
+    admin_secret: &Secret,
     budget: Duration,
 ) -> Result<(), MetadataSyncError> {
     let url = metadata_url(graphql_url);
@@ -351,11 +351,11 @@ pub async fn sync_at_startup(
     client: &reqwest::Client,
     config: &Config,
 ) -> Result<(), MetadataSyncError> {
-    if !config.hasura_metadata_sync {
+    if !config.hasura.hasura_metadata_sync {
         tracing::info!("Hasura metadata sync skipped (AUTH_HASURA_METADATA_SYNC=false)");
         return Ok(());
     }
-    if config.graphql_url.trim().is_empty() {
+    if config.hasura.graphql_url.trim().is_empty() {
         tracing::info!(
             "Hasura metadata sync skipped: no HASURA_GRAPHQL_GRAPHQL_URL (development mode)"
         );
@@ -363,9 +363,9 @@ pub async fn sync_at_startup(
     }
     sync_metadata(
         client,
-        &config.graphql_url,
-        &config.hasura_admin_secret,
-        config.hasura_metadata_sync_timeout,
+        &config.hasura.graphql_url,
+        &config.hasura.hasura_admin_secret,
+        config.hasura.hasura_metadata_sync_timeout,
     )
     .await
 }
@@ -376,7 +376,7 @@ pub async fn sync_at_startup(
 pub async fn fetch_user(
     client: &reqwest::Client,
     graphql_url: &str,
-    admin_secret: &str,
+    admin_secret: &Secret,
     query: &str,
     user_id: Uuid,
     timeout: Duration,
@@ -386,7 +386,7 @@ pub async fn fetch_user(
         .post(graphql_url)
         .header("Content-Type", "application/json")
         .header("Accept", "application/json")
-        .header("X-Hasura-Admin-Secret", admin_secret)
+        .header("X-Hasura-Admin-Secret", admin_secret.expose())
         .timeout(timeout)
         .json(&body)
         .send()

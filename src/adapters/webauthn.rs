@@ -149,7 +149,7 @@ pub struct KeyUse {
 impl RelyingParty {
     /// The relying party of the configuration, `None` when WebAuthn is disabled.
     pub fn from_config(config: &Config) -> Result<Option<RelyingParty>, String> {
-        if !config.webauthn_enabled {
+        if !config.webauthn.webauthn_enabled {
             return Ok(None);
         }
         let rp_id = config.webauthn_rp_id();
@@ -184,7 +184,7 @@ impl RelyingParty {
                     .to_owned(),
             );
         }
-        let timeout_ms = match config.webauthn_attestation_timeout {
+        let timeout_ms = match config.webauthn.webauthn_attestation_timeout {
             0 => DEFAULT_TIMEOUT_MS,
             ms => ms,
         };

@@ -14,8 +14,8 @@ use std::ffi::OsString;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, Command, CommandFactory, FromArgMatches};
 
-use super::settings::{MASK, is_sensitive};
-use super::{Cli, Config};
+use super::flag_values::{MASK, is_sensitive};
+use super::{Cli, Config, Secret};
 
 /// Parses `std::env::args_os()` and the environment; on error prints the message and exits
 /// (code 2, or 0 for `--help`/`--version`). `--check-config` prints the settings as one JSON
@@ -23,7 +23,7 @@ use super::{Cli, Config};
 pub fn parse_cli() -> Cli {
     match try_parse_cli_from(std::env::args_os()) {
         Ok(cli) if cli.check_config => {
-            let settings = serde_json::Value::Object(cli.config().settings().masked());
+            let settings = serde_json::Value::Object(cli.config().flag_values().masked());
             println!("{settings}");
             std::process::exit(0);
         }
@@ -69,11 +69,16 @@ enum EmptyEnv {
     Ignore,
 }
 
-fn empty_env_rule(arg: &Arg) -> EmptyEnv {
+/// Whether the argument takes free text (a string or a secret).
+fn is_text(arg: &Arg) -> bool {
     let ty = arg.get_value_parser().type_id();
-    if ty == TypeId::of::<bool>() {
+    ty == TypeId::of::<String>() || ty == TypeId::of::<Secret>()
+}
+
+fn empty_env_rule(arg: &Arg) -> EmptyEnv {
+    if arg.get_value_parser().type_id() == TypeId::of::<bool>() {
         EmptyEnv::False
-    } else if ty == TypeId::of::<String>() && arg.get_value_delimiter().is_none() {
+    } else if is_text(arg) && arg.get_value_delimiter().is_none() {
         EmptyEnv::Keep
     } else {
         EmptyEnv::Ignore
@@ -140,7 +145,7 @@ fn name_env_in_error(cmd: &Command, err: clap::Error) -> clap::Error {
             .map(|s| s.to_string())
             .unwrap_or_else(|| "invalid value".to_owned()),
     };
-    let secret = is_sensitive(&long) && arg.get_value_parser().type_id() == TypeId::of::<String>();
+    let secret = is_sensitive(&long) && is_text(arg);
     let message = if secret {
         // A free-form secret: neither the value nor a parser message (which may echo it)
         // is shown. (Numbers and booleans whose flag name merely looks sensitive are.)

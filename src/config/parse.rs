@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use clap::{Arg, ArgAction};
+
 /// Go's `strconv.ParseBool`: `1 t T TRUE true True 0 f F FALSE false False`.
 pub fn go_bool(s: &str) -> Result<bool, String> {
     match s.trim() {
@@ -11,6 +13,24 @@ pub fn go_bool(s: &str) -> Result<bool, String> {
         other => Err(format!(
             "invalid boolean {other:?} (use true/false, 1/0 or t/f)"
         )),
+    }
+}
+
+/// Upstream's boolean flags, written `#[arg(…, go_bool = "<default>")]` in a derive: the
+/// value is optional (`--flag` alone means true), must be attached (`--flag=false`) and
+/// uses Go's syntax ([`go_bool`]).
+pub trait GoBoolArg {
+    fn go_bool(self, default: &'static str) -> Self;
+}
+
+impl GoBoolArg for Arg {
+    fn go_bool(self, default: &'static str) -> Self {
+        self.default_value(default)
+            .value_parser(go_bool)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true")
+            .action(ArgAction::Set)
     }
 }
 

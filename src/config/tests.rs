@@ -37,13 +37,13 @@ fn flag_names() -> BTreeSet<String> {
 fn config_defaults_match_upstream() {
     let c = parse(&[]);
     // server, general
-    assert_eq!(c.api_prefix, "");
-    assert_eq!(c.port, "4000");
-    assert!(!c.conceal_errors);
-    assert_eq!(c.server_url, "");
-    assert!(!c.enable_change_env);
-    assert!(!c.debug);
-    assert!(!c.log_format_text);
+    assert_eq!(c.server.api_prefix, "");
+    assert_eq!(c.server.port, "4000");
+    assert!(!c.server.conceal_errors);
+    assert_eq!(c.server.server_url, "");
+    assert!(!c.server.enable_change_env);
+    assert!(!c.logging.debug);
+    assert!(!c.logging.log_format_text);
     // postgres
     assert_eq!(
         c.database_url(),
@@ -51,68 +51,86 @@ fn config_defaults_match_upstream() {
     );
     assert_eq!(c.migrations_database_url(), c.database_url());
     // jwt
-    assert_eq!(c.refresh_token_expires_in, 2_592_000);
-    assert_eq!(c.access_tokens_expires_in, 900);
-    assert_eq!(c.custom_claims, "");
-    assert_eq!(c.custom_claims_defaults, "");
+    assert_eq!(c.jwt.refresh_token_expires_in, 2_592_000);
+    assert_eq!(c.jwt.access_tokens_expires_in, 900);
+    assert_eq!(c.jwt.custom_claims, "");
+    assert_eq!(c.jwt.custom_claims_defaults, "");
     assert!(c.custom_claims_map().is_none());
     // signup
-    assert!(!c.disable_signup);
-    assert_eq!(c.default_allowed_roles, vec!["me"]);
-    assert_eq!(c.default_role, "user");
-    assert_eq!(c.default_locale, "en");
-    assert_eq!(c.allowed_locales, vec!["en"]);
-    assert!(!c.disable_new_users);
-    assert!(c.gravatar_enabled);
-    assert_eq!(c.gravatar_default, GravatarDefault::Blank);
-    assert_eq!(c.gravatar_rating, GravatarRating::G);
-    assert!(c.email_verification_required);
-    assert_eq!(c.password_min_length, 3);
-    assert!(!c.password_hibp_enabled);
-    assert!(c.block_email_domains.is_empty());
-    assert!(c.allowed_emails.is_empty());
-    assert!(!c.enable_anonymous_users);
+    assert!(!c.signup.disable_signup);
+    assert_eq!(c.signup.default_allowed_roles, vec!["me"]);
+    assert_eq!(c.signup.default_role, "user");
+    assert_eq!(c.signup.default_locale, "en");
+    assert_eq!(c.signup.allowed_locales, vec!["en"]);
+    assert!(!c.signup.disable_new_users);
+    assert!(c.signup.gravatar_enabled);
+    assert_eq!(c.signup.gravatar_default, GravatarDefault::Blank);
+    assert_eq!(c.signup.gravatar_rating, GravatarRating::G);
+    assert!(c.signup.email_verification_required);
+    assert_eq!(c.signup.password_min_length, 3);
+    assert!(!c.signup.password_hibp_enabled);
+    assert!(c.signup.block_email_domains.is_empty());
+    assert!(c.signup.allowed_emails.is_empty());
+    assert!(!c.signup.enable_anonymous_users);
     // signin, otp, sms, mfa
-    assert!(!c.email_passwordless_enabled);
-    assert!(!c.otp_email_enabled);
-    assert!(!c.sms_passwordless_enabled);
-    assert_eq!(c.sms_provider, SmsProvider::Twilio);
-    assert_eq!(c.sms_twilio_account_sid, "");
-    assert!(!c.mfa_enabled);
-    assert_eq!(c.mfa_totp_issuer, "auth");
+    assert!(!c.passwordless.email_passwordless_enabled);
+    assert!(!c.passwordless.otp_email_enabled);
+    assert!(!c.sms.sms_passwordless_enabled);
+    assert_eq!(c.sms.sms_provider, SmsProvider::Twilio);
+    assert_eq!(c.sms.sms_twilio_account_sid, "");
+    assert!(!c.mfa.mfa_enabled);
+    assert_eq!(c.mfa.mfa_totp_issuer, "auth");
     // webauthn, security
-    assert!(!c.webauthn_enabled);
-    assert!(c.webauthn_rp_origins.is_empty());
-    assert_eq!(c.webauthn_attestation_timeout, 60_000);
-    assert_eq!(c.require_elevated_claim, ElevatedClaimMode::Disabled);
+    assert!(!c.webauthn.webauthn_enabled);
+    assert!(c.webauthn.webauthn_rp_origins.is_empty());
+    assert_eq!(c.webauthn.webauthn_attestation_timeout, 60_000);
+    assert_eq!(
+        c.security.require_elevated_claim,
+        ElevatedClaimMode::Disabled
+    );
     // application, email, smtp
-    assert_eq!(c.client_url, "");
-    assert!(c.allow_redirect_urls.is_empty());
-    assert_eq!(c.templates_path, "/app/email-templates");
-    assert_eq!(c.smtp_host, "");
-    assert_eq!(c.smtp_port, 587);
-    assert!(!c.smtp_secure);
-    assert_eq!(c.smtp_auth_method, SmtpAuthMethod::Plain);
-    assert_eq!(c.smtp_postmark_api_url, "https://api.postmarkapp.com");
+    assert_eq!(c.client.client_url, "");
+    assert!(c.client.allow_redirect_urls.is_empty());
+    assert_eq!(c.email.templates_path, "/app/email-templates");
+    assert_eq!(c.email.smtp_host, "");
+    assert_eq!(c.email.smtp_port, 587);
+    assert!(!c.email.smtp_secure);
+    assert_eq!(c.email.smtp_auth_method, SmtpAuthMethod::Plain);
+    assert_eq!(c.email.smtp_postmark_api_url, "https://api.postmarkapp.com");
     // rate limit
-    assert!(!c.rate_limit_enable);
-    assert_eq!(c.rate_limit_global_burst, 100);
-    assert_eq!(c.rate_limit_global_interval, Duration::from_secs(60));
-    assert_eq!(c.rate_limit_email_burst, 10);
-    assert_eq!(c.rate_limit_email_interval, Duration::from_secs(3600));
-    assert!(!c.rate_limit_email_is_global);
-    assert_eq!(c.rate_limit_sms_burst, 10);
-    assert_eq!(c.rate_limit_sms_interval, Duration::from_secs(3600));
-    assert_eq!(c.rate_limit_brute_force_burst, 10);
-    assert_eq!(c.rate_limit_brute_force_interval, Duration::from_secs(300));
-    assert_eq!(c.rate_limit_signups_burst, 10);
-    assert_eq!(c.rate_limit_signups_interval, Duration::from_secs(300));
-    assert_eq!(c.rate_limit_memcache_server, "");
-    assert_eq!(c.rate_limit_memcache_prefix, "");
+    assert!(!c.rate_limit.rate_limit_enable);
+    assert_eq!(c.rate_limit.rate_limit_global_burst, 100);
+    assert_eq!(
+        c.rate_limit.rate_limit_global_interval,
+        Duration::from_secs(60)
+    );
+    assert_eq!(c.rate_limit.rate_limit_email_burst, 10);
+    assert_eq!(
+        c.rate_limit.rate_limit_email_interval,
+        Duration::from_secs(3600)
+    );
+    assert!(!c.rate_limit.rate_limit_email_is_global);
+    assert_eq!(c.rate_limit.rate_limit_sms_burst, 10);
+    assert_eq!(
+        c.rate_limit.rate_limit_sms_interval,
+        Duration::from_secs(3600)
+    );
+    assert_eq!(c.rate_limit.rate_limit_brute_force_burst, 10);
+    assert_eq!(
+        c.rate_limit.rate_limit_brute_force_interval,
+        Duration::from_secs(300)
+    );
+    assert_eq!(c.rate_limit.rate_limit_signups_burst, 10);
+    assert_eq!(
+        c.rate_limit.rate_limit_signups_interval,
+        Duration::from_secs(300)
+    );
+    assert_eq!(c.rate_limit.rate_limit_memcache_server, "");
+    assert_eq!(c.rate_limit.rate_limit_memcache_prefix, "");
     // turnstile, id tokens
-    assert_eq!(c.turnstile_secret, "");
-    assert_eq!(c.apple_audience, "");
-    assert_eq!(c.google_audience, "");
+    assert_eq!(c.turnstile.turnstile_secret.expose(), "");
+    assert_eq!(c.id_tokens.apple_audience, "");
+    assert_eq!(c.id_tokens.google_audience, "");
 }
 
 #[test]
@@ -163,12 +181,13 @@ fn config_has_all_150_upstream_flags_and_lists_each_once_in_settings() {
     let ours: BTreeSet<String> = oauth::OAuthExtras::flags().map(str::to_owned).collect();
     assert!(ours.is_subset(&flags), "our additions are flags");
     assert_eq!(flags.len() - ours.len(), 150, "upstream has 150 flags");
-    let settings: Vec<&str> = parse(&[]).settings().names().collect();
+    let values = parse(&[]).flag_values();
+    let settings: Vec<&str> = values.names().collect();
     let unique: BTreeSet<String> = settings.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(settings.len(), unique.len(), "a setting is listed twice");
     let mut all = flags.clone();
     all.extend(super::ADDED_FLAGS.iter().map(|f| (*f).to_owned()));
-    assert_eq!(unique, all, "settings() and the flags differ");
+    assert_eq!(unique, all, "flag_values() and the flags differ");
 }
 
 #[test]
@@ -246,7 +265,7 @@ fn config_masked_settings_and_debug_hide_secrets() {
         "--sms-modica-password=hunter2-modica",
         "--smtp-user=someone",
     ]);
-    let masked = c.settings().masked();
+    let masked = c.flag_values().masked();
     assert_eq!(masked["smtp-password"], MASK);
     assert_eq!(masked["hasura-admin-secret"], MASK);
     assert_eq!(masked["postgres"], MASK);
@@ -279,19 +298,28 @@ fn config_flag_syntax_follows_upstream() {
         "--port",
         "8080",
     ]);
-    assert!(c.conceal_errors);
-    assert!(!c.gravatar_enabled);
-    assert!(!c.email_verification_required);
-    assert!(c.mfa_enabled);
+    assert!(c.server.conceal_errors);
+    assert!(!c.signup.gravatar_enabled);
+    assert!(!c.signup.email_verification_required);
+    assert!(c.mfa.mfa_enabled);
     assert_eq!(c.allowed_roles(), vec!["me", "editor", "user"]);
-    assert_eq!(c.rate_limit_global_interval, Duration::from_secs(5400));
-    assert_eq!(c.rate_limit_sms_interval, Duration::from_millis(300));
-    assert_eq!(c.gravatar_default, GravatarDefault::NotFound);
-    assert_eq!(c.smtp_auth_method, SmtpAuthMethod::CramMd5);
-    assert_eq!(c.require_elevated_claim, ElevatedClaimMode::Required);
-    assert_eq!(c.sms_provider, SmsProvider::Modica);
-    assert_eq!(c.smtp_port, 465);
-    assert_eq!(c.port, "8080");
+    assert_eq!(
+        c.rate_limit.rate_limit_global_interval,
+        Duration::from_secs(5400)
+    );
+    assert_eq!(
+        c.rate_limit.rate_limit_sms_interval,
+        Duration::from_millis(300)
+    );
+    assert_eq!(c.signup.gravatar_default, GravatarDefault::NotFound);
+    assert_eq!(c.email.smtp_auth_method, SmtpAuthMethod::CramMd5);
+    assert_eq!(
+        c.security.require_elevated_claim,
+        ElevatedClaimMode::Required
+    );
+    assert_eq!(c.sms.sms_provider, SmsProvider::Modica);
+    assert_eq!(c.email.smtp_port, 465);
+    assert_eq!(c.server.port, "8080");
 }
 
 #[test]
@@ -299,8 +327,8 @@ fn config_subcommands_take_the_same_flags() {
     let cli = try_parse_cli_from(["hasura-auth", "serve", "--mfa-enabled", "--port=1"]).unwrap();
     let (kind, c) = cli.into_parts();
     assert_eq!(kind, CommandKind::Serve);
-    assert!(c.mfa_enabled);
-    assert_eq!(c.port, "1");
+    assert!(c.mfa.mfa_enabled);
+    assert_eq!(c.server.port, "1");
     let cli = try_parse_cli_from([
         "hasura-auth",
         "migrate",
@@ -356,7 +384,7 @@ fn config_bad_values_name_the_env_var_and_the_flag() {
 #[test]
 fn config_database_url_alias_applies_only_without_postgres_connection() {
     let mut c = parse(&[]);
-    c.postgres = None;
+    c.database.postgres = None;
     c.apply_database_url_alias(Some("postgres://alias/db"));
     assert_eq!(c.database_url(), "postgres://alias/db");
     assert!(c.database_url_is_explicit());
@@ -370,7 +398,7 @@ fn config_database_url_alias_applies_only_without_postgres_connection() {
     assert_eq!(c.database_url(), "postgres://alias/db");
 
     let mut c = parse(&[]);
-    c.postgres = None;
+    c.database.postgres = None;
     c.apply_database_url_alias(Some(""));
     assert!(!c.database_url_is_explicit());
     assert_eq!(c.database_url(), DEFAULT_POSTGRES_URL);
@@ -457,11 +485,11 @@ fn config_custom_claims_are_json_objects() {
 #[test]
 fn config_sms_api_urls_default_to_the_real_providers() {
     let c = parse(&[]);
-    assert_eq!(c.sms_twilio_api_url, "https://api.twilio.com");
-    assert_eq!(c.sms_twilio_verify_api_url, "https://verify.twilio.com");
-    assert_eq!(c.sms_modica_api_url, "https://api.modicagroup.com");
+    assert_eq!(c.sms.sms_twilio_api_url, "https://api.twilio.com");
+    assert_eq!(c.sms.sms_twilio_verify_api_url, "https://verify.twilio.com");
+    assert_eq!(c.sms.sms_modica_api_url, "https://api.modicagroup.com");
     let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
-    assert_eq!(c.sms_modica_api_url, "http://127.0.0.1:9/x");
+    assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
     for extra in ADDED_FLAGS {
         assert!(!is_sensitive(extra), "{extra} needs no masking");
     }
@@ -480,4 +508,115 @@ fn config_added_flags_are_documented_as_additions() {
             "--{flag} is missing from the additions in docs/configuration.md"
         );
     }
+}
+
+#[test]
+fn config_struct_docs_stay_out_of_help() {
+    // Doc comments of the flattened setting structs become the command's about text when
+    // they have several paragraphs; the help must keep the binary's own description.
+    let cmd = cli::command();
+    let about = cmd.get_about().map(ToString::to_string);
+    assert_eq!(
+        about.as_deref(),
+        Some("Authentication service for Hasura (drop-in replacement for nhost/hasura-auth)")
+    );
+    assert!(cmd.get_long_about().is_none());
+    for sub in cmd.get_subcommands() {
+        assert!(sub.get_long_about().is_none(), "{}", sub.get_name());
+    }
+}
+
+/// Every free-text flag that the masking rule covers is a [`Secret`], except these: public
+/// identifiers (sent in browser URLs or request headers in clear) and endpoint URLs whose
+/// names merely contain `token` or `key`.
+fn is_public_despite_its_name(flag: &str) -> bool {
+    flag.ends_with("-client-id")
+        || flag.ends_with("-url")
+        || ["apple-key-id", "twitter-consumer-key"].contains(&flag)
+}
+
+#[test]
+fn config_debug_never_prints_a_secret() {
+    let cmd = cli::command();
+    let text_flags: Vec<(&str, bool)> = cmd
+        .get_arguments()
+        .filter_map(|a| {
+            let ty = a.get_value_parser().type_id();
+            let is_secret = ty == std::any::TypeId::of::<Secret>();
+            let is_text = is_secret || ty == std::any::TypeId::of::<String>();
+            Some((a.get_long()?, is_secret)).filter(|_| is_text)
+        })
+        .collect();
+    for (flag, is_secret) in &text_flags {
+        if is_sensitive(flag) && !is_public_despite_its_name(flag) {
+            assert!(is_secret, "--{flag} must be a config::Secret");
+        }
+    }
+    let secrets: Vec<&str> = text_flags
+        .iter()
+        .filter(|(_, is_secret)| *is_secret)
+        .map(|(flag, _)| *flag)
+        .collect();
+    // database URLs, JWT key, admin secret, SMTP/Modica passwords, Twilio token, Turnstile,
+    // 15 OAuth client secrets, the Apple key, the Twitter consumer secret
+    assert_eq!(secrets.len(), 25, "{secrets:?}");
+
+    let args: Vec<String> = secrets
+        .iter()
+        .map(|flag| format!("--{flag}=marker-{flag}-7f3a"))
+        .collect();
+    let c = parse(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        c.database_url(),
+        "marker-postgres-7f3a",
+        "the markers are set"
+    );
+    assert_eq!(
+        c.providers.github.client_secret.expose(),
+        "marker-github-client-secret-7f3a"
+    );
+    let debug = format!("{c:?} {c:#?}");
+    assert!(!debug.contains("7f3a"), "{debug}");
+    assert!(debug.contains("smtp_user"), "Debug lists the settings");
+}
+
+#[test]
+fn config_flag_values_come_from_every_field_and_read_like_upstream() {
+    // Each serialized field is keyed by its clap argument id: none may be left unlisted.
+    let c = parse(&[
+        "--rate-limit-sms-interval=90s",
+        "--google-scope=openid,email",
+    ]);
+    let serde_json::Value::Object(fields) = serde_json::to_value(&c).unwrap() else {
+        panic!("Config serializes as an object");
+    };
+    let ids: BTreeSet<String> = cli::command()
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for key in fields.keys() {
+        assert!(ids.contains(key), "{key} is not a clap argument id");
+    }
+    assert_eq!(fields.len(), c.flag_values().names().count());
+
+    let values = c.flag_values().masked();
+    for (flag, value) in &values {
+        let plain = match value {
+            serde_json::Value::Array(items) => items.iter().all(|i| i.is_string()),
+            serde_json::Value::Object(_) | serde_json::Value::Null => false,
+            _ => true,
+        };
+        assert!(plain, "--{flag} is listed as {value}");
+    }
+    assert_eq!(values["rate-limit-sms-interval"], "1m30s");
+    assert_eq!(values["rate-limit-global-interval"], "1m0s");
+    assert_eq!(
+        values["google-scope"],
+        serde_json::json!(["openid", "email"])
+    );
+    assert_eq!(values["gravatar-default"], "blank");
+    assert_eq!(values["smtp-auth-method"], "PLAIN");
+    assert_eq!(values["smtp-port"], 587);
+    assert_eq!(values["github-enabled"], false);
+    assert_eq!(values["smtp-password"], MASK);
 }

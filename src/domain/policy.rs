@@ -25,28 +25,28 @@ impl Policy {
     pub fn from_config(config: &Config) -> Result<Policy, String> {
         use crate::config::parse::non_empty;
         let mut patterns: Vec<String> = Vec::new();
-        if !config.client_url.is_empty() {
-            patterns.push(config.client_url.clone());
+        if !config.client.client_url.is_empty() {
+            patterns.push(config.client.client_url.clone());
         }
-        patterns.extend(non_empty(&config.allow_redirect_urls));
+        patterns.extend(non_empty(&config.client.allow_redirect_urls));
         Ok(Policy {
             allowed_roles: config.allowed_roles(),
-            default_role: config.default_role.clone(),
+            default_role: config.signup.default_role.clone(),
             allowed_locales: config.allowed_locales(),
-            default_locale: config.default_locale.clone(),
+            default_locale: config.signup.default_locale.clone(),
             email_access: EmailAccessList::new(
-                non_empty(&config.block_emails),
-                non_empty(&config.allowed_emails),
-                non_empty(&config.block_email_domains),
-                non_empty(&config.allowed_email_domains),
+                non_empty(&config.signup.block_emails),
+                non_empty(&config.signup.allowed_emails),
+                non_empty(&config.signup.block_email_domains),
+                non_empty(&config.signup.allowed_email_domains),
             ),
             redirects: RedirectAllowList::new(patterns.iter().map(String::as_str))?,
-            client_url: config.client_url.clone(),
-            password_min_length: config.password_min_length,
-            gravatar: config.gravatar_enabled.then(|| {
+            client_url: config.client.client_url.clone(),
+            password_min_length: config.signup.password_min_length,
+            gravatar: config.signup.gravatar_enabled.then(|| {
                 (
-                    config.gravatar_default.as_str().to_owned(),
-                    config.gravatar_rating.as_str().to_owned(),
+                    config.signup.gravatar_default.as_str().to_owned(),
+                    config.signup.gravatar_rating.as_str().to_owned(),
                 )
             }),
         })

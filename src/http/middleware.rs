@@ -171,7 +171,7 @@ pub async fn conceal_errors(
     next: Next,
 ) -> Response {
     let res = next.run(req).await;
-    if !settings.config().conceal_errors {
+    if !settings.config().server.conceal_errors {
         return res;
     }
     match rendered_code(&res) {

@@ -52,7 +52,7 @@ pub fn ok() -> Response {
 /// bucket and get the 404 body.
 pub fn router(state: SharedState) -> Router {
     let config = state.config();
-    let prefix = normalise_prefix(&config.api_prefix);
+    let prefix = normalise_prefix(&config.server.api_prefix);
     let mut api: Router<SharedState> = Router::new();
     let mut root: Router<SharedState> = Router::new();
     for route in routes::table() {

@@ -84,13 +84,13 @@ pub enum Feature {
 impl Feature {
     pub fn enabled(self, config: &Config) -> bool {
         match self {
-            Feature::AnonymousUsers => config.enable_anonymous_users,
-            Feature::EmailPasswordless => config.email_passwordless_enabled,
-            Feature::OtpEmail => config.otp_email_enabled,
-            Feature::SmsPasswordless => config.sms_passwordless_enabled,
-            Feature::Mfa => config.mfa_enabled,
-            Feature::WebAuthn => config.webauthn_enabled,
-            Feature::ChangeEnv => config.enable_change_env,
+            Feature::AnonymousUsers => config.signup.enable_anonymous_users,
+            Feature::EmailPasswordless => config.passwordless.email_passwordless_enabled,
+            Feature::OtpEmail => config.passwordless.otp_email_enabled,
+            Feature::SmsPasswordless => config.sms.sms_passwordless_enabled,
+            Feature::Mfa => config.mfa.mfa_enabled,
+            Feature::WebAuthn => config.webauthn.webauthn_enabled,
+            Feature::ChangeEnv => config.server.enable_change_env,
         }
     }
 }

@@ -25,7 +25,7 @@ fn forbidden(message: impl Into<String>) -> Response {
 
 pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let settings = state.settings.snapshot();
-    let secret = settings.config.turnstile_secret.as_str();
+    let secret = settings.config.turnstile.turnstile_secret.expose();
     if secret.is_empty() {
         return next.run(req).await;
     }
@@ -39,7 +39,7 @@ pub async fn verify(State(state): State<SharedState>, req: Request, next: Next) 
     }
     match turnstile::verify(
         &state.http_client,
-        &settings.config.turnstile_url,
+        &settings.config.turnstile.turnstile_url,
         secret,
         token,
     )

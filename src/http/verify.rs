@@ -41,7 +41,7 @@ pub fn redirect(location: &str) -> Response {
 
 /// A redirect to `base` carrying an error, concealed when configured.
 pub fn error_redirect(settings: &SettingsHandle, base: &Url, code: ErrorCode) -> Response {
-    let code = code.visible(settings.config().conceal_errors);
+    let code = code.visible(settings.config().server.conceal_errors);
     redirect(&with_query(
         base,
         &[
@@ -75,7 +75,7 @@ pub async fn handle(
     }
     let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
     if !settings.policy().redirects.allows(&redirect_to) {
-        let client = Url::parse(&settings.config().client_url)
+        let client = Url::parse(&settings.config().client.client_url)
             .map_err(|_| ApiError::Code(ErrorCode::RedirectToNotAllowed))?;
         return Ok(error_redirect(
             &settings,

@@ -49,7 +49,7 @@ impl Accounts {
         check_user(
             user,
             &settings.policy,
-            settings.config.email_verification_required,
+            settings.config.signup.email_verification_required,
             tolerate,
         )
     }
@@ -83,7 +83,7 @@ impl Accounts {
         token: &VerifiedToken,
         route: Elevation,
     ) -> Result<bool, ApiError> {
-        let mode = self.settings.config().require_elevated_claim;
+        let mode = self.settings.config().security.require_elevated_claim;
         match elevation_rule(mode, route, token.is_elevated()) {
             ElevationRule::Pass => Ok(true),
             ElevationRule::Fail => Ok(false),

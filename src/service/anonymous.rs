@@ -29,7 +29,7 @@ impl AnonymousSignIn {
     /// `POST /signin/anonymous`.
     pub async fn signin_anonymous(&self, input: AnonymousInput) -> Result<Session, ApiError> {
         self.registration.check_open()?;
-        if !self.settings.config().enable_anonymous_users {
+        if !self.settings.config().signup.enable_anonymous_users {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = SignUpOptions {

@@ -70,80 +70,94 @@ pub fn apply_changes(current: &Config, changes: &Map<String, Value>) -> Result<C
         let key = raw_key.to_ascii_uppercase();
         let k = key.as_str();
         match k {
-            "HASURA_GRAPHQL_GRAPHQL_URL" => c.graphql_url = want_str(k, v)?.to_owned(),
-            "HASURA_GRAPHQL_ADMIN_SECRET" => c.hasura_admin_secret = want_str(k, v)?.to_owned(),
-            "AUTH_ANONYMOUS_USERS_ENABLED" => c.enable_anonymous_users = want_bool(k, v)?,
-            "AUTH_MFA_ENABLED" => c.mfa_enabled = want_bool(k, v)?,
+            "HASURA_GRAPHQL_GRAPHQL_URL" => c.hasura.graphql_url = want_str(k, v)?.to_owned(),
+            "HASURA_GRAPHQL_ADMIN_SECRET" => {
+                c.hasura.hasura_admin_secret = want_str(k, v)?.to_owned().into()
+            }
+            "AUTH_ANONYMOUS_USERS_ENABLED" => c.signup.enable_anonymous_users = want_bool(k, v)?,
+            "AUTH_MFA_ENABLED" => c.mfa.mfa_enabled = want_bool(k, v)?,
             "AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS" => {
-                c.allowed_email_domains = comma_list(k, v)?
+                c.signup.allowed_email_domains = comma_list(k, v)?
             }
-            "AUTH_ACCESS_CONTROL_ALLOWED_EMAILS" => c.allowed_emails = comma_list(k, v)?,
+            "AUTH_ACCESS_CONTROL_ALLOWED_EMAILS" => c.signup.allowed_emails = comma_list(k, v)?,
             "AUTH_ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS" => {
-                c.block_email_domains = comma_list(k, v)?
+                c.signup.block_email_domains = comma_list(k, v)?
             }
-            "AUTH_ACCESS_CONTROL_BLOCKED_EMAILS" => c.block_emails = comma_list(k, v)?,
-            "AUTH_LOCALE_ALLOWED_LOCALES" => c.allowed_locales = comma_list(k, v)?,
+            "AUTH_ACCESS_CONTROL_BLOCKED_EMAILS" => c.signup.block_emails = comma_list(k, v)?,
+            "AUTH_LOCALE_ALLOWED_LOCALES" => c.signup.allowed_locales = comma_list(k, v)?,
             "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS" => {
-                c.allow_redirect_urls = comma_list(k, v)?
+                c.client.allow_redirect_urls = comma_list(k, v)?
             }
-            "AUTH_CLIENT_URL" => c.client_url = want_str(k, v)?.to_owned(),
-            "AUTH_SERVER_URL" => c.server_url = want_str(k, v)?.to_owned(),
-            "AUTH_JWT_CUSTOM_CLAIMS" => c.custom_claims = json_object_text(k, v)?,
-            "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS" => c.custom_claims_defaults = json_object_text(k, v)?,
-            "AUTH_CONCEAL_ERRORS" => c.conceal_errors = want_bool(k, v)?,
-            "AUTH_DISABLE_SIGNUP" => c.disable_signup = want_bool(k, v)?,
-            "AUTH_DISABLE_NEW_USERS" => c.disable_new_users = want_bool(k, v)?,
+            "AUTH_CLIENT_URL" => c.client.client_url = want_str(k, v)?.to_owned(),
+            "AUTH_SERVER_URL" => c.server.server_url = want_str(k, v)?.to_owned(),
+            "AUTH_JWT_CUSTOM_CLAIMS" => c.jwt.custom_claims = json_object_text(k, v)?,
+            "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS" => {
+                c.jwt.custom_claims_defaults = json_object_text(k, v)?
+            }
+            "AUTH_CONCEAL_ERRORS" => c.server.conceal_errors = want_bool(k, v)?,
+            "AUTH_DISABLE_SIGNUP" => c.signup.disable_signup = want_bool(k, v)?,
+            "AUTH_DISABLE_NEW_USERS" => c.signup.disable_new_users = want_bool(k, v)?,
             // Upstream's JSON name (not the env var `AUTH_USER_DEFAULT_ALLOWED_ROLES`).
-            "AUTH_DEFAULT_ALLOWED_ROLES" => c.default_allowed_roles = want_strings(k, v)?,
-            "AUTH_DEFAULT_ROLE" => c.default_role = want_str(k, v)?.to_owned(),
-            "AUTH_DEFAULT_LOCALE" => c.default_locale = want_str(k, v)?.to_owned(),
-            "AUTH_GRAVATAR_ENABLED" => c.gravatar_enabled = want_bool(k, v)?,
+            "AUTH_DEFAULT_ALLOWED_ROLES" => c.signup.default_allowed_roles = want_strings(k, v)?,
+            "AUTH_DEFAULT_ROLE" => c.signup.default_role = want_str(k, v)?.to_owned(),
+            "AUTH_DEFAULT_LOCALE" => c.signup.default_locale = want_str(k, v)?.to_owned(),
+            "AUTH_GRAVATAR_ENABLED" => c.signup.gravatar_enabled = want_bool(k, v)?,
             "AUTH_GRAVATAR_DEFAULT" => {
-                c.gravatar_default = GravatarDefault::from_str(want_str(k, v)?, false)
+                c.signup.gravatar_default = GravatarDefault::from_str(want_str(k, v)?, false)
                     .map_err(|e| format!("{k}: {e}"))?
             }
             "AUTH_GRAVATAR_RATING" => {
-                c.gravatar_rating = GravatarRating::from_str(want_str(k, v)?, false)
+                c.signup.gravatar_rating = GravatarRating::from_str(want_str(k, v)?, false)
                     .map_err(|e| format!("{k}: {e}"))?
             }
             "AUTH_PASSWORD_MIN_LENGTH" => {
-                c.password_min_length = usize::try_from(want_i64(k, v)?)
+                c.signup.password_min_length = usize::try_from(want_i64(k, v)?)
                     .map_err(|_| format!("{k} must not be negative"))?
             }
-            "AUTH_PASSWORD_HIBP_ENABLED" => c.password_hibp_enabled = want_bool(k, v)?,
-            "AUTH_REFRESH_TOKEN_EXPIRES_IN" => c.refresh_token_expires_in = want_i64(k, v)?,
-            "AUTH_ACCESS_TOKEN_EXPIRES_IN" => c.access_tokens_expires_in = want_i64(k, v)?,
+            "AUTH_PASSWORD_HIBP_ENABLED" => c.signup.password_hibp_enabled = want_bool(k, v)?,
+            "AUTH_REFRESH_TOKEN_EXPIRES_IN" => c.jwt.refresh_token_expires_in = want_i64(k, v)?,
+            "AUTH_ACCESS_TOKEN_EXPIRES_IN" => c.jwt.access_tokens_expires_in = want_i64(k, v)?,
             // Accepted, but the signing keys stay those of start-up (as upstream).
-            "HASURA_GRAPHQL_JWT_SECRET" => c.jwt_secret = Some(want_str(k, v)?.to_owned()),
-            "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED" => {
-                c.email_verification_required = want_bool(k, v)?
+            "HASURA_GRAPHQL_JWT_SECRET" => {
+                c.jwt.jwt_secret = Some(want_str(k, v)?.to_owned().into())
             }
-            "AUTH_EMAIL_PASSWORDLESS_ENABLED" => c.email_passwordless_enabled = want_bool(k, v)?,
-            "AUTH_WEBAUTHN_ENABLED" => c.webauthn_enabled = want_bool(k, v)?,
-            "AUTH_WEBAUTHN_RPID" => c.webauthn_rp_id = want_str(k, v)?.to_owned(),
-            "AUTH_WEBAUTHN_RPNAME" => c.webauthn_rp_name = want_str(k, v)?.to_owned(),
-            "AUTH_WEBAUTHN_RP_ORIGINS" => c.webauthn_rp_origins = want_strings(k, v)?,
+            "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED" => {
+                c.signup.email_verification_required = want_bool(k, v)?
+            }
+            "AUTH_EMAIL_PASSWORDLESS_ENABLED" => {
+                c.passwordless.email_passwordless_enabled = want_bool(k, v)?
+            }
+            "AUTH_WEBAUTHN_ENABLED" => c.webauthn.webauthn_enabled = want_bool(k, v)?,
+            "AUTH_WEBAUTHN_RPID" => c.webauthn.webauthn_rp_id = want_str(k, v)?.to_owned(),
+            "AUTH_WEBAUTHN_RPNAME" => c.webauthn.webauthn_rp_name = want_str(k, v)?.to_owned(),
+            "AUTH_WEBAUTHN_RP_ORIGINS" => c.webauthn.webauthn_rp_origins = want_strings(k, v)?,
             // A Go duration in JSON: nanoseconds. Ours is in milliseconds.
             "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT" => {
                 let ns = u64::try_from(want_i64(k, v)?)
                     .map_err(|_| format!("{k} must not be negative"))?;
-                c.webauthn_attestation_timeout = ns / 1_000_000;
+                c.webauthn.webauthn_attestation_timeout = ns / 1_000_000;
             }
-            "AUTH_OTP_EMAIL_ENABLED" => c.otp_email_enabled = want_bool(k, v)?,
-            "AUTH_SMS_PASSWORDLESS_ENABLED" => c.sms_passwordless_enabled = want_bool(k, v)?,
+            "AUTH_OTP_EMAIL_ENABLED" => c.passwordless.otp_email_enabled = want_bool(k, v)?,
+            "AUTH_SMS_PASSWORDLESS_ENABLED" => c.sms.sms_passwordless_enabled = want_bool(k, v)?,
             "AUTH_SMS_PROVIDER" => {
-                c.sms_provider =
+                c.sms.sms_provider =
                     parse::sms_provider(want_str(k, v)?).map_err(|e| format!("{k}: {e}"))?
             }
-            "AUTH_SMS_TWILIO_ACCOUNT_SID" => c.sms_twilio_account_sid = want_str(k, v)?.to_owned(),
-            "AUTH_SMS_TWILIO_AUTH_TOKEN" => c.sms_twilio_auth_token = want_str(k, v)?.to_owned(),
-            "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID" => {
-                c.sms_twilio_messaging_service_id = want_str(k, v)?.to_owned()
+            "AUTH_SMS_TWILIO_ACCOUNT_SID" => {
+                c.sms.sms_twilio_account_sid = want_str(k, v)?.to_owned()
             }
-            "AUTH_SMS_MODICA_USERNAME" => c.sms_modica_username = want_str(k, v)?.to_owned(),
-            "AUTH_SMS_MODICA_PASSWORD" => c.sms_modica_password = want_str(k, v)?.to_owned(),
+            "AUTH_SMS_TWILIO_AUTH_TOKEN" => {
+                c.sms.sms_twilio_auth_token = want_str(k, v)?.to_owned().into()
+            }
+            "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID" => {
+                c.sms.sms_twilio_messaging_service_id = want_str(k, v)?.to_owned()
+            }
+            "AUTH_SMS_MODICA_USERNAME" => c.sms.sms_modica_username = want_str(k, v)?.to_owned(),
+            "AUTH_SMS_MODICA_PASSWORD" => {
+                c.sms.sms_modica_password = want_str(k, v)?.to_owned().into()
+            }
             // Routes are mounted at start-up; kept for completeness only.
-            "AUTH_SERVER_PREFIX" => c.api_prefix = want_str(k, v)?.to_owned(),
+            "AUTH_SERVER_PREFIX" => c.server.api_prefix = want_str(k, v)?.to_owned(),
             _ => {}
         }
     }
@@ -206,15 +220,15 @@ mod tests {
             "AUTH_MFA_ENABLED": null,
         }))
         .unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.disable_signup);
-        assert_eq!(c.block_email_domains, ["evil.com", "bad.org"]);
-        assert!(c.allowed_emails.is_empty());
-        assert_eq!(c.default_allowed_roles, ["user", "me", "editor"]);
-        assert_eq!(c.password_min_length, 9);
-        assert_eq!(c.gravatar_default, GravatarDefault::Identicon);
-        assert_eq!(c.webauthn_attestation_timeout, 120_000);
-        assert_eq!(c.client_url, "https://app.example.com");
-        assert!(!c.mfa_enabled);
+        assert!(c.signup.disable_signup);
+        assert_eq!(c.signup.block_email_domains, ["evil.com", "bad.org"]);
+        assert!(c.signup.allowed_emails.is_empty());
+        assert_eq!(c.signup.default_allowed_roles, ["user", "me", "editor"]);
+        assert_eq!(c.signup.password_min_length, 9);
+        assert_eq!(c.signup.gravatar_default, GravatarDefault::Identicon);
+        assert_eq!(c.webauthn.webauthn_attestation_timeout, 120_000);
+        assert_eq!(c.client.client_url, "https://app.example.com");
+        assert!(!c.mfa.mfa_enabled);
     }
 
     #[test]

@@ -28,11 +28,11 @@ impl ClaimsSource {
         let config = &settings.config;
         let values = match hasura::fetch_user(
             &self.http,
-            &config.graphql_url,
-            &config.hasura_admin_secret,
+            &config.hasura.graphql_url,
+            &config.hasura.hasura_admin_secret,
             claims.query(),
             user_id,
-            config.custom_claims_timeout,
+            config.hasura.custom_claims_timeout,
         )
         .await
         {

@@ -89,7 +89,9 @@ impl Deanonymization {
                 TicketKind::PasswordlessEmail,
                 TemplateName::SigninPasswordless,
             )),
-            SignInMethod::EmailPassword if self.settings.config().email_verification_required => {
+            SignInMethod::EmailPassword
+                if self.settings.config().signup.email_verification_required =>
+            {
                 Some((TicketKind::VerifyEmail, TemplateName::EmailVerify))
             }
             SignInMethod::EmailPassword => None,

@@ -113,7 +113,7 @@ impl Mail {
 
     pub async fn send_ticket(&self, mail: TicketEmail<'_>) -> Result<(), ApiError> {
         let link = verify_link(
-            &self.settings.config().server_url,
+            &self.settings.config().server.server_url,
             mail.ticket,
             mail.kind.link_type(),
             mail.redirect_to,
@@ -148,8 +148,8 @@ impl Mail {
     fn template_vars(&self, vars: TemplateVars) -> TemplateVars {
         let config = self.settings.config();
         TemplateVars {
-            server_url: config.server_url.clone(),
-            client_url: config.client_url.clone(),
+            server_url: config.server.server_url.clone(),
+            client_url: config.client.client_url.clone(),
             ..vars
         }
     }

@@ -41,7 +41,7 @@ pub struct TotpMfa {
 
 impl TotpMfa {
     fn require_mfa_enabled(&self) -> Result<(), ApiError> {
-        if self.settings.config().mfa_enabled {
+        if self.settings.config().mfa.mfa_enabled {
             Ok(())
         } else {
             Err(ErrorCode::DisabledEndpoint.into())
@@ -87,7 +87,11 @@ impl TotpMfa {
             .filter(|e| !e.is_empty())
             .or_else(|| Some(user.display_name.clone()).filter(|d| !d.is_empty()))
             .unwrap_or_else(|| user.id.to_string());
-        let url = totp::otpauth_url(&self.settings.config().mfa_totp_issuer, &account, &secret);
+        let url = totp::otpauth_url(
+            &self.settings.config().mfa.mfa_totp_issuer,
+            &account,
+            &secret,
+        );
         let image_url = qr::png_data_url(&url, QR_SIZE).map_err(ApiError::internal)?;
         let db = self.db.get().await?;
         mfa_db::set_totp_secret(&db, user.id, &secret).await?;

@@ -342,7 +342,7 @@ impl OAuthSignIn {
         &self,
         cb: ProviderCallback,
     ) -> Result<CallbackOutcome, ApiError> {
-        let client_url = Url::parse(&self.settings.config().client_url)
+        let client_url = Url::parse(&self.settings.config().client.client_url)
             .map_err(|e| ApiError::internal(format!("AUTH_CLIENT_URL: {e}")))?;
         let fail = |target: &Url, params: Vec<(&'static str, String)>, code| CallbackOutcome {
             target: target.clone(),

@@ -22,10 +22,16 @@ impl NewPasswordRules {
     pub async fn check(&self, password: &Password) -> Result<(), ApiError> {
         let settings = self.settings.snapshot();
         settings.policy.check_password(password)?;
-        if !settings.config.password_hibp_enabled {
+        if !settings.config.signup.password_hibp_enabled {
             return Ok(());
         }
-        match hibp::is_breached(&self.http, &settings.config.hibp_url, password.expose()).await {
+        match hibp::is_breached(
+            &self.http,
+            &settings.config.signup.hibp_url,
+            password.expose(),
+        )
+        .await
+        {
             Ok(false) => Ok(()),
             Ok(true) => Err(ErrorCode::PasswordInHibpDatabase.into()),
             Err(e) => Err(ApiError::internal(format!("breached-password check: {e}"))),

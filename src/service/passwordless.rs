@@ -71,7 +71,12 @@ impl EmailSignIn {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.settings.config().email_passwordless_enabled {
+        if !self
+            .settings
+            .config()
+            .passwordless
+            .email_passwordless_enabled
+        {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;
@@ -112,7 +117,7 @@ impl EmailSignIn {
         email: Email,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(), ApiError> {
-        if !self.settings.config().otp_email_enabled {
+        if !self.settings.config().passwordless.otp_email_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         let options = self.email_signin_options(&email, options)?;

@@ -115,7 +115,7 @@ impl Registration {
     /// `signup-disabled` when sign-up is closed. Nhost Auth 0.52's
     /// `AUTH_DISABLE_AUTO_SIGNUP` belongs here too, as one more switch.
     pub fn check_open(&self) -> Result<(), ErrorCode> {
-        if self.settings.config().disable_signup {
+        if self.settings.config().signup.disable_signup {
             Err(ErrorCode::SignupDisabled)
         } else {
             Ok(())
@@ -128,9 +128,9 @@ impl Registration {
         let (disable_new_users, verification_required, refresh_ttl) = {
             let config = self.settings.config();
             (
-                config.disable_new_users,
-                config.email_verification_required,
-                config.refresh_token_expires_in,
+                config.signup.disable_new_users,
+                config.signup.email_verification_required,
+                config.jwt.refresh_token_expires_in,
             )
         };
         let anonymous = matches!(account.credential, Credential::Anonymous);
@@ -234,7 +234,7 @@ impl Registration {
     pub fn plan_passwordless(&self) -> Result<PasswordlessPlan, ErrorCode> {
         self.check_open()?;
         Ok(PasswordlessPlan {
-            disabled: self.settings.config().disable_new_users,
+            disabled: self.settings.config().signup.disable_new_users,
         })
     }
 

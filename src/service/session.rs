@@ -120,7 +120,7 @@ impl Sessions {
                     extra: &custom,
                     elevated,
                 },
-                self.settings.config().access_tokens_expires_in,
+                self.settings.config().jwt.access_tokens_expires_in,
             )
             .map_err(ApiError::internal)
     }
@@ -140,7 +140,7 @@ impl Sessions {
         view.active_mfa_type = None;
         Ok(Session {
             access_token: Redacted::new(access_token),
-            access_token_expires_in: self.settings.config().access_tokens_expires_in,
+            access_token_expires_in: self.settings.config().jwt.access_tokens_expires_in,
             refresh_token: Redacted::new(refresh_token.expose()),
             refresh_token_id,
             user: Some(view),
@@ -163,7 +163,7 @@ impl Sessions {
             &db,
             user.id,
             &refresh.hash(),
-            self.settings.config().refresh_token_expires_in,
+            self.settings.config().jwt.refresh_token_expires_in,
         )
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
@@ -178,8 +178,8 @@ impl Sessions {
         let (ttl, verification_required) = {
             let config = self.settings.config();
             (
-                config.refresh_token_expires_in,
-                config.email_verification_required,
+                config.jwt.refresh_token_expires_in,
+                config.signup.email_verification_required,
             )
         };
         let db = self.db.get().await?;

@@ -38,7 +38,7 @@ pub struct SmsSignIn {
 
 impl SmsSignIn {
     fn sms_sender(&self) -> Result<Sms, ApiError> {
-        if !self.settings.config().sms_passwordless_enabled {
+        if !self.settings.config().sms.sms_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
         // Enabled at runtime (/change-env) without provider settings at start-up.

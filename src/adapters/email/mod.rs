@@ -86,27 +86,27 @@ pub enum Mailer {
 impl Mailer {
     /// Empty `smtp_host` → [`Mailer::Log`]; `postmark` → the Postmark API; otherwise SMTP.
     pub fn from_config(config: &Config, tls: &Tls) -> Result<Mailer, MailError> {
-        let host = config.smtp_host.trim();
+        let host = config.email.smtp_host.trim();
         if host.is_empty() {
             return Ok(Mailer::Log);
         }
         if host.eq_ignore_ascii_case("postmark") {
             return Ok(Mailer::Postmark(PostmarkMailer::new(
-                &config.smtp_postmark_api_url,
-                &config.smtp_password,
-                &config.smtp_sender,
+                &config.email.smtp_postmark_api_url,
+                config.email.smtp_password.expose(),
+                &config.email.smtp_sender,
                 tls,
             )?));
         }
         let settings = SmtpSettings {
             host: host.to_owned(),
-            port: config.smtp_port,
-            secure: config.smtp_secure,
-            user: config.smtp_user.clone(),
-            password: config.smtp_password.clone(),
-            auth_method: config.smtp_auth_method,
-            sender: config.smtp_sender.clone(),
-            api_header: config.smtp_api_header.clone(),
+            port: config.email.smtp_port,
+            secure: config.email.smtp_secure,
+            user: config.email.smtp_user.clone(),
+            password: config.email.smtp_password.expose().to_owned(),
+            auth_method: config.email.smtp_auth_method,
+            sender: config.email.smtp_sender.clone(),
+            api_header: config.email.smtp_api_header.clone(),
             timeout: SmtpSettings::DEFAULT_TIMEOUT,
         };
         Ok(Mailer::Smtp(SmtpMailer::new(settings, tls)?))

@@ -9,9 +9,17 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::providers::{AppleEndpoints, AppleProvider};
+
+use super::Provider;
+use super::idtoken::APPLE_ISSUER;
 use super::idtoken::{IdTokenVerifier, Nonce};
+use super::oauth2_flow::OAuth2Provider;
+use super::oauth2_flow::Secret as ClientSecret;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, bool_field, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
+use crate::config::Secret;
 
 /// Apple accepts client secrets valid for up to six months; upstream uses 180 days.
 pub const SECRET_LIFETIME_SECS: i64 = 180 * 24 * 3600;
@@ -95,6 +103,45 @@ impl AppleClientSecret {
 pub struct Apple {
     pub config: OAuth2Config,
     pub id_tokens: Arc<IdTokenVerifier>,
+}
+
+impl FromProviderSettings for Apple {
+    type Settings = AppleProvider;
+    type Endpoints = AppleEndpoints;
+
+    fn build(
+        s: &AppleProvider,
+        e: &AppleEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let key = parse_private_key(s.private_key.expose())?;
+        let secret = AppleClientSecret::new(
+            s.team_id.clone(),
+            s.key_id.clone(),
+            s.client_id.clone(),
+            key,
+        );
+        // Fail at start-up, not at the first sign-in, if the key cannot sign.
+        secret.current()?;
+        let mut config = ctx.oauth2(
+            "apple",
+            &s.client_id,
+            &Secret::default(),
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        config.secret = ClientSecret::Apple(Arc::new(secret));
+        config.response_type = Some("code id_token");
+        config.extra_params = vec![("response_mode", "form_post".to_owned())];
+        let id_tokens = Arc::new(IdTokenVerifier::new(
+            vec![APPLE_ISSUER.to_owned()],
+            vec![s.client_id.clone()],
+            ctx.apple_jwks.clone(),
+        ));
+        let adapter = Apple { config, id_tokens };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 /// Apple's `user` form field (first sign-in only).

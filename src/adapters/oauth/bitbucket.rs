@@ -2,18 +2,53 @@
 //! confirmation flag. Only a confirmed address is used (an unconfirmed one proves
 //! nothing and would let anyone claim an account by email).
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::providers::{BitbucketEndpoints, BitbucketProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::ClientAuth;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Bitbucket {
     pub config: OAuth2Config,
     pub profile_url: String,
     pub emails_url: String,
+}
+
+impl FromProviderSettings for Bitbucket {
+    type Settings = BitbucketProvider;
+    type Endpoints = BitbucketEndpoints;
+
+    fn build(
+        s: &BitbucketProvider,
+        e: &BitbucketEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let mut config = ctx.oauth2(
+            "bitbucket",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        config.client_auth = ClientAuth::Basic;
+        let adapter = Bitbucket {
+            config,
+            profile_url: e.user_profile_url.clone(),
+            emails_url: e.user_emails_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 #[derive(Deserialize)]

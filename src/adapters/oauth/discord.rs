@@ -1,15 +1,47 @@
 //! Discord.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{DiscordEndpoints, DiscordProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, bool_field, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Discord {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Discord {
+    type Settings = DiscordProvider;
+    type Endpoints = DiscordEndpoints;
+
+    fn build(
+        s: &DiscordProvider,
+        e: &DiscordEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let config = ctx.oauth2(
+            "discord",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        let adapter = Discord {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 /// `{"id","username","discriminator","email","verified","avatar","locale"}`.

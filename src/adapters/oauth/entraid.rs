@@ -1,15 +1,51 @@
 //! Microsoft Entra ID (v2 endpoints; profile from Microsoft Graph's OIDC userinfo).
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{EntraidEndpoints, EntraidProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, bool_field, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
+use crate::config::oauth::endpoint_or;
 
 pub struct Entraid {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Entraid {
+    type Settings = EntraidProvider;
+    type Endpoints = EntraidEndpoints;
+
+    fn build(
+        s: &EntraidProvider,
+        e: &EntraidEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let tenant = s.tenant.trim();
+        let base = format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0");
+        let mut config = ctx.oauth2(
+            "entraid",
+            &s.client_id,
+            &s.client_secret,
+            endpoint_or(&e.authorization_url, || format!("{base}/authorize")),
+            endpoint_or(&e.token_url, || format!("{base}/token")),
+            s.scopes(),
+        );
+        config.pkce = true;
+        let adapter = Entraid {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Entraid {

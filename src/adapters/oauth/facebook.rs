@@ -1,15 +1,47 @@
 //! Facebook: Graph API `/me` with the fields upstream asks for.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{FacebookEndpoints, FacebookProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Facebook {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Facebook {
+    type Settings = FacebookProvider;
+    type Endpoints = FacebookEndpoints;
+
+    fn build(
+        s: &FacebookProvider,
+        e: &FacebookEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let config = ctx.oauth2(
+            "facebook",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        let adapter = Facebook {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Facebook {

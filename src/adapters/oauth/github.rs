@@ -1,18 +1,52 @@
 //! GitHub (and GitHub Enterprise through the URL settings): the user endpoint gives the
 //! account, `/user/emails` the addresses and whether GitHub verified them.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::providers::{GithubEndpoints, GithubProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Github {
     pub config: OAuth2Config,
     pub profile_url: String,
     pub emails_url: String,
+}
+
+impl FromProviderSettings for Github {
+    type Settings = GithubProvider;
+    type Endpoints = GithubEndpoints;
+
+    fn build(
+        s: &GithubProvider,
+        e: &GithubEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let mut config = ctx.oauth2(
+            "github",
+            &s.client_id,
+            &s.client_secret,
+            s.authorization_url.clone(),
+            s.token_url.clone(),
+            s.scopes(),
+        );
+        config.pkce = true;
+        let adapter = Github {
+            config,
+            profile_url: s.user_profile_url.clone(),
+            emails_url: e.user_emails_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 #[derive(Deserialize, Clone, Debug)]

@@ -1,15 +1,48 @@
 //! GitLab (gitlab.com or self-managed through the URL settings).
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{GitlabEndpoints, GitlabProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Gitlab {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Gitlab {
+    type Settings = GitlabProvider;
+    type Endpoints = GitlabEndpoints;
+
+    fn build(
+        s: &GitlabProvider,
+        e: &GitlabEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let mut config = ctx.oauth2(
+            "gitlab",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        config.pkce = true;
+        let adapter = Gitlab {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Gitlab {

@@ -1,15 +1,48 @@
 //! Google: OAuth 2.0 with PKCE, profile from the v2 userinfo endpoint (as upstream).
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{GoogleEndpoints, GoogleProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, bool_field, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Google {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Google {
+    type Settings = GoogleProvider;
+    type Endpoints = GoogleEndpoints;
+
+    fn build(
+        s: &GoogleProvider,
+        e: &GoogleEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let mut config = ctx.oauth2(
+            "google",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        config.pkce = true;
+        let adapter = Google {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Google {

@@ -1,15 +1,50 @@
 //! Strava: no email is ever available.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{StravaEndpoints, StravaProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderTokens};
 
 pub struct Strava {
     pub config: OAuth2Config,
     pub profile_url: String,
+}
+
+impl FromProviderSettings for Strava {
+    type Settings = StravaProvider;
+    type Endpoints = StravaEndpoints;
+
+    fn build(
+        s: &StravaProvider,
+        e: &StravaEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        // Strava wants its scopes comma-separated in one parameter.
+        let scopes = vec![s.scopes().join(",")];
+        let mut config = ctx.oauth2(
+            "strava",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            scopes,
+        );
+        config.extra_params = vec![("approval_prompt", "force".to_owned())];
+        let adapter = Strava {
+            config,
+            profile_url: e.user_profile_url.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Strava {

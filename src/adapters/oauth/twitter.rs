@@ -2,11 +2,16 @@
 //! The sign-in's state travels in the callback URL given with the request token; the
 //! request token's secret is kept with the state until the callback.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use oauth1_request as oauth;
 use serde_json::{Value, json};
 
+use crate::config::providers::{TwitterEndpoints, TwitterProvider};
+
 use super::oauth2_flow::{opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{
     Authorization, AuthorizeInput, CallbackInput, OAuthError, Profile, Provider, ProviderTokens,
 };
@@ -21,6 +26,28 @@ pub struct Twitter {
     pub access_token_url: String,
     pub profile_url: String,
     pub http: reqwest::Client,
+}
+
+impl FromProviderSettings for Twitter {
+    type Settings = TwitterProvider;
+    type Endpoints = TwitterEndpoints;
+
+    fn build(
+        s: &TwitterProvider,
+        e: &TwitterEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        Ok(Arc::new(Twitter {
+            consumer_key: s.consumer_key.clone(),
+            consumer_secret: s.consumer_secret.expose().to_owned(),
+            callback_url: ctx.callback_url("twitter"),
+            request_token_url: e.request_token_url.clone(),
+            authorization_url: e.authorization_url.clone(),
+            access_token_url: e.access_token_url.clone(),
+            profile_url: e.user_profile_url.clone(),
+            http: ctx.http.clone(),
+        }))
+    }
 }
 
 /// A form-encoded answer (`oauth_token=…&oauth_token_secret=…`) as key/value pairs.

@@ -1,11 +1,18 @@
 //! WorkOS SSO: the organization or connection comes from the request
 //! (`providerSpecificParams`) or the configured defaults.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::config::providers::{WorkosEndpoints, WorkosProvider};
+
+use super::Provider;
 use super::http::get_json;
+use super::oauth2_flow::OAuth2Provider;
 use super::oauth2_flow::{OAuth2Adapter, OAuth2Config, opt_string_field, string_field};
+use super::registry::{BuildContext, FromProviderSettings};
 use super::{CallbackInput, OAuthError, Profile, ProviderSpecificParams, ProviderTokens};
 
 pub struct Workos {
@@ -14,6 +21,34 @@ pub struct Workos {
     pub default_organization: String,
     pub default_connection: String,
     pub default_domain: String,
+}
+
+impl FromProviderSettings for Workos {
+    type Settings = WorkosProvider;
+    type Endpoints = WorkosEndpoints;
+
+    fn build(
+        s: &WorkosProvider,
+        e: &WorkosEndpoints,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn Provider>, String> {
+        let config = ctx.oauth2(
+            "workos",
+            &s.client_id,
+            &s.client_secret,
+            e.authorization_url.clone(),
+            e.token_url.clone(),
+            s.scopes(),
+        );
+        let adapter = Workos {
+            config,
+            profile_url: e.user_profile_url.clone(),
+            default_organization: s.default_organization.clone(),
+            default_connection: s.default_connection.clone(),
+            default_domain: s.default_domain.clone(),
+        };
+        Ok(Arc::new(OAuth2Provider::new(adapter, ctx.http.clone())))
+    }
 }
 
 impl OAuth2Adapter for Workos {

@@ -109,21 +109,28 @@ fn http_client(provider: &'static str, tls: &Tls) -> Result<reqwest::Client, Sms
 
 /// The provider `AUTH_SMS_PROVIDER` selects, with its settings checked.
 pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
-    match config.sms_provider {
+    match config.sms.sms_provider {
         ProviderKind::Dev => Ok(Arc::new(DevSms)),
         ProviderKind::Modica => {
             require(
                 "modica",
                 &[
-                    ("AUTH_SMS_MODICA_USERNAME", &config.sms_modica_username),
-                    ("AUTH_SMS_MODICA_PASSWORD", &config.sms_modica_password),
+                    ("AUTH_SMS_MODICA_USERNAME", &config.sms.sms_modica_username),
+                    (
+                        "AUTH_SMS_MODICA_PASSWORD",
+                        config.sms.sms_modica_password.expose(),
+                    ),
                 ],
             )?;
             Ok(Arc::new(ModicaSms {
                 http: http_client("modica", tls)?,
-                base_url: config.sms_modica_api_url.trim_end_matches('/').to_owned(),
-                username: config.sms_modica_username.clone(),
-                password: config.sms_modica_password.clone(),
+                base_url: config
+                    .sms
+                    .sms_modica_api_url
+                    .trim_end_matches('/')
+                    .to_owned(),
+                username: config.sms.sms_modica_username.clone(),
+                password: config.sms.sms_modica_password.expose().to_owned(),
             }))
         }
         ProviderKind::Twilio => {
@@ -132,37 +139,45 @@ pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
                 &[
                     (
                         "AUTH_SMS_TWILIO_ACCOUNT_SID",
-                        &config.sms_twilio_account_sid,
+                        &config.sms.sms_twilio_account_sid,
                     ),
-                    ("AUTH_SMS_TWILIO_AUTH_TOKEN", &config.sms_twilio_auth_token),
+                    (
+                        "AUTH_SMS_TWILIO_AUTH_TOKEN",
+                        config.sms.sms_twilio_auth_token.expose(),
+                    ),
                     (
                         "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID",
-                        &config.sms_twilio_messaging_service_id,
+                        &config.sms.sms_twilio_messaging_service_id,
                     ),
                 ],
             )?;
             let http = http_client("twilio", tls)?;
             if twilio::uses_verify(
-                &config.sms_twilio_account_sid,
-                &config.sms_twilio_messaging_service_id,
+                &config.sms.sms_twilio_account_sid,
+                &config.sms.sms_twilio_messaging_service_id,
             ) {
                 Ok(Arc::new(TwilioVerify {
                     http,
                     base_url: config
+                        .sms
                         .sms_twilio_verify_api_url
                         .trim_end_matches('/')
                         .to_owned(),
-                    account_sid: config.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms_twilio_auth_token.clone(),
-                    service_sid: config.sms_twilio_messaging_service_id.clone(),
+                    account_sid: config.sms.sms_twilio_account_sid.clone(),
+                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
+                    service_sid: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             } else {
                 Ok(Arc::new(TwilioMessages {
                     http,
-                    base_url: config.sms_twilio_api_url.trim_end_matches('/').to_owned(),
-                    account_sid: config.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms_twilio_auth_token.clone(),
-                    from: config.sms_twilio_messaging_service_id.clone(),
+                    base_url: config
+                        .sms
+                        .sms_twilio_api_url
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    account_sid: config.sms.sms_twilio_account_sid.clone(),
+                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
+                    from: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             }
         }

@@ -28,42 +28,42 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `None` unless `AUTH_RATE_LIMIT_ENABLE`; errors name the setting at fault.
     pub fn from_config(config: &Config) -> Result<Option<RateLimiter>, String> {
-        let trusted_proxies = TrustedProxies::parse(&config.trusted_proxies)
+        let trusted_proxies = TrustedProxies::parse(&config.rate_limit.trusted_proxies)
             .map_err(|e| format!("AUTH_TRUSTED_PROXIES: {e}"))?;
-        if !config.rate_limit_enable {
+        if !config.rate_limit.rate_limit_enable {
             return Ok(None);
         }
         for (env, interval) in [
             (
                 "AUTH_RATE_LIMIT_GLOBAL_INTERVAL",
-                config.rate_limit_global_interval,
+                config.rate_limit.rate_limit_global_interval,
             ),
             (
                 "AUTH_RATE_LIMIT_EMAIL_INTERVAL",
-                config.rate_limit_email_interval,
+                config.rate_limit.rate_limit_email_interval,
             ),
             (
                 "AUTH_RATE_LIMIT_SMS_INTERVAL",
-                config.rate_limit_sms_interval,
+                config.rate_limit.rate_limit_sms_interval,
             ),
             (
                 "AUTH_RATE_LIMIT_BRUTE_FORCE_INTERVAL",
-                config.rate_limit_brute_force_interval,
+                config.rate_limit.rate_limit_brute_force_interval,
             ),
             (
                 "AUTH_RATE_LIMIT_SIGNUPS_INTERVAL",
-                config.rate_limit_signups_interval,
+                config.rate_limit.rate_limit_signups_interval,
             ),
         ] {
             if interval.as_millis() == 0 {
                 return Err(format!("{env} must be at least 1ms"));
             }
         }
-        let server = config.rate_limit_memcache_server.trim();
+        let server = config.rate_limit.rate_limit_memcache_server.trim();
         let store = if server.is_empty() {
             Store::Memory(MemoryStore::default())
         } else {
-            let prefix = config.rate_limit_memcache_prefix.clone();
+            let prefix = config.rate_limit.rate_limit_memcache_prefix.clone();
             if (!prefix.is_empty() && !memcached::valid_key(&prefix)) || prefix.len() > 150 {
                 return Err(format!(
                     "AUTH_RATE_LIMIT_MEMCACHE_PREFIX {prefix:?}: memcached keys allow no \
@@ -80,33 +80,33 @@ impl RateLimiter {
             store,
             global: SlidingWindow::new(
                 "user-global",
-                config.rate_limit_global_burst,
-                config.rate_limit_global_interval,
+                config.rate_limit.rate_limit_global_burst,
+                config.rate_limit.rate_limit_global_interval,
             ),
             email: SlidingWindow::new(
-                if config.rate_limit_email_is_global {
+                if config.rate_limit.rate_limit_email_is_global {
                     "global-email"
                 } else {
                     "user-email"
                 },
-                config.rate_limit_email_burst,
-                config.rate_limit_email_interval,
+                config.rate_limit.rate_limit_email_burst,
+                config.rate_limit.rate_limit_email_interval,
             ),
-            email_is_global: config.rate_limit_email_is_global,
+            email_is_global: config.rate_limit.rate_limit_email_is_global,
             sms: SlidingWindow::new(
                 "user-sms",
-                config.rate_limit_sms_burst,
-                config.rate_limit_sms_interval,
+                config.rate_limit.rate_limit_sms_burst,
+                config.rate_limit.rate_limit_sms_interval,
             ),
             brute_force: SlidingWindow::new(
                 "user-bruteforce",
-                config.rate_limit_brute_force_burst,
-                config.rate_limit_brute_force_interval,
+                config.rate_limit.rate_limit_brute_force_burst,
+                config.rate_limit.rate_limit_brute_force_interval,
             ),
             signups: SlidingWindow::new(
                 "user-signups",
-                config.rate_limit_signups_burst,
-                config.rate_limit_signups_interval,
+                config.rate_limit.rate_limit_signups_burst,
+                config.rate_limit.rate_limit_signups_interval,
             ),
             trusted_proxies,
         }))

@@ -67,7 +67,7 @@ pub async fn limit(State(route): State<RouteLimits>, req: Request, next: Next) -
     let email = match route.limits.email {
         EmailLimit::Never => false,
         EmailLimit::Always => true,
-        EmailLimit::WhileVerificationRequired => state.config().email_verification_required,
+        EmailLimit::WhileVerificationRequired => state.config().signup.email_verification_required,
     };
     let decision = limiter
         .check(&rate_limit_key(client), &route.limits, email)

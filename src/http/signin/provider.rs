@@ -157,7 +157,7 @@ async fn callback(
 fn outcome_redirect(settings: &SettingsHandle, outcome: CallbackOutcome) -> Response {
     let mut pairs: Vec<(&str, String)> = outcome.params;
     if let Some(code) = outcome.error {
-        let code = code.visible(settings.config().conceal_errors);
+        let code = code.visible(settings.config().server.conceal_errors);
         pairs.push(("error", code.as_str().to_owned()));
         pairs.push(("errorDescription", code.message().to_owned()));
     }

@@ -149,7 +149,7 @@ impl Passkeys {
         options: Option<SignUpOptionsInput>,
     ) -> Result<CreationOptions, ApiError> {
         let rp = self.relying_party()?;
-        if self.settings.config().disable_signup {
+        if self.settings.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let options = self
@@ -192,7 +192,7 @@ impl Passkeys {
         nickname: Option<String>,
     ) -> Result<Option<Session>, ApiError> {
         let rp = self.relying_party()?;
-        if self.settings.config().disable_signup {
+        if self.settings.config().signup.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());
         }
         let (ceremony, state) = self
