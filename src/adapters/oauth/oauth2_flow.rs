@@ -71,7 +71,7 @@ pub struct OAuth2Config {
 
 /// A provider's token answer, read leniently: `token_type` may be missing (WorkOS),
 /// `scope` may be a list (Twitch) and `expires_in` a string.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "RawTokenResponse", into = "RawTokenResponse")]
 pub struct LenientTokenResponse {
     access_token: AccessToken,
@@ -80,6 +80,18 @@ pub struct LenientTokenResponse {
     refresh_token: Option<RefreshToken>,
     scopes: Option<Vec<Scope>>,
     id_token: Option<String>,
+}
+
+/// The tokens (the id token included) stay out of `Debug`.
+impl std::fmt::Debug for LenientTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LenientTokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("has_id_token", &self.id_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
