@@ -6,15 +6,16 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{DbError, classify};
+use crate::domain::Email;
 
 /// Whether some user has this email (case-insensitively, as the citext column compares).
-pub async fn email_exists(db: &impl GenericClient, email: &str) -> Result<bool, DbError> {
+pub async fn email_exists(db: &impl GenericClient, email: &Email) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM auth.users WHERE email = $1::text::public.citext)",
         )
         .await?;
-    Ok(db.query_one(&stmt, &[&email]).await?.try_get(0)?)
+    Ok(db.query_one(&stmt, &[&email.as_str()]).await?.try_get(0)?)
 }
 
 pub async fn set_password_hash(

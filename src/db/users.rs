@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::oauth::ProviderLink;
 use super::webauthn::NewKey;
 use super::{DbError, classify};
+use crate::domain::{Email, PhoneNumber};
 
 /// The columns every workflow reads. Emails are cast to text because the `auth.email`
 /// domain is a citext, which the driver does not map to `String`.
@@ -81,8 +82,8 @@ pub(crate) const USER_COLUMN_COUNT: usize = 17;
 /// A user to insert, with its roles.
 pub struct NewUser<'a> {
     pub id: Option<Uuid>,
-    pub email: Option<&'a str>,
-    pub phone_number: Option<&'a str>,
+    pub email: Option<&'a Email>,
+    pub phone_number: Option<&'a PhoneNumber>,
     pub password_hash: Option<&'a str>,
     pub display_name: &'a str,
     pub avatar_url: &'a str,
@@ -127,8 +128,8 @@ impl NewUser<'_> {
             display_name: self.display_name.to_owned(),
             avatar_url: self.avatar_url.to_owned(),
             locale: self.locale.to_owned(),
-            email: self.email.map(str::to_owned),
-            phone_number: self.phone_number.map(str::to_owned),
+            email: self.email.map(|e| e.as_str().to_owned()),
+            phone_number: self.phone_number.map(|p| p.e164().to_owned()),
             password_hash: None,
             email_verified: self.email_verified,
             phone_number_verified: false,
@@ -145,12 +146,12 @@ impl NewUser<'_> {
 
 pub async fn find_by_email(
     db: &impl GenericClient,
-    email: &str,
+    email: &Email,
 ) -> Result<Option<UserRow>, DbError> {
     let sql =
         format!("SELECT {USER_COLUMNS} FROM auth.users u WHERE u.email = $1::text::public.citext");
     let stmt = db.prepare_cached(&sql).await?;
-    let row = db.query_opt(&stmt, &[&email]).await?;
+    let row = db.query_opt(&stmt, &[&email.as_str()]).await?;
     row.map(|r| UserRow::from_row(&r, 0)).transpose()
 }
 
@@ -233,8 +234,8 @@ pub async fn insert_user(
             &stmt,
             &[
                 &user.id,
-                &user.email,
-                &user.phone_number,
+                &user.email.map(Email::as_str),
+                &user.phone_number.map(PhoneNumber::e164),
                 &user.password_hash,
                 &user.display_name,
                 &user.avatar_url,

@@ -77,7 +77,7 @@ impl Deanonymization {
         self.settings.policy().check_email(email)?;
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
-        if email_flows::email_exists(&*client, email).await? {
+        if email_flows::email_exists(&*client, &input.email).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }
         let password_hash = match password {

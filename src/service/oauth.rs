@@ -24,6 +24,7 @@ use crate::adapters::oauth::{
 };
 use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
 use crate::db::users;
+use crate::domain::Email;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::registration::{Credential, NewAccount, Registered, Registration};
@@ -520,7 +521,15 @@ impl OAuthSignIn {
             let session = self.sessions.new_session(&user).await?;
             return Ok((user.id, Some(session)));
         }
-        if let Some(email) = &profile.email
+        // What the `auth.email` domain would refuse is no address to look up or store
+        // (inserting it would fail anyway).
+        let email = profile
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| ApiError::internal(format!("provider profile email: {e}")))?;
+        if let Some(email) = &email
             && let Some(user) = users::find_by_email(&client, email).await?
         {
             // Upstream answers 500 here; the real reason is more useful and reveals no
@@ -538,18 +547,20 @@ impl OAuthSignIn {
             return Ok((user.id, Some(session)));
         }
         drop(client);
-        self.provider_sign_up(profile, link, options).await
+        self.provider_sign_up(profile, email.as_ref(), link, options)
+            .await
     }
 
     async fn provider_sign_up(
         &self,
         profile: &Profile,
+        email: Option<&Email>,
         link: &ProviderLink<'_>,
         options: Option<SignUpOptionsInput>,
     ) -> Result<(Uuid, Option<Session>), ApiError> {
         self.registration.check_open()?;
-        if let Some(email) = &profile.email {
-            self.settings.policy().check_email(email)?;
+        if let Some(email) = email {
+            self.settings.policy().check_email(email.as_str())?;
         }
         let mut options = options.unwrap_or_default();
         // The provider's locale is the default when the client asked for none.
@@ -568,12 +579,11 @@ impl OAuthSignIn {
             .settings
             .policy()
             .resolve_signup_options(Some(options), &default_name)?;
-        let email = profile.email.as_deref();
         let avatar_url = if !profile.avatar_url.is_empty() {
             profile.avatar_url.clone()
         } else {
             email
-                .map(|e| self.settings.policy().avatar_url(e))
+                .map(|e| self.settings.policy().avatar_url(e.as_str()))
                 .unwrap_or_default()
         };
         let registered = self

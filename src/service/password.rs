@@ -39,7 +39,7 @@ impl PasswordChange {
         }
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
-        let Some(user) = users::find_by_email(&*client, email.as_str()).await? else {
+        let Some(user) = users::find_by_email(&*client, &email).await? else {
             return Ok(());
         };
         if self.accounts.check(&user, Tolerate::default()).is_err() {

@@ -159,7 +159,7 @@ impl EmailSignIn {
             return Err(ErrorCode::InvalidTicket.into());
         }
         let mut client = self.db.get().await?;
-        let user = users::find_by_email(&client, email.as_str()).await?;
+        let user = users::find_by_email(&client, &email).await?;
         let attempt = match &user {
             Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
             None => None,
@@ -203,7 +203,7 @@ impl EmailSignIn {
         email: &Email,
         options: &SignUpOptions,
     ) -> Result<Lookup, ApiError> {
-        if let Some(user) = users::find_by_email(tx, email.as_str()).await? {
+        if let Some(user) = users::find_by_email(tx, email).await? {
             self.accounts.check(
                 &user,
                 Tolerate {
@@ -224,7 +224,7 @@ impl EmailSignIn {
             .create_passwordless(
                 tx,
                 PasswordlessAccount {
-                    email: Some(email.as_str()),
+                    email: Some(email),
                     phone_number: None,
                     sms_code: None,
                     options,

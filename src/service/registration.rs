@@ -25,7 +25,7 @@ use crate::db::oauth::ProviderLink;
 use crate::db::users::{self, FirstRows, NewUser};
 use crate::db::webauthn::NewKey;
 use crate::db::{DbError, DbPool};
-use crate::domain::SignUpOptions;
+use crate::domain::{Email, PhoneNumber, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{Mail, TicketEmail};
 use crate::service::session::{Session, Sessions};
@@ -58,7 +58,7 @@ pub enum Credential<'a> {
 pub struct NewAccount<'a> {
     /// Chosen in advance (a passkey's user handle), or by the database when `None`.
     pub id: Option<Uuid>,
-    pub email: Option<&'a str>,
+    pub email: Option<&'a Email>,
     /// A provider vouched for the address, so it needs no verification email.
     pub email_verified: bool,
     pub credential: Credential<'a>,
@@ -92,8 +92,8 @@ impl PasswordlessPlan {
 
 /// A user that a passwordless sign-in creates.
 pub struct PasswordlessAccount<'a> {
-    pub email: Option<&'a str>,
-    pub phone_number: Option<&'a str>,
+    pub email: Option<&'a Email>,
+    pub phone_number: Option<&'a PhoneNumber>,
     /// An SMS code to keep (hashed) with its lifetime in seconds.
     pub sms_code: Option<(&'a str, i64)>,
     pub options: &'a SignUpOptions,
@@ -214,10 +214,10 @@ impl Registration {
                 .send_ticket(TicketEmail {
                     template: TemplateName::EmailVerify,
                     kind: TicketKind::VerifyEmail,
-                    to: email,
+                    to: email.as_str(),
                     locale: &options.locale,
                     display_name: &options.display_name,
-                    email,
+                    email: email.as_str(),
                     new_email: "",
                     ticket: &ticket.value,
                     redirect_to: &options.redirect_to,

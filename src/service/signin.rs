@@ -41,7 +41,7 @@ impl EmailPasswordSignIn {
         password: Password,
     ) -> Result<PasswordSignIn, ApiError> {
         let db = self.db.get().await?;
-        let user = users::find_by_email(&db, email.as_str()).await?;
+        let user = users::find_by_email(&db, &email).await?;
         drop(db);
         let matched = self
             .passwords

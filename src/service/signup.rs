@@ -43,7 +43,7 @@ impl SignUp {
             .registration
             .register(NewAccount {
                 id: None,
-                email: Some(email.as_str()),
+                email: Some(&email),
                 email_verified: false,
                 credential: Credential::PasswordHash(&password_hash),
                 options: &options,

@@ -114,7 +114,7 @@ impl SmsSignIn {
                     &db,
                     PasswordlessAccount {
                         email: None,
-                        phone_number: Some(phone.e164()),
+                        phone_number: Some(&phone),
                         sms_code: code.as_deref().map(|c| (c, CODE_TTL_SECS)),
                         options: &options,
                         avatar_url: &avatar_url,

@@ -36,7 +36,7 @@ impl EmailChange {
             .resolve_redirect_options(options.as_ref())?;
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
-        let user = users::find_by_email(&*client, email.as_str())
+        let user = users::find_by_email(&*client, &email)
             .await?
             .ok_or(ErrorCode::InvalidEmailPassword)?;
         self.accounts.check(
@@ -88,7 +88,7 @@ impl EmailChange {
         self.settings.policy().check_email(new_email.as_str())?;
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
-        if email_flows::email_exists(&*client, new_email.as_str()).await? {
+        if email_flows::email_exists(&*client, &new_email).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }
         let kind = TicketKind::EmailConfirmChange;

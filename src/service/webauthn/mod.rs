@@ -215,8 +215,8 @@ impl Passkeys {
             metadata: pending.metadata,
             redirect_to: pending.redirect_to,
         };
-        let email = pending.email;
-        let avatar_url = self.settings.policy().avatar_url(&email);
+        let email = Email::parse(&pending.email).map_err(ApiError::internal)?;
+        let avatar_url = self.settings.policy().avatar_url(email.as_str());
         let new_key = key.to_store(nickname.as_deref());
         // Upstream's `SignupUserWithFn` with `sendConfirmationEmail = true`.
         let registered = self
@@ -249,7 +249,7 @@ impl Passkeys {
                 .await;
         };
         let db = self.db.get().await?;
-        let user = users::find_by_email(&db, email.as_str())
+        let user = users::find_by_email(&db, &email)
             .await?
             .ok_or(ErrorCode::InvalidEmailPassword)?;
         self.accounts.check(&user, Tolerate::default())?;
