@@ -259,15 +259,6 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
-impl From<crate::db::DbError> for ApiError {
-    fn from(e: crate::db::DbError) -> Self {
-        match e {
-            crate::db::DbError::DuplicateEmail => ErrorCode::EmailAlreadyInUse.into(),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
 /// Upstream's error body; built here only (every error response is an [`ApiError`]).
 #[derive(Serialize)]
 struct ErrorBody<'a> {

@@ -108,6 +108,7 @@ fn the_layers_point_downwards() {
         ("service", "http"),
         ("service", "startup"),
         ("error", "http"),
+        ("error", "db"),
         ("error", "service"),
         ("db", "service"),
         ("domain", "service"),

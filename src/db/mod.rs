@@ -34,6 +34,17 @@ pub enum DbError {
     DuplicateCredential,
 }
 
+/// A taken email is the client's `email-already-in-use`; anything else is internal.
+/// (Here rather than in `error.rs`, which sits below the data layer.)
+impl From<DbError> for crate::error::ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::DuplicateEmail => crate::error::ErrorCode::EmailAlreadyInUse.into(),
+            other => crate::error::ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// Maps the unique violations a client can cause to their own [`DbError`] variants.
 pub(crate) fn classify(e: tokio_postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error()
