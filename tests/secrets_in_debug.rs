@@ -2,6 +2,7 @@
 //! type that carries one, and the parsed request secrets, are formatted with `{:?}` while
 //! holding a marker, which must not appear.
 
+use hasura_auth::domain::OneTimeCode;
 use hasura_auth::service::mfa::TotpSetup;
 use hasura_auth::service::oauth::{CallbackOutcome, ProviderCallback, ProviderSession};
 use hasura_auth::service::pat::CreatedPat;
@@ -110,6 +111,8 @@ fn presented_tokens_hide_themselves() {
     assert_hidden("RefreshToken", format!("{token:?}"));
     let body: Result<RefreshToken, _> = serde_json::from_str(&format!("\"{MARKER}\""));
     assert_hidden("parsed RefreshToken", format!("{body:?}"));
+    let code: OneTimeCode = serde_json::from_str("\"m4rk3r\"").expect("a code parses");
+    assert_hidden("OneTimeCode", format!("{code:?}"));
     let ticket = Ticket::presented(format!("passwordReset:{MARKER}"));
     assert_eq!(ticket.kind(), Some(TicketKind::PasswordReset));
     assert_hidden("Ticket", format!("{ticket:?}"));

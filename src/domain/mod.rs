@@ -4,6 +4,7 @@
 pub mod access;
 pub mod client_ip;
 pub mod email;
+pub mod one_time_code;
 pub mod options;
 pub mod password;
 pub mod phone;
@@ -14,6 +15,7 @@ pub mod webauthn;
 
 pub use access::EmailAccessList;
 pub use email::Email;
+pub use one_time_code::OneTimeCode;
 pub use options::{SignUpOptions, SignUpOptionsInput};
 pub use password::Password;
 pub use phone::PhoneNumber;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::adapters::qr;
 use crate::db::{mfa as mfa_db, users};
+use crate::domain::OneTimeCode;
 use crate::domain::totp::{self, TotpKey};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
@@ -105,9 +106,10 @@ impl TotpMfa {
     pub async fn change_mfa(
         &self,
         token: &VerifiedToken,
-        code: &str,
+        code: &OneTimeCode,
         activate: bool,
     ) -> Result<(), ApiError> {
+        let code = code.expose();
         self.require_mfa_enabled()?;
         let user = self
             .accounts
@@ -133,7 +135,12 @@ impl TotpMfa {
 
     /// `POST /signin/mfa/totp`: the second step of a password sign-in. The ticket is
     /// consumed first, so a wrong code means signing in with the password again.
-    pub async fn signin_mfa_totp(&self, ticket: &Ticket, code: &str) -> Result<Session, ApiError> {
+    pub async fn signin_mfa_totp(
+        &self,
+        ticket: &Ticket,
+        code: &OneTimeCode,
+    ) -> Result<Session, ApiError> {
+        let code = code.expose();
         self.require_mfa_enabled()?;
         if ticket.kind() != Some(TicketKind::MfaTotp) {
             return Err(ErrorCode::InvalidTicket.into());

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
 use crate::db::{email_otp, users};
+use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
@@ -153,8 +154,9 @@ impl EmailSignIn {
     pub async fn signin_otp_email_verify(
         &self,
         email: Email,
-        otp: &str,
+        otp: &OneTimeCode,
     ) -> Result<Session, ApiError> {
+        let otp = otp.expose();
         if !looks_like_code(otp) {
             return Err(ErrorCode::InvalidTicket.into());
         }

@@ -6,6 +6,7 @@ use rand::Rng;
 use crate::adapters::sms::{CodeMessage, Sms};
 use crate::db::sms as sms_db;
 use crate::db::users::UserRow;
+use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::{ApiError, ErrorCode};
@@ -168,8 +169,9 @@ impl SmsSignIn {
     pub async fn signin_sms_verify(
         &self,
         phone: Option<PhoneNumber>,
-        code: &str,
+        code: &OneTimeCode,
     ) -> Result<Session, ApiError> {
+        let code = code.expose();
         let sms = self.sms_sender()?;
         let phone = phone.ok_or(ErrorCode::InvalidRequest)?;
         let user = if sms.checks_codes() {

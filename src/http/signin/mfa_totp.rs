@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{Json, extract::State};
 use serde::Deserialize;
 
+use crate::domain::OneTimeCode;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::mfa::TotpMfa;
@@ -15,7 +16,7 @@ use crate::service::tickets::Ticket;
 #[serde(deny_unknown_fields)]
 pub struct Body {
     ticket: String,
-    otp: String,
+    otp: OneTimeCode,
 }
 
 pub async fn handle(

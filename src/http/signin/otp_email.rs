@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 
+use crate::domain::OneTimeCode;
 use crate::domain::{Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
@@ -32,7 +33,7 @@ pub async fn request(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
-    otp: String,
+    otp: OneTimeCode,
     email: Email,
 }
 

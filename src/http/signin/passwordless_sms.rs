@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 
+use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::ApiError;
@@ -34,7 +35,7 @@ pub async fn request(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OtpBody {
     phone_number: String,
-    otp: String,
+    otp: OneTimeCode,
 }
 
 pub async fn verify_otp(

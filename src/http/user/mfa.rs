@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
+use crate::domain::OneTimeCode;
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, Bearer};
 use crate::service::mfa::TotpMfa;
@@ -22,7 +23,7 @@ pub enum ActiveMfaType {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Body {
-    code: String,
+    code: OneTimeCode,
     #[serde(default)]
     active_mfa_type: ActiveMfaType,
 }
