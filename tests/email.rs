@@ -417,7 +417,7 @@ fn settings(port: u16, method: SmtpAuthMethod, user: &str, password: &str) -> Sm
         port,
         secure: false,
         user: user.to_owned(),
-        password: password.to_owned(),
+        password: password.into(),
         auth_method: method,
         sender: SENDER.to_owned(),
         api_header: API_HEADER.to_owned(),

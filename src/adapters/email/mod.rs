@@ -93,7 +93,7 @@ impl Mailer {
         if host.eq_ignore_ascii_case("postmark") {
             return Ok(Mailer::Postmark(PostmarkMailer::new(
                 &config.email.smtp_postmark_api_url,
-                config.email.smtp_password.expose(),
+                &config.email.smtp_password,
                 &config.email.smtp_sender,
                 tls,
             )?));
@@ -103,7 +103,7 @@ impl Mailer {
             port: config.email.smtp_port,
             secure: config.email.smtp_secure,
             user: config.email.smtp_user.clone(),
-            password: config.email.smtp_password.expose().to_owned(),
+            password: config.email.smtp_password.clone(),
             auth_method: config.email.smtp_auth_method,
             sender: config.email.smtp_sender.clone(),
             api_header: config.email.smtp_api_header.clone(),

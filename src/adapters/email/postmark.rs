@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{MailError, TemplateName, TemplateVars};
+use crate::config::Secret;
 use crate::tls::Tls;
 
 /// Time-outs: connecting, and the whole request.
@@ -20,7 +21,7 @@ pub const DEFAULT_API_URL: &str = "https://api.postmarkapp.com";
 pub struct PostmarkMailer {
     client: reqwest::Client,
     endpoint: url::Url,
-    server_token: String,
+    server_token: Secret,
     sender: String,
 }
 
@@ -28,7 +29,7 @@ impl std::fmt::Debug for PostmarkMailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostmarkMailer")
             .field("endpoint", &self.endpoint.as_str())
-            .field("server_token", &"<redacted>")
+            .field("server_token", &self.server_token)
             .field("sender", &self.sender)
             .finish()
     }
@@ -64,7 +65,7 @@ impl PostmarkMailer {
     /// `AUTH_SMTP_PASS`, as upstream.
     pub fn new(
         api_url: &str,
-        server_token: &str,
+        server_token: &Secret,
         sender: &str,
         tls: &Tls,
     ) -> Result<Self, MailError> {
@@ -98,7 +99,7 @@ impl PostmarkMailer {
         Ok(PostmarkMailer {
             client,
             endpoint,
-            server_token: server_token.to_owned(),
+            server_token: server_token.clone(),
             sender: sender.to_owned(),
         })
     }
@@ -131,7 +132,7 @@ impl PostmarkMailer {
             .client
             .post(self.endpoint.clone())
             .header("Accept", "application/json")
-            .header("X-Postmark-Server-Token", &self.server_token)
+            .header("X-Postmark-Server-Token", self.server_token.expose())
             .json(&body)
             .send()
             .await

@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{EmailMessage, MailError};
-use crate::config::SmtpAuthMethod;
+use crate::config::{Secret, SmtpAuthMethod};
 use crate::tls::Tls;
 
 /// Name we greet the server with (`EHLO hasura-auth`, as upstream).
@@ -40,7 +40,7 @@ pub struct SmtpSettings {
     pub secure: bool,
     /// Empty: no authentication.
     pub user: String,
-    pub password: String,
+    pub password: Secret,
     pub auth_method: SmtpAuthMethod,
     /// `From:` header, e.g. `Acme <no-reply@acme.test>`.
     pub sender: String,
@@ -58,7 +58,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("port", &self.port)
             .field("secure", &self.secure)
             .field("user", &self.user)
-            .field("password", &"<redacted>")
+            .field("password", &self.password)
             .field("auth_method", &self.auth_method)
             .field("sender", &self.sender)
             .field("api_header", &self.api_header)
@@ -194,7 +194,7 @@ impl SmtpMailer {
             // Always the configured mechanism, advertised or not (as upstream).
             let mut caps = caps;
             caps.auth_mechanisms = mechanism;
-            let credentials = Credentials::new(s.user.as_str(), s.password.as_str());
+            let credentials = Credentials::new(s.user.as_str(), s.password.expose());
             client
                 .authenticate(&credentials, &caps)
                 .await

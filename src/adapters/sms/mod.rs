@@ -130,7 +130,7 @@ pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
                     .trim_end_matches('/')
                     .to_owned(),
                 username: config.sms.sms_modica_username.clone(),
-                password: config.sms.sms_modica_password.expose().to_owned(),
+                password: config.sms.sms_modica_password.clone(),
             }))
         }
         ProviderKind::Twilio => {
@@ -164,7 +164,7 @@ pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
                         .trim_end_matches('/')
                         .to_owned(),
                     account_sid: config.sms.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
+                    auth_token: config.sms.sms_twilio_auth_token.clone(),
                     service_sid: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             } else {
@@ -176,7 +176,7 @@ pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
                         .trim_end_matches('/')
                         .to_owned(),
                     account_sid: config.sms.sms_twilio_account_sid.clone(),
-                    auth_token: config.sms.sms_twilio_auth_token.expose().to_owned(),
+                    auth_token: config.sms.sms_twilio_auth_token.clone(),
                     from: config.sms.sms_twilio_messaging_service_id.clone(),
                 }))
             }

@@ -4,13 +4,15 @@
 use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
 
+use crate::config::Secret;
+
 use super::{CodeMessage, SmsError, SmsSender, rejected, transport};
 
 pub struct ModicaSms {
     pub(super) http: reqwest::Client,
     pub(super) base_url: String,
     pub(super) username: String,
-    pub(super) password: String,
+    pub(super) password: Secret,
 }
 
 impl SmsSender for ModicaSms {
@@ -23,7 +25,7 @@ impl SmsSender for ModicaSms {
             let res = self
                 .http
                 .post(format!("{}/rest/sms/v2/messages", self.base_url))
-                .basic_auth(&self.username, Some(&self.password))
+                .basic_auth(&self.username, Some(self.password.expose()))
                 .json(&serde_json::json!({"destination": msg.to, "content": msg.body}))
                 .send()
                 .await

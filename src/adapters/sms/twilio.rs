@@ -10,6 +10,8 @@ use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::config::Secret;
+
 use super::{CodeMessage, SmsError, SmsSender, rejected, transport};
 
 /// Upstream selects Verify when the *account* SID starts with `VA`. A Verify service SID
@@ -22,7 +24,7 @@ pub struct TwilioMessages {
     pub(super) http: reqwest::Client,
     pub(super) base_url: String,
     pub(super) account_sid: String,
-    pub(super) auth_token: String,
+    pub(super) auth_token: Secret,
     pub(super) from: String,
 }
 
@@ -39,7 +41,7 @@ impl SmsSender for TwilioMessages {
                     "{}/2010-04-01/Accounts/{}/Messages.json",
                     self.base_url, self.account_sid
                 ))
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
                 .form(&[("To", msg.to), ("From", &self.from), ("Body", msg.body)])
                 .send()
                 .await
@@ -57,7 +59,7 @@ pub struct TwilioVerify {
     pub(super) http: reqwest::Client,
     pub(super) base_url: String,
     pub(super) account_sid: String,
-    pub(super) auth_token: String,
+    pub(super) auth_token: Secret,
     pub(super) service_sid: String,
 }
 
@@ -83,7 +85,7 @@ impl SmsSender for TwilioVerify {
                     "{}/v2/Services/{}/Verifications",
                     self.base_url, self.service_sid
                 ))
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
                 .form(&[("To", msg.to), ("Channel", "sms"), ("Locale", msg.locale)])
                 .send()
                 .await
@@ -108,7 +110,7 @@ impl SmsSender for TwilioVerify {
                     "{}/v2/Services/{}/VerificationCheck",
                     self.base_url, self.service_sid
                 ))
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
                 .form(&[("To", to), ("Code", code)])
                 .send()
                 .await
