@@ -57,6 +57,9 @@ pub enum ErrorCode {
     /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
     /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
     ElevatedClaimRequired,
+    /// Not upstream's (upstream decodes any body as JSON): a request body that is not
+    /// declared as JSON on a JSON route, refused with 415.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -96,6 +99,7 @@ impl ErrorCode {
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
             ElevatedClaimRequired => "elevated-claim-required",
+            UnsupportedMediaType => "unsupported-media-type",
         }
     }
 
@@ -109,6 +113,7 @@ impl ErrorCode {
             }
             ForbiddenAnonymous | SignupDisabled => StatusCode::FORBIDDEN,
             InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -148,6 +153,7 @@ impl ErrorCode {
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
             ElevatedClaimRequired => "Elevated claim required",
+            UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json)",
         }
     }
 

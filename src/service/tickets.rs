@@ -83,7 +83,14 @@ impl Ticket {
     }
 
     /// The kind its prefix names (`otp:` tickets have none: see [`Ticket::is_otp`]).
+    /// A value holding NUL was never issued, and PostgreSQL cannot even compare it: it
+    /// has no kind, so every consumer refuses it as an invalid ticket before any query.
+    /// (JSON bodies never get here with NUL; `/verify`'s query can, and answers with its
+    /// error redirect.)
     pub fn kind(&self) -> Option<TicketKind> {
+        if self.0.contains('\0') {
+            return None;
+        }
         TicketKind::from_ticket(&self.0)
     }
 
