@@ -153,7 +153,9 @@ impl ErrorCode {
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
             ElevatedClaimRequired => "Elevated claim required",
-            UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json)",
+            UnsupportedMediaType => {
+                "The request body must be JSON (Content-Type: application/json)"
+            }
         }
     }
 

@@ -88,12 +88,7 @@ impl TrustedProxies {
     /// `option forwardfor`), so the lines are one list, and the client's own line is the
     /// left-most, least trusted part of it. Of several `X-Real-IP` lines the last one,
     /// nearest to us, counts.
-    pub fn client_ip(
-        &self,
-        peer: IpAddr,
-        forwarded_for: &[&str],
-        real_ip: &[&str],
-    ) -> IpAddr {
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: &[&str], real_ip: &[&str]) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
@@ -164,10 +159,7 @@ mod tests {
             ip("198.51.100.7"),
             "a spoofed left-most value is not used"
         );
-        assert_eq!(
-            proxies.client_ip(peer, &["10.0.0.1"], &[]),
-            ip("10.0.0.1")
-        );
+        assert_eq!(proxies.client_ip(peer, &["10.0.0.1"], &[]), ip("10.0.0.1"));
         assert_eq!(
             proxies.client_ip(peer, &["junk, 10.0.0.2"], &[]),
             ip("10.0.0.2")

@@ -64,7 +64,9 @@ fn not_json() -> ApiError {
 }
 
 fn nul_refused(what: &str) -> ApiError {
-    ApiError::validation(format!("{what} contains a NUL character, which is not accepted"))
+    ApiError::validation(format!(
+        "{what} contains a NUL character, which is not accepted"
+    ))
 }
 
 /// Whether a JSON value holds NUL in any string or object key.
@@ -72,9 +74,7 @@ fn json_has_nul(value: &Value) -> bool {
     match value {
         Value::String(s) => s.contains('\0'),
         Value::Array(items) => items.iter().any(json_has_nul),
-        Value::Object(map) => map
-            .iter()
-            .any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
@@ -97,7 +97,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Reads a JSON body: `None` when it is empty (whatever its type), else the bytes of a
 /// body declared JSON.
-async fn read_json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+async fn read_json_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Option<Bytes>, ApiError> {
     let json = declares_json(req.headers());
     let bytes = read_body(req, state).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {

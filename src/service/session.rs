@@ -206,7 +206,10 @@ impl Sessions {
         let refresh = RefreshToken::generate();
         let (ttl, sweep_one_in) = {
             let jwt = &self.settings.config().jwt;
-            (jwt.refresh_token_expires_in, jwt.refresh_token_cleanup_one_in)
+            (
+                jwt.refresh_token_expires_in,
+                jwt.refresh_token_cleanup_one_in,
+            )
         };
         self.sweep.maybe_start(&self.db, sweep_one_in);
         let db = self.db.get().await?;

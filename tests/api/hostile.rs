@@ -232,7 +232,10 @@ async fn nul_in_any_string_is_refused_at_the_edge() {
         .await
         .expect("count")
         .get(0);
-    assert_eq!(n, 3, "only the owner and the two anonymous users were created");
+    assert_eq!(
+        n, 3,
+        "only the owner and the two anonymous users were created"
+    );
 }
 
 /// Issue 18: a body not declared as JSON is refused, so a cross-site page cannot send
@@ -317,7 +320,9 @@ async fn json_routes_require_a_json_content_type() {
     )
     .await;
     assert_eq!(empty.status, 200, "{}", empty.text);
-    let r = app.post_raw("/signin/anonymous", "", "application/json").await;
+    let r = app
+        .post_raw("/signin/anonymous", "", "application/json")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     app.post_raw("/signin/anonymous", "{}", "text/plain")
         .await

@@ -199,7 +199,10 @@ async fn expired_refresh_tokens_are_swept_in_bounded_batches() {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut sign_in = true;
     while seen.last() != Some(&0) {
-        assert!(tokio::time::Instant::now() < deadline, "not swept: {seen:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not swept: {seen:?}"
+        );
         // Both sign-ins and refreshes trigger a sweep.
         if sign_in {
             let r = app
@@ -212,7 +215,10 @@ async fn expired_refresh_tokens_are_swept_in_bounded_batches() {
         } else {
             let r = app.post("/token", json!({"refreshToken": refresh})).await;
             assert_eq!(r.status, 200, "{}", r.text);
-            refresh = r.body["refreshToken"].as_str().unwrap_or_default().to_owned();
+            refresh = r.body["refreshToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
         }
         sign_in = !sign_in;
         // A sweep runs after the response; wait for it to show.
@@ -227,12 +233,23 @@ async fn expired_refresh_tokens_are_swept_in_bounded_batches() {
     }
     assert_eq!(seen, [1201, 201, 0], "one batch of 1000, then the rest");
     assert_eq!(
-        count(&app, "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'pat'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'pat'"
+        )
+        .await,
         1,
         "the live personal access token stays"
     );
-    let sessions = count(&app, "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'regular'").await;
-    assert!(sessions >= 2, "the sign-up's and the sign-ins' sessions stay: {sessions}");
+    let sessions = count(
+        &app,
+        "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'regular'",
+    )
+    .await;
+    assert!(
+        sessions >= 2,
+        "the sign-up's and the sign-ins' sessions stay: {sessions}"
+    );
     let r = app.post("/token", json!({"refreshToken": refresh})).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
