@@ -279,3 +279,82 @@ impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(content_types: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for ct in content_types {
+            h.append(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "APPLICATION/JSON;charset=UTF-8",
+            "application/vnd.api+json",
+            "application/merge-patch+json",
+        ] {
+            assert!(declares_json(&headers(&[ok])), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "text/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonx",
+            "application/json-seq",
+            "json",
+            "",
+        ] {
+            assert!(!declares_json(&headers(&[refused])), "{refused}");
+        }
+        assert!(!declares_json(&headers(&[])), "no type");
+        assert!(
+            !declares_json(&headers(&["application/json", "text/plain"])),
+            "two types"
+        );
+    }
+
+    #[test]
+    fn parse_json_refuses_nul_anywhere_but_not_an_escaped_backslash() {
+        type Any = serde_json::Value;
+        for bad in [
+            r#"{"a":"x\u0000"}"#,
+            r#"{"a\u0000":1}"#,
+            r#"{"a":[{"b":["\u0000"]}]}"#,
+            r#""\u0000""#,
+        ] {
+            assert!(parse_json::<Any>(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let escaped: Any = parse_json(br#"{"a":"\\u0000"}"#).unwrap();
+        assert_eq!(escaped["a"], "\\u0000");
+        let other: Any = parse_json(br#"{"a":"\u0001 \u00e9"}"#).unwrap();
+        assert_eq!(other["a"], "\u{1} é");
+        // The slow path decodes into the target type as the fast path does.
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            #[allow(dead_code)]
+            a: String,
+        }
+        assert!(parse_json::<Strict>(br#"{"a":"\\u0000","b":1}"#).is_err());
+        assert!(parse_json::<Strict>(br#"{"a":"\\u0000"}"#).is_ok());
+    }
+
+    #[test]
+    fn form_nul_is_found_after_decoding() {
+        assert!(form_has_nul(b"a=x%00y"));
+        assert!(form_has_nul(b"a%00=1"));
+        assert!(form_has_nul(b"a=1&b=%%00"));
+        assert!(!form_has_nul(b"a=%2500"), "an encoded percent sign");
+        assert!(!form_has_nul(b"a=00&b=%0"));
+    }
+}

@@ -145,6 +145,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_ticket_holding_nul_has_no_kind() {
+        assert_eq!(
+            Ticket::presented("verifyEmail:abc".into()).kind(),
+            Some(TicketKind::VerifyEmail)
+        );
+        assert_eq!(Ticket::presented("verifyEmail:a\0c".into()).kind(), None);
+        assert_eq!(Ticket::presented("mfaTotp:\0".into()).kind(), None);
+    }
+
+    #[test]
     fn issued_ticket_is_stored_hashed_with_its_type() {
         let t = issue(TicketKind::VerifyEmail);
         assert!(t.value.starts_with("verifyEmail:"));
