@@ -283,7 +283,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "turnstile-url",
     "trusted-proxies",
     "smtp-postmark-api-url",
-    "refresh-token-cleanup-one-in",
+    "expired-session-cleanup-one-in",
 ];
 
 impl Config {

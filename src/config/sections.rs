@@ -151,14 +151,15 @@ pub struct JwtConfig {
           value_parser = parse::json_object)]
     pub custom_claims_defaults: String,
 
-    /// Delete expired refresh tokens on about one in N sign-ins and refreshes (in the background, at most 1000 rows each time); 0 never
+    // Named without "token", which upstream's masking rule would hide as a secret.
+    /// Delete expired refresh tokens (sessions, personal access tokens) on about one in N sign-ins and refreshes (in the background, at most 1000 rows each time); 0 never
     #[arg(
         help_heading = "JWT",
-        long = "refresh-token-cleanup-one-in",
-        env = "AUTH_REFRESH_TOKEN_CLEANUP_ONE_IN",
+        long = "expired-session-cleanup-one-in",
+        env = "AUTH_EXPIRED_SESSION_CLEANUP_ONE_IN",
         default_value = "1000"
     )]
-    pub refresh_token_cleanup_one_in: u32,
+    pub expired_session_cleanup_one_in: u32,
 }
 
 /// Who may sign up and what a new user gets.

@@ -111,7 +111,7 @@ const SWEEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Deletes expired refresh tokens now and then during normal traffic, as upstream does
 /// since 0.43.2, so the table does not grow forever without an outside job: on about one
-/// in `AUTH_REFRESH_TOKEN_CLEANUP_ONE_IN` sign-ins and refreshes, a background task
+/// in `AUTH_EXPIRED_SESSION_CLEANUP_ONE_IN` sign-ins and refreshes, a background task
 /// deletes a bounded batch. Never on the request's path; one sweep at a time; a failure
 /// is only logged (expired tokens are refused anyway, deleting them is housekeeping).
 #[derive(Clone, Default)]
@@ -208,7 +208,7 @@ impl Sessions {
             let jwt = &self.settings.config().jwt;
             (
                 jwt.refresh_token_expires_in,
-                jwt.refresh_token_cleanup_one_in,
+                jwt.expired_session_cleanup_one_in,
             )
         };
         self.sweep.maybe_start(&self.db, sweep_one_in);
@@ -229,7 +229,7 @@ impl Sessions {
             (
                 config.jwt.refresh_token_expires_in,
                 config.signup.email_verification_required,
-                config.jwt.refresh_token_cleanup_one_in,
+                config.jwt.expired_session_cleanup_one_in,
             )
         };
         self.sweep.maybe_start(&self.db, sweep_one_in);

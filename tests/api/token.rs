@@ -180,7 +180,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 /// 0.43.2), in the background and at most 1000 rows per sweep; live tokens stay.
 #[tokio::test]
 async fn expired_refresh_tokens_are_swept_in_bounded_batches() {
-    let app = TestApp::with(&[NO_VERIFY, "--refresh-token-cleanup-one-in=1"]).await;
+    let app = TestApp::with(&[NO_VERIFY, "--expired-session-cleanup-one-in=1"]).await;
     let s = app.signup("sweep@example.com", "hunter22").await;
     app.sql(
         "INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
