@@ -94,13 +94,19 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     let settings = RuntimeSettings::new(config)?;
     let config = &settings.config;
 
-    let report = crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
+    let report = crate::db::migrate::migrate(
+        config.migrations_database_url(),
+        &tls,
+        migrate_policy(config),
+    )
+    .await?;
     tracing::info!(
         from = report.from_version,
         to = report.to_version,
         applied = report.applied.len(),
         "database schema ready"
     );
+    let schema = report.level();
 
     let http = tls
         .http_client()
@@ -280,8 +286,16 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         rate_limiter,
         metrics,
         http_client: http,
+        schema,
         workflows,
     }))
+}
+
+/// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.
+fn migrate_policy(config: &Config) -> crate::db::migrate::MigratePolicy {
+    crate::db::migrate::MigratePolicy {
+        to_latest: config.database.migrate_to_latest,
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
@@ -368,8 +382,12 @@ async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(
     match command {
         CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
-            let report =
-                crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
+            let report = crate::db::migrate::migrate(
+                config.migrations_database_url(),
+                &tls,
+                migrate_policy(&config),
+            )
+            .await?;
             tracing::info!(
                 from = report.from_version,
                 to = report.to_version,

@@ -283,6 +283,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "turnstile-url",
     "trusted-proxies",
     "smtp-postmark-api-url",
+    "migrate-to-latest",
 ];
 
 impl Config {
