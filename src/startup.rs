@@ -112,7 +112,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         .http_client()
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
-    crate::adapters::hasura::sync_at_startup(&http, config).await?;
+    crate::adapters::hasura::sync_at_startup(&http, config, schema).await?;
     if settings.claims.is_some() && config.hasura.graphql_url.trim().is_empty() {
         tracing::warn!(
             "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
