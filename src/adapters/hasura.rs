@@ -176,7 +176,7 @@ enum CreateUsing {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum MetadataRequest {
-    Track(TrackTable),
+    Track(Box<TrackTable>),
     Relationship(CreateRelationship),
 }
 
@@ -261,7 +261,7 @@ impl TrackTable {
         self
     }
 
-    fn as_enum(mut self) -> TrackTable {
+    fn enum_table(mut self) -> TrackTable {
         self.is_enum = true;
         self
     }
@@ -430,7 +430,7 @@ fn v052_tables() -> Vec<TrackTable> {
     vec![
         provider_requests,
         refresh_token_types
-            .as_enum()
+            .enum_table()
             .array(&[("refreshTokens", "refresh_tokens", "type")]),
         refresh_tokens.object(&[("user", "user_id")]),
         roles.array(&[
@@ -548,7 +548,7 @@ pub fn metadata_requests(level: SchemaLevel) -> Vec<MetadataRequest> {
     if !level.has_oauth2_tables() {
         return track_table_requests()
             .into_iter()
-            .map(MetadataRequest::Track)
+            .map(|t| MetadataRequest::Track(Box::new(t)))
             .collect();
     }
     let tables = v052_tables();
@@ -559,7 +559,7 @@ pub fn metadata_requests(level: SchemaLevel) -> Vec<MetadataRequest> {
         .collect();
     tables
         .into_iter()
-        .map(MetadataRequest::Track)
+        .map(|t| MetadataRequest::Track(Box::new(t)))
         .chain(relationships)
         .collect()
 }
