@@ -94,19 +94,25 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     let settings = RuntimeSettings::new(config)?;
     let config = &settings.config;
 
-    let report = crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
+    let report = crate::db::migrate::migrate(
+        config.migrations_database_url(),
+        &tls,
+        migrate_policy(config),
+    )
+    .await?;
     tracing::info!(
         from = report.from_version,
         to = report.to_version,
         applied = report.applied.len(),
         "database schema ready"
     );
+    let schema = report.level();
 
     let http = tls
         .http_client()
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()?;
-    crate::adapters::hasura::sync_at_startup(&http, config).await?;
+    crate::adapters::hasura::sync_at_startup(&http, config, schema).await?;
     if settings.claims.is_some() && config.hasura.graphql_url.trim().is_empty() {
         tracing::warn!(
             "AUTH_JWT_CUSTOM_CLAIMS is set but HASURA_GRAPHQL_GRAPHQL_URL is not: \
@@ -281,8 +287,16 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         rate_limiter,
         metrics,
         http_client: http,
+        schema,
         workflows,
     }))
+}
+
+/// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.
+fn migrate_policy(config: &Config) -> crate::db::migrate::MigratePolicy {
+    crate::db::migrate::MigratePolicy {
+        to_latest: config.database.migrate_to_latest,
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
@@ -369,8 +383,12 @@ async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(
     match command {
         CommandKind::Healthcheck => healthcheck(&config).await,
         CommandKind::Migrate => {
-            let report =
-                crate::db::migrate::migrate(config.migrations_database_url(), &tls).await?;
+            let report = crate::db::migrate::migrate(
+                config.migrations_database_url(),
+                &tls,
+                migrate_policy(&config),
+            )
+            .await?;
             tracing::info!(
                 from = report.from_version,
                 to = report.to_version,

@@ -5,7 +5,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use hasura_auth::db::migrate::{LATEST_VERSION, MIGRATIONS, MigrateError, MigrationReport};
+use hasura_auth::db::SchemaLevel;
+use hasura_auth::db::migrate::{
+    LATEST_VERSION, MIGRATIONS, MigrateError, MigratePolicy, MigrationReport, TargetReason,
+};
 use hasura_auth::tls::Tls;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -17,11 +20,26 @@ const V10: &str = include_str!("fixtures/upstream/v10.sql");
 const V14: &str = include_str!("fixtures/upstream/v14.sql");
 const V15: &str = include_str!("fixtures/upstream/v15.sql");
 const V18: &str = include_str!("fixtures/upstream/v18.sql");
+/// Loaded on top of [`V18`].
+const V22: &str = include_str!("fixtures/upstream/v22.sql");
+/// Loaded on top of [`V18`] and [`V22`].
+const V24: &str = include_str!("fixtures/upstream/v24.sql");
+const V27: &str = include_str!("fixtures/upstream/v27.sql");
 
-/// The service's migration; the test databases are reached without TLS (no roots needed).
+/// The service's migration with the default policy (no `AUTH_MIGRATE_TO_LATEST`); the
+/// test databases are reached without TLS (no roots needed).
 async fn migrate(url: &str) -> Result<MigrationReport, MigrateError> {
+    migrate_with(url, MigratePolicy::default()).await
+}
+
+/// The service's migration with `AUTH_MIGRATE_TO_LATEST=true`.
+async fn migrate_to_latest(url: &str) -> Result<MigrationReport, MigrateError> {
+    migrate_with(url, MigratePolicy { to_latest: true }).await
+}
+
+async fn migrate_with(url: &str, policy: MigratePolicy) -> Result<MigrationReport, MigrateError> {
     let tls = Tls::with_roots(rustls::RootCertStore::empty()).expect("TLS configuration");
-    hasura_auth::db::migrate::migrate(url, &tls).await
+    hasura_auth::db::migrate::migrate(url, &tls, policy).await
 }
 
 /// The refresh tokens the pre-15 fixtures hold (the token was the primary key).
@@ -32,13 +50,14 @@ const OLD_TOKENS: [&str; 3] = [
 ];
 
 // ---------------------------------------------------------------------------------------
-// Upstream's final schema, written from SPEC §5.2-5.4 (pg_catalog rendering with an empty
-// search_path, as pg_dump prints it). {DONT} stands for the common comment suffix.
+// Upstream v0.42's final schema (version 18), written from SPEC §5.2-5.4 (pg_catalog
+// rendering with an empty search_path, as pg_dump prints it). {DONT} stands for the
+// common comment suffix.
 // ---------------------------------------------------------------------------------------
 
 const DONT: &str = "Don't modify its structure as Hasura Auth relies on it to function properly.";
 
-const EXPECTED_FINAL_SCHEMA: &str = r##"
+const EXPECTED_V18_SCHEMA: &str = r##"
 schema auth comment=-
 extension citext schema=public
 extension pgcrypto schema=public
@@ -180,18 +199,177 @@ trigger set_auth_user_providers_updated_at CREATE TRIGGER set_auth_user_provider
 trigger set_auth_users_updated_at CREATE TRIGGER set_auth_users_updated_at BEFORE UPDATE ON auth.users FOR EACH ROW EXECUTE FUNCTION auth.set_current_timestamp_updated_at()
 
 type email kind=d base=public.citext notnull=false default=-
-function set_current_timestamp_updated_at() returns trigger language=plpgsql volatility=v security_definer=false
+function set_current_timestamp_updated_at() returns trigger language=plpgsql volatility=v strict=false security_definer=false
 "##;
 
-fn expected_final_schema() -> Vec<String> {
-    let mut lines: Vec<String> = EXPECTED_FINAL_SCHEMA
-        .lines()
+// ---------------------------------------------------------------------------------------
+// Nhost Auth 0.52's final schema (version 27): version 18 with `users.locale` widened and
+// what versions 19-27 add, written from the schema dump of the 0.52.0 release commit
+// (`services/auth/go/sql/auth_schema_dump.sql` @498b0859) and reference §1.1.
+// ---------------------------------------------------------------------------------------
+
+const V18_LOCALE: &str = "column users #08 locale character varying(2) NOT NULL";
+const V27_LOCALE: &str = "column users #08 locale character varying(3) NOT NULL";
+
+const EXPECTED_V27_ADDITIONS: &str = r##"
+table oauth2_auth_requests comment=In-flight OAuth2 authorization requests.
+table oauth2_authorization_codes comment=OAuth2 authorization codes pending exchange for tokens.
+table oauth2_clients comment=Registered OAuth2 client applications for the identity provider.
+table oauth2_refresh_tokens comment=OAuth2 refresh tokens with client and scope binding.
+table pkce_authorization_codes comment=-
+
+column oauth2_auth_requests #01 id uuid NOT NULL default=gen_random_uuid()
+column oauth2_auth_requests #02 client_id text NOT NULL
+column oauth2_auth_requests #03 scopes text[] NOT NULL default='{}'::text[]
+column oauth2_auth_requests #04 redirect_uri text NOT NULL
+column oauth2_auth_requests #05 state text NULL
+column oauth2_auth_requests #06 nonce text NULL
+column oauth2_auth_requests #07 response_type text NOT NULL
+column oauth2_auth_requests #08 code_challenge text NULL
+column oauth2_auth_requests #09 code_challenge_method text NULL
+column oauth2_auth_requests #10 resource text NULL
+column oauth2_auth_requests #11 user_id uuid NULL
+column oauth2_auth_requests #12 done boolean NOT NULL default=false
+column oauth2_auth_requests #13 auth_time timestamp with time zone NULL
+column oauth2_auth_requests #14 created_at timestamp with time zone NOT NULL default=now()
+column oauth2_auth_requests #15 expires_at timestamp with time zone NOT NULL
+
+column oauth2_authorization_codes #01 id uuid NOT NULL default=gen_random_uuid()
+column oauth2_authorization_codes #02 code_hash text NOT NULL
+column oauth2_authorization_codes #03 auth_request_id uuid NOT NULL
+column oauth2_authorization_codes #04 created_at timestamp with time zone NOT NULL default=now()
+column oauth2_authorization_codes #05 expires_at timestamp with time zone NOT NULL
+
+column oauth2_clients #01 client_id text NOT NULL default=auth.generate_oauth2_client_id()
+column oauth2_clients #02 client_secret_hash text NULL
+column oauth2_clients #03 redirect_uris text[] NOT NULL default='{}'::text[]
+column oauth2_clients #04 scopes text[] NOT NULL default='{openid,profile,email,phone,offline_access,graphql}'::text[]
+column oauth2_clients #05 type text NOT NULL default='registered'::text
+column oauth2_clients #06 metadata jsonb NULL
+column oauth2_clients #07 metadata_document_fetched_at timestamp with time zone NULL
+column oauth2_clients #08 created_by uuid NULL
+column oauth2_clients #09 created_at timestamp with time zone NOT NULL default=now()
+column oauth2_clients #10 updated_at timestamp with time zone NOT NULL default=now()
+
+column oauth2_refresh_tokens #01 id uuid NOT NULL default=gen_random_uuid()
+column oauth2_refresh_tokens #02 token_hash text NOT NULL
+column oauth2_refresh_tokens #03 auth_request_id uuid NULL
+column oauth2_refresh_tokens #04 client_id text NOT NULL
+column oauth2_refresh_tokens #05 user_id uuid NOT NULL
+column oauth2_refresh_tokens #06 scopes text[] NOT NULL default='{}'::text[]
+column oauth2_refresh_tokens #07 created_at timestamp with time zone NOT NULL default=now()
+column oauth2_refresh_tokens #08 expires_at timestamp with time zone NOT NULL
+
+column pkce_authorization_codes #01 id uuid NOT NULL default=gen_random_uuid()
+column pkce_authorization_codes #02 user_id uuid NOT NULL
+column pkce_authorization_codes #03 code_hash text NOT NULL
+column pkce_authorization_codes #04 code_challenge text NOT NULL
+column pkce_authorization_codes #05 redirect_to text NULL
+column pkce_authorization_codes #06 expires_at timestamp with time zone NOT NULL
+column pkce_authorization_codes #07 created_at timestamp with time zone NOT NULL default=now()
+
+column users #26 otp_attempts smallint NOT NULL default=0
+column users #27 new_phone_number text NULL
+column users #28 pending_sms_deanonymize_options jsonb NULL
+
+constraint oauth2_auth_requests fk_oauth2_auth_requests_client f FOREIGN KEY (client_id) REFERENCES auth.oauth2_clients(client_id) ON UPDATE CASCADE ON DELETE CASCADE
+constraint oauth2_auth_requests fk_oauth2_auth_requests_user f FOREIGN KEY (user_id) REFERENCES auth.users(id) ON UPDATE CASCADE ON DELETE CASCADE
+constraint oauth2_auth_requests oauth2_auth_requests_pkey p PRIMARY KEY (id)
+constraint oauth2_authorization_codes fk_oauth2_authorization_codes_auth_request f FOREIGN KEY (auth_request_id) REFERENCES auth.oauth2_auth_requests(id) ON UPDATE CASCADE ON DELETE CASCADE
+constraint oauth2_authorization_codes oauth2_authorization_codes_code_hash_key u UNIQUE (code_hash)
+constraint oauth2_authorization_codes oauth2_authorization_codes_pkey p PRIMARY KEY (id)
+constraint oauth2_clients fk_oauth2_clients_created_by f FOREIGN KEY (created_by) REFERENCES auth.users(id) ON UPDATE CASCADE ON DELETE SET NULL
+constraint oauth2_clients oauth2_clients_pkey p PRIMARY KEY (client_id)
+constraint oauth2_clients oauth2_clients_type_check c CHECK ((type = ANY (ARRAY['registered'::text, 'client_id_metadata_document'::text])))
+constraint oauth2_refresh_tokens fk_oauth2_refresh_tokens_auth_request f FOREIGN KEY (auth_request_id) REFERENCES auth.oauth2_auth_requests(id) ON UPDATE CASCADE ON DELETE SET NULL
+constraint oauth2_refresh_tokens fk_oauth2_refresh_tokens_client f FOREIGN KEY (client_id) REFERENCES auth.oauth2_clients(client_id) ON UPDATE CASCADE ON DELETE CASCADE
+constraint oauth2_refresh_tokens fk_oauth2_refresh_tokens_user f FOREIGN KEY (user_id) REFERENCES auth.users(id) ON UPDATE CASCADE ON DELETE CASCADE
+constraint oauth2_refresh_tokens oauth2_refresh_tokens_pkey p PRIMARY KEY (id)
+constraint oauth2_refresh_tokens oauth2_refresh_tokens_token_hash_key u UNIQUE (token_hash)
+constraint pkce_authorization_codes pkce_authorization_codes_code_hash_key u UNIQUE (code_hash)
+constraint pkce_authorization_codes pkce_authorization_codes_pkey p PRIMARY KEY (id)
+constraint pkce_authorization_codes pkce_authorization_codes_user_id_fkey f FOREIGN KEY (user_id) REFERENCES auth.users(id) ON UPDATE CASCADE ON DELETE CASCADE
+
+index oauth2_auth_requests_client_id_idx CREATE INDEX oauth2_auth_requests_client_id_idx ON auth.oauth2_auth_requests USING btree (client_id)
+index oauth2_auth_requests_expires_at_idx CREATE INDEX oauth2_auth_requests_expires_at_idx ON auth.oauth2_auth_requests USING btree (expires_at)
+index oauth2_auth_requests_pkey CREATE UNIQUE INDEX oauth2_auth_requests_pkey ON auth.oauth2_auth_requests USING btree (id)
+index oauth2_auth_requests_user_id_idx CREATE INDEX oauth2_auth_requests_user_id_idx ON auth.oauth2_auth_requests USING btree (user_id)
+index oauth2_authorization_codes_code_hash_key CREATE UNIQUE INDEX oauth2_authorization_codes_code_hash_key ON auth.oauth2_authorization_codes USING btree (code_hash)
+index oauth2_authorization_codes_expires_at_idx CREATE INDEX oauth2_authorization_codes_expires_at_idx ON auth.oauth2_authorization_codes USING btree (expires_at)
+index oauth2_authorization_codes_pkey CREATE UNIQUE INDEX oauth2_authorization_codes_pkey ON auth.oauth2_authorization_codes USING btree (id)
+index oauth2_clients_created_by_idx CREATE INDEX oauth2_clients_created_by_idx ON auth.oauth2_clients USING btree (created_by)
+index oauth2_clients_pkey CREATE UNIQUE INDEX oauth2_clients_pkey ON auth.oauth2_clients USING btree (client_id)
+index oauth2_refresh_tokens_client_id_idx CREATE INDEX oauth2_refresh_tokens_client_id_idx ON auth.oauth2_refresh_tokens USING btree (client_id)
+index oauth2_refresh_tokens_expires_at_idx CREATE INDEX oauth2_refresh_tokens_expires_at_idx ON auth.oauth2_refresh_tokens USING btree (expires_at)
+index oauth2_refresh_tokens_pkey CREATE UNIQUE INDEX oauth2_refresh_tokens_pkey ON auth.oauth2_refresh_tokens USING btree (id)
+index oauth2_refresh_tokens_token_hash_key CREATE UNIQUE INDEX oauth2_refresh_tokens_token_hash_key ON auth.oauth2_refresh_tokens USING btree (token_hash)
+index oauth2_refresh_tokens_user_id_idx CREATE INDEX oauth2_refresh_tokens_user_id_idx ON auth.oauth2_refresh_tokens USING btree (user_id)
+index pkce_authorization_codes_code_hash_key CREATE UNIQUE INDEX pkce_authorization_codes_code_hash_key ON auth.pkce_authorization_codes USING btree (code_hash)
+index pkce_authorization_codes_expires_at_idx CREATE INDEX pkce_authorization_codes_expires_at_idx ON auth.pkce_authorization_codes USING btree (expires_at)
+index pkce_authorization_codes_pkey CREATE UNIQUE INDEX pkce_authorization_codes_pkey ON auth.pkce_authorization_codes USING btree (id)
+index users_new_phone_number_idx CREATE INDEX users_new_phone_number_idx ON auth.users USING btree (new_phone_number) WHERE (new_phone_number IS NOT NULL)
+
+trigger check_oauth2_client_secret_hash CREATE TRIGGER check_oauth2_client_secret_hash BEFORE INSERT OR UPDATE ON auth.oauth2_clients FOR EACH ROW EXECUTE FUNCTION auth.check_oauth2_client_secret_hash()
+trigger set_auth_oauth2_clients_updated_at CREATE TRIGGER set_auth_oauth2_clients_updated_at BEFORE UPDATE ON auth.oauth2_clients FOR EACH ROW EXECUTE FUNCTION auth.set_current_timestamp_updated_at()
+trigger validate_oauth2_auth_requests_scopes CREATE TRIGGER validate_oauth2_auth_requests_scopes BEFORE INSERT OR UPDATE ON auth.oauth2_auth_requests FOR EACH ROW EXECUTE FUNCTION auth.validate_oauth2_scopes()
+trigger validate_oauth2_clients_scopes CREATE TRIGGER validate_oauth2_clients_scopes BEFORE INSERT OR UPDATE ON auth.oauth2_clients FOR EACH ROW EXECUTE FUNCTION auth.validate_oauth2_scopes()
+trigger validate_oauth2_refresh_tokens_scopes CREATE TRIGGER validate_oauth2_refresh_tokens_scopes BEFORE INSERT OR UPDATE ON auth.oauth2_refresh_tokens FOR EACH ROW EXECUTE FUNCTION auth.validate_oauth2_scopes()
+
+function check_oauth2_client_secret_hash() returns trigger language=plpgsql volatility=v strict=false security_definer=false
+function generate_oauth2_client_id() returns text language=sql volatility=v strict=false security_definer=false
+function is_valid_oauth2_scope(scope text) returns boolean language=sql volatility=i strict=true security_definer=false
+function validate_oauth2_scopes() returns trigger language=plpgsql volatility=v strict=false security_definer=false
+"##;
+
+fn catalog_lines(text: &str) -> Vec<String> {
+    text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|l| l.replace("{DONT}", DONT))
+        .collect()
+}
+
+/// Upstream v0.42's catalog, Node-era ledger included (we keep it on every database we
+/// migrate).
+fn expected_v18_schema() -> Vec<String> {
+    let mut lines = catalog_lines(EXPECTED_V18_SCHEMA);
+    lines.sort();
+    lines
+}
+
+/// Nhost Auth 0.52's catalog, Node-era ledger included.
+fn expected_v27_schema() -> Vec<String> {
+    let mut lines: Vec<String> = catalog_lines(EXPECTED_V18_SCHEMA)
+        .into_iter()
+        .map(|l| {
+            if l == V18_LOCALE {
+                V27_LOCALE.to_owned()
+            } else {
+                l
+            }
+        })
+        .chain(catalog_lines(EXPECTED_V27_ADDITIONS))
         .collect();
     lines.sort();
     lines
+}
+
+/// A catalog without our Node-era ledger `auth.migrations`, which upstream's Go releases
+/// never create.
+fn without_node_ledger(lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .filter(|l| {
+            ![
+                "table migrations ",
+                "column migrations ",
+                "constraint migrations ",
+                "index migrations_",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -246,7 +424,8 @@ const INTROSPECTION: &[&str] = &[
     // Functions by signature and behaviour class (bodies are each implementation's own text).
     "SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') returns '
             || pg_get_function_result(p.oid) || ' language=' || l.lanname
-            || ' volatility=' || p.provolatile::text || ' security_definer=' || p.prosecdef
+            || ' volatility=' || p.provolatile::text || ' strict=' || p.proisstrict
+            || ' security_definer=' || p.prosecdef
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
       WHERE p.pronamespace = 'auth'::regnamespace",
 ];
@@ -437,9 +616,12 @@ async fn assert_schema_migrations(client: &Client, version: i64) {
     assert_eq!(rows, vec![(version, false)]);
 }
 
-/// `auth.migrations` has one row per migration from `first` on, with our name and hash.
-async fn assert_node_ledger_rows(client: &Client, first: i64) {
-    for m in MIGRATIONS.iter().filter(|m| m.version >= first) {
+/// `auth.migrations` has one row per migration of `first..=last`, with our name and hash.
+async fn assert_node_ledger_rows(client: &Client, first: i64, last: i64) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| (first..=last).contains(&m.version))
+    {
         let row = client
             .query_opt(
                 "SELECT name::text, hash::text, executed_at IS NOT NULL FROM auth.migrations WHERE id = $1",
@@ -452,68 +634,148 @@ async fn assert_node_ledger_rows(client: &Client, first: i64) {
         assert_eq!(row.get::<_, String>(1), m.hash());
         assert!(row.get::<_, bool>(2));
     }
+    let beyond = count(
+        client,
+        &format!("SELECT count(*) FROM auth.migrations WHERE id > {last}"),
+    )
+    .await;
+    assert_eq!(beyond, 0, "auth.migrations has rows past {last}");
 }
 
 async fn count(client: &Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
-async fn fresh_schema() -> Vec<String> {
-    let db = TestDb::empty().await;
-    migrate(&db.url).await.expect("fresh migration");
-    describe_schema(&db.url).await
-}
-
-/// Loads `fixture`, migrates, checks the report, the data, the ledgers and that the
-/// schema is the one a fresh database gets. Returns the database for extra checks.
-async fn take_over(fixture: &str, from: i64, changes: &Changes) -> (TestDb, Client) {
+/// A fresh database holding `fixtures`, loaded in order.
+async fn load(fixtures: &[&str]) -> (TestDb, Client) {
     let db = TestDb::empty().await;
     let client = db.client().await;
-    client.batch_execute(fixture).await.expect("load fixture");
+    for fixture in fixtures {
+        client.batch_execute(fixture).await.expect("load fixture");
+    }
+    (db, client)
+}
+
+/// Removes the row of `table` whose `id` is `id` from a snapshot (a row a migration may
+/// rewrite, checked on its own).
+fn forget_row(snapshot: &mut BTreeMap<String, Vec<Value>>, table: &str, id: &str) {
+    if let Some(rows) = snapshot.get_mut(table) {
+        rows.retain(|r| r["id"] != id);
+    }
+}
+
+/// Loads `fixtures`, migrates with the default policy, checks the report (the database,
+/// found at `from` <= 18, is brought to 18 and no further), the data, the ledgers and
+/// that the schema is upstream v0.42's. Returns the database for extra checks.
+async fn take_over(fixtures: &[&str], from: i64, changes: &Changes) -> (TestDb, Client) {
+    let (db, client) = load(fixtures).await;
     let before = snapshot(&client).await;
 
     let report = migrate(&db.url).await.expect("takeover migration");
+    assert_eq!(report.from_version, from);
+    assert_eq!(report.to_version, 18);
+    assert_eq!(report.applied, (from + 1..=18).collect::<Vec<_>>());
+    assert_eq!(report.reason, TargetReason::KeepV042Generation);
+    assert_eq!(report.level(), SchemaLevel::V0_42);
+
+    let after = snapshot(&client).await;
+    assert_rows_kept(&before, &after, changes);
+    assert_schema_migrations(&client, 18).await;
+    assert_node_ledger_rows(&client, from + 1, 18).await;
+    assert_same_schema(
+        &describe_schema(&db.url).await,
+        &expected_v18_schema(),
+        "taken-over database",
+    );
+
+    let again = migrate(&db.url).await.expect("second run");
+    assert!(again.applied.is_empty());
+    assert_eq!(again.to_version, 18);
+    (db, client)
+}
+
+/// Loads `fixtures`, migrates with `AUTH_MIGRATE_TO_LATEST=true` and checks that the
+/// database reaches 27 with Nhost Auth 0.52's catalog, keeping its rows except the users
+/// in `staged` (SMS sign-up placeholders version 26 moves, checked by the caller).
+async fn take_over_to_latest(
+    fixtures: &[&str],
+    from: i64,
+    changes: &Changes,
+    staged: &[&str],
+) -> (TestDb, Client) {
+    let (db, client) = load(fixtures).await;
+    let mut before = snapshot(&client).await;
+    for id in staged {
+        forget_row(&mut before, "users", id);
+    }
+
+    let report = migrate_to_latest(&db.url).await.expect("opt-in migration");
     assert_eq!(report.from_version, from);
     assert_eq!(report.to_version, LATEST_VERSION);
     assert_eq!(
         report.applied,
         (from + 1..=LATEST_VERSION).collect::<Vec<_>>()
     );
+    assert_eq!(report.reason, TargetReason::OptedIn);
+    assert_eq!(report.level(), SchemaLevel::V0_52);
 
-    let after = snapshot(&client).await;
+    let mut after = snapshot(&client).await;
+    for id in staged {
+        forget_row(&mut after, "users", id);
+    }
     assert_rows_kept(&before, &after, changes);
     assert_schema_migrations(&client, LATEST_VERSION).await;
-    assert_node_ledger_rows(&client, from + 1).await;
+    assert_node_ledger_rows(&client, from + 1, LATEST_VERSION).await;
     assert_same_schema(
         &describe_schema(&db.url).await,
-        &fresh_schema().await,
-        "taken-over database",
+        &expected_v27_schema(),
+        "database migrated to the latest",
     );
 
+    // Without the setting, a database at 27 stays at 27.
     let again = migrate(&db.url).await.expect("second run");
     assert!(again.applied.is_empty());
+    assert_eq!(again.reason, TargetReason::AlreadyLatest);
     (db, client)
 }
+
+/// (phone_number, new_phone_number) of a user.
+async fn phones(client: &Client, id: &str) -> (Option<String>, Option<String>) {
+    let row = client
+        .query_one(
+            "SELECT phone_number, new_phone_number FROM auth.users WHERE id::text = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+const ERIN: &str = "55555555-5555-4555-8555-555555555555";
+const FRED: &str = "66666666-6666-4666-8666-666666666666";
+const BOB: &str = "33333333-3333-4333-8333-333333333333";
 
 // ---------------------------------------------------------------------------------------
 // Tests.
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn empty_database_reaches_version_18_with_both_ledgers_and_a_rerun_applies_nothing() {
+async fn empty_database_reaches_version_27_with_both_ledgers_and_a_rerun_applies_nothing() {
     let db = TestDb::empty().await;
     let report = migrate(&db.url).await.expect("migrate");
     assert_eq!(report.from_version, 0);
-    assert_eq!(report.to_version, 18);
-    assert_eq!(report.applied, (1..=18).collect::<Vec<i64>>());
+    assert_eq!(report.to_version, 27);
+    assert_eq!(report.applied, (1..=27).collect::<Vec<i64>>());
+    assert_eq!(report.reason, TargetReason::EmptyDatabase);
+    assert_eq!(report.level(), SchemaLevel::V0_52);
 
     let client = db.client().await;
-    assert_schema_migrations(&client, 18).await;
+    assert_schema_migrations(&client, 27).await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM auth.migrations").await,
-        18
+        27
     );
-    assert_node_ledger_rows(&client, 1).await;
+    assert_node_ledger_rows(&client, 1, 27).await;
     let names: Vec<String> = client
         .query("SELECT name::text FROM auth.migrations ORDER BY id", &[])
         .await
@@ -524,6 +786,8 @@ async fn empty_database_reaches_version_18_with_both_ledgers_and_a_rerun_applies
     assert_eq!(names[0], "00001_create-initial-tables");
     assert_eq!(names[14], "00015_rename_refresh_token_column");
     assert_eq!(names[17], "00018_entraid-provider");
+    assert_eq!(names[19], "00020_oauth2_provider");
+    assert_eq!(names[26], "00027_user_new_phone_number_index");
     let ledger_before: Vec<String> = client
         .query(
             "SELECT to_jsonb(m)::text FROM auth.migrations m ORDER BY id",
@@ -538,10 +802,11 @@ async fn empty_database_reaches_version_18_with_both_ledgers_and_a_rerun_applies
     let again = migrate(&db.url).await.expect("second run");
     assert_eq!(
         again,
-        hasura_auth::db::migrate::MigrationReport {
-            from_version: 18,
-            to_version: 18,
-            applied: vec![]
+        MigrationReport {
+            from_version: 27,
+            to_version: 27,
+            applied: vec![],
+            reason: TargetReason::AlreadyLatest,
         }
     );
     let ledger_after: Vec<String> = client
@@ -555,16 +820,16 @@ async fn empty_database_reaches_version_18_with_both_ledgers_and_a_rerun_applies
         .map(|r| r.get(0))
         .collect();
     assert_eq!(ledger_before, ledger_after);
-    assert_schema_migrations(&client, 18).await;
+    assert_schema_migrations(&client, 27).await;
 }
 
 #[tokio::test]
-async fn fresh_schema_is_exactly_upstreams_final_schema() {
+async fn fresh_schema_is_exactly_nhost_0_52s_schema() {
     let db = TestDb::empty().await;
     migrate(&db.url).await.expect("migrate");
     assert_same_schema(
         &describe_schema(&db.url).await,
-        &expected_final_schema(),
+        &expected_v27_schema(),
         "fresh database",
     );
 
@@ -628,6 +893,12 @@ async fn fresh_schema_is_exactly_upstreams_final_schema() {
     );
 }
 
+/// The SQLSTATE and message of a failed statement.
+fn db_failure(e: &tokio_postgres::Error) -> (String, String) {
+    let db = e.as_db_error().expect("a database error");
+    (db.code().code().to_owned(), db.message().to_owned())
+}
+
 #[tokio::test]
 async fn fresh_schema_behaves_like_upstreams() {
     let db = TestDb::empty().await;
@@ -688,12 +959,110 @@ async fn fresh_schema_behaves_like_upstreams() {
         .unwrap();
     assert!(row.get::<_, bool>(0));
     assert_eq!(row.get::<_, String>(1), "regular");
+
+    // 19: three-letter locales, not four. 23: new users start with no wrong guesses.
+    let row = client
+        .query_one(
+            "INSERT INTO auth.users (locale) VALUES ('fil') RETURNING otp_attempts, new_phone_number",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i16>(0), 0);
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    let long = client
+        .execute("INSERT INTO auth.users (locale) VALUES ('filx')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(db_failure(&long).0, "22001");
+
+    // 20: client ids are 'nhoa_' + 16 hex digits; secrets only as bcrypt hashes.
+    let id: String = client
+        .query_one(
+            "INSERT INTO auth.oauth2_clients (client_secret_hash) VALUES ('$2a$10$abc') RETURNING client_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(id.starts_with("nhoa_") && id.len() == 21, "{id}");
+    assert!(
+        id[5..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    let plain = client
+        .execute(
+            "INSERT INTO auth.oauth2_clients (client_secret_hash) VALUES ('plaintext')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        db_failure(&plain),
+        (
+            "23514".to_owned(),
+            "client_secret_hash must be a bcrypt hash".to_owned()
+        )
+    );
+    let bad_type = client
+        .execute(
+            "INSERT INTO auth.oauth2_clients (type) VALUES ('public')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_type.as_db_error().unwrap().constraint(),
+        Some("oauth2_clients_type_check")
+    );
+
+    // 22: role scopes pass the trigger; unknown scopes are refused, on every table.
+    client
+        .execute(
+            "INSERT INTO auth.oauth2_clients (client_id, scopes) VALUES ('c1', '{openid,graphql:role:editor}')",
+            &[],
+        )
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO auth.oauth2_clients (scopes) VALUES ('{openid,admin}')",
+        "UPDATE auth.oauth2_clients SET scopes = '{graphql:role:}' WHERE client_id = 'c1'",
+        "INSERT INTO auth.oauth2_auth_requests (client_id, scopes, redirect_uri, response_type, expires_at)
+         VALUES ('c1', '{admin}', 'https://x', 'code', now())",
+    ] {
+        let e = client.execute(sql, &[]).await.unwrap_err();
+        let (code, message) = db_failure(&e);
+        assert_eq!(code, "23514", "{sql}");
+        assert!(message.starts_with("invalid oauth2 scope: "), "{message}");
+    }
+
+    // 21: PKCE codes are unique by hash and go with their user.
+    client
+        .batch_execute(
+            "INSERT INTO auth.pkce_authorization_codes (user_id, code_hash, code_challenge, expires_at)
+             SELECT id, 'h1', 'c', now() FROM auth.users WHERE locale = 'fil'",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute("DELETE FROM auth.users WHERE locale = 'fil'")
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM auth.pkce_authorization_codes"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
-async fn node_era_database_at_version_1_is_taken_over_keeping_its_ledger_rows() {
+async fn node_era_database_at_version_1_is_taken_over_to_18_keeping_its_ledger_rows() {
     let (_db, client) = take_over(
-        V01_NODE,
+        &[V01_NODE],
         1,
         &Changes {
             renamed_columns: &[("refresh_tokens", "refresh_token", "id")],
@@ -730,9 +1099,9 @@ async fn node_era_database_at_version_1_is_taken_over_keeping_its_ledger_rows() 
 }
 
 #[tokio::test]
-async fn upstream_database_at_version_10_is_taken_over() {
+async fn upstream_database_at_version_10_is_taken_over_to_18() {
     let (_db, client) = take_over(
-        V10,
+        &[V10],
         10,
         &Changes {
             renamed_columns: &[("refresh_tokens", "refresh_token", "id")],
@@ -748,9 +1117,28 @@ async fn upstream_database_at_version_10_is_taken_over() {
 }
 
 #[tokio::test]
-async fn upstream_database_at_version_14_with_generated_hashes_is_taken_over() {
+async fn upstream_database_at_version_10_with_the_opt_in_reaches_27() {
+    let (_db, client) = take_over_to_latest(
+        &[V10],
+        10,
+        &Changes {
+            renamed_columns: &[("refresh_tokens", "refresh_token", "id")],
+            ..Changes::default()
+        },
+        &[],
+    )
+    .await;
+    assert_refresh_tokens_rekeyed(&client).await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM auth.migrations").await,
+        17
+    );
+}
+
+#[tokio::test]
+async fn upstream_database_at_version_14_with_generated_hashes_is_taken_over_to_18() {
     let (_db, client) = take_over(
-        V14,
+        &[V14],
         14,
         &Changes {
             renamed_columns: &[("refresh_tokens", "refresh_token", "id")],
@@ -771,8 +1159,8 @@ async fn upstream_database_at_version_14_with_generated_hashes_is_taken_over() {
 }
 
 #[tokio::test]
-async fn upstream_database_at_version_15_is_taken_over() {
-    let (_db, client) = take_over(V15, 15, &Changes::default()).await;
+async fn upstream_database_at_version_15_is_taken_over_to_18() {
+    let (_db, client) = take_over(&[V15], 15, &Changes::default()).await;
     let hash: String = client
         .query_one(
             "SELECT refresh_token_hash::text FROM auth.refresh_tokens WHERE id = 'f0000000-0000-4000-8000-000000000002'",
@@ -785,7 +1173,7 @@ async fn upstream_database_at_version_15_is_taken_over() {
 }
 
 #[tokio::test]
-async fn upstream_database_at_version_16_is_taken_over() {
+async fn upstream_database_at_version_16_is_taken_over_to_18() {
     // Version 15 plus upstream's step 16 (the index), recorded the golang-migrate way.
     let fixture = format!(
         "{V15}\nCREATE INDEX IF NOT EXISTS refresh_tokens_refresh_token_hash_expires_at_user_id_idx ON
@@ -793,38 +1181,28 @@ async fn upstream_database_at_version_16_is_taken_over() {
          TRUNCATE auth.schema_migrations;
          INSERT INTO auth.schema_migrations (version, dirty) VALUES (16, false);"
     );
-    take_over(&fixture, 16, &Changes::default()).await;
+    take_over(&[&fixture], 16, &Changes::default()).await;
 }
 
 #[tokio::test]
 async fn upstream_database_at_version_18_is_left_unchanged() {
-    let db = TestDb::empty().await;
-    let client = db.client().await;
-    client.batch_execute(V18).await.expect("load fixture");
+    let (db, client) = load(&[V18]).await;
     let schema_before = describe_schema(&db.url).await;
     let data_before = snapshot(&client).await;
 
-    // The fixture is upstream's final schema: the fresh one minus our Node-era ledger.
-    let fresh_without_ledger: Vec<String> = fresh_schema()
-        .await
-        .into_iter()
-        .filter(|l| {
-            ![
-                "table migrations ",
-                "column migrations ",
-                "constraint migrations ",
-                "index migrations_",
-            ]
-            .iter()
-            .any(|p| l.starts_with(p))
-        })
-        .collect();
-    assert_same_schema(&schema_before, &fresh_without_ledger, "v18 fixture");
+    // The fixture is upstream v0.42's final schema: ours at 18 minus the Node-era ledger.
+    assert_same_schema(
+        &schema_before,
+        &without_node_ledger(expected_v18_schema()),
+        "v18 fixture",
+    );
 
     let report = migrate(&db.url).await.expect("migrate");
     assert_eq!(report.from_version, 18);
     assert_eq!(report.to_version, 18);
     assert!(report.applied.is_empty());
+    assert_eq!(report.reason, TargetReason::KeepV042Generation);
+    assert!(!report.level().has_otp_attempts());
 
     assert_same_schema(
         &describe_schema(&db.url).await,
@@ -835,11 +1213,189 @@ async fn upstream_database_at_version_18_is_left_unchanged() {
     assert_schema_migrations(&client, 18).await;
 }
 
+/// SMS sign-up placeholders as upstream v0.42 left them, next to the v18 fixture.
+const V18_SMS_PLACEHOLDERS: &str = "
+INSERT INTO auth.users (id, locale, phone_number, otp_hash, otp_method_last_used)
+VALUES ('55555555-5555-4555-8555-555555555555', 'en', '+33622222222', 'x', 'sms'),
+       ('66666666-6666-4666-8666-666666666666', 'en', '+33633333333', 'x', 'sms'),
+       ('77777777-7777-4777-8777-777777777777', 'en', '+33644444444', 'x', 'sms'),
+       ('88888888-8888-4888-8888-888888888888', 'en', '+33655555555', 'x', 'sms');
+INSERT INTO auth.refresh_tokens (user_id, expires_at, refresh_token_hash)
+VALUES ('66666666-6666-4666-8666-666666666666', '2099-01-01', 'h-fred');
+-- Used once (last_seen), and linked to a provider: both are accounts.
+UPDATE auth.users SET last_seen = now() WHERE id = '77777777-7777-4777-8777-777777777777';
+INSERT INTO auth.user_providers (user_id, access_token, provider_id, provider_user_id)
+VALUES ('88888888-8888-4888-8888-888888888888', 'unset', 'github', 'gh-8');
+";
+
+#[tokio::test]
+async fn upstream_database_at_version_18_with_the_opt_in_reaches_27_staging_only_placeholders() {
+    let (_db, client) = take_over_to_latest(
+        &[V18, V18_SMS_PLACEHOLDERS],
+        18,
+        &Changes::default(),
+        &[ERIN],
+    )
+    .await;
+    // Erin never confirmed her code and holds nothing: her number is staged (26).
+    assert_eq!(
+        phones(&client, ERIN).await,
+        (None, Some("+33622222222".to_owned()))
+    );
+    // Everyone else keeps their number: a session, a use, a provider link, a verified phone.
+    assert_eq!(
+        phones(&client, FRED).await,
+        (Some("+33633333333".to_owned()), None)
+    );
+    assert_eq!(
+        phones(&client, "77777777-7777-4777-8777-777777777777").await,
+        (Some("+33644444444".to_owned()), None)
+    );
+    assert_eq!(
+        phones(&client, "88888888-8888-4888-8888-888888888888").await,
+        (Some("+33655555555".to_owned()), None)
+    );
+    assert_eq!(
+        phones(&client, BOB).await,
+        (Some("+33600000000".to_owned()), None)
+    );
+    // The node-era ledger was created for the steps we applied, 19..=27.
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM auth.migrations").await,
+        9
+    );
+}
+
+#[tokio::test]
+async fn nhost_database_at_version_22_stays_there_without_the_opt_in() {
+    let (db, client) = load(&[V18, V22]).await;
+    let schema_before = describe_schema(&db.url).await;
+    let data_before = snapshot(&client).await;
+
+    let report = migrate(&db.url).await.expect("migrate");
+    assert_eq!(
+        (report.from_version, report.to_version),
+        (22, 22),
+        "{report:?}"
+    );
+    assert!(report.applied.is_empty());
+    assert_eq!(report.reason, TargetReason::KeepFoundLevel);
+    let level = report.level();
+    assert!(level.has_pkce_codes() && level.has_graphql_role_scopes());
+    assert!(!level.has_otp_attempts() && !level.has_new_phone_number());
+    assert_eq!(level.locale_max_len(), 3);
+
+    assert_same_schema(
+        &describe_schema(&db.url).await,
+        &schema_before,
+        "v22 database after migrate",
+    );
+    assert_eq!(snapshot(&client).await, data_before);
+    assert_schema_migrations(&client, 22).await;
+}
+
+#[tokio::test]
+async fn nhost_database_at_version_22_with_the_opt_in_reaches_27() {
+    let (_db, client) = take_over_to_latest(&[V18, V22], 22, &Changes::default(), &[]).await;
+    let scopes: Vec<String> = client
+        .query_one(
+            "SELECT scopes FROM auth.oauth2_clients WHERE client_id = 'nhoa_fedcba9876543210'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(scopes, ["openid", "graphql:role:me"]);
+}
+
+#[tokio::test]
+async fn nhost_database_at_version_24_stays_there_without_the_opt_in() {
+    let (db, client) = load(&[V18, V22, V24]).await;
+    let schema_before = describe_schema(&db.url).await;
+    let data_before = snapshot(&client).await;
+
+    let report = migrate(&db.url).await.expect("migrate");
+    assert_eq!((report.from_version, report.to_version), (24, 24));
+    assert!(report.applied.is_empty());
+    assert!(report.level().has_new_phone_number());
+    assert!(!report.level().has_pending_sms_deanonymize_options());
+
+    assert_same_schema(
+        &describe_schema(&db.url).await,
+        &schema_before,
+        "v24 database after migrate",
+    );
+    assert_eq!(snapshot(&client).await, data_before);
+    assert_schema_migrations(&client, 24).await;
+    // Nothing of 26: the placeholder keeps its number.
+    assert_eq!(
+        phones(&client, ERIN).await,
+        (Some("+33622222222".to_owned()), None)
+    );
+}
+
+#[tokio::test]
+async fn nhost_database_at_version_24_with_the_opt_in_reaches_27_staging_its_placeholder() {
+    let (_db, client) =
+        take_over_to_latest(&[V18, V22, V24], 24, &Changes::default(), &[ERIN]).await;
+    assert_eq!(
+        phones(&client, ERIN).await,
+        (None, Some("+33622222222".to_owned()))
+    );
+    let attempts: i16 = client
+        .query_one(
+            "SELECT otp_attempts FROM auth.users WHERE id::text = $1",
+            &[&ERIN],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 3);
+    assert_eq!(
+        phones(&client, FRED).await,
+        (Some("+33633333333".to_owned()), None)
+    );
+}
+
+#[tokio::test]
+async fn nhost_0_52_database_is_left_unchanged_with_or_without_the_opt_in() {
+    let (db, client) = load(&[V27]).await;
+    let schema_before = describe_schema(&db.url).await;
+    let data_before = snapshot(&client).await;
+
+    // The fixture is Nhost Auth 0.52's schema: ours at 27 minus the Node-era ledger.
+    assert_same_schema(
+        &schema_before,
+        &without_node_ledger(expected_v27_schema()),
+        "v27 fixture",
+    );
+
+    for run in [migrate(&db.url).await, migrate_to_latest(&db.url).await] {
+        let report = run.expect("migrate");
+        assert_eq!(
+            report,
+            MigrationReport {
+                from_version: 27,
+                to_version: 27,
+                applied: vec![],
+                reason: TargetReason::AlreadyLatest,
+            }
+        );
+        assert_eq!(report.level(), SchemaLevel::V0_52);
+    }
+
+    assert_same_schema(
+        &describe_schema(&db.url).await,
+        &schema_before,
+        "v27 database after migrate",
+    );
+    assert_eq!(snapshot(&client).await, data_before);
+    assert_schema_migrations(&client, 27).await;
+}
+
 #[tokio::test]
 async fn dirty_ledger_is_refused_naming_the_version() {
-    let db = TestDb::empty().await;
-    let client = db.client().await;
-    client.batch_execute(V10).await.expect("load fixture");
+    let (db, client) = load(&[V10]).await;
     client
         .batch_execute("UPDATE auth.schema_migrations SET version = 12, dirty = true")
         .await
@@ -872,27 +1428,25 @@ async fn dirty_ledger_is_refused_naming_the_version() {
 
 #[tokio::test]
 async fn unknown_newer_version_is_refused() {
-    let db = TestDb::empty().await;
-    let client = db.client().await;
-    client.batch_execute(V18).await.expect("load fixture");
+    let (db, client) = load(&[V27]).await;
     client
-        .batch_execute("UPDATE auth.schema_migrations SET version = 19")
+        .batch_execute("UPDATE auth.schema_migrations SET version = 28")
         .await
         .unwrap();
-    let err = migrate(&db.url)
-        .await
-        .expect_err("unknown version must be refused");
-    assert!(
-        matches!(
-            err,
-            MigrateError::UnknownVersion {
-                found: 19,
-                latest: 18
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("19"), "{err}");
+    for run in [migrate(&db.url).await, migrate_to_latest(&db.url).await] {
+        let err = run.expect_err("unknown version must be refused");
+        assert!(
+            matches!(
+                err,
+                MigrateError::UnknownVersion {
+                    found: 28,
+                    latest: 27
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("28"), "{err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -911,7 +1465,7 @@ async fn concurrent_starts_apply_each_migration_once() {
     let a = a.unwrap().expect("first instance");
     let b = b.unwrap().expect("second instance");
 
-    let all: Vec<i64> = (1..=18).collect();
+    let all: Vec<i64> = (1..=27).collect();
     let (winner, loser) = if a.applied.is_empty() { (b, a) } else { (a, b) };
     assert_eq!(winner.applied, all);
     assert_eq!(winner.from_version, 0);
@@ -919,21 +1473,53 @@ async fn concurrent_starts_apply_each_migration_once() {
         loser.applied.is_empty(),
         "both instances applied migrations: {loser:?}"
     );
-    assert_eq!((loser.from_version, loser.to_version), (18, 18));
+    // Both agree on the level the service runs on.
+    assert_eq!((loser.from_version, loser.to_version), (27, 27));
+    assert_eq!(winner.level(), loser.level());
 
     let client = db.client().await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM auth.migrations").await,
-        18
+        27
     );
-    assert_schema_migrations(&client, 18).await;
+    assert_schema_migrations(&client, 27).await;
+    assert_same_schema(
+        &describe_schema(&db.url).await,
+        &expected_v27_schema(),
+        "concurrently migrated database",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_with_and_without_the_opt_in_agree_on_a_v18_database() {
+    let (db, client) = load(&[V18]).await;
+    // The lock serialises them: the opted-in one applies 19..=27 once, whether it goes
+    // first or second; the other one finds 18 (and keeps it) or 27.
+    let (a, b) = tokio::join!(
+        tokio::spawn({
+            let url = db.url.clone();
+            async move { migrate_to_latest(&url).await }
+        }),
+        tokio::spawn({
+            let url = db.url.clone();
+            async move { migrate(&url).await }
+        }),
+    );
+    let a = a.unwrap().expect("opted-in instance");
+    let b = b.unwrap().expect("default instance");
+    let applied: usize = a.applied.len() + b.applied.len();
+    assert_eq!(applied, 9, "{a:?} {b:?}");
+    assert_eq!(a.to_version, 27);
+    assert!(
+        b.applied.is_empty() && [18, 27].contains(&b.to_version),
+        "{b:?}"
+    );
+    assert_schema_migrations(&client, 27).await;
 }
 
 #[tokio::test]
 async fn a_failing_step_is_rolled_back_with_its_ledger_rows_and_can_be_retried() {
-    let db = TestDb::empty().await;
-    let client = db.client().await;
-    client.batch_execute(V15).await.expect("load fixture");
+    let (db, client) = load(&[V15]).await;
     // Make step 18 (seeding 'entraid') fail.
     client
         .batch_execute(
@@ -982,14 +1568,14 @@ async fn a_failing_step_is_rolled_back_with_its_ledger_rows_and_can_be_retried()
     assert_schema_migrations(&client, 18).await;
 }
 
-#[tokio::test]
-async fn the_migrate_command_applies_the_migrations_and_exits() {
-    let db = TestDb::empty().await;
+/// Runs `hasura-auth migrate` against `url` with `env` and returns the ledger version.
+async fn run_migrate_command(url: &str, env: &[(&str, &str)]) -> i64 {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hasura-auth"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .arg("migrate")
-        .arg(format!("--postgres={}", db.url))
+        .arg(format!("--postgres={url}"))
         .output()
         .await
         .expect("run hasura-auth migrate");
@@ -998,12 +1584,31 @@ async fn the_migrate_command_applies_the_migrations_and_exits() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let row = db
-        .client()
+    let row = connect(url)
         .await
         .query_one("SELECT version, dirty FROM auth.schema_migrations", &[])
         .await
         .expect("ledger");
-    assert_eq!(row.get::<_, i64>(0), 18);
     assert!(!row.get::<_, bool>(1));
+    row.get(0)
+}
+
+#[tokio::test]
+async fn the_migrate_command_applies_the_migrations_and_exits() {
+    let db = TestDb::empty().await;
+    assert_eq!(run_migrate_command(&db.url, &[]).await, 27);
+}
+
+#[tokio::test]
+async fn the_migrate_command_takes_a_v18_database_to_27_only_when_asked() {
+    let (db, _client) = load(&[V18]).await;
+    assert_eq!(run_migrate_command(&db.url, &[]).await, 18);
+    assert_eq!(
+        run_migrate_command(&db.url, &[("AUTH_MIGRATE_TO_LATEST", "false")]).await,
+        18
+    );
+    assert_eq!(
+        run_migrate_command(&db.url, &[("AUTH_MIGRATE_TO_LATEST", "true")]).await,
+        27
+    );
 }

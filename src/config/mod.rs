@@ -284,6 +284,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "trusted-proxies",
     "smtp-postmark-api-url",
     "expired-session-cleanup-one-in",
+    "migrate-to-latest",
 ];
 
 impl Config {

@@ -107,6 +107,16 @@ pub struct DatabaseConfig {
         hide_env_values = true
     )]
     pub postgres_migrations: Option<Secret>,
+
+    /// Migrate the auth schema to the latest version even when it was found at an older
+    /// one (a database found at 1-18 otherwise stays at 18, one found at 19-26 where it is)
+    #[arg(
+        help_heading = "Postgres",
+        long = "migrate-to-latest",
+        env = "AUTH_MIGRATE_TO_LATEST",
+        go_bool = "false"
+    )]
+    pub migrate_to_latest: bool,
 }
 
 /// Tokens: lifetimes, signing key, custom claims.

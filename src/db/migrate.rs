@@ -1,8 +1,13 @@
-//! Embedded schema migrations (upstream's 18 versions) and the takeover of databases
-//! that upstream hasura-auth has run on.
+//! Embedded schema migrations (upstream's 27 versions) and the takeover of databases
+//! that upstream hasura-auth (v0.42, last version 18) or Nhost Auth (0.52, last version
+//! 27) has run on.
 //!
-//! * The 18 steps reproduce upstream's `go/migrations/postgres/*.up.sql` history one by
-//!   one, so a database upstream left at version N receives exactly versions N+1..=18.
+//! * The 27 steps reproduce upstream's `go/migrations/postgres/*.up.sql` history one by
+//!   one, so a database upstream left at version N receives exactly versions N+1..=target.
+//! * The target is chosen by [`choose_target`]: a database is never moved past the level
+//!   it was found at unless the operator opts in (`AUTH_MIGRATE_TO_LATEST`), because an
+//!   older release cannot run on (nor roll back) the later schema. An empty database gets
+//!   the latest; one found at 1..=18 is brought to 18.
 //! * Two ledgers are kept in the same transaction as each step:
 //!   `auth.schema_migrations` exactly as golang-migrate keeps it (one row, the latest
 //!   version, `dirty = false`), so upstream recognises a database we migrated, and the
@@ -17,16 +22,84 @@
 use sha1::{Digest, Sha1};
 use tokio_postgres::Client;
 
+use super::schema_level::SchemaLevel;
 use crate::tls::Tls;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
     /// Version found before running (0 on an empty database).
     pub from_version: i64,
-    /// Version after running (18 today).
+    /// Version after running: the level the service runs on.
     pub to_version: i64,
     /// Versions applied by this run, in order.
     pub applied: Vec<i64>,
+    /// Why `to_version` was the target.
+    pub reason: TargetReason,
+}
+
+impl MigrationReport {
+    /// What the schema the service runs on offers.
+    pub fn level(&self) -> SchemaLevel {
+        SchemaLevel::new(self.to_version)
+    }
+}
+
+/// The operator's choice of how far migrations may go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigratePolicy {
+    /// `AUTH_MIGRATE_TO_LATEST`: take any level to [`LATEST_VERSION`].
+    pub to_latest: bool,
+}
+
+/// Why a level was chosen as the target of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetReason {
+    /// Nothing there yet: the latest schema.
+    EmptyDatabase,
+    /// Found at 1..=18 (upstream v0.42's generation): brought to 18 and kept there, so
+    /// that v0.42 can still run on it.
+    KeepV042Generation,
+    /// Found at 19..=26: kept there, since older Nhost releases cannot roll back later
+    /// steps.
+    KeepFoundLevel,
+    /// Found at the latest level.
+    AlreadyLatest,
+    /// `AUTH_MIGRATE_TO_LATEST=true`.
+    OptedIn,
+}
+
+impl TargetReason {
+    fn describe(self) -> &'static str {
+        match self {
+            TargetReason::EmptyDatabase => "empty database: it gets the latest schema",
+            TargetReason::KeepV042Generation => {
+                "a hasura-auth v0.42-generation database is brought to 18 and kept there so \
+                 that v0.42 can still run on it; set AUTH_MIGRATE_TO_LATEST=true to go to the latest"
+            }
+            TargetReason::KeepFoundLevel => {
+                "a database is never moved past the level it was found at (older releases \
+                 cannot roll back); set AUTH_MIGRATE_TO_LATEST=true to go to the latest"
+            }
+            TargetReason::AlreadyLatest => "already at the latest schema",
+            TargetReason::OptedIn => "AUTH_MIGRATE_TO_LATEST=true",
+        }
+    }
+}
+
+/// The version a run brings a database found at `found` to, and why.
+pub fn choose_target(found: i64, policy: MigratePolicy) -> (i64, TargetReason) {
+    let v042 = SchemaLevel::V0_42.version();
+    if found >= LATEST_VERSION {
+        (found, TargetReason::AlreadyLatest)
+    } else if policy.to_latest {
+        (LATEST_VERSION, TargetReason::OptedIn)
+    } else if found == 0 {
+        (LATEST_VERSION, TargetReason::EmptyDatabase)
+    } else if found <= v042 {
+        (v042, TargetReason::KeepV042Generation)
+    } else {
+        (found, TargetReason::KeepFoundLevel)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +160,7 @@ macro_rules! migration {
     };
 }
 
-/// Every step, in order, versions 1..=18.
+/// Every step, in order, versions 1..=27.
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "00001_create-initial-tables"),
     migration!(2, "00002_custom-user-fields"),
@@ -107,6 +180,15 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "00016_index_on_refresh_tokens"),
     migration!(17, "00017_drop_user_providers_user_id_provider_id_key"),
     migration!(18, "00018_entraid-provider"),
+    migration!(19, "00019_locale_varchar_3"),
+    migration!(20, "00020_oauth2_provider"),
+    migration!(21, "00021_pkce_authorization_codes"),
+    migration!(22, "00022_oauth2_graphql_role_scopes"),
+    migration!(23, "00023_otp_attempts"),
+    migration!(24, "00024_user_new_phone_number"),
+    migration!(25, "00025_user_pending_sms_deanonymize_options"),
+    migration!(26, "00026_user_new_phone_number_data"),
+    migration!(27, "00027_user_new_phone_number_index"),
 ];
 
 /// Migrations of our own `hasura_auth` schema (state upstream kept in memory). They are
@@ -141,8 +223,8 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The version a fully migrated database is at.
-pub const LATEST_VERSION: i64 = 18;
+/// The version a fully migrated database is at (Nhost Auth 0.52).
+pub const LATEST_VERSION: i64 = SchemaLevel::V0_52.version();
 
 const LEDGER_COMMENT: &str = "COMMENT ON TABLE auth.{table} IS 'Internal table for tracking migrations. \
 Don''t modify its structure as Hasura Auth relies on it to function properly.';\n";
@@ -158,8 +240,12 @@ name varchar(100) UNIQUE NOT NULL, \
 hash varchar(40) NOT NULL, \
 executed_at timestamp DEFAULT CURRENT_TIMESTAMP);\n";
 
-/// Brings the `auth` schema at `database_url` to the latest version.
-pub async fn migrate(database_url: &str, tls: &Tls) -> Result<MigrationReport, MigrateError> {
+/// Brings the `auth` schema at `database_url` to the version [`choose_target`] picks.
+pub async fn migrate(
+    database_url: &str,
+    tls: &Tls,
+    policy: MigratePolicy,
+) -> Result<MigrationReport, MigrateError> {
     let mut client = connect(database_url, tls).await?;
     // Identifiers are schema-qualified in every step; these keep the session predictable
     // (the bytea → text cast of version 11 depends on bytea_output).
@@ -183,7 +269,7 @@ pub async fn migrate(database_url: &str, tls: &Tls) -> Result<MigrationReport, M
             .await?;
     }
 
-    let result = match migrate_locked(&mut client).await {
+    let result = match migrate_locked(&mut client, policy).await {
         Ok(report) => migrate_internal(&mut client).await.map(|()| report),
         Err(e) => Err(e),
     };
@@ -293,29 +379,38 @@ fn bootstrap_sql(found: &Found) -> String {
     sql
 }
 
-async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, MigrateError> {
+async fn migrate_locked(
+    client: &mut Client,
+    policy: MigratePolicy,
+) -> Result<MigrationReport, MigrateError> {
     let found = inspect(client).await?;
+    let (target, reason) = choose_target(found.version, policy);
     tracing::info!(
         version = found.version,
         ledger = found.ledger,
         auth_schema = found.schema_exists,
-        "auth schema found at version {}",
-        found.version
+        target,
+        reason = reason.describe(),
+        "auth schema found at version {}; target version {} ({})",
+        found.version,
+        target,
+        reason.describe()
     );
 
     let pending: Vec<&Migration> = MIGRATIONS
         .iter()
-        .filter(|m| m.version > found.version)
+        .filter(|m| m.version > found.version && m.version <= target)
         .collect();
     if pending.is_empty() {
         tracing::info!(
             version = found.version,
-            "auth schema is up to date; nothing to apply"
+            "auth schema is at its target version; nothing to apply"
         );
         return Ok(MigrationReport {
             from_version: found.version,
             to_version: found.version,
             applied: Vec::new(),
+            reason,
         });
     }
 
@@ -352,6 +447,7 @@ async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, MigrateE
         from_version: found.version,
         to_version,
         applied,
+        reason,
     })
 }
 
@@ -570,6 +666,31 @@ mod tests {
         found.schema_migrations_exists = true;
         found.node_ledger_exists = true;
         assert_eq!(bootstrap_sql(&found), "");
+    }
+
+    #[test]
+    fn the_target_never_passes_the_found_level_unless_opted_in() {
+        let stay = MigratePolicy::default();
+        let opt_in = MigratePolicy { to_latest: true };
+        assert_eq!(choose_target(0, stay), (27, TargetReason::EmptyDatabase));
+        for found in [1, 10, 17, 18] {
+            assert_eq!(
+                choose_target(found, stay),
+                (18, TargetReason::KeepV042Generation),
+                "found at {found}"
+            );
+        }
+        for found in 19..=26 {
+            assert_eq!(
+                choose_target(found, stay),
+                (found, TargetReason::KeepFoundLevel)
+            );
+        }
+        assert_eq!(choose_target(27, stay), (27, TargetReason::AlreadyLatest));
+        for found in 0..=26 {
+            assert_eq!(choose_target(found, opt_in), (27, TargetReason::OptedIn));
+        }
+        assert_eq!(choose_target(27, opt_in), (27, TargetReason::AlreadyLatest));
     }
 
     #[test]

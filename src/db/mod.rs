@@ -6,6 +6,7 @@ pub mod mfa;
 pub mod migrate;
 pub mod oauth;
 pub mod refresh_tokens;
+pub mod schema_level;
 pub mod sms;
 pub mod tls;
 pub mod users;
@@ -14,6 +15,8 @@ pub mod webauthn;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
 pub type DbPool = Pool;
+
+pub use schema_level::SchemaLevel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

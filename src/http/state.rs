@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::db::DbPool;
+use crate::db::{DbPool, SchemaLevel};
 use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::service::accounts::Accounts;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Outgoing HTTP shared by the HTTP layer's own checks (Turnstile).
     pub http_client: reqwest::Client,
+    /// The level of the `auth` schema found or reached at start-up: what it offers.
+    pub schema: SchemaLevel,
     pub workflows: Workflows,
 }
 

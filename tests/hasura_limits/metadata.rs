@@ -11,7 +11,21 @@ use crate::fakes::{Answer, Fake, reserved_addr};
 use crate::support::app::{CLIENT_URL, HS256_SECRET, TestApp};
 use crate::support::db::TestDb;
 
-/// (table, custom name, the nine root fields in upstream's order, custom column names).
+const V18: &str = include_str!("../fixtures/upstream/v18.sql");
+
+/// A TestApp on a database upstream v0.42 left at version 18 (it stays there).
+async fn v18_app(args: &[&str]) -> TestApp {
+    let db = TestDb::empty().await;
+    db.client()
+        .await
+        .batch_execute(V18)
+        .await
+        .expect("load v18 fixture");
+    TestApp::with_db(db, args).await
+}
+
+/// v0.42's nine requests: (table, custom name, the nine root fields in upstream's order,
+/// custom column names).
 fn expected_requests() -> Vec<Value> {
     let tables: [(&str, &str, [&str; 9], Value); 9] = [
         (
@@ -252,9 +266,9 @@ async fn start(args: &[String]) -> (Result<(), StartupError>, TestDb) {
 }
 
 #[tokio::test]
-async fn metadata_sync_sends_upstreams_nine_track_table_requests() {
+async fn metadata_sync_sends_v0_42s_nine_track_table_requests_on_a_v18_schema() {
     let hasura = Fake::start(|_, _| Answer::json(200, json!({"message": "success"}))).await;
-    let app = TestApp::with(&[&graphql_url(&hasura), &secret_flag()]).await;
+    let app = v18_app(&[&graphql_url(&hasura), &secret_flag()]).await;
 
     let requests = hasura.requests();
     assert_eq!(requests.len(), 9, "one request per table");
@@ -301,7 +315,142 @@ async fn metadata_already_tracked_or_existing_counts_as_success() {
     .await;
     let (result, _db) = start(&[graphql_url(&hasura), secret_flag()]).await;
     result.expect("start-up succeeds");
-    assert_eq!(hasura.requests().len(), 9);
+    assert_eq!(hasura.requests().len(), V052_REQUESTS);
+}
+
+/// 0.52's thirteen track requests and its 28 relationships.
+const V052_REQUESTS: usize = 13 + 28;
+
+#[tokio::test]
+async fn metadata_sync_sends_0_52s_tables_and_relationships_on_a_v27_schema() {
+    let hasura = Fake::start(|_, _| Answer::json(200, json!({"message": "success"}))).await;
+    let app = TestApp::with(&[&graphql_url(&hasura), &secret_flag()]).await;
+
+    let requests = hasura.requests();
+    assert_eq!(requests.len(), V052_REQUESTS);
+    let bodies: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+    let tracked: Vec<&str> = bodies[..13]
+        .iter()
+        .map(|b| {
+            assert_eq!(b["type"], "pg_track_table");
+            b["args"]["table"]["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        tracked,
+        [
+            "provider_requests",
+            "refresh_token_types",
+            "refresh_tokens",
+            "roles",
+            "user_providers",
+            "user_roles",
+            "users",
+            "providers",
+            "user_security_keys",
+            "oauth2_clients",
+            "oauth2_auth_requests",
+            "oauth2_authorization_codes",
+            "oauth2_refresh_tokens",
+        ]
+    );
+    // The nine keep v0.42's names and root fields; refresh_token_types becomes an enum
+    // table with named columns.
+    let v042 = expected_requests();
+    for (i, expected) in v042.iter().enumerate() {
+        let conf = &bodies[i]["args"]["configuration"];
+        assert_eq!(
+            conf["custom_name"],
+            expected["args"]["configuration"]["custom_name"]
+        );
+        assert_eq!(
+            conf["custom_root_fields"],
+            expected["args"]["configuration"]["custom_root_fields"]
+        );
+    }
+    assert_eq!(bodies[1]["is_enum"], true);
+    assert_eq!(
+        bodies[1]["args"]["configuration"]["custom_column_names"],
+        json!({"value": "value", "comment": "comment"})
+    );
+    assert!(bodies[0].get("is_enum").is_none());
+
+    // Byte for byte what 0.52 sends for auth.oauth2_clients (hasura.go @92ec54cf).
+    assert_eq!(
+        std::str::from_utf8(&requests[9].body).unwrap(),
+        r#"{"type":"pg_track_table","args":{"source":"default","table":{"schema":"auth","name":"oauth2_clients"},"configuration":{"custom_name":"authOauth2Clients","custom_root_fields":{"select":"authOauth2Clients","select_by_pk":"authOauth2Client","select_aggregate":"authOauth2ClientsAggregate","insert":"insertAuthOauth2Clients","insert_one":"insertAuthOauth2Client","update":"updateAuthOauth2Clients","update_by_pk":"updateAuthOauth2Client","delete":"deleteAuthOauth2Clients","delete_by_pk":"deleteAuthOauth2Client"},"custom_column_names":{"client_id":"clientId","client_secret_hash":"clientSecretHash","created_at":"createdAt","created_by":"createdBy","metadata":"metadata","metadata_document_fetched_at":"metadataDocumentFetchedAt","redirect_uris":"redirectUris","scopes":"scopes","type":"type","updated_at":"updatedAt"}},"object_relationships":[{"name":"createdByUser","using":{"foreign_key_constraint_on":"created_by"}}],"array_relationships":[{"name":"authRequests","using":{"foreign_key_constraint_on":{"table":{"schema":"auth","name":"oauth2_auth_requests"},"columns":["client_id"]}}},{"name":"oauth2RefreshTokens","using":{"foreign_key_constraint_on":{"table":{"schema":"auth","name":"oauth2_refresh_tokens"},"columns":["client_id"]}}}]}}"#
+    );
+
+    // Then every relationship, table by table, object ones first.
+    let relationships: Vec<(String, String, String)> = bodies[13..]
+        .iter()
+        .map(|b| {
+            (
+                b["type"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("pg_create_")
+                    .to_owned(),
+                b["args"]["table"]["name"].as_str().unwrap().to_owned(),
+                b["args"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("array", "refresh_token_types", "refreshTokens"),
+        ("object", "refresh_tokens", "user"),
+        ("array", "roles", "userRoles"),
+        ("array", "roles", "usersByDefaultRole"),
+        ("object", "user_providers", "user"),
+        ("object", "user_providers", "provider"),
+        ("object", "user_roles", "user"),
+        ("object", "user_roles", "roleByRole"),
+        ("object", "users", "defaultRoleByRole"),
+        ("array", "users", "userProviders"),
+        ("array", "users", "roles"),
+        ("array", "users", "refreshTokens"),
+        ("array", "users", "securityKeys"),
+        ("array", "users", "oauth2AuthRequests"),
+        ("array", "users", "oauth2RefreshTokens"),
+        ("array", "providers", "userProviders"),
+        ("object", "user_security_keys", "user"),
+        ("object", "oauth2_clients", "createdByUser"),
+        ("array", "oauth2_clients", "authRequests"),
+        ("array", "oauth2_clients", "oauth2RefreshTokens"),
+        ("object", "oauth2_auth_requests", "client"),
+        ("object", "oauth2_auth_requests", "user"),
+        ("array", "oauth2_auth_requests", "authorizationCodes"),
+        ("array", "oauth2_auth_requests", "refreshTokens"),
+        ("object", "oauth2_authorization_codes", "authRequest"),
+        ("object", "oauth2_refresh_tokens", "authRequest"),
+        ("object", "oauth2_refresh_tokens", "client"),
+        ("object", "oauth2_refresh_tokens", "user"),
+    ]
+    .iter()
+    .map(|(k, t, n)| {
+        (
+            format!("{k}_relationship"),
+            (*t).to_owned(),
+            (*n).to_owned(),
+        )
+    })
+    .collect();
+    assert_eq!(relationships, expected);
+    let object = requests
+        .iter()
+        .find(|r| {
+            r.json()["args"]["name"] == "createdByUser" && r.json()["type"] != "pg_track_table"
+        })
+        .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&object.body).unwrap(),
+        r#"{"type":"pg_create_object_relationship","args":{"table":{"schema":"auth","name":"oauth2_clients"},"name":"createdByUser","source":"default","using":{"foreign_key_constraint_on":["created_by"]}}}"#
+    );
+    assert_eq!(
+        std::str::from_utf8(&requests[13 + 13].body).unwrap(),
+        r#"{"type":"pg_create_array_relationship","args":{"table":{"schema":"auth","name":"users"},"name":"oauth2AuthRequests","source":"default","using":{"foreign_key_constraint_on":{"table":{"schema":"auth","name":"oauth2_auth_requests"},"columns":["user_id"]}}}}"#
+    );
+    assert_eq!(app.get("/healthz").await.status, 200);
 }
 
 #[tokio::test]
@@ -328,7 +477,7 @@ async fn metadata_sync_waits_for_a_hasura_that_is_still_starting() {
     result.expect("start-up succeeds once Hasura answers");
     let hasura = late.await.unwrap();
     let requests = hasura.requests();
-    assert_eq!(requests.len(), 11, "two refused, then nine");
+    assert_eq!(requests.len(), 2 + V052_REQUESTS, "two refused, then all");
     let tables: Vec<String> = requests[2..]
         .iter()
         .map(|r| {
