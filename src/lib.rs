@@ -16,6 +16,7 @@
 //!   upstream's flags.
 
 pub mod adapters;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod devmode;
