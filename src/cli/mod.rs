@@ -72,7 +72,9 @@ impl From<AdminError> for Failure {
     fn from(e: AdminError) -> Self {
         let message = e.to_string();
         match e {
-            AdminError::UnknownUser(_) => Failure::new(ExitKind::NotFound, "user-not-found", message),
+            AdminError::UnknownUser(_) => {
+                Failure::new(ExitKind::NotFound, "user-not-found", message)
+            }
             AdminError::UnknownSession { .. } => {
                 Failure::new(ExitKind::NotFound, "session-not-found", message)
             }
@@ -131,7 +133,9 @@ fn report(failure: &Failure, json: bool) {
 /// info lines stay, so that with no SMTP server the emails still show.
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,hasura_auth::adapters::email=info")
+        tracing_subscriber::EnvFilter::new(
+            "warn,hasura_auth::adapters::email=info,hasura_auth::adapters::email::templates=warn",
+        )
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -141,7 +145,10 @@ fn init_logs() {
 }
 
 /// A password given with `--password`, or read from the first line of stdin.
-fn read_password(given: Option<String>, from_stdin: bool) -> Result<crate::domain::Password, Failure> {
+fn read_password(
+    given: Option<String>,
+    from_stdin: bool,
+) -> Result<crate::domain::Password, Failure> {
     let raw = match (given, from_stdin) {
         (Some(p), _) => p,
         (None, true) => {

@@ -98,7 +98,9 @@ pub async fn run(action: UsersAction, admin: &UserAdmin, out: &mut Output) -> Re
             print_user(out, &record)?;
         }
         UsersAction::SetDefaultRole(args) => {
-            let record = admin.set_default_role(&key(&args.user)?, &args.role).await?;
+            let record = admin
+                .set_default_role(&key(&args.user)?, &args.role)
+                .await?;
             print_user(out, &record)?;
         }
         UsersAction::Delete(args) => {

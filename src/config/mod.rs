@@ -110,7 +110,10 @@ pub enum CommandKind {
     Migrate,
     Healthcheck,
     /// `users`, `sessions` or `keys` (docs/cli.md), with `--json`.
-    Operator { command: OperatorCommand, json: bool },
+    Operator {
+        command: OperatorCommand,
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

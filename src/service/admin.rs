@@ -276,7 +276,10 @@ impl UserAdmin {
             // The API falls back to the default locale silently; an operator who typed
             // one wants to know.
             if let Some(locale) = &request.options.locale
-                && !settings.policy.allowed_locales.contains(&locale.as_str().to_owned())
+                && !settings
+                    .policy
+                    .allowed_locales
+                    .contains(&locale.as_str().to_owned())
             {
                 return Err(AdminError::refused(
                     ErrorCode::LocaleNotAllowed,
@@ -371,11 +374,9 @@ impl UserAdmin {
             ErrorCode::DefaultRoleMustBeInAllowedRoles => {
                 "the default role must be one of the user's roles".to_owned()
             }
-            ErrorCode::RedirectToNotAllowed => {
-                "--redirect-to is not AUTH_CLIENT_URL nor one of \
+            ErrorCode::RedirectToNotAllowed => "--redirect-to is not AUTH_CLIENT_URL nor one of \
                  AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS"
-                    .to_owned()
-            }
+                .to_owned(),
             other => other.message().to_owned(),
         };
         AdminError::refused(code, message)
