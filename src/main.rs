@@ -8,7 +8,7 @@ async fn main() -> ExitCode {
     config.apply_env_aliases();
     if let CommandKind::Operator { command, json } = command {
         // `users`, `sessions`, `keys`: exit codes of their own (docs/cli.md).
-        return ExitCode::from(hasura_auth::startup::operate(command, json, config).await);
+        return ExitCode::from(hasura_auth::startup::operate(*command, json, config).await);
     }
     match hasura_auth::startup::run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,

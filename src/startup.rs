@@ -453,7 +453,7 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
         CommandKind::Healthcheck => return healthcheck(&config).await,
         CommandKind::Operator { command, json } => {
             // The binary calls `operate` itself, for the exit code.
-            return match operate(command, json, config).await {
+            return match operate(*command, json, config).await {
                 0 => Ok(()),
                 code => Err(StartupError::Config(format!("exit code {code}"))),
             };

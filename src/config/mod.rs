@@ -81,21 +81,21 @@ impl Cli {
             Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
             Some(Command::Users(a)) => (
                 CommandKind::Operator {
-                    command: OperatorCommand::Users(a.action),
+                    command: Box::new(OperatorCommand::Users(a.action)),
                     json: a.output.json,
                 },
                 a.config,
             ),
             Some(Command::Sessions(a)) => (
                 CommandKind::Operator {
-                    command: OperatorCommand::Sessions(a.action),
+                    command: Box::new(OperatorCommand::Sessions(a.action)),
                     json: a.output.json,
                 },
                 a.config,
             ),
             Some(Command::Keys(a)) => (
                 CommandKind::Operator {
-                    command: OperatorCommand::Keys(a.action),
+                    command: Box::new(OperatorCommand::Keys(a.action)),
                     json: a.output.json,
                 },
                 a.config,
@@ -111,7 +111,7 @@ pub enum CommandKind {
     Healthcheck,
     /// `users`, `sessions` or `keys` (docs/cli.md), with `--json`.
     Operator {
-        command: OperatorCommand,
+        command: Box<OperatorCommand>,
         json: bool,
     },
 }
