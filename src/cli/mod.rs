@@ -13,8 +13,6 @@ mod users;
 use std::future::Future;
 use std::io::BufRead;
 
-use serde_json::json;
-
 use crate::config::{Config, OperatorCommand};
 use crate::service::admin::{AdminError, UserAdmin};
 
@@ -117,16 +115,30 @@ where
     }
 }
 
-/// The error on stderr: one line of text, or `{"error": code, "message": …}`.
+/// The `--json` error line: the CLI's own shape on stderr (not the API's error body,
+/// which only `crate::error` writes).
+#[derive(serde::Serialize)]
+struct ErrorLine<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+/// The error on stderr: one line of text, or `{"error": code, "message": …}`. A closed
+/// stderr is ignored (the exit code still tells).
 fn report(failure: &Failure, json: bool) {
-    if json {
-        eprintln!(
-            "{}",
-            json!({"error": failure.code, "message": failure.message})
-        );
+    use std::io::Write;
+    let text = if json {
+        serde_json::to_string(&ErrorLine {
+            error: &failure.code,
+            message: &failure.message,
+        })
+        .ok()
     } else {
-        eprintln!("hasura-auth: {} ({})", failure.message, failure.code);
-    }
+        None
+    };
+    let text =
+        text.unwrap_or_else(|| format!("hasura-auth: {} ({})", failure.message, failure.code));
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Logs on stderr, warnings only unless `RUST_LOG` says otherwise; the email adapter's
