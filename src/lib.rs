@@ -2,9 +2,12 @@
 //!
 //! Layers, outermost first; each imports only the ones below it (checked by
 //! `tests/architecture.rs`):
-//! - [`startup`]: builds everything once (adapters, then workflows) and serves;
+//! - [`startup`]: builds everything once (adapters, then workflows) and serves, or hands
+//!   the operator's workflows to [`cli`];
 //! - [`http`]: the route table with each route's policy, the router's state, and one
 //!   handler module per URL that extracts input, calls its workflow and maps the result;
+//! - [`cli`]: the operator's commands (`users`, `sessions`, `keys`), the other door to the
+//!   same workflows;
 //! - [`service`]: the workflows, each a type holding only its dependencies, free of HTTP;
 //! - [`settings`]: the runtime-replaceable configuration and what is derived from it;
 //! - [`domain`]: values parsed once at the edge (emails, passwords, options, redirect
@@ -16,6 +19,7 @@
 //!   upstream's flags.
 
 pub mod adapters;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod devmode;

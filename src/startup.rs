@@ -1,5 +1,6 @@
-//! Start-up: configuration → database → migrations → workflows → HTTP server, and the
-//! `migrate` and `healthcheck` commands.
+//! Start-up: configuration → database → migrations → workflows → HTTP server, the
+//! `migrate` and `healthcheck` commands, and the workflows of the operator's commands
+//! (`users`, `sessions`, `keys`: run by [`crate::cli`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,10 +9,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::adapters::email::{Mailer, Templates};
-use crate::config::{CommandKind, Config};
+use crate::cli::Failure;
+use crate::config::{CommandKind, Config, OperatorCommand};
+use crate::db::DbPool;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, SharedState, Workflows};
 use crate::service::accounts::Accounts;
+use crate::service::admin::UserAdmin;
 use crate::service::anonymous::AnonymousSignIn;
 use crate::service::change_env::EnvChange;
 use crate::service::custom_claims::ClaimsSource;
@@ -135,12 +139,6 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         }
     }
 
-    let templates_dir = std::path::Path::new(&config.email.templates_path);
-    let templates = Arc::new(Templates::load(
-        Some(templates_dir),
-        &config.signup.default_locale,
-    )?);
-    let mailer = Arc::new(Mailer::from_config(config, &tls)?);
     let sms = match crate::adapters::sms::from_config(config, &tls) {
         Ok(sms) => Some(sms),
         Err(e) if config.sms.sms_passwordless_enabled => {
@@ -148,41 +146,19 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         }
         Err(_) => None,
     };
-    let passwords =
-        Arc::new(PasswordHasher::new(cpus()).map_err(|e| StartupError::Config(e.to_string()))?);
-    let metrics = Arc::new(crate::metrics::Metrics::new());
-    let settings = SettingsHandle::new(settings);
+    let Core {
+        settings,
+        templates,
+        metrics,
+        passwords,
+        sessions,
+        mail,
+        registration,
+        password_rules,
+    } = build_core(settings, &db, jwt.clone(), &http, &tls, pool_size, cpus())?;
 
     let accounts = Accounts {
         db: db.clone(),
-        settings: settings.clone(),
-    };
-    let sessions = Sessions {
-        db: db.clone(),
-        jwt: jwt.clone(),
-        claims: ClaimsSource {
-            http: http.clone(),
-            settings: settings.clone(),
-        },
-        settings: settings.clone(),
-        sweep: Default::default(),
-    };
-    let mail = Mail {
-        db: db.clone(),
-        slots: Arc::new(Semaphore::new(pool_size / 2)),
-        mailer,
-        templates: templates.clone(),
-        metrics: metrics.clone(),
-        settings: settings.clone(),
-    };
-    let registration = Registration {
-        db: db.clone(),
-        mail: mail.clone(),
-        sessions: sessions.clone(),
-        settings: settings.clone(),
-    };
-    let password_rules = NewPasswordRules {
-        http: http.clone(),
         settings: settings.clone(),
     };
     let workflows = Workflows {
@@ -299,6 +275,154 @@ fn migrate_policy(config: &Config) -> crate::db::migrate::MigratePolicy {
     }
 }
 
+/// What the server's workflows and the operator's commands are both built from.
+struct Core {
+    settings: SettingsHandle,
+    templates: Arc<Templates>,
+    metrics: Arc<crate::metrics::Metrics>,
+    passwords: Arc<PasswordHasher>,
+    sessions: Sessions,
+    mail: Mail,
+    registration: Registration,
+    password_rules: NewPasswordRules,
+}
+
+/// Loads the email templates and the mailer, then builds the shared workflows.
+fn build_core(
+    settings: RuntimeSettings,
+    db: &DbPool,
+    jwt: Arc<JwtKeys>,
+    http: &reqwest::Client,
+    tls: &Tls,
+    pool_size: usize,
+    hash_concurrency: usize,
+) -> Result<Core, StartupError> {
+    let config = &settings.config;
+    let templates_dir = std::path::Path::new(&config.email.templates_path);
+    let templates = Arc::new(Templates::load(
+        Some(templates_dir),
+        &config.signup.default_locale,
+    )?);
+    let mailer = Arc::new(Mailer::from_config(config, tls)?);
+    let passwords = Arc::new(
+        PasswordHasher::new(hash_concurrency).map_err(|e| StartupError::Config(e.to_string()))?,
+    );
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let settings = SettingsHandle::new(settings);
+    let sessions = Sessions {
+        db: db.clone(),
+        jwt,
+        claims: ClaimsSource {
+            http: http.clone(),
+            settings: settings.clone(),
+        },
+        settings: settings.clone(),
+        sweep: Default::default(),
+    };
+    let mail = Mail {
+        db: db.clone(),
+        slots: Arc::new(Semaphore::new((pool_size / 2).max(1))),
+        mailer,
+        templates: templates.clone(),
+        metrics: metrics.clone(),
+        settings: settings.clone(),
+    };
+    let registration = Registration {
+        db: db.clone(),
+        mail: mail.clone(),
+        sessions: sessions.clone(),
+        settings: settings.clone(),
+    };
+    let password_rules = NewPasswordRules {
+        http: http.clone(),
+        settings: settings.clone(),
+    };
+    Ok(Core {
+        settings,
+        templates,
+        metrics,
+        passwords,
+        sessions,
+        mail,
+        registration,
+        password_rules,
+    })
+}
+
+/// How long an operator's command may wait for the database before giving up.
+const OPERATOR_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `hasura-auth users|sessions|keys …` (docs/cli.md): runs the command with the
+/// workflows it needs, built from the server's configuration, and returns the exit code.
+pub async fn operate(command: OperatorCommand, json: bool, config: Config) -> u8 {
+    crate::cli::run(command, json, config, build_user_admin).await
+}
+
+/// The operator's workflows on a small pool. The schema must already be at this
+/// build's version: these commands never migrate (that is `hasura-auth migrate`).
+async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
+    let tls = Tls::from_env().map_err(|e| Failure::setup(format!("TLS: {e}")))?;
+    let status = tokio::time::timeout(
+        OPERATOR_DB_TIMEOUT,
+        crate::db::migrate::status(config.database_url(), &tls),
+    )
+    .await
+    .map_err(|_| {
+        Failure::setup(format!(
+            "database: no answer within {}s",
+            OPERATOR_DB_TIMEOUT.as_secs()
+        ))
+    })?;
+    match status {
+        Ok(status) if status.is_current(migrate_policy(&config)) => {}
+        Ok(status) => {
+            let (target, _) =
+                crate::db::migrate::choose_target(status.version, migrate_policy(&config));
+            return Err(Failure::schema(format!(
+                "the auth schema is at version {} (internal migrations pending: {:?}); with \
+                 this configuration it should be at version {}: run `hasura-auth migrate` first",
+                status.version, status.internal_pending, target
+            )));
+        }
+        Err(e @ crate::db::migrate::MigrateError::UnknownVersion { .. })
+        | Err(e @ crate::db::migrate::MigrateError::Dirty { .. }) => {
+            return Err(Failure::schema(e.to_string()));
+        }
+        Err(e) => return Err(Failure::setup(e.to_string())),
+    }
+    let setup = |e: StartupError| Failure::setup(e.to_string());
+    let jwt = Arc::new(
+        JwtKeys::from_secret(
+            config
+                .jwt
+                .jwt_secret
+                .as_ref()
+                .map(|s| s.expose())
+                .unwrap_or_default(),
+        )
+        .map_err(|e| setup(e.into()))?,
+    );
+    let settings = RuntimeSettings::new(config).map_err(|e| setup(e.into()))?;
+    let http = tls
+        .http_client()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(OPERATOR_DB_TIMEOUT)
+        .build()
+        .map_err(|e| setup(e.into()))?;
+    let pool_size = 2;
+    let db = crate::db::connect(settings.config.database_url(), pool_size, &tls)
+        .map_err(|e| setup(e.into()))?;
+    let core = build_core(settings, &db, jwt, &http, &tls, pool_size, 1).map_err(setup)?;
+    Ok(UserAdmin {
+        db,
+        passwords: core.passwords,
+        password_rules: core.password_rules,
+        registration: core.registration,
+        sessions: core.sessions,
+        settings: core.settings,
+    })
+}
+
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
 /// requests finish.
 pub async fn serve(
@@ -340,8 +464,16 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run(command: CommandKind, mut config: Config) -> Result<(), StartupError> {
-    if command == CommandKind::Healthcheck {
-        return healthcheck(&config).await;
+    match command {
+        CommandKind::Healthcheck => return healthcheck(&config).await,
+        CommandKind::Operator { command, json } => {
+            // The binary calls `operate` itself, for the exit code.
+            return match operate(*command, json, config).await {
+                0 => Ok(()),
+                code => Err(StartupError::Config(format!("exit code {code}"))),
+            };
+        }
+        _ => {}
     }
     // Read before logging is up: the OTLP exporter needs them too.
     let tls = Tls::from_env()?;
@@ -382,6 +514,10 @@ async fn healthcheck(config: &Config) -> Result<(), StartupError> {
 async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(), StartupError> {
     match command {
         CommandKind::Healthcheck => healthcheck(&config).await,
+        // Handled by `run` before logging starts (their stdout is their output).
+        CommandKind::Operator { .. } => Err(StartupError::Config(
+            "operator commands run through startup::operate".into(),
+        )),
         CommandKind::Migrate => {
             let report = crate::db::migrate::migrate(
                 config.migrations_database_url(),

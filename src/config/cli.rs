@@ -172,6 +172,9 @@ impl Cli {
                 | super::Command::Migrate(c)
                 | super::Command::Healthcheck(c),
             ) => c,
+            Some(super::Command::Users(a)) => &a.config,
+            Some(super::Command::Sessions(a)) => &a.config,
+            Some(super::Command::Keys(a)) => &a.config,
         }
     }
 
@@ -184,6 +187,9 @@ impl Cli {
                 | super::Command::Migrate(c)
                 | super::Command::Healthcheck(c),
             ) => c,
+            Some(super::Command::Users(a)) => &mut a.config,
+            Some(super::Command::Sessions(a)) => &mut a.config,
+            Some(super::Command::Keys(a)) => &mut a.config,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! [`FlagValues::masked`] is what may be logged.
 
 pub mod cli;
+pub mod commands;
 pub mod flag_values;
 pub mod oauth;
 pub mod parse;
@@ -23,6 +24,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 pub use cli::{parse_cli, try_parse_cli_from};
+pub use commands::OperatorCommand;
 pub use flag_values::{FlagValues, MASK, is_sensitive};
 pub use providers::ProviderSettings;
 pub use secret::Secret;
@@ -61,6 +63,12 @@ pub enum Command {
     Migrate(Config),
     /// Exit 0 when the server on AUTH_PORT answers GET /healthz (for container health checks).
     Healthcheck(Config),
+    /// Manage users: create, invite, list, disable, verify, set passwords and roles, delete.
+    Users(commands::UsersArgs),
+    /// List and revoke a user's sessions.
+    Sessions(commands::SessionsArgs),
+    /// Generate a JWT secret, print the JWKS of the configured one.
+    Keys(commands::KeysArgs),
 }
 
 impl Cli {
@@ -71,15 +79,41 @@ impl Cli {
             Some(Command::Serve(c)) => (CommandKind::Serve, c),
             Some(Command::Migrate(c)) => (CommandKind::Migrate, c),
             Some(Command::Healthcheck(c)) => (CommandKind::Healthcheck, c),
+            Some(Command::Users(a)) => (
+                CommandKind::Operator {
+                    command: Box::new(OperatorCommand::Users(a.action)),
+                    json: a.output.json,
+                },
+                a.config,
+            ),
+            Some(Command::Sessions(a)) => (
+                CommandKind::Operator {
+                    command: Box::new(OperatorCommand::Sessions(a.action)),
+                    json: a.output.json,
+                },
+                a.config,
+            ),
+            Some(Command::Keys(a)) => (
+                CommandKind::Operator {
+                    command: Box::new(OperatorCommand::Keys(a.action)),
+                    json: a.output.json,
+                },
+                a.config,
+            ),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandKind {
     Serve,
     Migrate,
     Healthcheck,
+    /// `users`, `sessions` or `keys` (docs/cli.md), with `--json`.
+    Operator {
+        command: Box<OperatorCommand>,
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

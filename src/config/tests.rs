@@ -620,3 +620,44 @@ fn config_flag_values_come_from_every_field_and_read_like_upstream() {
     assert_eq!(values["github-enabled"], false);
     assert_eq!(values["smtp-password"], MASK);
 }
+
+#[test]
+fn config_operator_commands_take_the_server_flags_and_json_anywhere() {
+    use super::commands::{OperatorCommand, UsersAction};
+    let cli = try_parse_cli_from([
+        "hasura-auth",
+        "users",
+        "--postgres=postgres://x",
+        "create",
+        "--email=a@b.co",
+        "--password-stdin",
+        "--role=me",
+        "--role=user",
+        "--json",
+    ])
+    .unwrap();
+    let (kind, c) = cli.into_parts();
+    assert_eq!(c.database_url(), "postgres://x");
+    let CommandKind::Operator { command, json } = kind else {
+        panic!("not an operator command: {kind:?}");
+    };
+    assert!(json);
+    let OperatorCommand::Users(UsersAction::Create(create)) = *command else {
+        panic!("not users create: {command:?}");
+    };
+    assert_eq!(create.roles, ["me", "user"]);
+    assert!(create.password_stdin);
+    // A user needs a way in: a password or an invitation.
+    assert!(try_parse_cli_from(["hasura-auth", "users", "create", "--email=a@b.co"]).is_err());
+    assert!(
+        try_parse_cli_from([
+            "hasura-auth",
+            "users",
+            "create",
+            "--email=a@b.co",
+            "--password=x",
+            "--invite=magic-link"
+        ])
+        .is_err()
+    );
+}

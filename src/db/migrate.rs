@@ -284,6 +284,55 @@ pub async fn migrate(
     result
 }
 
+/// Where the schema stands, read without taking the migration lock or writing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Upstream's version (0 on an empty database).
+    pub version: i64,
+    /// Our own `hasura_auth` migrations not applied yet.
+    pub internal_pending: Vec<i64>,
+}
+
+impl SchemaStatus {
+    /// Everything a start-up under `policy` would apply is in place: a database kept at
+    /// v0.42's 18 (or at the 19..=26 level it was found at) is current unless the
+    /// operator opts in to the latest.
+    pub fn is_current(&self, policy: MigratePolicy) -> bool {
+        choose_target(self.version, policy).0 == self.version && self.internal_pending.is_empty()
+    }
+}
+
+/// Reads the schema version for commands that must not migrate (`hasura-auth users …`).
+pub async fn status(database_url: &str, tls: &Tls) -> Result<SchemaStatus, MigrateError> {
+    let client = connect(database_url, tls).await?;
+    let found = inspect(&client).await?;
+    let done: Vec<i32> = if client
+        .query_one(
+            "SELECT to_regclass('hasura_auth.migrations') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0)
+    {
+        client
+            .query("SELECT version FROM hasura_auth.migrations", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SchemaStatus {
+        version: found.version,
+        internal_pending: INTERNAL_MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !done.iter().any(|d| i64::from(*d) == *v))
+            .collect(),
+    })
+}
+
 async fn connect(url: &str, tls: &Tls) -> Result<Client, MigrateError> {
     let target = super::tls::target(url, tls).map_err(MigrateError::State)?;
     let (client, connection) = target.config.connect(target.tls).await?;

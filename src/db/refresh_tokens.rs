@@ -123,12 +123,59 @@ pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<(), D
     Ok(())
 }
 
-pub async fn delete_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
+/// Deletes every token of a user; returns how many there were.
+pub async fn delete_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
     let stmt = db
         .prepare_cached("DELETE FROM auth.refresh_tokens WHERE user_id = $1")
         .await?;
-    db.execute(&stmt, &[&user_id]).await?;
-    Ok(())
+    Ok(db.execute(&stmt, &[&user_id]).await?)
+}
+
+/// Deletes one token of a user, by its id; false when the user has no such token.
+pub async fn delete_one_for_user(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    token_id: Uuid,
+) -> Result<bool, DbError> {
+    let stmt = db
+        .prepare_cached("DELETE FROM auth.refresh_tokens WHERE id = $1 AND user_id = $2")
+        .await?;
+    Ok(db.execute(&stmt, &[&token_id, &user_id]).await? == 1)
+}
+
+/// A token as an operator sees it: never its hash.
+pub struct TokenListing {
+    pub id: Uuid,
+    pub token_type: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A user's tokens (expired ones included, until something deletes them), newest first.
+pub async fn list_for_user(
+    db: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<Vec<TokenListing>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, type::text, created_at, expires_at, metadata FROM auth.refresh_tokens \
+             WHERE user_id = $1 ORDER BY created_at DESC, id",
+        )
+        .await?;
+    db.query(&stmt, &[&user_id])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(TokenListing {
+                id: row.try_get(0)?,
+                token_type: row.try_get(1)?,
+                created_at: row.try_get(2)?,
+                expires_at: row.try_get(3)?,
+                metadata: row.try_get(4)?,
+            })
+        })
+        .collect()
 }
 
 /// Inserts a token of a given type with an absolute expiry (personal access tokens).

@@ -350,3 +350,158 @@ pub async fn has_security_key(db: &impl GenericClient, user_id: Uuid) -> Result<
         .await?;
     Ok(db.query_one(&stmt, &[&user_id]).await?.try_get(0)?)
 }
+
+/// A user as an operator sees it (`hasura-auth users …`): the row, its `user_roles` and
+/// when it was last seen.
+pub struct UserListing {
+    pub user: UserRow,
+    pub roles: Vec<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+const LISTING_EXTRA: &str = "ARRAY(SELECT r.role FROM auth.user_roles r WHERE r.user_id = u.id ORDER BY r.role), \
+     u.last_seen";
+
+impl UserListing {
+    fn from_row(row: &Row) -> Result<UserListing, DbError> {
+        Ok(UserListing {
+            user: UserRow::from_row(row, 0)?,
+            roles: row.try_get(USER_COLUMN_COUNT)?,
+            last_seen: row.try_get(USER_COLUMN_COUNT + 1)?,
+        })
+    }
+}
+
+pub async fn listing_by_id(
+    db: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<UserListing>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS}, {LISTING_EXTRA} FROM auth.users u WHERE u.id = $1");
+    let stmt = db.prepare_cached(&sql).await?;
+    let row = db.query_opt(&stmt, &[&id]).await?;
+    row.as_ref().map(UserListing::from_row).transpose()
+}
+
+pub async fn listing_by_email(
+    db: &impl GenericClient,
+    email: &Email,
+) -> Result<Option<UserListing>, DbError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, {LISTING_EXTRA} FROM auth.users u \
+         WHERE u.email = $1::text::public.citext"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let row = db.query_opt(&stmt, &[&email.as_str()]).await?;
+    row.as_ref().map(UserListing::from_row).transpose()
+}
+
+/// One page of users, newest first, and how many match in all. `search` is matched as
+/// plain text (no wildcards) against the email and the display name, ignoring case.
+pub async fn list(
+    db: &impl GenericClient,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UserListing>, i64), DbError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, {LISTING_EXTRA}, count(*) OVER () FROM auth.users u \
+         WHERE $1::text IS NULL OR u.email::text ILIKE $1 OR u.display_name ILIKE $1 \
+         ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3"
+    );
+    let pattern = search.map(|s| format!("%{}%", escape_like(s)));
+    let stmt = db.prepare_cached(&sql).await?;
+    let rows = db.query(&stmt, &[&pattern, &limit, &offset]).await?;
+    let total = match rows.first() {
+        Some(row) => row.try_get(USER_COLUMN_COUNT + 2)?,
+        // Past the last page the window has no row to count on.
+        None => count(db, pattern.as_deref()).await?,
+    };
+    let users = rows
+        .iter()
+        .map(UserListing::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((users, total))
+}
+
+async fn count(db: &impl GenericClient, pattern: Option<&str>) -> Result<i64, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT count(*) FROM auth.users u \
+             WHERE $1::text IS NULL OR u.email::text ILIKE $1 OR u.display_name ILIKE $1",
+        )
+        .await?;
+    Ok(db.query_one(&stmt, &[&pattern]).await?.try_get(0)?)
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (backslash is the default escape).
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub async fn set_disabled(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    disabled: bool,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached("UPDATE auth.users SET disabled = $2 WHERE id = $1")
+        .await?;
+    db.execute(&stmt, &[&user_id, &disabled]).await?;
+    Ok(())
+}
+
+/// Adds `user_roles` rows (existing ones are kept as they are).
+pub async fn add_roles(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    roles: &[String],
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO auth.user_roles (user_id, role) SELECT $1, unnest($2::text[]) \
+             ON CONFLICT (user_id, role) DO NOTHING",
+        )
+        .await?;
+    db.execute(&stmt, &[&user_id, &roles]).await?;
+    Ok(())
+}
+
+pub async fn remove_roles(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    roles: &[String],
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached("DELETE FROM auth.user_roles WHERE user_id = $1 AND role = ANY($2::text[])")
+        .await?;
+    db.execute(&stmt, &[&user_id, &roles]).await?;
+    Ok(())
+}
+
+pub async fn set_default_role(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    role: &str,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached("UPDATE auth.users SET default_role = $2 WHERE id = $1")
+        .await?;
+    db.execute(&stmt, &[&user_id, &role]).await?;
+    Ok(())
+}
+
+/// Deletes a user; its roles, sessions, provider links, security keys and codes go with
+/// it (`ON DELETE CASCADE`). False when there was no such user.
+pub async fn delete(db: &impl GenericClient, user_id: Uuid) -> Result<bool, DbError> {
+    let stmt = db
+        .prepare_cached("DELETE FROM auth.users WHERE id = $1")
+        .await?;
+    Ok(db.execute(&stmt, &[&user_id]).await? == 1)
+}

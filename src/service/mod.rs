@@ -10,6 +10,7 @@
 //! [`registration::Registration`], the only way users are created.
 
 pub mod accounts;
+pub mod admin;
 pub mod anonymous;
 pub mod change_env;
 pub mod custom_claims;

@@ -15,6 +15,9 @@
 //! Passwordless methods (magic link, email and SMS codes) make their first contact with
 //! their own message: they ask [`Registration::plan_passwordless`] what the rules allow,
 //! then [`Registration::create_passwordless`] inserts the user inside their transaction.
+//! Operators (`hasura-auth users create`) go through [`Registration::register_by_operator`]:
+//! the same statement and verification rule, no session, and none of the sign-up switches.
+//!
 //! Every path ends in the one statement that inserts users, `db::users::insert_user`.
 
 use deadpool_postgres::GenericClient;
@@ -262,6 +265,123 @@ impl Registration {
             Err(DbError::DuplicatePhoneNumber) => Ok(Created::PhoneNumberTaken),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// How a user created by an operator gets in.
+pub enum OperatorCredential<'a> {
+    /// The bcrypt hash of a password the operator chose.
+    PasswordHash(&'a str),
+    /// No password: an emailed link.
+    Invitation(Invitation),
+}
+
+/// The link an invitation carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invitation {
+    /// A password-reset link: after `/verify` the user chooses a password.
+    PasswordReset,
+    /// A magic link: `/verify` signs the user in and verifies the address.
+    MagicLink,
+}
+
+impl Invitation {
+    fn ticket(self) -> (TicketKind, TemplateName) {
+        match self {
+            Self::PasswordReset => (TicketKind::PasswordReset, TemplateName::PasswordReset),
+            Self::MagicLink => (
+                TicketKind::PasswordlessEmail,
+                TemplateName::SigninPasswordless,
+            ),
+        }
+    }
+}
+
+/// A user an operator creates through [`Registration::register_by_operator`].
+pub struct OperatorAccount<'a> {
+    pub email: &'a Email,
+    /// The operator vouches for the address: no verification email.
+    pub email_verified: bool,
+    pub credential: OperatorCredential<'a>,
+    pub options: &'a SignUpOptions,
+    pub avatar_url: &'a str,
+}
+
+/// What [`Registration::register_by_operator`] emailed the new user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorEmail {
+    Nothing,
+    Verification,
+    Invitation(Invitation),
+}
+
+impl Registration {
+    /// Creates a user on an operator's behalf. It is not a sign-up: `AUTH_DISABLE_SIGNUP`
+    /// and `AUTH_DISABLE_NEW_USERS` hold back self-service accounts until someone
+    /// approves them, and the operator is that someone; no session is opened either.
+    /// The verification rule is the API's: an unverified address under
+    /// `AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED` gets a verification email, an
+    /// invitation gets its link instead, and the user is committed only once the email
+    /// was accepted.
+    pub async fn register_by_operator(
+        &self,
+        account: OperatorAccount<'_>,
+    ) -> Result<(Uuid, OperatorEmail), ApiError> {
+        let verification_required = self.settings.config().signup.email_verification_required;
+        let (password_hash, emailed) = match account.credential {
+            OperatorCredential::PasswordHash(hash) => (
+                Some(hash),
+                if verification_required && !account.email_verified {
+                    OperatorEmail::Verification
+                } else {
+                    OperatorEmail::Nothing
+                },
+            ),
+            OperatorCredential::Invitation(invitation) => {
+                (None, OperatorEmail::Invitation(invitation))
+            }
+        };
+        let (kind, template) = match emailed {
+            OperatorEmail::Nothing => {
+                let new_user = NewUser {
+                    email: Some(account.email),
+                    password_hash,
+                    email_verified: account.email_verified,
+                    ..profile(account.options, account.avatar_url)
+                };
+                let db = self.db.get().await?;
+                let inserted = users::insert_user(&db, &new_user, &FirstRows::default()).await?;
+                return Ok((inserted.id, emailed));
+            }
+            OperatorEmail::Verification => (TicketKind::VerifyEmail, TemplateName::EmailVerify),
+            OperatorEmail::Invitation(invitation) => invitation.ticket(),
+        };
+        let ticket = tickets::issue(kind);
+        let new_user = NewUser {
+            email: Some(account.email),
+            password_hash,
+            email_verified: account.email_verified,
+            ticket: Some((ticket.stored.as_str(), kind.ttl_secs())),
+            ..profile(account.options, account.avatar_url)
+        };
+        let mut mail = self.mail.connection().await?;
+        let tx = mail.client.transaction().await?;
+        let inserted = users::insert_user(&tx, &new_user, &FirstRows::default()).await?;
+        self.mail
+            .send_ticket(TicketEmail {
+                template,
+                kind,
+                to: account.email.as_str(),
+                locale: &account.options.locale,
+                display_name: &account.options.display_name,
+                email: account.email.as_str(),
+                new_email: "",
+                ticket: &ticket.value,
+                redirect_to: &account.options.redirect_to,
+            })
+            .await?;
+        tx.commit().await?;
+        Ok((inserted.id, emailed))
     }
 }
 

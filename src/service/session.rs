@@ -277,10 +277,17 @@ impl Sessions {
         Ok(())
     }
 
-    /// Deletes every refresh token (personal access tokens included) of a user.
-    pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<(), ApiError> {
+    /// Deletes every refresh token (personal access tokens included) of a user; returns
+    /// how many there were.
+    pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<u64, ApiError> {
         let db = self.db.get().await?;
-        refresh_tokens::delete_all_for_user(&db, user_id).await?;
-        Ok(())
+        Ok(refresh_tokens::delete_all_for_user(&db, user_id).await?)
+    }
+
+    /// Deletes one refresh token (or personal access token) of a user by its id, as
+    /// sign-out deletes it by value; false when the user has no such token.
+    pub async fn revoke(&self, user_id: Uuid, token_id: Uuid) -> Result<bool, ApiError> {
+        let db = self.db.get().await?;
+        Ok(refresh_tokens::delete_one_for_user(&db, user_id, token_id).await?)
     }
 }
