@@ -218,6 +218,27 @@ mod tests {
     }
 
     #[test]
+    fn development_mode_logs_text_unless_told_otherwise() {
+        let unset = Config::from_args(["hasura-auth"]).expect("defaults");
+        let text = Config::from_args(["hasura-auth", "--log-format-text"]).expect("text");
+        let json = Config::from_args(["hasura-auth", "--log-format-text=false"]).expect("json");
+        assert_eq!(LogFormat::choose(&unset, false), LogFormat::Json);
+        assert_eq!(
+            LogFormat::choose(&unset, true),
+            LogFormat::Text { dev: true }
+        );
+        assert_eq!(
+            LogFormat::choose(&text, false),
+            LogFormat::Text { dev: false }
+        );
+        assert_eq!(
+            LogFormat::choose(&text, true),
+            LogFormat::Text { dev: true }
+        );
+        assert_eq!(LogFormat::choose(&json, true), LogFormat::Json);
+    }
+
+    #[test]
     fn log_settings_masks_config_secrets() {
         let config = Config::from_args([
             "hasura-auth",

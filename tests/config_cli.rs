@@ -524,7 +524,10 @@ fn docs_list_every_flag_and_count_them_right() {
             missing.push(env.to_string_lossy().into_owned());
         }
     }
-    assert!(missing.is_empty(), "docs/configuration.md lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks {missing:?}"
+    );
     let added = hasura_auth::config::ADDED_FLAGS.len();
     let oauth = hasura_auth::config::oauth::OAuthExtras::flags().count();
     assert_eq!(flags, 150 + added + oauth);
@@ -547,7 +550,10 @@ fn docs_list_every_subcommand() {
         .map(|s| format!("`hasura-auth {}", s.get_name()))
         .filter(|s| !docs.contains(s))
         .collect();
-    assert!(missing.is_empty(), "docs/configuration.md lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks {missing:?}"
+    );
 }
 
 /// A blank line inside a Markdown table ends it: the rows after it render as text.

@@ -110,7 +110,10 @@ async fn enum_values_outside_the_contract_are_refused_in_our_words() {
     ])
     .await;
     let user = app.signup("enum@example.com", "hunter22").await;
-    let token = user["accessToken"].as_str().expect("access token").to_owned();
+    let token = user["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
     let anonymous = app.post("/signin/anonymous", json!({})).await;
     let anonymous_token = anonymous.body["session"]["accessToken"]
         .as_str()
@@ -137,8 +140,11 @@ async fn enum_values_outside_the_contract_are_refused_in_our_words() {
             r#"signInMethod must be "email-password" or "passwordless""#,
         ),
         (
-            app.post("/signin/idtoken", json!({"provider": "facebook", "idToken": "x"}))
-                .await,
+            app.post(
+                "/signin/idtoken",
+                json!({"provider": "facebook", "idToken": "x"}),
+            )
+            .await,
             r#"provider must be "apple" or "google""#,
         ),
     ];

@@ -353,7 +353,12 @@ async fn get_routes_answer_what_the_served_document_declares() {
         } else {
             app.get(path).await
         };
-        assert!(reply.status.is_success(), "GET {path}: {} {}", reply.status, reply.text);
+        assert!(
+            reply.status.is_success(),
+            "GET {path}: {} {}",
+            reply.status,
+            reply.text
+        );
         assert_conforms(&served, "get", path, &reply);
         checked.push(path.as_str());
     }
@@ -364,6 +369,9 @@ async fn get_routes_answer_what_the_served_document_declares() {
         "/user",
         "/mfa/totp/generate",
     ] {
-        assert!(checked.contains(&expected), "{expected} not checked: {checked:?}");
+        assert!(
+            checked.contains(&expected),
+            "{expected} not checked: {checked:?}"
+        );
     }
 }
