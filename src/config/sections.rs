@@ -97,7 +97,14 @@ pub struct LoggingConfig {
         require_equals = true,
         default_missing_value = "true"
     )]
+    // Unset is listed as upstream's `false` (settings log, `--check-config`): the flag
+    // listing stays plain values; development mode's own default is documented.
+    #[serde(serialize_with = "unset_is_false")]
     pub log_format_text: Option<bool>,
+}
+
+fn unset_is_false<S: serde::Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(value.unwrap_or(false))
 }
 
 /// PostgreSQL connections.
