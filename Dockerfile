@@ -47,6 +47,9 @@ COPY --from=builder /usr/local/bin/hasura-auth /usr/local/bin/hasura-auth
 # Custom email templates, if any, are mounted at /app/email-templates (upstream's path,
 # AUTH_EMAIL_TEMPLATES_PATH); without them the built-in templates are used.
 WORKDIR /app
+# A container is reached through its network interface: listen on every one, even in
+# development mode (which alone would pick loopback). Upstream's default anyway.
+ENV AUTH_HOST=0.0.0.0
 USER 10001:10001
 EXPOSE 4000
 # `hasura-auth healthcheck` GETs /healthz on AUTH_PORT (with AUTH_API_PREFIX) and exits 0

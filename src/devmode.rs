@@ -9,8 +9,11 @@
 //!   `config.database.postgres` points at its database `local`;
 //! - no JWT secret → an HS256 key generated once and kept in
 //!   `./.hasura-auth-dev/jwt-secret.json` (mode 0600), so tokens survive restarts;
-//! - in either case, empty `server_url`/`client_url` get local defaults.
+//! - in either case, empty `server_url`/`client_url` get local defaults, and an empty
+//!   `AUTH_HOST` becomes 127.0.0.1 (a development server is for this machine only).
 //!
+//! [`plan`] decides (before logging starts: development mode logs text by default);
+//! [`DevPlan::apply`] does it, and [`DevEnvironment::banner`] says what was done.
 //! Whatever is configured explicitly is used as given.
 
 use std::fs::{self, OpenOptions};
@@ -20,9 +23,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rand::RngCore;
+use sha2::Digest;
 
 use crate::config::{Config, DEFAULT_POSTGRES_URL};
-use crate::pg_cluster::{ClusterError, PrivateCluster, error_chain};
+use crate::pg_cluster::{self, ClusterError, PrivateCluster, error_chain};
 
 /// Folder (relative to the working directory) where development mode keeps its state.
 pub const DEV_DIR: &str = ".hasura-auth-dev";
@@ -32,6 +36,8 @@ pub const JWT_SECRET_FILE: &str = "jwt-secret.json";
 pub const DEV_DATABASE: &str = "local";
 /// Default front-end URL in development mode.
 pub const DEV_CLIENT_URL: &str = "http://localhost:3000";
+/// Address development mode listens on unless `AUTH_HOST` says otherwise.
+pub const DEV_HOST: &str = "127.0.0.1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevModeError {
@@ -45,6 +51,13 @@ pub enum DevModeError {
     Cluster(#[from] ClusterError),
     #[error("JWT secret file {}: {message}", path.display())]
     Secret { path: PathBuf, message: String },
+    #[error(
+        "running as root, PostgreSQL runs as the `postgres` user, who cannot enter {} \
+         (nor has a home directory to use instead); run from a folder other users can \
+         enter, or set POSTGRES_CONNECTION to a running server",
+        dir.display()
+    )]
+    Unreachable { dir: PathBuf },
 }
 
 fn io_err(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> DevModeError {
@@ -79,8 +92,13 @@ impl Default for DevOptions {
 pub struct DevEnvironment {
     dir: PathBuf,
     cluster: Option<PrivateCluster>,
+    /// Why upstream's default database was not used (with a private cluster).
+    cluster_reason: Option<String>,
     database_url: Option<String>,
     jwt_secret_file: Option<PathBuf>,
+    jwt_secret_created: bool,
+    /// Settings development mode filled in: (banner label, what it says).
+    defaults: Vec<(&'static str, String)>,
 }
 
 impl DevEnvironment {
@@ -102,6 +120,86 @@ impl DevEnvironment {
     /// The file holding the generated JWT secret, when one is used.
     pub fn jwt_secret_file(&self) -> Option<&Path> {
         self.jwt_secret_file.as_deref()
+    }
+
+    /// The start-up banner: where the server answers and what was generated.
+    /// `api_url` is the URL the server answers on (prefix included); `metrics_url` the
+    /// metrics listener's, when enabled.
+    pub fn banner(&self, config: &Config, api_url: &str, metrics_url: Option<&str>) -> String {
+        let api = api_url.trim_end_matches('/');
+        let mut lines = vec![
+            String::new(),
+            "  hasura-auth is running in DEVELOPMENT MODE: generated settings, never use this in production.".to_owned(),
+            String::new(),
+            format!("    API        {api}"),
+            format!("    Health     {api}/healthz"),
+            format!("    OpenAPI    {api}/openapi.json"),
+            format!("    JWKS       {api}/.well-known/jwks.json"),
+        ];
+        if let Some(metrics) = metrics_url {
+            lines.push(format!("    Metrics    {metrics}"));
+        }
+        lines.push(String::new());
+        if let (Some(cluster), Some(url)) = (&self.cluster, &self.database_url) {
+            lines.push(format!(
+                "    Database   private PostgreSQL cluster ({}), {url}",
+                if cluster.reused() {
+                    "already running"
+                } else {
+                    "started"
+                }
+            ));
+            lines.push(format!(
+                "               data in {}",
+                shown_path(cluster.dir())
+            ));
+            if let Some(reason) = &self.cluster_reason {
+                lines.push(format!(
+                    "               as POSTGRES_CONNECTION is unset and {reason}"
+                ));
+            }
+        }
+        if let Some(file) = &self.jwt_secret_file {
+            let file = shown_path(file);
+            lines.push(format!(
+                "    JWT key    HS256, {} in {file}",
+                if self.jwt_secret_created {
+                    "generated now, kept"
+                } else {
+                    "generated earlier, kept"
+                }
+            ));
+            lines.push(format!(
+                "               give Hasura the same key: HASURA_GRAPHQL_JWT_SECRET=\"$(cat {file})\""
+            ));
+        }
+        for (label, text) in &self.defaults {
+            lines.push(format!("    {label:<10} {text}"));
+        }
+        if config.email.smtp_host.trim().is_empty() {
+            lines.push(
+                "    Emails     printed in this log, with their links (no AUTH_SMTP_HOST)".into(),
+            );
+        }
+        if config.signup.email_verification_required {
+            lines.push(
+                "    Sign-in    needs a verified email: open the link of the verification email \
+                 (AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED=false turns that off)"
+                    .into(),
+            );
+        }
+        lines.push(String::new());
+        lines.push(format!(
+            "  To start over: stop the server and delete {}{}.",
+            shown_path(&self.dir),
+            match &self.cluster {
+                Some(c) if !c.dir().starts_with(absolute(&self.dir)) => {
+                    format!(" and {}", shown_path(c.dir()))
+                }
+                _ => String::new(),
+            }
+        ));
+        lines.join("\n")
     }
 
     /// Stops the private cluster (`pg_ctl stop -m fast`).
@@ -127,6 +225,34 @@ impl Drop for DevEnvironment {
     }
 }
 
+/// `path` as the user would type it: relative to the working directory when inside it.
+fn shown_path(path: &Path) -> String {
+    let abs = absolute(path);
+    match std::env::current_dir()
+        .ok()
+        .and_then(|cwd| abs.strip_prefix(cwd).ok().map(Path::to_path_buf))
+    {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => abs.display().to_string(),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What development mode will do, decided before logging starts (the log format
+/// depends on whether development mode is on). [`DevPlan::apply`] does it.
+#[derive(Debug)]
+pub struct DevPlan {
+    options: DevOptions,
+    /// Why upstream's default database is not usable, when a private cluster is needed.
+    cluster_reason: Option<String>,
+    generate_secret: bool,
+}
+
 /// Development mode with the default options (state in `./.hasura-auth-dev/`).
 ///
 /// Returns `None` when everything needed is configured (nothing was changed).
@@ -139,104 +265,134 @@ pub async fn prepare_with(
     config: &mut Config,
     options: DevOptions,
 ) -> Result<Option<DevEnvironment>, DevModeError> {
-    let mut notes: Vec<String> = Vec::new();
-    // Built first so that an error below stops a cluster started here (Drop).
-    let mut env = DevEnvironment {
-        dir: options.dir.clone(),
-        cluster: None,
-        database_url: None,
-        jwt_secret_file: None,
-    };
-
-    if !config.database_url_is_explicit() {
-        match probe(&options.probe_url, options.probe_timeout).await {
-            Ok(()) => {}
-            Err(reason) => {
-                let dir = options.dir.join("postgres");
-                let started = PrivateCluster::start(&dir).await?;
-                let reused = started.reused();
-                env.cluster = Some(started.clone());
-                started.ensure_database(DEV_DATABASE).await?;
-                let url = format!("{}?sslmode=disable", started.url(DEV_DATABASE));
-                notes.push(format!(
-                    "no database URL given (POSTGRES_CONNECTION) and no usable PostgreSQL at {} ({reason})",
-                    redact(&options.probe_url)
-                ));
-                notes.push(format!(
-                    "{} a private PostgreSQL cluster in {}: {url}",
-                    if reused { "reusing" } else { "started" },
-                    dir.display()
-                ));
-                config.database.postgres = Some(url.clone().into());
-                env.database_url = Some(url);
-            }
-        }
+    match plan(config, options).await {
+        Some(plan) => plan.apply(config).await.map(Some),
+        None => Ok(None),
     }
+}
 
-    if config
+/// Whether development mode is needed, and for what: no database URL given and nothing
+/// usable at the probe URL, or no JWT secret. Changes nothing and logs nothing.
+pub async fn plan(config: &Config, options: DevOptions) -> Option<DevPlan> {
+    let cluster_reason = if config.database_url_is_explicit() {
+        None
+    } else {
+        probe(&options.probe_url, options.probe_timeout)
+            .await
+            .err()
+            .map(|reason| {
+                format!(
+                    "no usable PostgreSQL at {} ({reason})",
+                    redact(&options.probe_url)
+                )
+            })
+    };
+    let generate_secret = config
         .jwt
         .jwt_secret
         .as_ref()
         .map(|s| s.expose())
-        .is_none_or(|s| s.trim().is_empty())
-    {
-        let path = options.dir.join(JWT_SECRET_FILE);
-        let (secret, created) = load_or_create_jwt_secret(&path)?;
-        notes.push(format!(
-            "no JWT secret given (HASURA_GRAPHQL_JWT_SECRET); {} HS256 key kept in {} \
-             (tokens survive restarts; give Hasura the same secret)",
-            if created {
-                "generated a new"
-            } else {
-                "using the generated"
-            },
-            path.display()
-        ));
-        config.jwt.jwt_secret = Some(secret.into());
-        env.jwt_secret_file = Some(path);
-    }
+        .is_none_or(|s| s.trim().is_empty());
+    (cluster_reason.is_some() || generate_secret).then_some(DevPlan {
+        options,
+        cluster_reason,
+        generate_secret,
+    })
+}
 
-    if notes.is_empty() {
-        return Ok(None);
-    }
+impl DevPlan {
+    /// Starts the private cluster and loads or generates the JWT secret as planned, and
+    /// fills in local defaults for what is left unset (URLs, loopback listening).
+    pub async fn apply(self, config: &mut Config) -> Result<DevEnvironment, DevModeError> {
+        let DevPlan {
+            options,
+            cluster_reason,
+            generate_secret,
+        } = self;
+        // Built first so that an error below stops a cluster started here (Drop).
+        let mut env = DevEnvironment {
+            dir: options.dir.clone(),
+            cluster: None,
+            cluster_reason: None,
+            database_url: None,
+            jwt_secret_file: None,
+            jwt_secret_created: false,
+            defaults: Vec::new(),
+        };
 
-    if config.server.server_url.is_empty() {
-        config.server.server_url = format!(
-            "http://localhost:{}{}",
-            config.server.port, config.server.api_prefix
-        );
-        notes.push(format!(
-            "server URL (AUTH_SERVER_URL): {}",
-            config.server.server_url
-        ));
-    }
-    if config.client.client_url.is_empty() {
-        config.client.client_url = DEV_CLIENT_URL.to_owned();
-        notes.push(format!(
-            "client URL (AUTH_CLIENT_URL): {}",
-            config.client.client_url
-        ));
-    }
-    if config.email.smtp_host.is_empty() {
-        notes.push("no SMTP host (AUTH_SMTP_HOST): emails are printed to the log, not sent".into());
-    }
+        if let Some(reason) = cluster_reason {
+            let dir = cluster_dir(&options.dir).await?;
+            let started = PrivateCluster::start(&dir).await?;
+            env.cluster = Some(started.clone());
+            started.ensure_database(DEV_DATABASE).await?;
+            let url = format!("{}?sslmode=disable", started.url(DEV_DATABASE));
+            tracing::warn!(
+                "development mode: no database URL given (POSTGRES_CONNECTION) and {reason}; \
+                 using a private PostgreSQL cluster in {}",
+                shown_path(started.dir())
+            );
+            config.database.postgres = Some(url.clone().into());
+            env.database_url = Some(url);
+            env.cluster_reason = Some(reason);
+        }
 
-    let banner = "=".repeat(72);
-    tracing::warn!("{banner}");
-    tracing::warn!("DEVELOPMENT MODE: hasura-auth is running with generated settings.");
-    tracing::warn!(
-        "Do NOT use this in production: configure the database and JWT secret explicitly."
-    );
-    for note in &notes {
-        tracing::warn!("DEVELOPMENT MODE: {note}");
-    }
-    tracing::warn!(
-        "DEVELOPMENT MODE: to start over, stop the server and delete {}",
-        options.dir.display()
-    );
-    tracing::warn!("{banner}");
+        if generate_secret {
+            let path = options.dir.join(JWT_SECRET_FILE);
+            let (secret, created) = load_or_create_jwt_secret(&path)?;
+            config.jwt.jwt_secret = Some(secret.into());
+            env.jwt_secret_file = Some(path);
+            env.jwt_secret_created = created;
+        }
 
-    Ok(Some(env))
+        if config.server.server_url.is_empty() {
+            config.server.server_url = format!(
+                "http://localhost:{}{}",
+                config.server.port, config.server.api_prefix
+            );
+            env.defaults.push((
+                "Server URL",
+                format!("{} (AUTH_SERVER_URL)", config.server.server_url),
+            ));
+        }
+        if config.client.client_url.is_empty() {
+            config.client.client_url = DEV_CLIENT_URL.to_owned();
+            env.defaults.push((
+                "Client URL",
+                format!("{} (AUTH_CLIENT_URL)", config.client.client_url),
+            ));
+        }
+        // A development server is for this machine only, unless told otherwise.
+        if config.server.host.trim().is_empty() {
+            config.server.host = DEV_HOST.to_owned();
+            env.defaults.push((
+                "Listening",
+                format!("on {DEV_HOST} only (AUTH_HOST=0.0.0.0 for every interface)"),
+            ));
+        }
+        Ok(env)
+    }
+}
+
+/// Where the private cluster lives: `<state folder>/postgres`, unless this process runs
+/// as root and the `postgres` user (who runs the server) cannot enter the state folder,
+/// as in a checkout under /root or a `mktemp -d` folder. Then a folder in that user's
+/// home directory, named after the state folder's path so each checkout keeps its own.
+async fn cluster_dir(state_dir: &Path) -> Result<PathBuf, DevModeError> {
+    fs::create_dir_all(state_dir).map_err(io_err(format!("create {}", state_dir.display())))?;
+    if pg_cluster::server_can_enter(&absolute(state_dir)).await? {
+        return Ok(state_dir.join("postgres"));
+    }
+    let unreachable = || DevModeError::Unreachable {
+        dir: absolute(state_dir),
+    };
+    let home = pg_cluster::server_user_home()
+        .await
+        .ok_or_else(unreachable)?;
+    if !pg_cluster::server_can_enter(&home).await? {
+        return Err(unreachable());
+    }
+    let digest = sha2::Sha256::digest(absolute(state_dir).as_os_str().as_encoded_bytes());
+    Ok(home.join(format!("hasura-auth-dev-{}", hex::encode(&digest[..6]))))
 }
 
 /// Whether a working connection can be made to `url` within `timeout`.

@@ -16,7 +16,7 @@
 //! - [`tokens`]: JWTs, refresh-token and password hashing, redacted secrets;
 //! - [`adapters`]: the outside world (SMTP, templates, SMS, OAuth, Hasura, WebAuthn);
 //! - [`tls`], [`error`], [`config`]: the outbound TLS configuration, the error policy and
-//!   upstream's flags.
+//!   upstream's flags; [`stdout`]: command output that survives a closed pipe.
 
 pub mod adapters;
 pub mod cli;
@@ -32,6 +32,7 @@ pub mod pg_cluster;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod stdout;
 pub mod telemetry;
 pub mod tls;
 pub mod tokens;

@@ -453,6 +453,39 @@ fn find_bindir(data: &Path) -> Result<PathBuf, ClusterError> {
     Err(ClusterError::PostgresNotInstalled)
 }
 
+/// Whether the server, run as this process would run it, can enter the existing folder
+/// `dir` (and so use a cluster made inside it). Always true unless this process runs as
+/// root: then the `postgres` user needs search permission on `dir` and every folder
+/// above it, which a folder under /root or made by `mktemp -d` does not give.
+pub async fn server_can_enter(dir: &Path) -> Result<bool, ClusterError> {
+    let runner = Runner::detect().await?;
+    if matches!(runner, Runner::Direct) {
+        return Ok(true);
+    }
+    let test = find_program("test").ok_or_else(|| ClusterError::Io {
+        context: "find the `test` program".into(),
+        source: std::io::ErrorKind::NotFound.into(),
+    })?;
+    let args: Vec<OsString> = vec!["-x".into(), dir.as_os_str().to_owned()];
+    // `/` as the working directory: the user may not be able to enter ours.
+    let out = runner.output(&test, &args, Path::new("/")).await?;
+    Ok(out.status.success())
+}
+
+/// The home directory of the user that runs the server when this process is root (the
+/// `postgres` system user's, e.g. /var/lib/postgresql), if it exists.
+pub async fn server_user_home() -> Option<PathBuf> {
+    let out = tokio::process::Command::new("getent")
+        .args(["passwd", SYSTEM_USER])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    let line = String::from_utf8_lossy(&out.stdout);
+    let home = PathBuf::from(line.trim().split(':').nth(5)?);
+    (home.is_absolute() && home.is_dir()).then_some(home)
+}
+
 // ---------------------------------------------------------------------------------------
 // Running PostgreSQL programs (as the `postgres` system user when we are root)
 // ---------------------------------------------------------------------------------------

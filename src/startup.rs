@@ -477,13 +477,22 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     }
     // Read before logging is up: the OTLP exporter needs them too.
     let tls = Tls::from_env()?;
-    let telemetry = crate::telemetry::init(&config, &tls);
-    crate::telemetry::log_settings(&config);
+    // Decided before logging starts: development mode logs text by default.
+    let dev_plan = crate::devmode::plan(&config, crate::devmode::DevOptions::default()).await;
+    let development = dev_plan.is_some();
+    let format = crate::telemetry::LogFormat::choose(&config, development);
+    let telemetry = crate::telemetry::init(&config, &tls, format);
+    crate::telemetry::log_settings(&config, development);
     tls.log_summary();
-    let dev = crate::devmode::prepare(&mut config)
-        .await
-        .map_err(|e| StartupError::Config(format!("development mode: {e}")))?;
-    let result = run_command(command, config, tls).await;
+    let dev = match dev_plan {
+        Some(plan) => Some(
+            plan.apply(&mut config)
+                .await
+                .map_err(|e| StartupError::Config(format!("development mode: {e}")))?,
+        ),
+        None => None,
+    };
+    let result = run_command(command, config, tls, dev.as_ref()).await;
     if let Some(dev) = dev {
         dev.shutdown().await;
     }
@@ -491,10 +500,41 @@ pub async fn run(command: CommandKind, mut config: Config) -> Result<(), Startup
     result
 }
 
+/// The address `AUTH_HOST` and `AUTH_PORT` name: every interface when the host is
+/// empty (upstream's `:port`), brackets around an IPv6 address.
+pub fn listen_address(host: &str, port: &str) -> String {
+    let host = host.trim();
+    if host.is_empty() {
+        format!("0.0.0.0:{port}")
+    } else if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `http://` URL of a bound address; an unspecified one (every interface) is shown
+/// as `localhost`, where it can be reached.
+fn local_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 /// `hasura-auth healthcheck`: GET /healthz on the local port, without any other tool.
 async fn healthcheck(config: &Config) -> Result<(), StartupError> {
     let prefix = config.server.api_prefix.trim_end_matches('/');
-    let url = format!("http://127.0.0.1:{}{prefix}/healthz", config.server.port);
+    // The server's own address when it listens on one, else loopback.
+    let host = match config.server.host.trim() {
+        "" | "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+        host => host,
+    };
+    let url = format!(
+        "http://{}{prefix}/healthz",
+        listen_address(host, &config.server.port)
+    );
     // Plain HTTP to this host: no root certificate needed (nor read).
     let client = Tls::with_roots(rustls::RootCertStore::empty())?
         .http_client()
@@ -511,7 +551,12 @@ async fn healthcheck(config: &Config) -> Result<(), StartupError> {
     }
 }
 
-async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(), StartupError> {
+async fn run_command(
+    command: CommandKind,
+    config: Config,
+    tls: Tls,
+    dev: Option<&crate::devmode::DevEnvironment>,
+) -> Result<(), StartupError> {
     match command {
         CommandKind::Healthcheck => healthcheck(&config).await,
         // Handled by `run` before logging starts (their stdout is their output).
@@ -533,22 +578,41 @@ async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(
             Ok(())
         }
         CommandKind::Serve => {
-            let port = config.server.port.clone();
+            let address = listen_address(&config.server.host, &config.server.port);
+            let prefix = config.server.api_prefix.trim_end_matches('/').to_owned();
             let metrics_address = config.metrics.metrics_address.clone();
+            let banner_config = dev.map(|_| config.clone());
             let state = build_state_with(config, tls).await?;
+            let mut metrics_url = None;
+            let mut metrics_task = None;
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;
-                tracing::info!(address = %metrics_address, "metrics listening on /metrics");
+                let url = format!("{}/metrics", local_url(metrics_listener.local_addr()?));
+                tracing::info!(address = %metrics_address, "metrics listening on {url}");
+                metrics_url = Some(url);
                 let app = crate::http::metrics_router(state.clone());
-                tokio::spawn(async move {
+                metrics_task = Some(tokio::spawn(async move {
                     if let Err(e) = axum::serve(metrics_listener, app).await {
                         tracing::error!(error = %e, "metrics listener stopped");
                     }
-                });
+                }));
             }
-            let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
-            tracing::info!(port = %port, "hasura-auth listening");
-            serve(state, listener, shutdown_signal()).await
+            let listener = TcpListener::bind(&address).await?;
+            let bound = listener.local_addr()?;
+            tracing::info!(address = %bound, "hasura-auth listening on http://{bound}{prefix}");
+            if let (Some(dev), Some(config)) = (dev, &banner_config) {
+                let api_url = format!("{}{prefix}", local_url(bound));
+                tracing::warn!("{}", dev.banner(config, &api_url, metrics_url.as_deref()));
+            }
+            let result = serve(state, listener, shutdown_signal()).await;
+            // The metrics listener holds the state, hence the database pool: stopped and
+            // awaited here so the pool is gone before a private cluster is stopped
+            // (otherwise each pooled connection logs a "Connection error").
+            if let Some(task) = metrics_task {
+                task.abort();
+                let _ = task.await;
+            }
+            result
         }
     }
 }

@@ -39,19 +39,132 @@ impl TelemetryGuard {
     }
 }
 
-/// JSON logs on stdout (text with `AUTH_LOG_FORMAT_TEXT`), plus OpenTelemetry traces over
-/// OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Must run inside the tokio runtime.
-pub fn init(config: &Config, tls: &Tls) -> TelemetryGuard {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (upstream's default, for log collectors).
+    Json,
+    /// Human-readable lines; `dev` shortens them (time of day, no target), as a
+    /// development server prints.
+    Text { dev: bool },
+}
+
+impl LogFormat {
+    /// `AUTH_LOG_FORMAT_TEXT` when given; unset, JSON, except text in development mode.
+    pub fn choose(config: &Config, development_mode: bool) -> LogFormat {
+        match config.logging.log_format_text {
+            Some(true) => LogFormat::Text {
+                dev: development_mode,
+            },
+            Some(false) => LogFormat::Json,
+            None if development_mode => LogFormat::Text { dev: true },
+            None => LogFormat::Json,
+        }
+    }
+}
+
+/// Colour codes only for a terminal: in a file or a pipe they are noise. `NO_COLOR`
+/// (any non-empty value, <https://no-color.org>) turns them off there too.
+fn ansi_colours() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Development log lines: `12:34:56.789  INFO message key=value`, without the span
+/// context and trace ids that JSON lines carry for log collectors.
+struct DevLine;
+
+/// Fields left out of development lines (they matter to a trace collector, not a reader).
+const DEV_HIDDEN_FIELDS: [&str; 3] = ["trace_id", "span_id", "parent_span_id"];
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for DevLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = *event.metadata().level();
+        let colour = match level {
+            tracing::Level::ERROR => "31",
+            tracing::Level::WARN => "33",
+            tracing::Level::INFO => "32",
+            _ => "2",
+        };
+        let time = chrono::Local::now().format("%H:%M:%S%.3f");
+        if writer.has_ansi_escapes() {
+            write!(
+                writer,
+                "\x1b[2m{time}\x1b[0m \x1b[{colour}m{level:>5}\x1b[0m "
+            )?;
+        } else {
+            write!(writer, "{time} {level:>5} ")?;
+        }
+        let mut fields = DevFields::default();
+        event.record(&mut fields);
+        writeln!(writer, "{}{}", fields.message, fields.rest)
+    }
+}
+
+#[derive(Default)]
+struct DevFields {
+    message: String,
+    rest: String,
+}
+
+impl tracing::field::Visit for DevFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            name if DEV_HIDDEN_FIELDS.contains(&name) => {}
+            name => {
+                use std::fmt::Write;
+                let _ = write!(self.rest, " {name}={value}");
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write;
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            name if DEV_HIDDEN_FIELDS.contains(&name) => {}
+            name => {
+                let _ = write!(self.rest, " {name}={value:?}");
+            }
+        }
+    }
+}
+
+/// Logs on stdout in `format`, plus OpenTelemetry traces over OTLP when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Must run inside the tokio runtime.
+pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
-    let fmt_layer = if config.logging.log_format_text {
-        tracing_subscriber::fmt::layer().boxed()
-    } else {
-        tracing_subscriber::fmt::layer()
+    // A closed stdout (`hasura-auth | head`) must not turn every log line into a
+    // complaint on stderr.
+    let fmt_layer = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
-            .boxed()
+            .log_internal_errors(false)
+            .boxed(),
+        LogFormat::Text { dev: false } => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi_colours())
+            .log_internal_errors(false)
+            .boxed(),
+        LogFormat::Text { dev: true } => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi_colours())
+            .event_format(DevLine)
+            .log_internal_errors(false)
+            .boxed(),
     };
     let provider = match crate::otel::tracer_provider(tls) {
         Ok(p) => p,
@@ -72,9 +185,16 @@ pub fn init(config: &Config, tls: &Tls) -> TelemetryGuard {
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed
 /// by flag name). Secrets are masked as `********` by upstream's rule (see
 /// [`crate::config::is_sensitive`]); this is the only place settings are logged.
-pub fn log_settings(config: &Config) {
+///
+/// In development mode the line is logged at debug level (`AUTH_DEBUG=true` shows it):
+/// there it would be the first thing a newcomer reads, and it is one huge line.
+pub fn log_settings(config: &Config, development_mode: bool) {
     let flags = serde_json::Value::Object(config.flag_values().masked());
-    tracing::info!(flags = %flags, "starting program");
+    if development_mode {
+        tracing::debug!(flags = %flags, "starting program");
+    } else {
+        tracing::info!(flags = %flags, "starting program");
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +215,27 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn development_mode_logs_text_unless_told_otherwise() {
+        let unset = Config::from_args(["hasura-auth"]).expect("defaults");
+        let text = Config::from_args(["hasura-auth", "--log-format-text"]).expect("text");
+        let json = Config::from_args(["hasura-auth", "--log-format-text=false"]).expect("json");
+        assert_eq!(LogFormat::choose(&unset, false), LogFormat::Json);
+        assert_eq!(
+            LogFormat::choose(&unset, true),
+            LogFormat::Text { dev: true }
+        );
+        assert_eq!(
+            LogFormat::choose(&text, false),
+            LogFormat::Text { dev: false }
+        );
+        assert_eq!(
+            LogFormat::choose(&text, true),
+            LogFormat::Text { dev: true }
+        );
+        assert_eq!(LogFormat::choose(&json, true), LogFormat::Json);
     }
 
     #[test]
@@ -123,7 +264,7 @@ mod tests {
             .flatten_event(true)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::with_default(subscriber, || log_settings(&config));
+        tracing::subscriber::with_default(subscriber, || log_settings(&config, false));
 
         let output = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert_eq!(output.lines().count(), 1, "exactly one log line: {output}");

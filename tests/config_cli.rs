@@ -500,3 +500,120 @@ fn check_config_masks_secrets() {
     assert_eq!(s["google-client-id"], "********");
     assert_eq!(s["smtp-user"], "visible");
 }
+
+/// Every flag the binary accepts is documented with its env var, and the counts in the
+/// introduction of docs/configuration.md are the real ones.
+#[test]
+fn docs_list_every_flag_and_count_them_right() {
+    let docs = include_str!("../docs/configuration.md");
+    let cmd = hasura_auth::config::cli::command();
+    let mut missing = Vec::new();
+    let mut flags = 0;
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if ["help", "version", "check-config"].contains(&long) {
+            continue;
+        }
+        flags += 1;
+        if !docs.contains(&format!("`--{long}`")) {
+            missing.push(format!("--{long}"));
+        }
+        if let Some(env) = arg.get_env()
+            && !docs.contains(&format!("`{}`", env.to_string_lossy()))
+        {
+            missing.push(env.to_string_lossy().into_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks {missing:?}"
+    );
+    let added = hasura_auth::config::ADDED_FLAGS.len();
+    let oauth = hasura_auth::config::oauth::OAuthExtras::flags().count();
+    assert_eq!(flags, 150 + added + oauth);
+    let intro = format!(
+        "There are {flags} flags: upstream's 150, read from 151\nenvironment variable names \
+         (`--postgres` has two), and {} of ours",
+        added + oauth
+    );
+    assert!(docs.contains(&intro), "the introduction must say: {intro}");
+    assert!(docs.contains(&format!("default: {added} [additions]")));
+    assert!(docs.contains(&format!("and {oauth}\n[OAuth additions]")));
+}
+
+/// Every subcommand is in the command table of docs/configuration.md.
+#[test]
+fn docs_list_every_subcommand() {
+    let docs = include_str!("../docs/configuration.md");
+    let missing: Vec<String> = hasura_auth::config::cli::command()
+        .get_subcommands()
+        .map(|s| format!("`hasura-auth {}", s.get_name()))
+        .filter(|s| !docs.contains(s))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks {missing:?}"
+    );
+}
+
+/// A blank line inside a Markdown table ends it: the rows after it render as text.
+#[test]
+fn docs_tables_have_no_blank_lines_inside() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read doc");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, pair) in lines.windows(3).enumerate() {
+            // A new table after a blank line starts with a header and its `|---|` row.
+            let separator = |l: &&str| l.starts_with("|-") || l.starts_with("| -");
+            if pair[0].starts_with('|')
+                && pair[1].trim().is_empty()
+                && pair[2].starts_with('|')
+                && !lines.get(i + 3).is_some_and(separator)
+            {
+                broken.push(format!("{}:{}", file.display(), i + 2));
+            }
+        }
+    }
+    assert!(files.len() > 5);
+    assert!(broken.is_empty(), "blank line inside a table at {broken:?}");
+}
+
+/// `--check-config | head -c 50`: the reader goes away; no panic, no backtrace, exit 0.
+#[test]
+fn check_config_into_a_closed_pipe_exits_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // A pipe whose read end is closed before the program starts: its first write to
+    // stdout fails with EPIPE, as when `head` has exited.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hasura-auth"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_BACKTRACE", "1")
+        .arg("--check-config")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hasura-auth");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "nothing on stderr: {err}");
+}

@@ -24,7 +24,7 @@ pub fn parse_cli() -> Cli {
     match try_parse_cli_from(std::env::args_os()) {
         Ok(cli) if cli.check_config => {
             let settings = serde_json::Value::Object(cli.config().flag_values().masked());
-            println!("{settings}");
+            crate::stdout::print(&settings.to_string());
             std::process::exit(0);
         }
         Ok(cli) => cli,

@@ -306,6 +306,7 @@ pub struct Config {
 
 /// Flags this implementation adds to upstream's 150 (documented in docs/configuration.md).
 pub const ADDED_FLAGS: &[&str] = &[
+    "host",
     "metrics-address",
     "sms-twilio-api-url",
     "sms-twilio-verify-api-url",

@@ -36,6 +36,16 @@ pub struct ServerConfig {
     )]
     pub port: String,
 
+    /// Address to listen on, e.g. 127.0.0.1 or :: (our addition); empty: every interface
+    /// (upstream's), or 127.0.0.1 in development mode
+    #[arg(
+        help_heading = "Server",
+        long = "host",
+        env = "AUTH_HOST",
+        default_value = ""
+    )]
+    pub host: String,
+
     /// Replace account-revealing errors by a generic invalid-request
     #[arg(
         help_heading = "Server",
@@ -76,14 +86,25 @@ pub struct LoggingConfig {
     )]
     pub debug: bool,
 
-    /// Human-readable text logs instead of JSON lines
+    /// Human-readable text logs instead of JSON lines (unset: JSON, except text in
+    /// development mode)
     #[arg(
         help_heading = "General",
         long = "log-format-text",
         env = "AUTH_LOG_FORMAT_TEXT",
-        go_bool = "false"
+        value_parser = parse::go_bool,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
     )]
-    pub log_format_text: bool,
+    // Unset is listed as upstream's `false` (settings log, `--check-config`): the flag
+    // listing stays plain values; development mode's own default is documented.
+    #[serde(serialize_with = "unset_is_false")]
+    pub log_format_text: Option<bool>,
+}
+
+fn unset_is_false<S: serde::Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(value.unwrap_or(false))
 }
 
 /// PostgreSQL connections.

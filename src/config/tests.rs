@@ -43,7 +43,7 @@ fn config_defaults_match_upstream() {
     assert_eq!(c.server.server_url, "");
     assert!(!c.server.enable_change_env);
     assert!(!c.logging.debug);
-    assert!(!c.logging.log_format_text);
+    assert_eq!(c.logging.log_format_text, None);
     // postgres
     assert_eq!(
         c.database_url(),

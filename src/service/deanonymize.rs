@@ -13,11 +13,23 @@ use crate::service::tickets::{self, TicketKind};
 use crate::tokens::VerifiedToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum SignInMethod {
-    #[serde(rename = "email-password")]
     EmailPassword,
-    #[serde(rename = "passwordless")]
     Passwordless,
+}
+
+/// Our own wording for a refused value in a request body (not serde's).
+impl TryFrom<String> for SignInMethod {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "email-password" => Ok(SignInMethod::EmailPassword),
+            "passwordless" => Ok(SignInMethod::Passwordless),
+            _ => Err(r#"signInMethod must be "email-password" or "passwordless""#),
+        }
+    }
 }
 
 pub struct DeanonymizeInput {

@@ -108,10 +108,23 @@ impl std::fmt::Debug for CallbackOutcome {
 
 /// Id-token providers of `/signin/idtoken` and `/link/idtoken`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum IdTokenProvider {
     Apple,
     Google,
+}
+
+/// Our own wording for a refused value in a request body (not serde's).
+impl TryFrom<String> for IdTokenProvider {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "apple" => Ok(IdTokenProvider::Apple),
+            "google" => Ok(IdTokenProvider::Google),
+            _ => Err(r#"provider must be "apple" or "google""#),
+        }
+    }
 }
 
 impl IdTokenProvider {

@@ -299,7 +299,9 @@ impl JwtKeys {
                 "n": rsa.n,
                 "use": "sig",
             }]}),
-            _ => json!({ "keys": null }),
+            // Upstream answers `{"keys":null}` (a nil Go slice); its own OpenAPI document
+            // declares `keys` a required array (docs/compatibility.md).
+            _ => json!({ "keys": [] }),
         };
 
         let issuer = cfg

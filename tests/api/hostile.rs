@@ -338,3 +338,61 @@ async fn json_routes_require_a_json_content_type() {
     .await
     .assert_error(400, "invalid-request");
 }
+
+/// A value outside an enum of a request body is refused in our words, naming the field
+/// and the allowed values, not in the JSON library's (``unknown variant `x`, expected
+/// `totp` or ``…``).
+#[tokio::test]
+async fn enum_values_outside_the_contract_are_refused_in_our_words() {
+    let app = TestApp::with(&[
+        "--email-verification-required=false",
+        "--mfa-enabled",
+        "--enable-anonymous-users",
+    ])
+    .await;
+    let user = app.signup("enum@example.com", "hunter22").await;
+    let token = user["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let anonymous = app.post("/signin/anonymous", json!({})).await;
+    let anonymous_token = anonymous.body["session"]["accessToken"]
+        .as_str()
+        .expect("anonymous token")
+        .to_owned();
+
+    let replies = [
+        (
+            app.post_auth(
+                "/user/mfa",
+                &token,
+                json!({"code": "123456", "activeMfaType": "incorrect"}),
+            )
+            .await,
+            r#"activeMfaType must be "totp" (activate) or "" (deactivate)"#,
+        ),
+        (
+            app.post_auth(
+                "/user/deanonymize",
+                &anonymous_token,
+                json!({"signInMethod": "magic", "email": "d@example.com"}),
+            )
+            .await,
+            r#"signInMethod must be "email-password" or "passwordless""#,
+        ),
+        (
+            app.post(
+                "/signin/idtoken",
+                json!({"provider": "facebook", "idToken": "x"}),
+            )
+            .await,
+            r#"provider must be "apple" or "google""#,
+        ),
+    ];
+    for (reply, expected) in replies {
+        reply.assert_error(400, "invalid-request");
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+        assert!(!message.contains("variant"), "{message}");
+    }
+}

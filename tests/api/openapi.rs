@@ -319,3 +319,59 @@ async fn jwks_of_rsa_keys_validates_against_the_contract() {
     let jwks = app.get("/.well-known/jwks.json").await;
     assert_conforms(&doc(), "get", "/.well-known/jwks.json", &jwks);
 }
+
+/// Every GET operation without parameters, against the document the server itself
+/// serves (not the file in the repository): the system routes, the JWKS of an HMAC key
+/// (once `{"keys":null}` while the document declares an array) and the authenticated
+/// ones with a real token.
+#[tokio::test]
+async fn get_routes_answer_what_the_served_document_declares() {
+    let app = full_app().await;
+    let served = app.get("/openapi.json").await;
+    assert_eq!(served.status, 200);
+    let served = served.body;
+    let signup = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "get@example.com", "password": "hunter22"}),
+        )
+        .await;
+    let access = signup.body["session"]["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+
+    let mut checked = Vec::new();
+    for (path, item) in served["paths"].as_object().into_iter().flatten() {
+        let Some(op) = item.get("get") else { continue };
+        let has_parameters = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+        if has_parameters || path.contains('{') {
+            continue;
+        }
+        let reply = if op["security"].is_array() {
+            app.get_auth(path, &access).await
+        } else {
+            app.get(path).await
+        };
+        assert!(
+            reply.status.is_success(),
+            "GET {path}: {} {}",
+            reply.status,
+            reply.text
+        );
+        assert_conforms(&served, "get", path, &reply);
+        checked.push(path.as_str());
+    }
+    for expected in [
+        "/.well-known/jwks.json",
+        "/healthz",
+        "/version",
+        "/user",
+        "/mfa/totp/generate",
+    ] {
+        assert!(
+            checked.contains(&expected),
+            "{expected} not checked: {checked:?}"
+        );
+    }
+}

@@ -67,3 +67,38 @@ async fn signout_without_a_token_is_a_bad_request() {
         .await
         .assert_error(400, "invalid-request");
 }
+
+/// A refused sign-out says what was wrong, in the words `POST /token` uses.
+#[tokio::test]
+async fn signout_refusals_say_what_was_wrong() {
+    let app = TestApp::with(&[NO_VERIFY]).await;
+    for (body, token_body, expected) in [
+        (
+            json!({}),
+            json!({}),
+            "invalid request body: missing field `refreshToken`",
+        ),
+        (
+            json!({"refreshToken": ""}),
+            json!({"refreshToken": ""}),
+            "invalid request body: expected a token containing a UUID",
+        ),
+    ] {
+        let r = app.post("/signout", body.clone()).await;
+        r.assert_error(400, "invalid-request");
+        assert_eq!(r.body["message"], expected, "{body}");
+        let token = app.post("/token", token_body).await;
+        token.assert_error(400, "invalid-request");
+        let token_message = token.body["message"].as_str().unwrap_or_default();
+        assert!(
+            token_message.starts_with(expected),
+            "/token says {token_message:?}, /signout {expected:?}"
+        );
+    }
+    let r = app.post("/signout", json!({"all": true})).await;
+    r.assert_error(400, "invalid-request");
+    assert_eq!(
+        r.body["message"],
+        "\"all\": true needs a valid access token (Authorization: Bearer)"
+    );
+}

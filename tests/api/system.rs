@@ -26,11 +26,13 @@ async fn version_reports_the_build_version() {
 }
 
 #[tokio::test]
-async fn jwks_is_null_for_hmac_keys() {
+async fn jwks_is_an_empty_set_for_hmac_keys() {
+    // Upstream answers `{"keys":null}`; its OpenAPI document declares an array
+    // (docs/compatibility.md).
     let app = TestApp::spawn().await;
     let r = app.get("/.well-known/jwks.json").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, json!({"keys": null}));
+    assert_eq!(r.body, json!({"keys": []}));
 }
 
 #[tokio::test]

@@ -50,6 +50,43 @@ impl EmailMessage {
     }
 }
 
+/// An email as development mode prints it: recipient, subject, and what the reader
+/// acts on (the links, or the code of a one-time-code email), one per line.
+fn printed(msg: &EmailMessage) -> String {
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"https?://[^\s<>"'()\[\]]+"#)
+            .unwrap_or_else(|e| unreachable!("static URL pattern compiles: {e}"))
+    });
+    let header = |name: &str| {
+        msg.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let mut lines = vec![
+        "email printed here, not sent (no AUTH_SMTP_HOST)".to_owned(),
+        format!("    To:      {}", msg.to),
+        format!("    Subject: {}", msg.subject),
+    ];
+    let mut links: Vec<&str> = header("X-Link").into_iter().collect();
+    for found in URL.find_iter(&msg.text) {
+        let link = found.as_str().trim_end_matches(['.', ',', ';', ':']);
+        if !links.contains(&link) {
+            links.push(link);
+        }
+    }
+    for link in links {
+        lines.push(format!("    Link:    {link}"));
+    }
+    if header("X-Email-Template") == Some(TemplateName::SigninOtp.as_str())
+        && let Some(code) = header("X-Ticket")
+    {
+        lines.push(format!("    Code:    {code}"));
+    }
+    lines.join("\n")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("smtp: {0}")]
@@ -140,13 +177,8 @@ impl Mailer {
     pub async fn send(&self, msg: EmailMessage) -> Result<(), MailError> {
         match self {
             Mailer::Log => {
-                tracing::info!(
-                    to = %msg.to,
-                    subject = %msg.subject,
-                    headers = ?msg.headers,
-                    body = %msg.text,
-                    "email (no SMTP host configured, printed instead of sent)"
-                );
+                // One readable message (recipient, subject, links), no JSON-escaped body.
+                tracing::info!("{}", printed(&msg));
                 Ok(())
             }
             Mailer::Smtp(smtp) => {
@@ -161,5 +193,59 @@ impl Mailer {
                 "only Postmark's own templates can be sent (Mailer::send_template)".into(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_email_shows_recipient_subject_and_links() {
+        let msg = EmailMessage {
+            to: "ada@example.com".into(),
+            subject: "Verify your email address".into(),
+            html: String::new(),
+            text: "Open http://localhost:4000/verify?ticket=verifyEmail:1&type=emailVerify \
+                   to verify. More at https://example.com/help."
+                .into(),
+            headers: vec![
+                ("X-Ticket".into(), "verifyEmail:1".into()),
+                ("X-Email-Template".into(), "email-verify".into()),
+                (
+                    "X-Link".into(),
+                    "http://localhost:4000/verify?ticket=verifyEmail:1&type=emailVerify".into(),
+                ),
+            ],
+        };
+        let text = printed(&msg);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "    To:      ada@example.com");
+        assert_eq!(lines[2], "    Subject: Verify your email address");
+        assert_eq!(
+            lines[3],
+            "    Link:    http://localhost:4000/verify?ticket=verifyEmail:1&type=emailVerify"
+        );
+        assert_eq!(lines[4], "    Link:    https://example.com/help");
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(!text.contains("Code:"));
+    }
+
+    #[test]
+    fn printed_otp_email_shows_the_code() {
+        let msg = EmailMessage {
+            to: "ada@example.com".into(),
+            subject: "Your sign-in code".into(),
+            html: String::new(),
+            text: "Enter this code to finish signing in: 123456".into(),
+            headers: vec![
+                ("X-Ticket".into(), "123456".into()),
+                ("X-Email-Template".into(), "signin-otp".into()),
+                ("X-Link".into(), String::new()),
+            ],
+        };
+        let text = printed(&msg);
+        assert!(text.ends_with("    Code:    123456"), "{text}");
+        assert!(!text.contains("Link:"), "{text}");
     }
 }

@@ -12,12 +12,24 @@ use crate::service::mfa::TotpMfa;
 
 /// `activeMfaType`: `"totp"` activates; absent or `""` deactivates.
 #[derive(Deserialize, Default, PartialEq, Eq)]
+#[serde(try_from = "String")]
 pub enum ActiveMfaType {
-    #[serde(rename = "totp")]
     Totp,
     #[default]
-    #[serde(rename = "")]
     None,
+}
+
+/// Our own wording for a refused value (serde's names Rust's variants, and "``").
+impl TryFrom<String> for ActiveMfaType {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "totp" => Ok(ActiveMfaType::Totp),
+            "" => Ok(ActiveMfaType::None),
+            _ => Err(r#"activeMfaType must be "totp" (activate) or "" (deactivate)"#),
+        }
+    }
 }
 
 #[derive(Deserialize)]
