@@ -237,6 +237,14 @@ async fn sign_in(ca: &TestCa, proxy: std::net::TcpListener) -> Outcome {
             .map(str::to_owned),
         None => None,
     };
+    if email.is_none() {
+        // The provider's side of a refused handshake finishes on its own task, possibly
+        // after our server already answered the browser: give it a bounded moment.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while refused.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
     let tunnels = tunnels.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Outcome {
         landing,
