@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::adapters::email::{Mailer, Templates};
 use crate::config::{CommandKind, Config};
 use crate::http::rate_limit::RateLimiter;
+use crate::http::server::ServerLimits;
 use crate::http::state::{AppState, SharedState, Workflows};
 use crate::service::accounts::Accounts;
 use crate::service::anonymous::AnonymousSignIn;
@@ -17,6 +18,7 @@ use crate::service::change_env::EnvChange;
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::deanonymize::Deanonymization;
 use crate::service::email::Mail;
+use crate::service::health::Health;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
@@ -116,7 +118,16 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
 
     let pool_size = (cpus() * 4).max(4);
-    let db = crate::db::connect(config.database_url(), pool_size, &tls)?;
+    let pool_timeout = config.database.postgres_pool_timeout;
+    let db = crate::db::connect(
+        config.database_url(),
+        crate::db::PoolLimits {
+            max_size: pool_size,
+            timeout: config.database.postgres_pool_timeout,
+            statement_timeout: config.database.postgres_statement_timeout,
+        },
+        &tls,
+    )?;
     let oauth = Arc::new(
         crate::adapters::oauth::OAuthProviders::from_config(config, &tls)
             .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?,
@@ -269,6 +280,10 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             db: db.clone(),
             settings: settings.clone(),
         }),
+        health: Arc::new(Health {
+            db: db.clone(),
+            timeout: pool_timeout,
+        }),
         accounts: Arc::new(accounts),
         sessions: Arc::new(sessions),
     };
@@ -285,19 +300,15 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish.
+/// requests finish within `AUTH_SHUTDOWN_TIMEOUT` (see [`crate::http::server`]).
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    let limits = ServerLimits::from_config(&state.config().server);
     let app = crate::http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    crate::http::server::serve(listener, app, limits, shutdown).await;
     Ok(())
 }
 
@@ -381,19 +392,33 @@ async fn run_command(command: CommandKind, config: Config, tls: Tls) -> Result<(
             let port = config.server.port.clone();
             let metrics_address = config.metrics.metrics_address.clone();
             let state = build_state_with(config, tls).await?;
+            // One signal, seen by both listeners.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let stopped = move || {
+                let mut rx = stop_rx.clone();
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }
+            };
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;
                 tracing::info!(address = %metrics_address, "metrics listening on /metrics");
                 let app = crate::http::metrics_router(state.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(metrics_listener, app).await {
-                        tracing::error!(error = %e, "metrics listener stopped");
-                    }
-                });
+                let limits = ServerLimits::from_config(&state.config().server);
+                tokio::spawn(crate::http::server::serve(
+                    metrics_listener,
+                    app,
+                    limits,
+                    stopped(),
+                ));
             }
             let listener = TcpListener::bind(format!("0.0.0.0:{port}")).await?;
             tracing::info!(port = %port, "hasura-auth listening");
-            serve(state, listener, shutdown_signal()).await
+            serve(state, listener, stopped()).await
         }
     }
 }

@@ -283,6 +283,14 @@ pub const ADDED_FLAGS: &[&str] = &[
     "turnstile-url",
     "trusted-proxies",
     "smtp-postmark-api-url",
+    "http-header-read-timeout",
+    "http-body-read-timeout",
+    "http-idle-timeout",
+    "http-request-timeout",
+    "http-max-connections",
+    "shutdown-timeout",
+    "postgres-pool-timeout",
+    "postgres-statement-timeout",
 ];
 
 impl Config {
