@@ -60,6 +60,9 @@ pub enum ErrorCode {
     /// Not upstream's: the database cannot be reached or answer in time (upstream answers
     /// 500 `internal-server-error`); sent with `Retry-After`.
     ServiceUnavailable,
+    /// Not upstream's (upstream decodes any body as JSON): a request body that is not
+    /// declared as JSON on a JSON route, refused with 415.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -100,6 +103,7 @@ impl ErrorCode {
             CannotSendSms => "cannot-send-sms",
             ElevatedClaimRequired => "elevated-claim-required",
             ServiceUnavailable => "service-unavailable",
+            UnsupportedMediaType => "unsupported-media-type",
         }
     }
 
@@ -114,6 +118,7 @@ impl ErrorCode {
             ForbiddenAnonymous | SignupDisabled => StatusCode::FORBIDDEN,
             InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -154,6 +159,9 @@ impl ErrorCode {
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
             ElevatedClaimRequired => "Elevated claim required",
             ServiceUnavailable => "The service is temporarily unavailable, try again later",
+            UnsupportedMediaType => {
+                "The request body must be JSON (Content-Type: application/json)"
+            }
         }
     }
 

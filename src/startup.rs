@@ -170,6 +170,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             settings: settings.clone(),
         },
         settings: settings.clone(),
+        sweep: Default::default(),
     };
     let mail = Mail {
         db: db.clone(),

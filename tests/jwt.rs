@@ -198,3 +198,48 @@ fn custom_claims_never_overwrite_the_defaults_and_elevation_is_added() {
     assert_eq!(verified.claims["x-hasura-org"], "{1,2}");
     assert!(verified.is_elevated());
 }
+
+/// The token re-signed with `key` after `edit` changed its payload (header kept).
+fn resigned(token: &str, key: &jsonwebtoken::EncodingKey, edit: impl Fn(&mut Value)) -> String {
+    let (header, mut payload) = parts(token);
+    edit(&mut payload);
+    let header: jsonwebtoken::Header = serde_json::from_value(header).expect("header");
+    jsonwebtoken::encode(&header, &payload, key).expect("sign")
+}
+
+/// Issue 18: `nbf` was not checked; a token not valid before some future time is
+/// refused (with `exp`'s leeway, none), one whose `nbf` has passed is accepted.
+#[test]
+fn tokens_not_yet_valid_are_rejected_hs256_and_rs256() {
+    let roles = vec!["user".to_owned()];
+    let hs_key = "a-very-long-shared-secret-of-32-bytes!";
+    let hs = JwtKeys::from_secret(&secret(json!({"type": "HS256", "key": hs_key}))).expect("keys");
+    let rs = JwtKeys::from_secret(&secret(
+        json!({"type": "RS256", "key": PUBLIC, "signing_key": PRIVATE_PKCS8}),
+    ))
+    .expect("keys");
+    let cases = [
+        (
+            &hs,
+            jsonwebtoken::EncodingKey::from_secret(hs_key.as_bytes()),
+        ),
+        (
+            &rs,
+            jsonwebtoken::EncodingKey::from_rsa_pem(PRIVATE_PKCS8.as_bytes()).expect("pem"),
+        ),
+    ];
+    let now = chrono::Utc::now().timestamp();
+    for (keys, encoding) in cases {
+        let token = keys.sign(&sample(&roles), 600).expect("sign");
+        let same = resigned(&token, &encoding, |_| {});
+        assert!(keys.verify(&same).is_ok(), "the re-signing itself is sound");
+        let future = resigned(&token, &encoding, |p| p["nbf"] = json!(now + 3600));
+        assert!(keys.verify(&future).is_err(), "nbf an hour ahead");
+        let soon = resigned(&token, &encoding, |p| p["nbf"] = json!(now + 5));
+        assert!(keys.verify(&soon).is_err(), "no leeway, as for exp");
+        let past = resigned(&token, &encoding, |p| p["nbf"] = json!(now - 5));
+        assert!(keys.verify(&past).is_ok(), "nbf passed");
+        let garbage = resigned(&token, &encoding, |p| p["nbf"] = json!("tomorrow"));
+        assert!(keys.verify(&garbage).is_err(), "nbf that is not a date");
+    }
+}

@@ -291,6 +291,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "shutdown-timeout",
     "postgres-pool-timeout",
     "postgres-statement-timeout",
+    "expired-session-cleanup-one-in",
 ];
 
 impl Config {

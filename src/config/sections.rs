@@ -205,6 +205,16 @@ pub struct JwtConfig {
     #[arg(help_heading = "JWT", long = "custom-claims-defaults", env = "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS", default_value = "",
           value_parser = parse::json_object)]
     pub custom_claims_defaults: String,
+
+    // Named without "token", which upstream's masking rule would hide as a secret.
+    /// Delete expired refresh tokens (sessions, personal access tokens) on about one in N sign-ins and refreshes (in the background, at most 1000 rows each time); 0 never
+    #[arg(
+        help_heading = "JWT",
+        long = "expired-session-cleanup-one-in",
+        env = "AUTH_EXPIRED_SESSION_CLEANUP_ONE_IN",
+        default_value = "1000"
+    )]
+    pub expired_session_cleanup_one_in: u32,
 }
 
 /// Who may sign up and what a new user gets.

@@ -154,3 +154,17 @@ pub async fn insert_with_expiry(
         .await?;
     Ok(row.try_get(0)?)
 }
+
+/// Deletes up to `limit` expired refresh tokens (any type) and returns how many went.
+/// PostgreSQL has no `DELETE … LIMIT`: the rows are picked by a bounded subquery, and
+/// rows another transaction holds are skipped rather than waited for.
+pub async fn delete_expired(db: &impl GenericClient, limit: i64) -> Result<u64, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "DELETE FROM auth.refresh_tokens WHERE id IN (\
+               SELECT id FROM auth.refresh_tokens WHERE expires_at < now() \
+               LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        )
+        .await?;
+    Ok(db.execute(&stmt, &[&limit]).await?)
+}

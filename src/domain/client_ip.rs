@@ -82,19 +82,20 @@ impl TrustedProxies {
     /// The client address: the peer, unless the peer is a trusted proxy; then the
     /// right-most untrusted `X-Forwarded-For` hop (or `X-Real-IP` when there is no
     /// `X-Forwarded-For`). Unparsable hops end the walk at the last trusted address.
-    pub fn client_ip(
-        &self,
-        peer: IpAddr,
-        forwarded_for: Option<&str>,
-        real_ip: Option<&str>,
-    ) -> IpAddr {
+    ///
+    /// `forwarded_for` holds every `X-Forwarded-For` header line in the order received:
+    /// a proxy may append its own line instead of extending the client's (HAProxy's
+    /// `option forwardfor`), so the lines are one list, and the client's own line is the
+    /// left-most, least trusted part of it. Of several `X-Real-IP` lines the last one,
+    /// nearest to us, counts.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: &[&str], real_ip: &[&str]) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
         }
-        if let Some(xff) = forwarded_for {
+        if !forwarded_for.is_empty() {
             let mut client = peer;
-            for hop in xff.rsplit(',') {
+            for hop in forwarded_for.iter().rev().flat_map(|line| line.rsplit(',')) {
                 let Some(ip) = parse_hop(hop) else {
                     return client;
                 };
@@ -105,7 +106,7 @@ impl TrustedProxies {
             }
             return client;
         }
-        real_ip.and_then(parse_hop).unwrap_or(peer)
+        real_ip.last().and_then(|v| parse_hop(v)).unwrap_or(peer)
     }
 }
 
@@ -144,7 +145,7 @@ mod tests {
     fn client_ip_ignores_forwarded_headers_from_untrusted_peers() {
         let none = TrustedProxies::default();
         assert_eq!(
-            none.client_ip(ip("203.0.113.9"), Some("1.2.3.4"), Some("5.6.7.8")),
+            none.client_ip(ip("203.0.113.9"), &["1.2.3.4"], &["5.6.7.8"]),
             ip("203.0.113.9")
         );
     }
@@ -154,26 +155,53 @@ mod tests {
         let proxies = TrustedProxies::parse(&["10.0.0.0/8", "127.0.0.1"]).unwrap();
         let peer = ip("127.0.0.1");
         assert_eq!(
-            proxies.client_ip(peer, Some("6.6.6.6, 198.51.100.7, 10.1.2.3"), None),
+            proxies.client_ip(peer, &["6.6.6.6, 198.51.100.7, 10.1.2.3"], &[]),
             ip("198.51.100.7"),
             "a spoofed left-most value is not used"
         );
+        assert_eq!(proxies.client_ip(peer, &["10.0.0.1"], &[]), ip("10.0.0.1"));
         assert_eq!(
-            proxies.client_ip(peer, Some("10.0.0.1"), None),
-            ip("10.0.0.1")
-        );
-        assert_eq!(
-            proxies.client_ip(peer, Some("junk, 10.0.0.2"), None),
+            proxies.client_ip(peer, &["junk, 10.0.0.2"], &[]),
             ip("10.0.0.2")
         );
         assert_eq!(
-            proxies.client_ip(peer, None, Some("198.51.100.8")),
+            proxies.client_ip(peer, &[], &["198.51.100.8"]),
             ip("198.51.100.8")
         );
-        assert_eq!(proxies.client_ip(peer, None, None), peer);
+        assert_eq!(proxies.client_ip(peer, &[], &[]), peer);
         assert_eq!(
-            proxies.client_ip(ip("::ffff:127.0.0.1"), Some("[2001:db8::1]:443"), None),
+            proxies.client_ip(ip("::ffff:127.0.0.1"), &["[2001:db8::1]:443"], &[]),
             ip("2001:db8::1")
+        );
+    }
+
+    #[test]
+    fn client_ip_joins_every_forwarded_for_line_in_order() {
+        let proxies = TrustedProxies::parse(&["127.0.0.1", "10.0.0.0/8"]).unwrap();
+        let peer = ip("127.0.0.1");
+        // HAProxy's `option forwardfor` appends its own line after the client's.
+        assert_eq!(
+            proxies.client_ip(peer, &["5.5.5.1", "203.0.113.6"], &[]),
+            ip("203.0.113.6"),
+            "the client's own line is not believed"
+        );
+        assert_eq!(
+            proxies.client_ip(peer, &["5.5.5.1, 6.6.6.6", "203.0.113.6, 10.0.0.3"], &[]),
+            ip("203.0.113.6")
+        );
+        // Trusted hops in the last line: the walk continues into the line before.
+        assert_eq!(
+            proxies.client_ip(peer, &["198.51.100.7", "10.0.0.4", "10.0.0.3"], &[]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            proxies.client_ip(peer, &["junk", "10.0.0.4"], &[]),
+            ip("10.0.0.4")
+        );
+        assert_eq!(
+            proxies.client_ip(peer, &[], &["5.5.5.1", "198.51.100.8"]),
+            ip("198.51.100.8"),
+            "the last X-Real-IP line, set nearest to us"
         );
     }
 

@@ -1,12 +1,26 @@
 //! Extractors that turn a request into parsed domain values, failing with the contract's
 //! error body instead of axum's plain-text rejections.
+//!
+//! Two edge rules live here, once for every route:
+//! - a JSON body must be declared JSON (`application/json`, `application/*+json`):
+//!   browsers send `text/plain`, form and untyped bodies cross-site without a CORS
+//!   preflight, so accepting them would let any page post to sign-up, passwordless or
+//!   password reset in a visitor's name. Upstream's clients always declare JSON;
+//! - no string may carry NUL (`\u0000`, `%00`): PostgreSQL's `text` and `jsonb` refuse it,
+//!   so it would otherwise surface as a 500 wherever the value reaches the database.
 
 use axum::{
-    body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    Form,
+    body::{Body, Bytes},
+    extract::{FromRequest, FromRequestParts, Query, Request},
+    http::{
+        HeaderMap, StatusCode,
+        header::{AUTHORIZATION, CONTENT_TYPE},
+        request::Parts,
+    },
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::state::SharedState;
@@ -27,9 +41,75 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
     })
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::validation(format!("invalid request body: {e}")))
+/// Whether the request declares a JSON body: exactly one `Content-Type`, naming
+/// `application/json` or an `application/*+json` type (parameters such as `charset` are
+/// allowed).
+fn declares_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
+}
+
+fn not_json() -> ApiError {
+    ApiError::Code(ErrorCode::UnsupportedMediaType)
+}
+
+fn nul_refused(what: &str) -> ApiError {
+    ApiError::validation(format!(
+        "{what} contains a NUL character, which is not accepted"
+    ))
+}
+
+/// Whether a JSON value holds NUL in any string or object key.
+fn json_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Decodes JSON text, refusing NUL anywhere in it. The only way JSON text carries NUL is
+/// the escape `\u0000` (raw control characters are invalid JSON), so text without that
+/// sequence is decoded in one pass; text with it (which may be an escaped backslash
+/// followed by `u0000`) is decoded to a value first and searched.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| ApiError::validation(format!("invalid request body: {e}"));
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return serde_json::from_slice(bytes).map_err(invalid);
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    if json_has_nul(&value) {
+        return Err(nul_refused("the request body"));
+    }
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// Reads a JSON body: `None` when it is empty (whatever its type), else the bytes of a
+/// body declared JSON.
+async fn read_json_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Option<Bytes>, ApiError> {
+    let json = declares_json(req.headers());
+    let bytes = read_body(req, state).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if !json {
+        return Err(not_json());
+    }
+    Ok(Some(bytes))
 }
 
 /// A required JSON body, decoded into a type that rejects what the contract rejects.
@@ -39,10 +119,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::validation("request body is required"));
-        }
+        let bytes = read_json_body(req, state)
+            .await?
+            .ok_or_else(|| ApiError::validation("request body is required"))?;
         Ok(ApiJson(parse_json(&bytes)?))
     }
 }
@@ -54,11 +133,52 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(OptionalJson(None));
+        match read_json_body(req, state).await? {
+            None => Ok(OptionalJson(None)),
+            Some(bytes) => Ok(OptionalJson(Some(parse_json(&bytes)?))),
         }
-        Ok(OptionalJson(Some(parse_json(&bytes)?)))
+    }
+}
+
+/// Whether `application/x-www-form-urlencoded` text (a query string or a form body)
+/// decodes to a name or value holding NUL.
+fn form_has_nul(encoded: &[u8]) -> bool {
+    url::form_urlencoded::parse(encoded).any(|(k, v)| k.contains('\0') || v.contains('\0'))
+}
+
+/// Query parameters, with NUL refused.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if form_has_nul(parts.uri.query().unwrap_or_default().as_bytes()) {
+            return Err(nul_refused("the query"));
+        }
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| ApiError::validation(format!("invalid query: {e}")))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`), with NUL refused.
+pub struct ApiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = read_body(Request::from_parts(parts.clone(), body), state).await?;
+        if form_has_nul(&bytes) {
+            return Err(nul_refused("the form"));
+        }
+        let req = Request::from_parts(parts, Body::from(bytes));
+        Form::from_request(req, state)
+            .await
+            .map(|Form(value)| ApiForm(value))
+            .map_err(|e| ApiError::validation(format!("invalid form: {e}")))
     }
 }
 
@@ -157,5 +277,84 @@ impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
         } else {
             Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(content_types: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for ct in content_types {
+            h.append(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "APPLICATION/JSON;charset=UTF-8",
+            "application/vnd.api+json",
+            "application/merge-patch+json",
+        ] {
+            assert!(declares_json(&headers(&[ok])), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "text/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonx",
+            "application/json-seq",
+            "json",
+            "",
+        ] {
+            assert!(!declares_json(&headers(&[refused])), "{refused}");
+        }
+        assert!(!declares_json(&headers(&[])), "no type");
+        assert!(
+            !declares_json(&headers(&["application/json", "text/plain"])),
+            "two types"
+        );
+    }
+
+    #[test]
+    fn parse_json_refuses_nul_anywhere_but_not_an_escaped_backslash() {
+        type Any = serde_json::Value;
+        for bad in [
+            r#"{"a":"x\u0000"}"#,
+            r#"{"a\u0000":1}"#,
+            r#"{"a":[{"b":["\u0000"]}]}"#,
+            r#""\u0000""#,
+        ] {
+            assert!(parse_json::<Any>(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let escaped: Any = parse_json(br#"{"a":"\\u0000"}"#).unwrap();
+        assert_eq!(escaped["a"], "\\u0000");
+        let other: Any = parse_json(br#"{"a":"\u0001 \u00e9"}"#).unwrap();
+        assert_eq!(other["a"], "\u{1} é");
+        // The slow path decodes into the target type as the fast path does.
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            #[allow(dead_code)]
+            a: String,
+        }
+        assert!(parse_json::<Strict>(br#"{"a":"\\u0000","b":1}"#).is_err());
+        assert!(parse_json::<Strict>(br#"{"a":"\\u0000"}"#).is_ok());
+    }
+
+    #[test]
+    fn form_nul_is_found_after_decoding() {
+        assert!(form_has_nul(b"a=x%00y"));
+        assert!(form_has_nul(b"a%00=1"));
+        assert!(form_has_nul(b"a=1&b=%%00"));
+        assert!(!form_has_nul(b"a=%2500"), "an encoded percent sign");
+        assert!(!form_has_nul(b"a=00&b=%0"));
     }
 }

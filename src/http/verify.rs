@@ -54,6 +54,9 @@ pub fn error_redirect(settings: &SettingsHandle, base: &Url, code: ErrorCode) ->
 pub async fn handle(
     State(verification): State<Arc<TicketVerification>>,
     State(settings): State<SettingsHandle>,
+    // Not `ApiQuery`: a ticket holding NUL must get the error redirect of any unknown
+    // ticket (`Ticket::kind` refuses it before the database), which a 400 would not give.
+    // The other parameters never reach the database.
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;

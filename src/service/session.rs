@@ -1,6 +1,8 @@
 //! Sessions: an access token plus a rotating refresh token, in upstream's JSON shape.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -99,6 +101,50 @@ pub struct Sessions {
     pub(crate) jwt: Arc<JwtKeys>,
     pub(crate) claims: ClaimsSource,
     pub(crate) settings: SettingsHandle,
+    pub(crate) sweep: ExpiredTokenSweep,
+}
+
+/// Rows deleted by one sweep at most, so a sweep after a long pause stays short.
+const SWEEP_BATCH: i64 = 1000;
+/// A sweep that takes longer than this is abandoned (the next one carries on).
+const SWEEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Deletes expired refresh tokens now and then during normal traffic, as upstream does
+/// since 0.43.2, so the table does not grow forever without an outside job: on about one
+/// in `AUTH_EXPIRED_SESSION_CLEANUP_ONE_IN` sign-ins and refreshes, a background task
+/// deletes a bounded batch. Never on the request's path; one sweep at a time; a failure
+/// is only logged (expired tokens are refused anyway, deleting them is housekeeping).
+#[derive(Clone, Default)]
+pub struct ExpiredTokenSweep {
+    running: Arc<AtomicBool>,
+}
+
+impl ExpiredTokenSweep {
+    fn maybe_start(&self, db: &DbPool, one_in: u32) {
+        use rand::Rng;
+        if one_in == 0 || !rand::thread_rng().gen_ratio(1, one_in) {
+            return;
+        }
+        if self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let running = self.running.clone();
+        let db = db.clone();
+        tokio::spawn(async move {
+            let sweep = async {
+                let client = db.get().await?;
+                refresh_tokens::delete_expired(&client, SWEEP_BATCH).await
+            };
+            match tokio::time::timeout(SWEEP_TIMEOUT, sweep).await {
+                Ok(Ok(deleted)) => {
+                    tracing::debug!(deleted, "expired refresh tokens deleted");
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "deleting expired refresh tokens failed"),
+                Err(_) => tracing::warn!("deleting expired refresh tokens timed out"),
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl Sessions {
@@ -158,14 +204,17 @@ impl Sessions {
         elevated: bool,
     ) -> Result<Session, ApiError> {
         let refresh = RefreshToken::generate();
+        let (ttl, sweep_one_in) = {
+            let jwt = &self.settings.config().jwt;
+            (
+                jwt.refresh_token_expires_in,
+                jwt.expired_session_cleanup_one_in,
+            )
+        };
+        self.sweep.maybe_start(&self.db, sweep_one_in);
         let db = self.db.get().await?;
-        let (token_id, roles) = refresh_tokens::create_session(
-            &db,
-            user.id,
-            &refresh.hash(),
-            self.settings.config().jwt.refresh_token_expires_in,
-        )
-        .await?;
+        let (token_id, roles) =
+            refresh_tokens::create_session(&db, user.id, &refresh.hash(), ttl).await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
         self.session_for(user, roles, refresh, token_id, elevated)
             .await
@@ -175,13 +224,15 @@ impl Sessions {
     /// one database round trip.
     pub async fn refresh_session(&self, presented: &RefreshToken) -> Result<Session, ApiError> {
         let next = RefreshToken::generate();
-        let (ttl, verification_required) = {
+        let (ttl, verification_required, sweep_one_in) = {
             let config = self.settings.config();
             (
                 config.jwt.refresh_token_expires_in,
                 config.signup.email_verification_required,
+                config.jwt.expired_session_cleanup_one_in,
             )
         };
+        self.sweep.maybe_start(&self.db, sweep_one_in);
         let db = self.db.get().await?;
         let found = refresh_tokens::refresh(
             &db,

@@ -83,7 +83,14 @@ impl Ticket {
     }
 
     /// The kind its prefix names (`otp:` tickets have none: see [`Ticket::is_otp`]).
+    /// A value holding NUL was never issued, and PostgreSQL cannot even compare it: it
+    /// has no kind, so every consumer refuses it as an invalid ticket before any query.
+    /// (JSON bodies never get here with NUL; `/verify`'s query can, and answers with its
+    /// error redirect.)
     pub fn kind(&self) -> Option<TicketKind> {
+        if self.0.contains('\0') {
+            return None;
+        }
         TicketKind::from_ticket(&self.0)
     }
 
@@ -136,6 +143,16 @@ pub fn lookup_forms(ticket: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ticket_holding_nul_has_no_kind() {
+        assert_eq!(
+            Ticket::presented("verifyEmail:abc".into()).kind(),
+            Some(TicketKind::VerifyEmail)
+        );
+        assert_eq!(Ticket::presented("verifyEmail:a\0c".into()).kind(), None);
+        assert_eq!(Ticket::presented("mfaTotp:\0".into()).kind(), None);
+    }
 
     #[test]
     fn issued_ticket_is_stored_hashed_with_its_type() {

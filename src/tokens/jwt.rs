@@ -353,6 +353,9 @@ impl JwtKeys {
 
         let mut validation = Validation::new(alg);
         validation.leeway = 0;
+        // jsonwebtoken ignores `nbf` unless asked; a token not yet valid is refused
+        // (with the same zero leeway as `exp`).
+        validation.validate_nbf = true;
         validation.set_issuer(&[issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         match &audience {
@@ -453,7 +456,8 @@ impl JwtKeys {
         }
     }
 
-    /// Verifies signature, algorithm, issuer, expiry and that `iat` is not in the future.
+    /// Verifies signature, algorithm, issuer, expiry, `nbf` and that `iat` is not in the
+    /// future.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
         let data = decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
             .map_err(|e| JwtError::Invalid(e.to_string()))?;

@@ -165,3 +165,91 @@ async fn anonymous_sessions_refresh_even_when_verification_is_required() {
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
     assert_eq!(refreshed.body["user"]["isAnonymous"], true);
 }
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.db
+        .client()
+        .await
+        .query_one(sql, &[])
+        .await
+        .expect("count")
+        .get(0)
+}
+
+/// Expired refresh tokens are deleted now and then during normal traffic (upstream
+/// 0.43.2), in the background and at most 1000 rows per sweep; live tokens stay.
+#[tokio::test]
+async fn expired_refresh_tokens_are_swept_in_bounded_batches() {
+    let app = TestApp::with(&[NO_VERIFY, "--expired-session-cleanup-one-in=1"]).await;
+    let s = app.signup("sweep@example.com", "hunter22").await;
+    app.sql(
+        "INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
+           SELECT id, md5(g::text), now() - interval '1 day' \
+           FROM auth.users, generate_series(1, 1200) g; \
+         INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, type, expires_at) \
+           SELECT id, md5('pat'), 'pat', now() - interval '1 second' FROM auth.users; \
+         INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, type, expires_at) \
+           SELECT id, md5('live pat'), 'pat', now() + interval '1 day' FROM auth.users;",
+    )
+    .await;
+    const EXPIRED: &str = "SELECT count(*) FROM auth.refresh_tokens WHERE expires_at < now()";
+    let mut seen = vec![count(&app, EXPIRED).await];
+    assert_eq!(seen, [1201]);
+    let mut refresh = s["refreshToken"].as_str().unwrap_or_default().to_owned();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut sign_in = true;
+    while seen.last() != Some(&0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not swept: {seen:?}"
+        );
+        // Both sign-ins and refreshes trigger a sweep.
+        if sign_in {
+            let r = app
+                .post(
+                    "/signin/email-password",
+                    json!({"email": "sweep@example.com", "password": "hunter22"}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        } else {
+            let r = app.post("/token", json!({"refreshToken": refresh})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            refresh = r.body["refreshToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        sign_in = !sign_in;
+        // A sweep runs after the response; wait for it to show.
+        for _ in 0..40 {
+            let n = count(&app, EXPIRED).await;
+            if Some(&n) != seen.last() {
+                seen.push(n);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(seen, [1201, 201, 0], "one batch of 1000, then the rest");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'pat'"
+        )
+        .await,
+        1,
+        "the live personal access token stays"
+    );
+    let sessions = count(
+        &app,
+        "SELECT count(*) FROM auth.refresh_tokens WHERE type = 'regular'",
+    )
+    .await;
+    assert!(
+        sessions >= 2,
+        "the sign-up's and the sign-ins' sessions stay: {sessions}"
+    );
+    let r = app.post("/token", json!({"refreshToken": refresh})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

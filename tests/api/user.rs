@@ -116,3 +116,60 @@ async fn get_user_for_a_deleted_or_disabled_user_is_refused() {
         .await
         .assert_error(401, "invalid-email-password");
 }
+
+/// Issue 18: an access token whose `nbf` lies ahead was accepted by `/token/verify`
+/// and `GET /user`; both refuse it now, for HS256 and RS256 keys.
+#[tokio::test]
+async fn tokens_not_yet_valid_are_refused_hs256_and_rs256() {
+    use base64::Engine;
+    let rs_private = include_str!("../fixtures/keys/rsa2048-private.pem");
+    let rs_public = include_str!("../fixtures/keys/rsa2048-public.pem");
+    let rs_secret = format!(
+        "--hasura-graphql-jwt-secret={}",
+        json!({"type": "RS256", "key": rs_public, "signing_key": rs_private})
+    );
+    let hs_key: serde_json::Value =
+        serde_json::from_str(crate::support::app::HS256_SECRET).expect("secret");
+    let hs_key = hs_key["key"].as_str().unwrap_or_default().to_owned();
+    let apps = [
+        (
+            TestApp::with(&[NO_VERIFY]).await,
+            jsonwebtoken::EncodingKey::from_secret(hs_key.as_bytes()),
+        ),
+        (
+            TestApp::with(&[NO_VERIFY, &rs_secret]).await,
+            jsonwebtoken::EncodingKey::from_rsa_pem(rs_private.as_bytes()).expect("pem"),
+        ),
+    ];
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for (app, encoding) in apps {
+        let s = app.signup("nbf@example.com", "hunter22").await;
+        let token = s["accessToken"].as_str().unwrap_or_default();
+        let mut it = token.split('.');
+        let decode = |part: Option<&str>| -> serde_json::Value {
+            serde_json::from_slice(&b64.decode(part.unwrap_or_default()).expect("b64"))
+                .expect("json")
+        };
+        let header: jsonwebtoken::Header =
+            serde_json::from_value(decode(it.next())).expect("header");
+        let payload = decode(it.next());
+        let with_nbf = |nbf: i64| {
+            let mut p = payload.clone();
+            p["nbf"] = json!(nbf);
+            jsonwebtoken::encode(&header, &p, &encoding).expect("sign")
+        };
+        let now = chrono::Utc::now().timestamp();
+        let future = with_nbf(now + 3600);
+        let r = app.post("/token/verify", json!({"token": future})).await;
+        r.assert_error(400, "invalid-request");
+        app.get_auth("/user", &future)
+            .await
+            .assert_error(400, "invalid-request");
+        // The same token with an `nbf` in the past passes: only `nbf` made the difference.
+        let past = with_nbf(now - 60);
+        let r = app.post("/token/verify", json!({"token": past})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = app.get_auth("/user", &past).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}

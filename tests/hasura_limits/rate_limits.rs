@@ -349,6 +349,49 @@ async fn rate_limit_trusted_proxy_forwards_the_client_address() {
     );
 }
 
+/// Issue 18: a trusted proxy that appends its own `X-Forwarded-For` line after the
+/// client's (HAProxy's `option forwardfor`) — the lines are one list, so a client that
+/// changes its own line on every attempt is still counted under the address the proxy saw.
+#[tokio::test]
+async fn rate_limit_forwarded_for_lines_appended_by_the_proxy_are_joined() {
+    let app = app(&[
+        NO_VERIFY,
+        "--rate-limit-brute-force-burst=3",
+        "--trusted-proxies=127.0.0.1",
+    ])
+    .await;
+    let wrong = json!({"email": "b@example.com", "password": "wrong-one"});
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        let r = Reply::read(
+            app.http
+                .post(app.url("/signin/email-password"))
+                .json(&wrong)
+                .header("X-Forwarded-For", format!("5.5.5.{i}"))
+                .header("X-Forwarded-For", "203.0.113.6")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429], "{statuses:?}");
+    // Another client behind the same proxy has its own budget.
+    let r = Reply::read(
+        app.http
+            .post(app.url("/signin/email-password"))
+            .json(&wrong)
+            .header("X-Forwarded-For", "5.5.5.1")
+            .header("X-Forwarded-For", "203.0.113.7")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
+
 #[tokio::test]
 async fn rate_limit_with_api_prefix_matches_stripped_paths() {
     let app = app(&[

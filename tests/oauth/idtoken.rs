@@ -123,6 +123,11 @@ async fn id_tokens_failing_a_check_are_rejected() {
             "raw-nonce",
         ),
         (
+            "not valid yet (nbf beyond the 30 s leeway)",
+            jwks.keys.sign(&with("nbf", json!(now() + 600))),
+            "raw-nonce",
+        ),
+        (
             "unpublished key",
             keys::sign(KEY_B, "key-a", &good),
             "raw-nonce",

@@ -1,5 +1,5 @@
 //! Checking OpenID Connect id tokens: signature against the issuer's keys, issuer,
-//! audience, expiry, issue time and nonce.
+//! audience, expiry, not-before, issue time and nonce.
 
 use std::sync::Arc;
 
@@ -83,6 +83,7 @@ impl IdTokenVerifier {
         let keys = self.jwks.keys_for(header.kid.as_deref()).await?;
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_issuer(&self.issuers);
         validation.set_audience(&self.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);

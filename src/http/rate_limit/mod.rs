@@ -32,8 +32,14 @@ const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// Every line of a header, in the order received; a line that is not visible ASCII is
+/// kept as an empty (unparsable) value, so it ends a walk instead of being skipped.
+fn header_lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Vec<&'h str> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default())
+        .collect()
 }
 
 /// The rate-limit layer of one route: the buckets its policy declares.
@@ -61,8 +67,8 @@ pub async fn limit(State(route): State<RouteLimits>, req: Request, next: Next) -
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let client = limiter.trusted_proxies.client_ip(
         peer,
-        header_str(req.headers(), &FORWARDED_FOR),
-        header_str(req.headers(), &REAL_IP),
+        &header_lines(req.headers(), &FORWARDED_FOR),
+        &header_lines(req.headers(), &REAL_IP),
     );
     let email = match route.limits.email {
         EmailLimit::Never => false,

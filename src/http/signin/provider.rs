@@ -5,11 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::{
-    Form, Json,
-    extract::{
-        Path, Query, State,
-        rejection::{FormRejection, PathRejection, QueryRejection},
-    },
+    Json,
+    extract::{Path, State, rejection::PathRejection},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -18,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::adapters::oauth::{OAuthProviders, ProviderSpecificParams};
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::ApiError;
-use crate::http::extract::Bearer;
+use crate::http::extract::{ApiForm, ApiQuery, Bearer, parse_json};
 use crate::http::verify::{error_redirect, redirect};
 use crate::service::oauth::OAuthSignIn;
 use crate::service::oauth::{
@@ -76,9 +73,9 @@ impl StartQuery {
             .transpose()
             .map_err(ApiError::validation)?;
         let metadata = non_empty(self.metadata)
-            .map(|m| serde_json::from_str::<Map<String, Value>>(&m))
+            .map(|m| parse_json::<Map<String, Value>>(m.as_bytes()))
             .transpose()
-            .map_err(|_| ApiError::validation("metadata must be a JSON object"))?;
+            .map_err(|_| ApiError::validation("metadata must be a JSON object, without NUL"))?;
         Ok(ProviderSignIn {
             provider,
             options: SignUpOptionsInput {
@@ -103,10 +100,9 @@ pub async fn start(
     State(oauth): State<Arc<OAuthSignIn>>,
     State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<StartQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
-    let Query(query) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
     let request = query.into_request(provider)?;
     Ok(match oauth.start_provider_sign_in(request).await {
         Ok(location) => redirect(&location),
@@ -169,10 +165,9 @@ pub async fn callback_get(
     State(oauth): State<Arc<OAuthSignIn>>,
     State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<CallbackParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
-    let Query(params) = query.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
     callback(&oauth, &settings, provider, params).await
 }
 
@@ -180,10 +175,9 @@ pub async fn callback_post(
     State(oauth): State<Arc<OAuthSignIn>>,
     State(settings): State<SettingsHandle>,
     path: Result<Path<String>, PathRejection>,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
+    ApiForm(mut fields): ApiForm<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
-    let Form(mut fields) = form.map_err(|e| ApiError::validation(format!("invalid form: {e}")))?;
     let params = CallbackParams {
         state: fields.remove("state"),
         code: fields.remove("code"),
