@@ -213,7 +213,7 @@ pub async fn deadlines(State(limits): State<Deadlines>, req: Request, next: Next
     if declared.is_some_and(|n| n > super::MAX_BODY_BYTES as u64) {
         return too_large();
     }
-    let body = match tokio::time::timeout(limits.body, read_limited(body)).await {
+    let body = match within(limits.body, read_limited(body)).await {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) => return too_large(),
         Ok(Err(BodyError::Read(e))) => {
@@ -232,13 +232,25 @@ pub async fn deadlines(State(limits): State<Deadlines>, req: Request, next: Next
         }
     };
     let req = Request::from_parts(parts, body);
-    match tokio::time::timeout(limits.handler, next.run(req)).await {
+    match within(limits.handler, next.run(req)).await {
         Ok(res) => res,
         Err(_) => ApiError::Unavailable(format!(
             "no response within AUTH_HTTP_REQUEST_TIMEOUT ({})",
             format_go_duration(limits.handler)
         ))
         .into_response(),
+    }
+}
+
+/// `future` within `limit`; zero means no limit.
+async fn within<F: std::future::Future>(
+    limit: Duration,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    if limit.is_zero() {
+        Ok(future.await)
+    } else {
+        tokio::time::timeout(limit, future).await
     }
 }
 

@@ -179,7 +179,7 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         // hyper starts this timer when the connection starts waiting for a request, so it
         // is the idle limit; the header limit proper is the HeadClock's.
-        .header_read_timeout(limits.idle_timeout);
+        .header_read_timeout(Some(limits.idle_timeout).filter(|d| !d.is_zero()));
     let mut conn = pin!(builder.serve_connection(io, service));
     let mut head_timeout = pin!(clock.head_timeout(limits.header_read_timeout));
     let mut draining = *drain.borrow();
@@ -253,8 +253,12 @@ impl HeadClock {
         }
     }
 
-    /// Resolves when a request head has been arriving for longer than `limit`.
+    /// Resolves when a request head has been arriving for longer than `limit` (never
+    /// when `limit` is zero: no limit).
     async fn head_timeout(&self, limit: Duration) {
+        if limit.is_zero() {
+            return std::future::pending().await;
+        }
         loop {
             let changed = self.changed.notified();
             let mut changed = pin!(changed);
