@@ -57,6 +57,9 @@ pub enum ErrorCode {
     /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
     /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
     ElevatedClaimRequired,
+    /// Not upstream's: the database cannot be reached or answer in time (upstream answers
+    /// 500 `internal-server-error`); sent with `Retry-After`.
+    ServiceUnavailable,
     /// Not upstream's (upstream decodes any body as JSON): a request body that is not
     /// declared as JSON on a JSON route, refused with 415.
     UnsupportedMediaType,
@@ -99,6 +102,7 @@ impl ErrorCode {
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
             ElevatedClaimRequired => "elevated-claim-required",
+            ServiceUnavailable => "service-unavailable",
             UnsupportedMediaType => "unsupported-media-type",
         }
     }
@@ -113,6 +117,7 @@ impl ErrorCode {
             }
             ForbiddenAnonymous | SignupDisabled => StatusCode::FORBIDDEN,
             InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -153,6 +158,7 @@ impl ErrorCode {
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
             ElevatedClaimRequired => "Elevated claim required",
+            ServiceUnavailable => "The service is temporarily unavailable, try again later",
             UnsupportedMediaType => {
                 "The request body must be JSON (Content-Type: application/json)"
             }
@@ -218,6 +224,10 @@ pub enum ApiError {
     /// An unexpected failure; the cause is logged, the client sees `internal-server-error`.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A dependency (the database) cannot serve now, or the request ran out of time; the
+    /// cause is logged, the client sees 503 `service-unavailable` with `Retry-After`.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -245,6 +255,7 @@ impl ApiError {
             ApiError::Custom { code, .. } => *code,
             ApiError::Validation(_) => ErrorCode::InvalidRequest,
             ApiError::Internal(_) => ErrorCode::InternalServerError,
+            ApiError::Unavailable(_) => ErrorCode::ServiceUnavailable,
         }
     }
 }
@@ -255,17 +266,8 @@ impl From<ErrorCode> for ApiError {
     }
 }
 
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        ApiError::Internal(format!("database: {e}"))
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for ApiError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        ApiError::Internal(format!("database pool: {e}"))
-    }
-}
+/// What a 503 asks the client to wait: about the time a database restart takes.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 /// Upstream's error body; built here only (every error response is an [`ApiError`]).
 #[derive(Serialize)]
@@ -319,6 +321,16 @@ impl IntoResponse for ApiError {
                     ErrorCode::InternalServerError.message(),
                 )
             }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "request failed: service unavailable");
+                let code = ErrorCode::ServiceUnavailable;
+                let mut res = error_response(code, code.message());
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+                res
+            }
         }
     }
 }
@@ -348,6 +360,17 @@ mod tests {
             body(res).await,
             serde_json::json!({"error": "invalid-request", "message": "request body too large", "status": 413})
         );
+    }
+
+    #[tokio::test]
+    async fn unavailable_is_a_503_with_retry_after_and_no_cause() {
+        let res = ApiError::Unavailable("database: connection refused".into()).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[axum::http::header::RETRY_AFTER], "5");
+        let body = body(res).await;
+        assert_eq!(body["error"], "service-unavailable");
+        assert_eq!(body["status"], 503);
+        assert!(!body.to_string().contains("refused"), "{body}");
     }
 
     /// Every `.rs` file under `dir`, recursively.

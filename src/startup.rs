@@ -13,6 +13,7 @@ use crate::cli::Failure;
 use crate::config::{CommandKind, Config, OperatorCommand};
 use crate::db::DbPool;
 use crate::http::rate_limit::RateLimiter;
+use crate::http::server::ServerLimits;
 use crate::http::state::{AppState, SharedState, Workflows};
 use crate::service::accounts::Accounts;
 use crate::service::admin::UserAdmin;
@@ -21,6 +22,7 @@ use crate::service::change_env::EnvChange;
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::deanonymize::Deanonymization;
 use crate::service::email::Mail;
+use crate::service::health::Health;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
@@ -126,7 +128,16 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     let rate_limiter = RateLimiter::from_config(config).map_err(StartupError::Config)?;
 
     let pool_size = (cpus() * 4).max(4);
-    let db = crate::db::connect(config.database_url(), pool_size, &tls)?;
+    let pool_timeout = config.database.postgres_pool_timeout;
+    let db = crate::db::connect(
+        config.database_url(),
+        crate::db::PoolLimits {
+            max_size: pool_size,
+            timeout: config.database.postgres_pool_timeout,
+            statement_timeout: config.database.postgres_statement_timeout,
+        },
+        &tls,
+    )?;
     let oauth = Arc::new(
         crate::adapters::oauth::OAuthProviders::from_config(config, &tls)
             .map_err(|e| StartupError::Config(format!("OAuth providers: {e}")))?,
@@ -251,6 +262,10 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         change_env: Arc::new(EnvChange {
             db: db.clone(),
             settings: settings.clone(),
+        }),
+        health: Arc::new(Health {
+            db: db.clone(),
+            timeout: pool_timeout,
         }),
         accounts: Arc::new(accounts),
         sessions: Arc::new(sessions),
@@ -410,7 +425,15 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
         .build()
         .map_err(|e| setup(e.into()))?;
     let pool_size = 2;
-    let db = crate::db::connect(settings.config.database_url(), pool_size, &tls)
+    let db = crate::db::connect(
+        settings.config.database_url(),
+        crate::db::PoolLimits {
+            max_size: pool_size,
+            timeout: settings.config.database.postgres_pool_timeout,
+            statement_timeout: settings.config.database.postgres_statement_timeout,
+        },
+        &tls,
+    )
         .map_err(|e| setup(e.into()))?;
     let core = build_core(settings, &db, jwt, &http, &tls, pool_size, 1).map_err(setup)?;
     Ok(UserAdmin {
@@ -424,19 +447,15 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish.
+/// requests finish within `AUTH_SHUTDOWN_TIMEOUT` (see [`crate::http::server`]).
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    let limits = ServerLimits::from_config(&state.config().server);
     let app = crate::http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    crate::http::server::serve(listener, app, limits, shutdown).await;
     Ok(())
 }
 
@@ -585,17 +604,31 @@ async fn run_command(
             let state = build_state_with(config, tls).await?;
             let mut metrics_url = None;
             let mut metrics_task = None;
+            // One signal, seen by both listeners.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let stopped = move || {
+                let mut rx = stop_rx.clone();
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }
+            };
             if !metrics_address.is_empty() {
                 let metrics_listener = TcpListener::bind(&metrics_address).await?;
                 let url = format!("{}/metrics", local_url(metrics_listener.local_addr()?));
                 tracing::info!(address = %metrics_address, "metrics listening on {url}");
                 metrics_url = Some(url);
                 let app = crate::http::metrics_router(state.clone());
-                metrics_task = Some(tokio::spawn(async move {
-                    if let Err(e) = axum::serve(metrics_listener, app).await {
-                        tracing::error!(error = %e, "metrics listener stopped");
-                    }
-                }));
+                let limits = ServerLimits::from_config(&state.config().server);
+                metrics_task = Some(tokio::spawn(crate::http::server::serve(
+                    metrics_listener,
+                    app,
+                    limits,
+                    stopped(),
+                )));
             }
             let listener = TcpListener::bind(&address).await?;
             let bound = listener.local_addr()?;
@@ -604,7 +637,7 @@ async fn run_command(
                 let api_url = format!("{}{prefix}", local_url(bound));
                 tracing::warn!("{}", dev.banner(config, &api_url, metrics_url.as_deref()));
             }
-            let result = serve(state, listener, shutdown_signal()).await;
+            let result = serve(state, listener, stopped()).await;
             // The metrics listener holds the state, hence the database pool: stopped and
             // awaited here so the pool is gone before a private cluster is stopped
             // (otherwise each pooled connection logs a "Connection error").

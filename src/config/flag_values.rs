@@ -30,9 +30,11 @@ const SENSITIVE_PARTS: [&str; 8] = [
     "client-secret",
 ];
 
-/// Whether the value of the flag `name` (without `--`) must never be shown.
+/// Whether the value of the flag `name` (without `--`) must never be shown. A time limit
+/// is never a secret (`--postgres-pool-timeout` names the database, not its URL); no
+/// upstream flag ends in `-timeout` and contains a sensitive part.
 pub fn is_sensitive(name: &str) -> bool {
-    SENSITIVE_PARTS.iter().any(|part| name.contains(part))
+    !name.ends_with("-timeout") && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
 }
 
 /// The value of every flag, in declaration order, keyed by flag name.

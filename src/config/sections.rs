@@ -72,6 +72,48 @@ pub struct ServerConfig {
         go_bool = "false"
     )]
     pub enable_change_env: bool,
+
+    /// Time a client has to send a request's headers once their first byte arrived
+    #[arg(help_heading = "Server", long = "http-header-read-timeout", env = "AUTH_HTTP_HEADER_READ_TIMEOUT",
+          default_value = "10s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub http_header_read_timeout: Duration,
+
+    /// Time a client has to send a request's whole body once its headers arrived
+    #[arg(help_heading = "Server", long = "http-body-read-timeout", env = "AUTH_HTTP_BODY_READ_TIMEOUT",
+          default_value = "10s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub http_body_read_timeout: Duration,
+
+    /// How long a connection may wait for its next request (after connecting, or after the
+    /// previous response) before it is closed
+    #[arg(help_heading = "Server", long = "http-idle-timeout", env = "AUTH_HTTP_IDLE_TIMEOUT",
+          default_value = "75s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub http_idle_timeout: Duration,
+
+    /// Time limit of one request, from its headers to its response; beyond it the answer is
+    /// 503 service-unavailable
+    #[arg(help_heading = "Server", long = "http-request-timeout", env = "AUTH_HTTP_REQUEST_TIMEOUT",
+          default_value = "30s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub http_request_timeout: Duration,
+
+    /// Open client connections at most; beyond it new connections wait in the listen queue
+    #[arg(
+        help_heading = "Server",
+        long = "http-max-connections",
+        env = "AUTH_HTTP_MAX_CONNECTIONS",
+        default_value = "10000",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub http_max_connections: u32,
+
+    /// After SIGTERM, how long in-flight requests may take to finish before the process exits
+    #[arg(help_heading = "Server", long = "shutdown-timeout", env = "AUTH_SHUTDOWN_TIMEOUT",
+          default_value = "25s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub shutdown_timeout: Duration,
 }
 
 /// Logging.
@@ -138,6 +180,19 @@ pub struct DatabaseConfig {
         go_bool = "false"
     )]
     pub migrate_to_latest: bool,
+
+    /// How long a request waits for a database connection (from the pool, or a new one)
+    /// before it is answered 503
+    #[arg(help_heading = "Postgres", long = "postgres-pool-timeout", env = "AUTH_POSTGRES_POOL_TIMEOUT",
+          default_value = "5s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub postgres_pool_timeout: Duration,
+
+    /// PostgreSQL's statement_timeout for the service's connections; 0 means none
+    #[arg(help_heading = "Postgres", long = "postgres-statement-timeout", env = "AUTH_POSTGRES_STATEMENT_TIMEOUT",
+          default_value = "10s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub postgres_statement_timeout: Duration,
 }
 
 /// Tokens: lifetimes, signing key, custom claims.

@@ -1,5 +1,6 @@
-//! Cross-cutting HTTP behaviour: CORS as upstream answers it, B3 trace headers, and
-//! the concealment of account-revealing error codes (`AUTH_CONCEAL_ERRORS`).
+//! Cross-cutting HTTP behaviour: CORS as upstream answers it, B3 trace headers, the
+//! concealment of account-revealing error codes (`AUTH_CONCEAL_ERRORS`), and the time
+//! limits of the body and the handler.
 
 use axum::{
     body::Body,
@@ -9,7 +10,12 @@ use axum::{
     response::Response,
 };
 
-use crate::error::{error_response, rendered_code};
+use std::time::Duration;
+
+use axum::response::IntoResponse;
+
+use crate::config::parse::format_go_duration;
+use crate::error::{ApiError, ErrorCode, error_response, rendered_code};
 use crate::http::state::SharedState;
 use crate::settings::SettingsHandle;
 
@@ -181,4 +187,104 @@ pub async fn conceal_errors(
         }
         _ => res,
     }
+}
+
+/// The time limits of one request, applied by [`deadlines`].
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    /// From the end of the headers to the end of the body (`AUTH_HTTP_BODY_READ_TIMEOUT`).
+    pub body: Duration,
+    /// From the end of the body to the response (`AUTH_HTTP_REQUEST_TIMEOUT`).
+    pub handler: Duration,
+}
+
+/// Reads the whole body within its deadline (408 otherwise: a client sending half a body
+/// does not hold a worker), refusing more than [`super::MAX_BODY_BYTES`] (413), then runs
+/// the handler within its deadline: a request stuck on a frozen database or a stalled
+/// dependency gets 503 `service-unavailable` instead of hanging. Dropping the handler is
+/// what a client disconnect does too, so handlers already tolerate it.
+pub async fn deadlines(State(limits): State<Deadlines>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > super::MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let body = match within(limits.body, read_limited(body)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(BodyError::TooLarge)) => return too_large(),
+        Ok(Err(BodyError::Read(e))) => {
+            return ApiError::validation(format!("cannot read request body: {e}")).into_response();
+        }
+        Err(_) => {
+            return ApiError::custom(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::InvalidRequest,
+                format!(
+                    "request body not received within {}",
+                    format_go_duration(limits.body)
+                ),
+            )
+            .into_response();
+        }
+    };
+    let req = Request::from_parts(parts, body);
+    match within(limits.handler, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::Unavailable(format!(
+            "no response within AUTH_HTTP_REQUEST_TIMEOUT ({})",
+            format_go_duration(limits.handler)
+        ))
+        .into_response(),
+    }
+}
+
+/// `future` within `limit`; zero means no limit.
+async fn within<F: std::future::Future>(
+    limit: Duration,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    if limit.is_zero() {
+        Ok(future.await)
+    } else {
+        tokio::time::timeout(limit, future).await
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(axum::Error),
+}
+
+fn too_large() -> Response {
+    ApiError::custom(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InvalidRequest,
+        "request body too large",
+    )
+    .into_response()
+}
+
+/// The body, buffered, at most [`super::MAX_BODY_BYTES`].
+async fn read_limited(body: Body) -> Result<Body, BodyError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut chunks: Vec<axum::body::Bytes> = Vec::new();
+    let mut len = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(BodyError::Read)?;
+        len += chunk.len();
+        if len > super::MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        chunks.push(chunk);
+    }
+    Ok(match chunks.len() {
+        0 => Body::empty(),
+        1 => Body::from(chunks.swap_remove(0)),
+        _ => Body::from(chunks.concat()),
+    })
 }

@@ -15,6 +15,7 @@ pub mod pat;
 pub mod policy;
 pub mod rate_limit;
 pub mod routes;
+pub mod server;
 pub mod signin;
 pub mod signout;
 pub mod signup;
@@ -67,6 +68,10 @@ pub fn router(state: SharedState) -> Router {
             Mount::RootWhenPrefixed => {}
         }
     }
+    let deadlines = middleware::Deadlines {
+        body: config.server.http_body_read_timeout,
+        handler: config.server.http_request_timeout,
+    };
     drop(config);
     let app = match prefix {
         None => api,
@@ -79,6 +84,7 @@ pub fn router(state: SharedState) -> Router {
             middleware::conceal_errors,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(deadlines, middleware::deadlines))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
         // rate limiter and Turnstile are layers of each route: routing picks the route's
         // policy first, which nothing observes.

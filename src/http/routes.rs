@@ -125,6 +125,8 @@ pub fn table() -> Vec<Route> {
         // path                                        handler                                  buckets                      Turnstile gate                     access token
         get("/healthz",                                system::healthz,                         &[],                         NO,        Open,                    Public).and_head(),
         get("/healthz",                                system::healthz_unprefixed,              &[],                         NO,        Open,                    Public).at_root().not_in_contract(),
+        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).not_in_contract(),
+        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).at_root().not_in_contract(),
         get("/version",                                system::version,                         &[],                         NO,        Open,                    Public),
         get("/.well-known/jwks.json",                  system::jwks,                            &[],                         NO,        Open,                    Public),
         get("/openapi.json",                           system::openapi,                         &[],                         NO,        Open,                    Public).not_in_contract(),

@@ -17,6 +17,7 @@ use crate::service::accounts::Accounts;
 use crate::service::anonymous::AnonymousSignIn;
 use crate::service::change_env::EnvChange;
 use crate::service::deanonymize::Deanonymization;
+use crate::service::health::Health;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
@@ -66,6 +67,7 @@ pub struct Workflows {
     pub oauth: Arc<OAuthSignIn>,
     pub passkeys: Arc<Passkeys>,
     pub change_env: Arc<EnvChange>,
+    pub health: Arc<Health>,
 }
 
 impl AppState {
@@ -133,4 +135,5 @@ workflow_state! {
     oauth: OAuthSignIn,
     passkeys: Passkeys,
     change_env: EnvChange,
+    health: Health,
 }

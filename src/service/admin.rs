@@ -71,6 +71,9 @@ impl From<ApiError> for AdminError {
             ApiError::Custom { code, message, .. } => AdminError::refused(code, message),
             ApiError::Validation(message) => AdminError::Invalid(message),
             ApiError::Internal(message) => AdminError::Failed(message),
+            ApiError::Unavailable(message) => {
+                AdminError::Failed(format!("database unavailable: {message}"))
+            }
         }
     }
 }

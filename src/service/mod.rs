@@ -16,6 +16,7 @@ pub mod change_env;
 pub mod custom_claims;
 pub mod deanonymize;
 pub mod email;
+pub mod health;
 pub mod mfa;
 pub mod oauth;
 pub mod password;

@@ -159,7 +159,16 @@ async fn served_document_and_route_table_list_the_same_operations() {
         "in the table, not documented: {undocumented:?}"
     );
     // Routes of ours outside upstream's contract are a deliberate, short list.
-    assert_eq!(outside, ["/healthz", "/openapi.json", "/change-env"]);
+    assert_eq!(
+        outside,
+        [
+            "/healthz",
+            "/readyz",
+            "/readyz",
+            "/openapi.json",
+            "/change-env"
+        ]
+    );
 }
 
 /// OpenAPI 3.0 `nullable` → JSON Schema's `"type": [T, "null"]`.

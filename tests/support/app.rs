@@ -230,6 +230,11 @@ impl TestApp {
 
     /// Stops the server and waits for in-flight requests.
     pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    /// Stops the server and waits until it has drained (the database stays).
+    pub async fn shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -4,5 +4,6 @@
 
 pub mod app;
 pub mod db;
+pub mod pgproxy;
 pub mod smtp;
 pub mod tools;
