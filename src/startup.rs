@@ -29,6 +29,7 @@ use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
 use crate::service::registration::Registration;
 use crate::service::session::Sessions;
+use crate::tokens::refresh::SuccessorKey;
 use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signup::SignUp;
 use crate::service::sms::SmsSignIn;
@@ -297,6 +298,16 @@ fn build_core(
     pool_size: usize,
     hash_concurrency: usize,
 ) -> Result<Core, StartupError> {
+    // From the same secret as `jwt`: see `SuccessorKey` for why that key.
+    let successors = SuccessorKey::from_jwt_secret(
+        settings
+            .config
+            .jwt
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default(),
+    );
     let config = &settings.config;
     let templates_dir = std::path::Path::new(&config.email.templates_path);
     let templates = Arc::new(Templates::load(
@@ -318,6 +329,8 @@ fn build_core(
         },
         settings: settings.clone(),
         sweep: Default::default(),
+        successors,
+        metrics: metrics.clone(),
     };
     let mail = Mail {
         db: db.clone(),

@@ -320,6 +320,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "smtp-postmark-api-url",
     "expired-session-cleanup-one-in",
     "migrate-to-latest",
+    "refresh-reuse-detection",
+    "refresh-reuse-interval",
 ];
 
 impl Config {

@@ -12,22 +12,32 @@ pub const TYPE_PAT: &str = "pat";
 
 /// Opens a session for an existing user: inserts a refresh token, bumps `last_seen`
 /// and reads the user's roles — one round trip.
+///
+/// The client's user agent and IP, when known, are recorded in
+/// `hasura_auth.session_clients` by the same statement.
 pub async fn create_session(
     db: &impl GenericClient,
     user_id: Uuid,
     refresh_token_hash: &str,
     ttl_secs: i64,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
 ) -> Result<(Uuid, Vec<String>), DbError> {
     let stmt = db
         .prepare_cached(
             "WITH t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
                VALUES ($1, $2, now() + make_interval(secs => $3::bigint)) RETURNING id), \
-             s AS (UPDATE auth.users SET last_seen = now() WHERE id = $1) \
+             s AS (UPDATE auth.users SET last_seen = now() WHERE id = $1), \
+             c AS (INSERT INTO hasura_auth.session_clients (refresh_token_id, user_agent, ip) \
+               SELECT t.id, $4::text, $5::text FROM t WHERE $4::text IS NOT NULL OR $5::text IS NOT NULL) \
              SELECT t.id, ARRAY(SELECT r.role FROM auth.user_roles r WHERE r.user_id = $1) FROM t",
         )
         .await?;
     let row = db
-        .query_one(&stmt, &[&user_id, &refresh_token_hash, &ttl_secs])
+        .query_one(
+            &stmt,
+            &[&user_id, &refresh_token_hash, &ttl_secs, &user_agent, &ip],
+        )
         .await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
@@ -75,6 +85,9 @@ pub struct Refreshed {
 /// (same row id, new hash, sliding expiry), bumps `last_seen` and reads the roles.
 /// `FOR UPDATE` serialises concurrent refreshes of one token: the loser no longer finds
 /// the old hash.
+///
+/// The old hash is recorded in `hasura_auth.refresh_token_rotations` (reuse detection,
+/// a session's last use) by the same statement: no extra round trip.
 pub async fn refresh(
     db: &impl GenericClient,
     old_hash: &str,
@@ -93,7 +106,9 @@ pub async fn refresh(
          rot AS (UPDATE auth.refresh_tokens r SET refresh_token_hash = $2, \
              expires_at = now() + make_interval(secs => $3::bigint) \
            FROM t, u WHERE r.id = t.id AND u.allowed RETURNING r.id), \
-         seen AS (UPDATE auth.users x SET last_seen = now() FROM rot, t WHERE x.id = t.user_id) \
+         seen AS (UPDATE auth.users x SET last_seen = now() FROM rot, t WHERE x.id = t.user_id), \
+         hist AS (INSERT INTO hasura_auth.refresh_token_rotations (previous_hash, refresh_token_id) \
+             SELECT $1, rot.id FROM rot ON CONFLICT (previous_hash) DO NOTHING) \
          SELECT t.id, u.*, (SELECT count(*) FROM rot) FROM t JOIN u ON true"
     );
     let stmt = db.prepare_cached(&sql).await?;
@@ -113,6 +128,106 @@ pub async fn refresh(
         roles: row.try_get(1 + USER_COLUMN_COUNT)?,
         rotated: rotated == 1,
     }))
+}
+
+/// A former token of a chain, presented again (reuse detection).
+pub struct Rotated {
+    pub token_id: Uuid,
+    /// Rotated no longer ago than the reuse interval.
+    pub within_interval: bool,
+    /// The chain's live state; `None` when the chain has ended (signed out, revoked,
+    /// expired), where there is nothing to hand out or to revoke.
+    pub live: Option<LiveChain>,
+}
+
+pub struct LiveChain {
+    pub current_hash: String,
+    pub user: UserRow,
+    pub roles: Vec<String>,
+    /// The user passes the checks [`refresh`] makes.
+    pub allowed: bool,
+}
+
+/// Looks a hash up among the former hashes of rotated tokens, with its chain's current
+/// state — one round trip, taken only when [`refresh`] found no live token.
+pub async fn find_rotated(
+    db: &impl GenericClient,
+    hash: &str,
+    interval_secs: f64,
+    verification_required: bool,
+) -> Result<Option<Rotated>, DbError> {
+    let sql = format!(
+        "SELECT h.refresh_token_id, h.rotated_at > now() - make_interval(secs => $2::float8), \
+           t.refresh_token_hash, {USER_COLUMNS}, \
+           ARRAY(SELECT ur.role FROM auth.user_roles ur WHERE ur.user_id = u.id), \
+           (NOT u.disabled AND (u.email_verified OR u.is_anonymous OR u.email IS NULL OR NOT $3::bool)) \
+         FROM hasura_auth.refresh_token_rotations h \
+         LEFT JOIN auth.refresh_tokens t ON t.id = h.refresh_token_id \
+           AND t.type = 'regular' AND t.expires_at > now() \
+         LEFT JOIN auth.users u ON u.id = t.user_id \
+         WHERE h.previous_hash = $1"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    let Some(row) = db
+        .query_opt(&stmt, &[&hash, &interval_secs, &verification_required])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let current_hash: Option<String> = row.try_get(2)?;
+    let live = match current_hash {
+        Some(current_hash) => Some(LiveChain {
+            current_hash,
+            user: UserRow::from_row(&row, 3)?,
+            roles: row.try_get(3 + USER_COLUMN_COUNT)?,
+            allowed: row.try_get(4 + USER_COLUMN_COUNT)?,
+        }),
+        None => None,
+    };
+    Ok(Some(Rotated {
+        token_id: row.try_get(0)?,
+        within_interval: row.try_get(1)?,
+        live,
+    }))
+}
+
+/// Ends a chain whose former token was replayed after the reuse interval: the session
+/// row (so its current token stops working) and the chain's former hashes. Returns the
+/// owner when the session was still there.
+pub async fn revoke_chain(
+    db: &impl GenericClient,
+    token_id: Uuid,
+) -> Result<Option<Uuid>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "WITH d AS (DELETE FROM auth.refresh_tokens WHERE id = $1 RETURNING user_id), \
+             h AS (DELETE FROM hasura_auth.refresh_token_rotations WHERE refresh_token_id = $1) \
+             SELECT user_id FROM d",
+        )
+        .await?;
+    let row = db.query_opt(&stmt, &[&token_id]).await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get(0)?),
+        None => None,
+    })
+}
+
+/// Deletes up to `limit` records of rotations older than `max_age_secs` (one refresh-token
+/// lifetime: a chain idle that long has expired).
+pub async fn delete_old_rotations(
+    db: &impl GenericClient,
+    max_age_secs: i64,
+    limit: i64,
+) -> Result<u64, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "DELETE FROM hasura_auth.refresh_token_rotations WHERE previous_hash IN (\
+               SELECT previous_hash FROM hasura_auth.refresh_token_rotations \
+               WHERE rotated_at < now() - make_interval(secs => $1::bigint) \
+               LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .await?;
+    Ok(db.execute(&stmt, &[&max_age_secs, &limit]).await?)
 }
 
 pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<(), DbError> {

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use crate::db::{DbPool, refresh_tokens, users::UserRow};
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::Metrics;
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::user_check::{Tolerate, check_user};
 use crate::settings::SettingsHandle;
-use crate::tokens::refresh::RefreshToken;
+use crate::tokens::refresh::{RefreshToken, SuccessorKey};
 use crate::tokens::secret::Redacted;
 use crate::tokens::{AccessClaims, JwtKeys};
 
@@ -102,6 +103,43 @@ pub struct Sessions {
     pub(crate) claims: ClaimsSource,
     pub(crate) settings: SettingsHandle,
     pub(crate) sweep: ExpiredTokenSweep,
+    pub(crate) successors: SuccessorKey,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// How far forward a replayed token's successors are followed to reach its chain's
+/// current token: more rotations than this within one reuse interval is not a race of
+/// tabs but a client in a loop, which gets the old 401.
+const MAX_SUCCESSOR_STEPS: usize = 64;
+
+/// The client of the request being served, as the HTTP layer saw it: recorded with a
+/// session when one starts. A task-local, so the sign-in workflows, which are free of
+/// HTTP types, need not carry it through every call.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+tokio::task_local! {
+    pub static CLIENT: ClientInfo;
+}
+
+/// The longest user agent kept with a session (the header has no limit of its own
+/// besides the server's header size).
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+impl ClientInfo {
+    pub fn new(user_agent: Option<&str>, ip: Option<String>) -> ClientInfo {
+        ClientInfo {
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            ip,
+        }
+    }
+
+    fn current() -> ClientInfo {
+        CLIENT.try_with(Clone::clone).unwrap_or_default()
+    }
 }
 
 /// Rows deleted by one sweep at most, so a sweep after a long pause stays short.
@@ -120,7 +158,7 @@ pub struct ExpiredTokenSweep {
 }
 
 impl ExpiredTokenSweep {
-    fn maybe_start(&self, db: &DbPool, one_in: u32) {
+    fn maybe_start(&self, db: &DbPool, one_in: u32, ttl_secs: i64) {
         use rand::Rng;
         if one_in == 0 || !rand::thread_rng().gen_ratio(1, one_in) {
             return;
@@ -133,7 +171,10 @@ impl ExpiredTokenSweep {
         tokio::spawn(async move {
             let sweep = async {
                 let client = db.get().await?;
-                refresh_tokens::delete_expired(&client, SWEEP_BATCH).await
+                let tokens = refresh_tokens::delete_expired(&client, SWEEP_BATCH).await?;
+                let rotations =
+                    refresh_tokens::delete_old_rotations(&client, ttl_secs, SWEEP_BATCH).await?;
+                Ok::<_, crate::db::DbError>(tokens + rotations)
             };
             match tokio::time::timeout(SWEEP_TIMEOUT, sweep).await {
                 Ok(Ok(deleted)) => {
@@ -211,28 +252,44 @@ impl Sessions {
                 jwt.expired_session_cleanup_one_in,
             )
         };
-        self.sweep.maybe_start(&self.db, sweep_one_in);
+        self.sweep.maybe_start(&self.db, sweep_one_in, ttl);
+        let client = ClientInfo::current();
         let db = self.db.get().await?;
-        let (token_id, roles) =
-            refresh_tokens::create_session(&db, user.id, &refresh.hash(), ttl).await?;
+        let (token_id, roles) = refresh_tokens::create_session(
+            &db,
+            user.id,
+            &refresh.hash(),
+            ttl,
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        )
+        .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
         self.session_for(user, roles, refresh, token_id, elevated)
             .await
     }
 
     /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry) in
-    /// one database round trip.
+    /// one database round trip. With reuse detection the successor is derived from the
+    /// presented token (see [`SuccessorKey`]), and a token that is no longer live costs
+    /// a second round trip to tell a race from a theft ([`Self::reused`]).
     pub async fn refresh_session(&self, presented: &RefreshToken) -> Result<Session, ApiError> {
-        let next = RefreshToken::generate();
-        let (ttl, verification_required, sweep_one_in) = {
+        let (ttl, verification_required, sweep_one_in, detection, interval) = {
             let config = self.settings.config();
             (
                 config.jwt.refresh_token_expires_in,
                 config.signup.email_verification_required,
                 config.jwt.expired_session_cleanup_one_in,
+                config.jwt.refresh_reuse_detection,
+                config.jwt.refresh_reuse_interval,
             )
         };
-        self.sweep.maybe_start(&self.db, sweep_one_in);
+        let next = if detection {
+            self.successors.successor(presented)
+        } else {
+            RefreshToken::generate()
+        };
+        self.sweep.maybe_start(&self.db, sweep_one_in, ttl);
         let db = self.db.get().await?;
         let found = refresh_tokens::refresh(
             &db,
@@ -241,29 +298,97 @@ impl Sessions {
             ttl,
             verification_required,
         )
-        .await?
-        .ok_or(ErrorCode::InvalidRefreshToken)?;
+        .await?;
+        let Some(found) = found else {
+            if !detection {
+                return Err(ErrorCode::InvalidRefreshToken.into());
+            }
+            return self
+                .reused(&db, presented, interval, verification_required)
+                .await;
+        };
         drop(db);
         if !found.rotated {
-            // Say why, in upstream's words; email lists and anonymity are ignored here.
-            check_user(
-                &found.user,
-                &self.settings.policy(),
-                verification_required,
-                Tolerate {
-                    unverified: false,
-                    anonymous: true,
-                },
-            )
-            .or_else(|code| match code {
-                ErrorCode::InvalidEmailPassword => Ok(()),
-                other => Err(other),
-            })?;
-            return Err(ErrorCode::InvalidRefreshToken.into());
+            return Err(self.refusal(&found.user, verification_required));
         }
         let roles = allowed_roles_with_default(found.roles, &found.user.default_role);
         self.session_for(&found.user, roles, next, found.token_id, false)
             .await
+    }
+
+    /// Why a refresh of a user who fails the database-side checks is refused, in
+    /// upstream's words; email lists and anonymity are ignored here.
+    fn refusal(&self, user: &UserRow, verification_required: bool) -> ApiError {
+        let checked = check_user(
+            user,
+            &self.settings.policy(),
+            verification_required,
+            Tolerate {
+                unverified: false,
+                anonymous: true,
+            },
+        );
+        match checked {
+            Err(ErrorCode::InvalidEmailPassword) | Ok(()) => ErrorCode::InvalidRefreshToken.into(),
+            Err(other) => other.into(),
+        }
+    }
+
+    /// A token that is not live: a former token of a chain presented again. Within the
+    /// reuse interval it is a race (two tabs refreshing at once) and gets the chain's
+    /// current token, the one the winner got, without a new rotation; after it, the
+    /// token was stolen, or the chain's owner was, and the chain ends for both.
+    async fn reused(
+        &self,
+        db: &deadpool_postgres::Object,
+        presented: &RefreshToken,
+        interval: Duration,
+        verification_required: bool,
+    ) -> Result<Session, ApiError> {
+        let rotated = refresh_tokens::find_rotated(
+            db,
+            &presented.hash(),
+            interval.as_secs_f64(),
+            verification_required,
+        )
+        .await?;
+        // Never issued, or its chain already ended: nothing to protect.
+        let Some((token_id, within_interval, live)) =
+            rotated.and_then(|r| Some((r.token_id, r.within_interval, r.live?)))
+        else {
+            return Err(ErrorCode::InvalidRefreshToken.into());
+        };
+        if !within_interval {
+            let owner = refresh_tokens::revoke_chain(db, token_id).await?;
+            self.metrics.record_refresh_reuse("revoked");
+            tracing::warn!(
+                event = "refresh_token_reuse",
+                refresh_token_id = %token_id,
+                user_id = ?owner,
+                "a rotated refresh token was presented after the reuse interval; its session is revoked"
+            );
+            return Err(ErrorCode::InvalidRefreshToken.into());
+        }
+        if !live.allowed {
+            return Err(self.refusal(&live.user, verification_required));
+        }
+        let mut candidate = presented.clone();
+        for _ in 0..MAX_SUCCESSOR_STEPS {
+            candidate = self.successors.successor(&candidate);
+            if candidate.hash() == live.current_hash {
+                self.metrics.record_refresh_reuse("within-interval");
+                let roles = allowed_roles_with_default(live.roles, &live.user.default_role);
+                return self
+                    .session_for(&live.user, roles, candidate, token_id, false)
+                    .await;
+            }
+        }
+        // Rotated under another key (a changed JWT secret) or by a client in a loop.
+        tracing::info!(
+            refresh_token_id = %token_id,
+            "a recently rotated refresh token was presented again, but its chain's current token cannot be derived from it"
+        );
+        Err(ErrorCode::InvalidRefreshToken.into())
     }
 
     /// Deletes one refresh token (any type, any owner); unknown tokens are not an error,

@@ -9,6 +9,7 @@ mod hostile;
 mod metrics;
 mod openapi;
 mod postgres_tls;
+mod reuse;
 mod routes;
 mod signin_email_password;
 mod signout;
