@@ -29,7 +29,6 @@ use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
 use crate::service::registration::Registration;
 use crate::service::session::Sessions;
-use crate::tokens::refresh::SuccessorKey;
 use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signup::SignUp;
 use crate::service::sms::SmsSignIn;
@@ -40,6 +39,7 @@ use crate::settings::{RuntimeSettings, SettingsHandle};
 use crate::tls::Tls;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
+use crate::tokens::refresh::SuccessorKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -42,6 +42,24 @@ pub async fn create_session(
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
+/// Records the client of a session created by another statement (sign-up's
+/// `users::insert_user`).
+pub async fn insert_session_client(
+    db: &impl GenericClient,
+    token_id: Uuid,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), DbError> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO hasura_auth.session_clients (refresh_token_id, user_agent, ip) \
+             VALUES ($1, $2, $3) ON CONFLICT (refresh_token_id) DO NOTHING",
+        )
+        .await?;
+    db.execute(&stmt, &[&token_id, &user_agent, &ip]).await?;
+    Ok(())
+}
+
 /// A live (unexpired) token of the given type with its user and roles.
 pub struct TokenOwner {
     pub token_id: Uuid,
@@ -246,16 +264,111 @@ pub async fn delete_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Resu
     Ok(db.execute(&stmt, &[&user_id]).await?)
 }
 
-/// Deletes one token of a user, by its id; false when the user has no such token.
+/// Deletes one token of a user, by its id, with what our schema kept about it; false
+/// when the user has no such token.
 pub async fn delete_one_for_user(
     db: &impl GenericClient,
     user_id: Uuid,
     token_id: Uuid,
 ) -> Result<bool, DbError> {
     let stmt = db
-        .prepare_cached("DELETE FROM auth.refresh_tokens WHERE id = $1 AND user_id = $2")
+        .prepare_cached(
+            "WITH d AS (DELETE FROM auth.refresh_tokens WHERE id = $1 AND user_id = $2 RETURNING id), \
+             c AS (DELETE FROM hasura_auth.session_clients WHERE refresh_token_id IN (SELECT id FROM d)), \
+             h AS (DELETE FROM hasura_auth.refresh_token_rotations WHERE refresh_token_id IN (SELECT id FROM d)) \
+             SELECT count(*) FROM d",
+        )
         .await?;
-    Ok(db.execute(&stmt, &[&token_id, &user_id]).await? == 1)
+    let deleted: i64 = db
+        .query_one(&stmt, &[&token_id, &user_id])
+        .await?
+        .try_get(0)?;
+    Ok(deleted == 1)
+}
+
+/// Deletes every regular session of a user but `keep` (personal access tokens stay), with
+/// what our schema kept about them; returns how many went.
+pub async fn delete_other_sessions(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "WITH d AS (DELETE FROM auth.refresh_tokens \
+               WHERE user_id = $1 AND id <> $2 AND type = 'regular' RETURNING id), \
+             c AS (DELETE FROM hasura_auth.session_clients WHERE refresh_token_id IN (SELECT id FROM d)), \
+             h AS (DELETE FROM hasura_auth.refresh_token_rotations WHERE refresh_token_id IN (SELECT id FROM d)) \
+             SELECT count(*) FROM d",
+        )
+        .await?;
+    let deleted: i64 = db.query_one(&stmt, &[&user_id, &keep]).await?.try_get(0)?;
+    Ok(u64::try_from(deleted).unwrap_or_default())
+}
+
+/// A live session or personal access token as its owner sees it: never its hash.
+pub struct SessionListing {
+    pub id: Uuid,
+    pub token_type: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The latest rotation (refresh), if any.
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A user's live (unexpired) sessions and personal access tokens, newest first.
+pub async fn list_live_for_user(
+    db: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<Vec<SessionListing>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT t.id, t.type::text, t.created_at, t.expires_at, \
+               (SELECT max(h.rotated_at) FROM hasura_auth.refresh_token_rotations h \
+                 WHERE h.refresh_token_id = t.id), \
+               c.user_agent, c.ip, t.metadata \
+             FROM auth.refresh_tokens t \
+             LEFT JOIN hasura_auth.session_clients c ON c.refresh_token_id = t.id \
+             WHERE t.user_id = $1 AND t.expires_at > now() \
+             ORDER BY t.created_at DESC, t.id",
+        )
+        .await?;
+    db.query(&stmt, &[&user_id])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SessionListing {
+                id: row.try_get(0)?,
+                token_type: row.try_get(1)?,
+                created_at: row.try_get(2)?,
+                expires_at: row.try_get(3)?,
+                last_refreshed_at: row.try_get(4)?,
+                user_agent: row.try_get(5)?,
+                ip: row.try_get(6)?,
+                metadata: row.try_get(7)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes up to `limit` rows of `hasura_auth.session_clients` whose session is gone
+/// (signed out, expired and swept, deleted with its user).
+pub async fn delete_orphan_session_clients(
+    db: &impl GenericClient,
+    limit: i64,
+) -> Result<u64, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "DELETE FROM hasura_auth.session_clients WHERE refresh_token_id IN (\
+               SELECT c.refresh_token_id FROM hasura_auth.session_clients c \
+               WHERE NOT EXISTS (SELECT 1 FROM auth.refresh_tokens t WHERE t.id = c.refresh_token_id) \
+               LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        )
+        .await?;
+    Ok(db.execute(&stmt, &[&limit]).await?)
 }
 
 /// A token as an operator sees it: never its hash.

@@ -78,6 +78,7 @@ pub fn router(state: SharedState) -> Router {
             state.settings.clone(),
             middleware::conceal_errors,
         ))
+        .layer(from_fn_with_state(state.clone(), middleware::client_info))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
         // rate limiter and Turnstile are layers of each route: routing picks the route's

@@ -17,7 +17,7 @@ use crate::service::user_check::{Tolerate, check_user};
 use crate::settings::SettingsHandle;
 use crate::tokens::refresh::{RefreshToken, SuccessorKey};
 use crate::tokens::secret::Redacted;
-use crate::tokens::{AccessClaims, JwtKeys};
+use crate::tokens::{AccessClaims, JwtKeys, VerifiedToken};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,6 +28,32 @@ pub struct Session {
     pub refresh_token_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserView>,
+}
+
+/// What `POST /user/sessions/revoke` ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Revoke {
+    One(Uuid),
+    Others,
+}
+
+/// One entry of `GET /user/sessions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: Uuid,
+    /// `regular` (a session) or `pat` (a personal access token).
+    #[serde(rename = "type")]
+    pub token_type: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub current: bool,
+    /// A personal access token's metadata, as given at its creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 /// `{"session": …}`, or `{}` when the workflow issued no session.
@@ -107,6 +133,10 @@ pub struct Sessions {
     pub(crate) metrics: Arc<Metrics>,
 }
 
+/// The claim (next to `x-hasura-user-id`) naming the session an access token was issued
+/// with: its refresh token's id, so `GET /user/sessions` can mark the caller's own.
+pub const SESSION_CLAIM: &str = "x-hasura-auth-session-id";
+
 /// How far forward a replayed token's successors are followed to reach its chain's
 /// current token: more rotations than this within one reuse interval is not a race of
 /// tabs but a client in a loop, which gets the old 401.
@@ -174,7 +204,9 @@ impl ExpiredTokenSweep {
                 let tokens = refresh_tokens::delete_expired(&client, SWEEP_BATCH).await?;
                 let rotations =
                     refresh_tokens::delete_old_rotations(&client, ttl_secs, SWEEP_BATCH).await?;
-                Ok::<_, crate::db::DbError>(tokens + rotations)
+                let clients =
+                    refresh_tokens::delete_orphan_session_clients(&client, SWEEP_BATCH).await?;
+                Ok::<_, crate::db::DbError>(tokens + rotations + clients)
             };
             match tokio::time::timeout(SWEEP_TIMEOUT, sweep).await {
                 Ok(Ok(deleted)) => {
@@ -195,8 +227,11 @@ impl Sessions {
         user: &UserRow,
         allowed_roles: &[String],
         elevated: bool,
+        session_id: Uuid,
     ) -> Result<String, ApiError> {
-        let custom = self.claims.custom_claims(user.id).await;
+        // First, so that a custom claim of the same name cannot replace it.
+        let mut custom = vec![(SESSION_CLAIM.to_owned(), session_id.to_string())];
+        custom.extend(self.claims.custom_claims(user.id).await);
         self.jwt
             .sign(
                 &AccessClaims {
@@ -221,7 +256,9 @@ impl Sessions {
         refresh_token_id: Uuid,
         elevated: bool,
     ) -> Result<Session, ApiError> {
-        let access_token = self.sign_access_token(user, &roles, elevated).await?;
+        let access_token = self
+            .sign_access_token(user, &roles, elevated, refresh_token_id)
+            .await?;
         let mut view = UserView::new(user, roles);
         // Inside sessions upstream always reports no MFA type.
         view.active_mfa_type = None;
@@ -232,6 +269,24 @@ impl Sessions {
             refresh_token_id,
             user: Some(view),
         })
+    }
+
+    /// Records the client of the request being served with a session whose row another
+    /// workflow inserted (sign-up creates the user and the session in one statement).
+    pub async fn record_client(&self, token_id: Uuid) -> Result<(), ApiError> {
+        let client = ClientInfo::current();
+        if client.user_agent.is_none() && client.ip.is_none() {
+            return Ok(());
+        }
+        let db = self.db.get().await?;
+        refresh_tokens::insert_session_client(
+            &db,
+            token_id,
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Upstream's `NewSession`: a new refresh token row for an existing user.
@@ -407,6 +462,82 @@ impl Sessions {
     pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<u64, ApiError> {
         let db = self.db.get().await?;
         Ok(refresh_tokens::delete_all_for_user(&db, user_id).await?)
+    }
+
+    /// `GET /user/sessions`: the user's live sessions and personal access tokens,
+    /// newest first, `current` marking the session `current` names.
+    pub async fn list(
+        &self,
+        user_id: Uuid,
+        current: Option<Uuid>,
+    ) -> Result<Vec<SessionView>, ApiError> {
+        let db = self.db.get().await?;
+        let rows = refresh_tokens::list_live_for_user(&db, user_id).await?;
+        let time =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let pat = row.token_type == refresh_tokens::TYPE_PAT;
+                SessionView {
+                    id: row.id,
+                    current: Some(row.id) == current,
+                    created_at: time(row.created_at),
+                    // A session is used when it starts and at each refresh; a personal
+                    // access token's uses are not recorded.
+                    last_used_at: if pat {
+                        None
+                    } else {
+                        Some(time(row.last_refreshed_at.unwrap_or(row.created_at)))
+                    },
+                    expires_at: time(row.expires_at),
+                    user_agent: row.user_agent,
+                    ip: row.ip,
+                    metadata: if pat { row.metadata } else { None },
+                    token_type: row.token_type,
+                }
+            })
+            .collect())
+    }
+
+    /// The session an access token was issued with ([`SESSION_CLAIM`]); `None` for
+    /// tokens issued before the claim existed, or by another implementation.
+    pub fn session_of(token: &VerifiedToken) -> Option<Uuid> {
+        token
+            .claims
+            .get(SESSION_CLAIM)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// `POST /user/sessions/revoke`. One session or personal access token of the user
+    /// (404 when the user has none with that id, whoever else may have it); or every
+    /// other session, which needs to know the caller's own: an access token without the
+    /// session claim is refused rather than ending the caller's session too. Personal
+    /// access tokens are ended one by one, never by `others`.
+    pub async fn revoke_for_user(
+        &self,
+        user_id: Uuid,
+        current: Option<Uuid>,
+        what: Revoke,
+    ) -> Result<(), ApiError> {
+        let db = self.db.get().await?;
+        match what {
+            Revoke::One(id) => {
+                if !refresh_tokens::delete_one_for_user(&db, user_id, id).await? {
+                    return Err(ApiError::not_found("no such session"));
+                }
+            }
+            Revoke::Others => {
+                let keep = current.ok_or_else(|| {
+                    ApiError::validation(
+                        "this access token names no session (issued before sessions were listed); refresh it first",
+                    )
+                })?;
+                refresh_tokens::delete_other_sessions(&db, user_id, keep).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes one refresh token (or personal access token) of a user by its id, as

@@ -82,7 +82,11 @@ impl SuccessorKey {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&mac[..16]);
         // A well-formed v4 UUID, like the tokens generated at sign-in.
-        RefreshToken(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string())
+        RefreshToken(
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string(),
+        )
     }
 }
 

@@ -11,6 +11,7 @@ mod openapi;
 mod postgres_tls;
 mod reuse;
 mod routes;
+mod sessions;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;

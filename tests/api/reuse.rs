@@ -36,13 +36,19 @@ async fn fifty_concurrent_refreshes_of_one_token_all_get_a_session_of_one_chain(
         assert_ne!(r.body["refreshToken"], s["refreshToken"]);
     }
     // One chain, rotated once: the racers all hold the winner's token.
-    assert_eq!(count(&app, "SELECT count(*) FROM auth.refresh_tokens").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM auth.refresh_tokens").await,
+        1
+    );
     let first = &replies[0].body["refreshToken"];
     assert!(replies.iter().all(|r| &r.body["refreshToken"] == first));
     // Every racer's access token works, and so does its refresh token, even when they
     // all refresh again at once.
     let me = app
-        .get_auth("/user", replies[49].body["accessToken"].as_str().unwrap_or_default())
+        .get_auth(
+            "/user",
+            replies[49].body["accessToken"].as_str().unwrap_or_default(),
+        )
         .await;
     assert_eq!(me.status, 200, "{}", me.text);
     let again = join_all(
@@ -55,9 +61,13 @@ async fn fifty_concurrent_refreshes_of_one_token_all_get_a_session_of_one_chain(
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["refreshTokenId"], s["refreshTokenId"]);
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM auth.refresh_tokens").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM auth.refresh_tokens").await,
+        1
+    );
     assert!(
-        metrics(&app).contains(r#"hasura_auth_refresh_token_reuse_total{outcome="within-interval"}"#),
+        metrics(&app)
+            .contains(r#"hasura_auth_refresh_token_reuse_total{outcome="within-interval"}"#),
         "{}",
         metrics(&app)
     );
@@ -107,9 +117,12 @@ async fn a_rotated_token_replayed_after_the_interval_revokes_the_chain() {
         .await
         .assert_error(401, "invalid-refresh-token");
     // The victim's current token is dead too: the chain is gone.
-    app.post("/token", json!({"refreshToken": rotated.body["refreshToken"]}))
-        .await
-        .assert_error(401, "invalid-refresh-token");
+    app.post(
+        "/token",
+        json!({"refreshToken": rotated.body["refreshToken"]}),
+    )
+    .await
+    .assert_error(401, "invalid-refresh-token");
     assert_eq!(
         count(
             &app,
@@ -126,7 +139,9 @@ async fn a_rotated_token_replayed_after_the_interval_revokes_the_chain() {
         .await
         .assert_error(401, "invalid-refresh-token");
     let other_token = &other.body["session"]["refreshToken"];
-    let r = app.post("/token", json!({"refreshToken": other_token})).await;
+    let r = app
+        .post("/token", json!({"refreshToken": other_token}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(
         metrics(&app).contains(r#"hasura_auth_refresh_token_reuse_total{outcome="revoked"} 1"#),
@@ -171,14 +186,20 @@ async fn with_detection_off_one_of_concurrent_refreshes_wins_and_replays_do_noth
         .await
         .assert_error(401, "invalid-refresh-token");
     let r = app
-        .post("/token", json!({"refreshToken": winners[0].body["refreshToken"]}))
+        .post(
+            "/token",
+            json!({"refreshToken": winners[0].body["refreshToken"]}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]
 async fn reuse_settings_parse_like_upstreams_durations() {
-    for bad in ["--refresh-reuse-interval=10", "--refresh-reuse-interval=ten"] {
+    for bad in [
+        "--refresh-reuse-interval=10",
+        "--refresh-reuse-interval=ten",
+    ] {
         let argv = ["hasura-auth", bad];
         assert!(
             hasura_auth::config::Config::from_args(argv).is_err(),
