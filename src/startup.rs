@@ -307,7 +307,13 @@ fn build_core(
             .as_ref()
             .map(|s| s.expose())
             .unwrap_or_default(),
-    );
+    )
+    .ok_or_else(|| {
+        StartupError::Config(
+            "HASURA_GRAPHQL_JWT_SECRET is required (refresh-token successors are derived from it)"
+                .into(),
+        )
+    })?;
     let config = &settings.config;
     let templates_dir = std::path::Path::new(&config.email.templates_path);
     let templates = Arc::new(Templates::load(

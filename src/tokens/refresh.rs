@@ -68,12 +68,16 @@ pub struct SuccessorKey([u8; 32]);
 
 impl SuccessorKey {
     /// Derives the key from the JWT secret (as configured), under a label of its own so
-    /// it is never the signing key itself.
-    pub fn from_jwt_secret(secret: &str) -> SuccessorKey {
-        SuccessorKey(hmac_sha256(
+    /// it is never the signing key itself. `None` for a blank secret: a key anyone can
+    /// compute would let an old token yield every later one of its chain.
+    pub fn from_jwt_secret(secret: &str) -> Option<SuccessorKey> {
+        if secret.trim().is_empty() {
+            return None;
+        }
+        Some(SuccessorKey(hmac_sha256(
             secret.as_bytes(),
             b"hasura-auth refresh-token successor key v1",
-        ))
+        )))
     }
 
     /// The token that replaces `previous` at its rotation.
@@ -135,8 +139,9 @@ mod tests {
 
     #[test]
     fn successors_are_deterministic_uuids_that_depend_on_key_and_token() {
-        let key = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"k\"}");
-        let other = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"j\"}");
+        let key = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"k\"}").unwrap();
+        let other = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"j\"}").unwrap();
+        assert!(SuccessorKey::from_jwt_secret(" ").is_none());
         let t = RefreshToken::generate();
         let next = key.successor(&t);
         assert_eq!(next, key.successor(&t));
