@@ -30,6 +30,14 @@ pub struct Session {
     pub user: Option<UserView>,
 }
 
+/// A former token presented again within the reuse interval: the chain's current state.
+struct Raced {
+    token_id: Uuid,
+    current: RefreshToken,
+    user: UserRow,
+    roles: Vec<String>,
+}
+
 /// What `POST /user/sessions/revoke` ends.
 #[derive(Clone, Copy, Debug)]
 pub enum Revoke {
@@ -358,8 +366,14 @@ impl Sessions {
             if !detection {
                 return Err(ErrorCode::InvalidRefreshToken.into());
             }
-            return self
+            let raced = self
                 .reused(&db, presented, interval, verification_required)
+                .await?;
+            // The connection goes back before custom claims are fetched from Hasura.
+            drop(db);
+            let roles = allowed_roles_with_default(raced.roles, &raced.user.default_role);
+            return self
+                .session_for(&raced.user, roles, raced.current, raced.token_id, false)
                 .await;
         };
         drop(db);
@@ -399,7 +413,7 @@ impl Sessions {
         presented: &RefreshToken,
         interval: Duration,
         verification_required: bool,
-    ) -> Result<Session, ApiError> {
+    ) -> Result<Raced, ApiError> {
         let rotated = refresh_tokens::find_rotated(
             db,
             &presented.hash(),
@@ -419,7 +433,7 @@ impl Sessions {
             tracing::warn!(
                 event = "refresh_token_reuse",
                 refresh_token_id = %token_id,
-                user_id = ?owner,
+                user_id = %owner.map(|u| u.to_string()).unwrap_or_default(),
                 "a rotated refresh token was presented after the reuse interval; its session is revoked"
             );
             return Err(ErrorCode::InvalidRefreshToken.into());
@@ -432,10 +446,12 @@ impl Sessions {
             candidate = self.successors.successor(&candidate);
             if candidate.hash() == live.current_hash {
                 self.metrics.record_refresh_reuse("within-interval");
-                let roles = allowed_roles_with_default(live.roles, &live.user.default_role);
-                return self
-                    .session_for(&live.user, roles, candidate, token_id, false)
-                    .await;
+                return Ok(Raced {
+                    token_id,
+                    current: candidate,
+                    user: live.user,
+                    roles: live.roles,
+                });
             }
         }
         // Rotated under another key (a changed JWT secret) or by a client in a loop.
