@@ -248,6 +248,12 @@ impl ApiError {
         }
     }
 
+    /// 404 with `invalid-request`: something the caller named by id does not exist for
+    /// them (whether it exists for someone else is not said).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::custom(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, message)
+    }
+
     /// The code this error shows on the wire (before concealment).
     pub fn code(&self) -> ErrorCode {
         match self {

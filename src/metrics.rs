@@ -38,6 +38,11 @@ struct BucketLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReuseLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -56,6 +61,7 @@ pub struct Metrics {
     outcomes: Family<OutcomeLabels, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
     rate_limited: Family<BucketLabels, Counter>,
+    refresh_reuse: Family<ReuseLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -76,6 +82,12 @@ impl Metrics {
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         let rate_limited = Family::<BucketLabels, Counter>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
+        let refresh_reuse = Family::<ReuseLabels, Counter>::default();
+        registry.register(
+            "refresh_token_reuse",
+            "Rotated refresh tokens presented again: within-interval (a race, answered) or revoked (after the interval; the session ended)",
+            refresh_reuse.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -113,6 +125,7 @@ impl Metrics {
             outcomes,
             deliveries,
             rate_limited,
+            refresh_reuse,
             pool,
         }
     }
@@ -150,6 +163,15 @@ impl Metrics {
             .get_or_create(&DeliveryLabels {
                 kind: kind.to_owned(),
                 outcome: if ok { "sent" } else { "failed" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// `outcome` is `within-interval` or `revoked`.
+    pub fn record_refresh_reuse(&self, outcome: &str) {
+        self.refresh_reuse
+            .get_or_create(&ReuseLabels {
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

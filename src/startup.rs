@@ -41,6 +41,7 @@ use crate::settings::{RuntimeSettings, SettingsHandle};
 use crate::tls::Tls;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
+use crate::tokens::refresh::SuccessorKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -312,6 +313,22 @@ fn build_core(
     pool_size: usize,
     hash_concurrency: usize,
 ) -> Result<Core, StartupError> {
+    // From the same secret as `jwt`: see `SuccessorKey` for why that key.
+    let successors = SuccessorKey::from_jwt_secret(
+        settings
+            .config
+            .jwt
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default(),
+    )
+    .ok_or_else(|| {
+        StartupError::Config(
+            "HASURA_GRAPHQL_JWT_SECRET is required (refresh-token successors are derived from it)"
+                .into(),
+        )
+    })?;
     let config = &settings.config;
     let templates_dir = std::path::Path::new(&config.email.templates_path);
     let templates = Arc::new(Templates::load(
@@ -333,6 +350,8 @@ fn build_core(
         },
         settings: settings.clone(),
         sweep: Default::default(),
+        successors,
+        metrics: metrics.clone(),
     };
     let mail = Mail {
         db: db.clone(),

@@ -328,6 +328,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "postgres-statement-timeout",
     "expired-session-cleanup-one-in",
     "migrate-to-latest",
+    "refresh-reuse-detection",
+    "refresh-reuse-interval",
 ];
 
 impl Config {

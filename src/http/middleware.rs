@@ -1,6 +1,6 @@
 //! Cross-cutting HTTP behaviour: CORS as upstream answers it, B3 trace headers, the
-//! concealment of account-revealing error codes (`AUTH_CONCEAL_ERRORS`), and the time
-//! limits of the body and the handler.
+//! concealment of account-revealing error codes (`AUTH_CONCEAL_ERRORS`), the time
+//! limits of the body and the handler, and the client a new session records.
 
 use axum::{
     body::Body,
@@ -15,8 +15,11 @@ use std::time::Duration;
 use axum::response::IntoResponse;
 
 use crate::config::parse::format_go_duration;
+use crate::domain::client_ip::TrustedProxies;
 use crate::error::{ApiError, ErrorCode, error_response, rendered_code};
+use crate::http::rate_limit::{FORWARDED_FOR, REAL_IP, header_lines};
 use crate::http::state::SharedState;
+use crate::service::session::{CLIENT, ClientInfo};
 use crate::settings::SettingsHandle;
 
 /// Reflects the request's `Origin` (credentials allowed) and answers every `OPTIONS`
@@ -287,4 +290,32 @@ async fn read_limited(body: Body) -> Result<Body, BodyError> {
         1 => Body::from(chunks.swap_remove(0)),
         _ => Body::from(chunks.concat()),
     })
+}
+
+/// Makes the client's user agent and IP address (by the rate limiter's rules: forwarded
+/// headers only from `AUTH_TRUSTED_PROXIES`) known to a session that starts while the
+/// request is served (`GET /user/sessions` shows them).
+pub async fn client_info(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = peer.map(|peer| {
+        // A list that does not parse was refused at start-up; here it trusts nobody.
+        let proxies =
+            TrustedProxies::parse(&state.config().rate_limit.trusted_proxies).unwrap_or_default();
+        proxies
+            .client_ip(
+                peer,
+                &header_lines(req.headers(), &FORWARDED_FOR),
+                &header_lines(req.headers(), &REAL_IP),
+            )
+            .to_string()
+    });
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let client = ClientInfo::new(user_agent, ip);
+    CLIENT.scope(client, next.run(req)).await
 }

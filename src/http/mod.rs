@@ -83,6 +83,7 @@ pub fn router(state: SharedState) -> Router {
             state.settings.clone(),
             middleware::conceal_errors,
         ))
+        .layer(from_fn_with_state(state.clone(), middleware::client_info))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(deadlines, middleware::deadlines))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The

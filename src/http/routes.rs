@@ -159,6 +159,8 @@ pub fn table() -> Vec<Route> {
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
         post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
         post("/user/password/reset",                   user::password::reset,                   &[Email],                    NO,        Open,                    Public),
+        get("/user/sessions",                          user::sessions::list,                    &[],                         NO,        Open,                    Bearer),
+        post("/user/sessions/revoke",                  user::sessions::revoke,                  &[],                         NO,        Open,                    Elevated),
         post("/signup/webauthn",                       signup::webauthn::start,                 &[Signups],                  TURNSTILE, Switch(WebAuthn),        Public),
         post("/signup/webauthn/verify",                signup::webauthn::verify,                &[BruteForce, Signups],      NO,        Switch(WebAuthn),        Public),
         post("/signin/webauthn",                       signin::webauthn::start,                 &[BruteForce],               NO,        Switch(WebAuthn),        Public),

@@ -3,6 +3,7 @@
 pub mod deanonymize;
 pub mod email;
 pub mod password;
+pub mod sessions;
 
 pub mod mfa;
 

@@ -186,6 +186,7 @@ impl Registration {
             let token_id = inserted
                 .refresh_token_id
                 .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
+            self.sessions.record_client(token_id).await;
             let user = new_user.inserted_row(inserted.id, inserted.created_at);
             let session = self
                 .sessions

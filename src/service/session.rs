@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 use crate::db::{DbPool, refresh_tokens, users::UserRow};
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::Metrics;
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::user_check::{Tolerate, check_user};
 use crate::settings::SettingsHandle;
-use crate::tokens::refresh::RefreshToken;
+use crate::tokens::refresh::{RefreshToken, SuccessorKey};
 use crate::tokens::secret::Redacted;
-use crate::tokens::{AccessClaims, JwtKeys};
+use crate::tokens::{AccessClaims, JwtKeys, VerifiedToken};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +28,40 @@ pub struct Session {
     pub refresh_token_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserView>,
+}
+
+/// A former token presented again within the reuse interval: the chain's current state.
+struct Raced {
+    token_id: Uuid,
+    current: RefreshToken,
+    user: UserRow,
+    roles: Vec<String>,
+}
+
+/// What `POST /user/sessions/revoke` ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Revoke {
+    One(Uuid),
+    Others,
+}
+
+/// One entry of `GET /user/sessions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: Uuid,
+    /// `regular` (a session) or `pat` (a personal access token).
+    #[serde(rename = "type")]
+    pub token_type: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub current: bool,
+    /// A personal access token's metadata, as given at its creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 /// `{"session": …}`, or `{}` when the workflow issued no session.
@@ -102,6 +137,47 @@ pub struct Sessions {
     pub(crate) claims: ClaimsSource,
     pub(crate) settings: SettingsHandle,
     pub(crate) sweep: ExpiredTokenSweep,
+    pub(crate) successors: SuccessorKey,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// The claim (next to `x-hasura-user-id`) naming the session an access token was issued
+/// with: its refresh token's id, so `GET /user/sessions` can mark the caller's own.
+pub const SESSION_CLAIM: &str = "x-hasura-auth-session-id";
+
+/// How far forward a replayed token's successors are followed to reach its chain's
+/// current token: more rotations than this within one reuse interval is not a race of
+/// tabs but a client in a loop, which gets the old 401.
+const MAX_SUCCESSOR_STEPS: usize = 64;
+
+/// The client of the request being served, as the HTTP layer saw it: recorded with a
+/// session when one starts. A task-local, so the sign-in workflows, which are free of
+/// HTTP types, need not carry it through every call.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+tokio::task_local! {
+    pub static CLIENT: ClientInfo;
+}
+
+/// The longest user agent kept with a session (the header has no limit of its own
+/// besides the server's header size).
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+impl ClientInfo {
+    pub fn new(user_agent: Option<&str>, ip: Option<String>) -> ClientInfo {
+        ClientInfo {
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            ip,
+        }
+    }
+
+    fn current() -> ClientInfo {
+        CLIENT.try_with(Clone::clone).unwrap_or_default()
+    }
 }
 
 /// Rows deleted by one sweep at most, so a sweep after a long pause stays short.
@@ -120,7 +196,7 @@ pub struct ExpiredTokenSweep {
 }
 
 impl ExpiredTokenSweep {
-    fn maybe_start(&self, db: &DbPool, one_in: u32) {
+    fn maybe_start(&self, db: &DbPool, one_in: u32, ttl_secs: i64) {
         use rand::Rng;
         if one_in == 0 || !rand::thread_rng().gen_ratio(1, one_in) {
             return;
@@ -133,7 +209,12 @@ impl ExpiredTokenSweep {
         tokio::spawn(async move {
             let sweep = async {
                 let client = db.get().await?;
-                refresh_tokens::delete_expired(&client, SWEEP_BATCH).await
+                let tokens = refresh_tokens::delete_expired(&client, SWEEP_BATCH).await?;
+                let rotations =
+                    refresh_tokens::delete_old_rotations(&client, ttl_secs, SWEEP_BATCH).await?;
+                let clients =
+                    refresh_tokens::delete_orphan_session_clients(&client, SWEEP_BATCH).await?;
+                Ok::<_, crate::db::DbError>(tokens + rotations + clients)
             };
             match tokio::time::timeout(SWEEP_TIMEOUT, sweep).await {
                 Ok(Ok(deleted)) => {
@@ -154,8 +235,11 @@ impl Sessions {
         user: &UserRow,
         allowed_roles: &[String],
         elevated: bool,
+        session_id: Uuid,
     ) -> Result<String, ApiError> {
-        let custom = self.claims.custom_claims(user.id).await;
+        // First, so that a custom claim of the same name cannot replace it.
+        let mut custom = vec![(SESSION_CLAIM.to_owned(), session_id.to_string())];
+        custom.extend(self.claims.custom_claims(user.id).await);
         self.jwt
             .sign(
                 &AccessClaims {
@@ -180,7 +264,9 @@ impl Sessions {
         refresh_token_id: Uuid,
         elevated: bool,
     ) -> Result<Session, ApiError> {
-        let access_token = self.sign_access_token(user, &roles, elevated).await?;
+        let access_token = self
+            .sign_access_token(user, &roles, elevated, refresh_token_id)
+            .await?;
         let mut view = UserView::new(user, roles);
         // Inside sessions upstream always reports no MFA type.
         view.active_mfa_type = None;
@@ -191,6 +277,31 @@ impl Sessions {
             refresh_token_id,
             user: Some(view),
         })
+    }
+
+    /// Records the client of the request being served with a session whose row another
+    /// workflow inserted (sign-up creates the user and the session in one statement).
+    /// Best effort: the account and the session exist already, and what is recorded is
+    /// only shown to the user, so a failure is logged rather than failing the sign-up.
+    pub async fn record_client(&self, token_id: Uuid) {
+        let client = ClientInfo::current();
+        if client.user_agent.is_none() && client.ip.is_none() {
+            return;
+        }
+        let recorded = async {
+            let db = self.db.get().await?;
+            refresh_tokens::insert_session_client(
+                &db,
+                token_id,
+                client.user_agent.as_deref(),
+                client.ip.as_deref(),
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        };
+        if let Err(e) = recorded.await {
+            tracing::warn!(error = %e, refresh_token_id = %token_id, "recording the client of a new session failed");
+        }
     }
 
     /// Upstream's `NewSession`: a new refresh token row for an existing user.
@@ -211,28 +322,44 @@ impl Sessions {
                 jwt.expired_session_cleanup_one_in,
             )
         };
-        self.sweep.maybe_start(&self.db, sweep_one_in);
+        self.sweep.maybe_start(&self.db, sweep_one_in, ttl);
+        let client = ClientInfo::current();
         let db = self.db.get().await?;
-        let (token_id, roles) =
-            refresh_tokens::create_session(&db, user.id, &refresh.hash(), ttl).await?;
+        let (token_id, roles) = refresh_tokens::create_session(
+            &db,
+            user.id,
+            &refresh.hash(),
+            ttl,
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        )
+        .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
         self.session_for(user, roles, refresh, token_id, elevated)
             .await
     }
 
     /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry) in
-    /// one database round trip.
+    /// one database round trip. With reuse detection the successor is derived from the
+    /// presented token (see [`SuccessorKey`]), and a token that is no longer live costs
+    /// a second round trip to tell a race from a theft ([`Self::reused`]).
     pub async fn refresh_session(&self, presented: &RefreshToken) -> Result<Session, ApiError> {
-        let next = RefreshToken::generate();
-        let (ttl, verification_required, sweep_one_in) = {
+        let (ttl, verification_required, sweep_one_in, detection, interval) = {
             let config = self.settings.config();
             (
                 config.jwt.refresh_token_expires_in,
                 config.signup.email_verification_required,
                 config.jwt.expired_session_cleanup_one_in,
+                config.jwt.refresh_reuse_detection,
+                config.jwt.refresh_reuse_interval,
             )
         };
-        self.sweep.maybe_start(&self.db, sweep_one_in);
+        let next = if detection {
+            self.successors.successor(presented)
+        } else {
+            RefreshToken::generate()
+        };
+        self.sweep.maybe_start(&self.db, sweep_one_in, ttl);
         let db = self.db.get().await?;
         let found = refresh_tokens::refresh(
             &db,
@@ -241,29 +368,105 @@ impl Sessions {
             ttl,
             verification_required,
         )
-        .await?
-        .ok_or(ErrorCode::InvalidRefreshToken)?;
+        .await?;
+        let Some(found) = found else {
+            if !detection {
+                return Err(ErrorCode::InvalidRefreshToken.into());
+            }
+            let raced = self
+                .reused(&db, presented, interval, verification_required)
+                .await?;
+            // The connection goes back before custom claims are fetched from Hasura.
+            drop(db);
+            let roles = allowed_roles_with_default(raced.roles, &raced.user.default_role);
+            return self
+                .session_for(&raced.user, roles, raced.current, raced.token_id, false)
+                .await;
+        };
         drop(db);
         if !found.rotated {
-            // Say why, in upstream's words; email lists and anonymity are ignored here.
-            check_user(
-                &found.user,
-                &self.settings.policy(),
-                verification_required,
-                Tolerate {
-                    unverified: false,
-                    anonymous: true,
-                },
-            )
-            .or_else(|code| match code {
-                ErrorCode::InvalidEmailPassword => Ok(()),
-                other => Err(other),
-            })?;
-            return Err(ErrorCode::InvalidRefreshToken.into());
+            return Err(self.refusal(&found.user, verification_required));
         }
         let roles = allowed_roles_with_default(found.roles, &found.user.default_role);
         self.session_for(&found.user, roles, next, found.token_id, false)
             .await
+    }
+
+    /// Why a refresh of a user who fails the database-side checks is refused, in
+    /// upstream's words; email lists and anonymity are ignored here.
+    fn refusal(&self, user: &UserRow, verification_required: bool) -> ApiError {
+        let checked = check_user(
+            user,
+            &self.settings.policy(),
+            verification_required,
+            Tolerate {
+                unverified: false,
+                anonymous: true,
+            },
+        );
+        match checked {
+            Err(ErrorCode::InvalidEmailPassword) | Ok(()) => ErrorCode::InvalidRefreshToken.into(),
+            Err(other) => other.into(),
+        }
+    }
+
+    /// A token that is not live: a former token of a chain presented again. Within the
+    /// reuse interval it is a race (two tabs refreshing at once) and gets the chain's
+    /// current token, the one the winner got, without a new rotation; after it, the
+    /// token was stolen, or the chain's owner was, and the chain ends for both.
+    async fn reused(
+        &self,
+        db: &deadpool_postgres::Object,
+        presented: &RefreshToken,
+        interval: Duration,
+        verification_required: bool,
+    ) -> Result<Raced, ApiError> {
+        let rotated = refresh_tokens::find_rotated(
+            db,
+            &presented.hash(),
+            interval.as_secs_f64(),
+            verification_required,
+        )
+        .await?;
+        // Never issued, or its chain already ended: nothing to protect.
+        let Some((token_id, within_interval, live)) =
+            rotated.and_then(|r| Some((r.token_id, r.within_interval, r.live?)))
+        else {
+            return Err(ErrorCode::InvalidRefreshToken.into());
+        };
+        if !within_interval {
+            let owner = refresh_tokens::revoke_chain(db, token_id).await?;
+            self.metrics.record_refresh_reuse("revoked");
+            tracing::warn!(
+                event = "refresh_token_reuse",
+                refresh_token_id = %token_id,
+                user_id = %owner.map(|u| u.to_string()).unwrap_or_default(),
+                "a rotated refresh token was presented after the reuse interval; its session is revoked"
+            );
+            return Err(ErrorCode::InvalidRefreshToken.into());
+        }
+        if !live.allowed {
+            return Err(self.refusal(&live.user, verification_required));
+        }
+        let mut candidate = presented.clone();
+        for _ in 0..MAX_SUCCESSOR_STEPS {
+            candidate = self.successors.successor(&candidate);
+            if candidate.hash() == live.current_hash {
+                self.metrics.record_refresh_reuse("within-interval");
+                return Ok(Raced {
+                    token_id,
+                    current: candidate,
+                    user: live.user,
+                    roles: live.roles,
+                });
+            }
+        }
+        // Rotated under another key (a changed JWT secret) or by a client in a loop.
+        tracing::info!(
+            refresh_token_id = %token_id,
+            "a recently rotated refresh token was presented again, but its chain's current token cannot be derived from it"
+        );
+        Err(ErrorCode::InvalidRefreshToken.into())
     }
 
     /// Deletes one refresh token (any type, any owner); unknown tokens are not an error,
@@ -282,6 +485,82 @@ impl Sessions {
     pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<u64, ApiError> {
         let db = self.db.get().await?;
         Ok(refresh_tokens::delete_all_for_user(&db, user_id).await?)
+    }
+
+    /// `GET /user/sessions`: the user's live sessions and personal access tokens,
+    /// newest first, `current` marking the session `current` names.
+    pub async fn list(
+        &self,
+        user_id: Uuid,
+        current: Option<Uuid>,
+    ) -> Result<Vec<SessionView>, ApiError> {
+        let db = self.db.get().await?;
+        let rows = refresh_tokens::list_live_for_user(&db, user_id).await?;
+        let time =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let pat = row.token_type == refresh_tokens::TYPE_PAT;
+                SessionView {
+                    id: row.id,
+                    current: Some(row.id) == current,
+                    created_at: time(row.created_at),
+                    // A session is used when it starts and at each refresh; a personal
+                    // access token's uses are not recorded.
+                    last_used_at: if pat {
+                        None
+                    } else {
+                        Some(time(row.last_refreshed_at.unwrap_or(row.created_at)))
+                    },
+                    expires_at: time(row.expires_at),
+                    user_agent: row.user_agent,
+                    ip: row.ip,
+                    metadata: if pat { row.metadata } else { None },
+                    token_type: row.token_type,
+                }
+            })
+            .collect())
+    }
+
+    /// The session an access token was issued with ([`SESSION_CLAIM`]); `None` for
+    /// tokens issued before the claim existed, or by another implementation.
+    pub fn session_of(token: &VerifiedToken) -> Option<Uuid> {
+        token
+            .claims
+            .get(SESSION_CLAIM)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// `POST /user/sessions/revoke`. One session or personal access token of the user
+    /// (404 when the user has none with that id, whoever else may have it); or every
+    /// other session, which needs to know the caller's own: an access token without the
+    /// session claim is refused rather than ending the caller's session too. Personal
+    /// access tokens are ended one by one, never by `others`.
+    pub async fn revoke_for_user(
+        &self,
+        user_id: Uuid,
+        current: Option<Uuid>,
+        what: Revoke,
+    ) -> Result<(), ApiError> {
+        let db = self.db.get().await?;
+        match what {
+            Revoke::One(id) => {
+                if !refresh_tokens::delete_one_for_user(&db, user_id, id).await? {
+                    return Err(ApiError::not_found("no such session"));
+                }
+            }
+            Revoke::Others => {
+                let keep = current.ok_or_else(|| {
+                    ApiError::validation(
+                        "this access token names no session (issued before sessions were listed); refresh it first",
+                    )
+                })?;
+                refresh_tokens::delete_other_sessions(&db, user_id, keep).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes one refresh token (or personal access token) of a user by its id, as

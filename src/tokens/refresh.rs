@@ -55,6 +55,59 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
+/// The key successors of rotated refresh tokens are derived with (reuse detection).
+///
+/// Only hashes of refresh tokens are stored, so the token a rotation handed out cannot be
+/// read back for a second request that raced the first one. Instead a successor is a
+/// function of its predecessor: `HMAC-SHA256(key, previous token)` shaped as a UUID, so
+/// every racer presenting the same token is given the same successor. Knowing a token and
+/// the key gives all later tokens of its chain; the key is derived from the JWT signing
+/// secret, whose holder can mint access tokens anyway, so it grants nothing new.
+#[derive(Clone)]
+pub struct SuccessorKey([u8; 32]);
+
+impl SuccessorKey {
+    /// Derives the key from the JWT secret (as configured), under a label of its own so
+    /// it is never the signing key itself. `None` for a blank secret: a key anyone can
+    /// compute would let an old token yield every later one of its chain.
+    pub fn from_jwt_secret(secret: &str) -> Option<SuccessorKey> {
+        if secret.trim().is_empty() {
+            return None;
+        }
+        Some(SuccessorKey(hmac_sha256(
+            secret.as_bytes(),
+            b"hasura-auth refresh-token successor key v1",
+        )))
+    }
+
+    /// The token that replaces `previous` at its rotation.
+    pub fn successor(&self, previous: &RefreshToken) -> RefreshToken {
+        let mac = hmac_sha256(&self.0, previous.expose().as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&mac[..16]);
+        // A well-formed v4 UUID, like the tokens generated at sign-in.
+        RefreshToken(
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string(),
+        )
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use aws_lc_rs::hmac;
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+impl fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SuccessorKey(**redacted**)")
+    }
+}
+
 /// `\x` + hex(SHA-256(value)) — how PostgreSQL prints `sha256(value::bytea)`.
 pub fn stored_hash(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
@@ -82,6 +135,23 @@ mod tests {
     fn debug_does_not_reveal_the_token() {
         let t = RefreshToken::generate();
         assert!(!format!("{t:?}").contains(t.expose()));
+    }
+
+    #[test]
+    fn successors_are_deterministic_uuids_that_depend_on_key_and_token() {
+        let key = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"k\"}").unwrap();
+        let other = SuccessorKey::from_jwt_secret("{\"type\":\"HS256\",\"key\":\"j\"}").unwrap();
+        assert!(SuccessorKey::from_jwt_secret(" ").is_none());
+        let t = RefreshToken::generate();
+        let next = key.successor(&t);
+        assert_eq!(next, key.successor(&t));
+        assert_ne!(next, t);
+        assert_ne!(next, other.successor(&t));
+        assert_ne!(next, key.successor(&RefreshToken::generate()));
+        let parsed = uuid::Uuid::parse_str(next.expose()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert!(RefreshToken::parse(next.expose().to_owned()).is_some());
+        assert_eq!(format!("{key:?}"), "SuccessorKey(**redacted**)");
     }
 
     #[test]

@@ -285,6 +285,28 @@ async fn responses_of_real_flows_validate_against_the_contract() {
         )
         .await;
     assert_conforms(&doc, "post", "/signin/pat", &pat_signin);
+    // The sessions of the sign-up, the sign-ins and the PAT.
+    let sessions = app.get_auth("/user/sessions", &access).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.text);
+    assert!(sessions.body.as_array().is_some_and(|a| a.len() >= 3));
+    assert_conforms(&doc, "get", "/user/sessions", &sessions);
+    let revoke = app
+        .post_auth(
+            "/user/sessions/revoke",
+            &access,
+            json!({"sessionId": pat.body["id"]}),
+        )
+        .await;
+    assert_conforms(&doc, "post", "/user/sessions/revoke", &revoke);
+    let missing = app
+        .post_auth(
+            "/user/sessions/revoke",
+            &access,
+            json!({"sessionId": pat.body["id"]}),
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    assert_conforms(&doc, "post", "/user/sessions/revoke", &missing);
     let totp = app.get_auth("/mfa/totp/generate", &access).await;
     assert_conforms(&doc, "get", "/mfa/totp/generate", &totp);
 

@@ -6,7 +6,8 @@ const NO_VERIFY: &str = "--email-verification-required=false";
 
 #[tokio::test]
 async fn refresh_rotates_the_token_and_keeps_the_row_id() {
-    let app = TestApp::with(&[NO_VERIFY]).await;
+    // Without reuse detection the old token is dead at once (tests/api/reuse.rs: with it).
+    let app = TestApp::with(&[NO_VERIFY, "--refresh-reuse-detection=false"]).await;
     let s = app.signup("r@example.com", "hunter22").await;
     let first = s["refreshToken"].as_str().unwrap_or_default().to_owned();
     let r = app.post("/token", json!({"refreshToken": first})).await;
@@ -113,8 +114,8 @@ async fn a_personal_access_token_is_not_a_refresh_token() {
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_of_one_token_yield_one_session() {
-    let app = TestApp::with(&[NO_VERIFY]).await;
+async fn without_reuse_detection_concurrent_refreshes_of_one_token_yield_one_session() {
+    let app = TestApp::with(&[NO_VERIFY, "--refresh-reuse-detection=false"]).await;
     let s = app.signup("r@example.com", "hunter22").await;
     let body = json!({"refreshToken": s["refreshToken"]});
     let (a, b) = tokio::join!(

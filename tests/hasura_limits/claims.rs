@@ -164,6 +164,8 @@ async fn custom_claims_absent_when_not_configured() {
         keys,
         [
             "x-hasura-allowed-roles",
+            // Ours: the session the token was issued with (GET /user/sessions).
+            "x-hasura-auth-session-id",
             "x-hasura-default-role",
             "x-hasura-user-id",
             "x-hasura-user-is-anonymous"

@@ -29,12 +29,12 @@ const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+pub(crate) const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// Every line of a header, in the order received; a line that is not visible ASCII is
 /// kept as an empty (unparsable) value, so it ends a walk instead of being skipped.
-fn header_lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Vec<&'h str> {
+pub(crate) fn header_lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Vec<&'h str> {
     headers
         .get_all(name)
         .iter()
