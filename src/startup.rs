@@ -453,7 +453,7 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
         },
         &tls,
     )
-        .map_err(|e| setup(e.into()))?;
+    .map_err(|e| setup(e.into()))?;
     let core = build_core(settings, &db, jwt, &http, &tls, pool_size, 1).map_err(setup)?;
     Ok(UserAdmin {
         db,
