@@ -27,6 +27,7 @@ use crate::service::password::PasswordChange;
 use crate::service::password_check::NewPasswordRules;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
+use crate::service::pkce::PkceCodes;
 use crate::service::registration::Registration;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
@@ -161,6 +162,12 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         db: db.clone(),
         settings: settings.clone(),
     };
+    let pkce = PkceCodes {
+        db: db.clone(),
+        schema,
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+    };
     let workflows = Workflows {
         signup: Arc::new(SignUp {
             passwords: passwords.clone(),
@@ -231,7 +238,9 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             db: db.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            pkce: pkce.clone(),
         }),
+        pkce: Arc::new(pkce),
         oauth: Arc::new(OAuthSignIn {
             db: db.clone(),
             oauth,

@@ -194,7 +194,8 @@ pub const MIGRATIONS: &[Migration] = &[
 /// Migrations of our own `hasura_auth` schema (state upstream kept in memory). They are
 /// applied after upstream's steps, under the same lock, and recorded in
 /// `hasura_auth.migrations`, never in upstream's ledgers. Features take their own
-/// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 Hasura/limits.
+/// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 Hasura/limits,
+/// 7 PKCE codes.
 pub const INTERNAL_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -220,6 +221,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "0005_email_otp",
         sql: include_str!("internal_migrations/0005_email_otp.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_pkce_codes",
+        sql: include_str!("internal_migrations/0007_pkce_codes.sql"),
     },
 ];
 

@@ -132,6 +132,7 @@ pub fn table() -> Vec<Route> {
         post("/signin/email-password",                 signin::email_password::handle,          &[BruteForce],               NO,        Open,                    Public),
         post("/signin/anonymous",                      signin::anonymous::handle,               &[BruteForce],               NO,        Switch(AnonymousUsers),  Public),
         post("/token",                                 token::refresh,                          &[],                         NO,        Open,                    Public),
+        post("/token/exchange",                        token::exchange,                         &[],                         NO,        Open,                    Public),
         post("/token/verify",                          token::verify,                           &[BruteForce],               NO,        Open,                    OptionalBearer),
         post("/signout",                               signout::handle,                         &[],                         NO,        Open,                    OptionalBearer),
         get("/user",                                   user::get,                               &[],                         NO,        Open,                    Bearer),

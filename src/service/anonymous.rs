@@ -54,6 +54,7 @@ impl AnonymousSignIn {
                 credential: Credential::Anonymous,
                 options: &options,
                 avatar_url: "",
+                code_challenge: None,
             })
             .await?;
         match registered {

@@ -608,6 +608,7 @@ impl OAuthSignIn {
                 credential: Credential::Provider(link),
                 options: &options,
                 avatar_url: &avatar_url,
+                code_challenge: None,
             })
             .await?;
         Ok(match registered {

@@ -3,7 +3,7 @@
 use crate::adapters::email::TemplateName;
 use crate::db::{email_flows, users};
 use crate::domain::options::RedirectOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
 use crate::service::tickets::{Ticket, TicketKind};
@@ -29,6 +29,7 @@ impl PasswordChange {
         &self,
         email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -57,6 +58,7 @@ impl PasswordChange {
                 TicketKind::PasswordReset,
                 TemplateName::PasswordReset,
                 &redirect_to,
+                code_challenge.as_ref(),
             )
             .await?;
         Ok(())

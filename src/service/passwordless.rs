@@ -14,7 +14,7 @@ use crate::adapters::email::TemplateName;
 use crate::db::{email_otp, users};
 use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
-use crate::domain::{Email, SignUpOptions};
+use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{OtpEmail, TicketEmail};
 use crate::service::registration::{Created, PasswordlessAccount, Registration};
@@ -71,6 +71,7 @@ impl EmailSignIn {
         &self,
         email: Email,
         options: Option<SignUpOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         if !self
             .settings
@@ -105,6 +106,7 @@ impl EmailSignIn {
                 new_email: "",
                 ticket: &ticket.value,
                 redirect_to: &options.redirect_to,
+                code_challenge: code_challenge.as_ref(),
             })
             .await?;
         tx.commit().await?;

@@ -28,7 +28,7 @@ use crate::db::oauth::ProviderLink;
 use crate::db::users::{self, FirstRows, NewUser};
 use crate::db::webauthn::NewKey;
 use crate::db::{DbError, DbPool};
-use crate::domain::{Email, PhoneNumber, SignUpOptions};
+use crate::domain::{CodeChallenge, Email, PhoneNumber, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{Mail, TicketEmail};
 use crate::service::session::{Session, Sessions};
@@ -67,6 +67,8 @@ pub struct NewAccount<'a> {
     pub credential: Credential<'a>,
     pub options: &'a SignUpOptions,
     pub avatar_url: &'a str,
+    /// PKCE: passed on to the verification email's link.
+    pub code_challenge: Option<&'a CodeChallenge>,
 }
 
 /// The outcome of [`Registration::register`].
@@ -224,6 +226,7 @@ impl Registration {
                     new_email: "",
                     ticket: &ticket.value,
                     redirect_to: &options.redirect_to,
+                    code_challenge: account.code_challenge,
                 })
                 .await?;
         }
@@ -378,6 +381,7 @@ impl Registration {
                 new_email: "",
                 ticket: &ticket.value,
                 redirect_to: &account.options.redirect_to,
+                code_challenge: None,
             })
             .await?;
         tx.commit().await?;

@@ -1,7 +1,7 @@
 //! Email + password sign-up (`POST /signup/email-password`).
 
 use crate::domain::options::SignUpOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::ApiError;
 use crate::service::password_check::NewPasswordRules;
 use crate::service::registration::{Credential, NewAccount, Registered, Registration};
@@ -27,6 +27,7 @@ impl SignUp {
         email: Email,
         password: Password,
         options: Option<SignUpOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<Option<Session>, ApiError> {
         self.registration.check_open()?;
         self.settings.policy().check_email(email.as_str())?;
@@ -48,6 +49,7 @@ impl SignUp {
                 credential: Credential::PasswordHash(&password_hash),
                 options: &options,
                 avatar_url: &avatar_url,
+                code_challenge: code_challenge.as_ref(),
             })
             .await?;
         Ok(match registered {

@@ -4,8 +4,8 @@
 
 use crate::adapters::email::TemplateName;
 use crate::db::{email_flows, users};
-use crate::domain::Email;
 use crate::domain::options::RedirectOptionsInput;
+use crate::domain::{CodeChallenge, Email};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::TicketEmail;
 use crate::service::tickets::{self, TicketKind};
@@ -29,6 +29,7 @@ impl EmailChange {
         &self,
         email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -61,6 +62,7 @@ impl EmailChange {
                 TicketKind::VerifyEmail,
                 TemplateName::EmailVerify,
                 &redirect_to,
+                code_challenge.as_ref(),
             )
             .await?;
         Ok(())
@@ -76,6 +78,7 @@ impl EmailChange {
         token: &VerifiedToken,
         new_email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -113,6 +116,7 @@ impl EmailChange {
                 new_email: new_email.as_str(),
                 ticket: &ticket.value,
                 redirect_to: &redirect_to,
+                code_challenge: code_challenge.as_ref(),
             })
             .await?;
         tx.commit().await?;

@@ -8,6 +8,7 @@ mod email_flow;
 mod hostile;
 mod metrics;
 mod openapi;
+mod pkce;
 mod postgres_tls;
 mod routes;
 mod signin_email_password;

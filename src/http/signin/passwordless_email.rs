@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::domain::{Email, SignUpOptionsInput};
+use crate::domain::{CodeChallenge, Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::ok;
@@ -16,6 +16,9 @@ use crate::service::passwordless::EmailSignIn;
 pub struct Body {
     email: Email,
     options: Option<SignUpOptionsInput>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn handle(
@@ -23,7 +26,7 @@ pub async fn handle(
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
     email_signin
-        .signin_passwordless_email(body.email, body.options)
+        .signin_passwordless_email(body.email, body.options, body.code_challenge)
         .await?;
     Ok(ok())
 }
