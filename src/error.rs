@@ -54,6 +54,9 @@ pub enum ErrorCode {
     OauthProviderError,
     InvalidOtp,
     CannotSendSms,
+    /// Nhost Auth 0.50's code for the explicit sign-up routes (`/signup/idtoken`,
+    /// `/signup/provider/{provider}`): the account already exists.
+    UserAlreadyExists,
     /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
     /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
     ElevatedClaimRequired,
@@ -98,6 +101,7 @@ impl ErrorCode {
             OauthProviderError => "oauth-provider-error",
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
+            UserAlreadyExists => "user-already-exists",
             ElevatedClaimRequired => "elevated-claim-required",
             UnsupportedMediaType => "unsupported-media-type",
         }
@@ -106,7 +110,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            DisabledEndpoint | EmailAlreadyInUse => StatusCode::CONFLICT,
+            DisabledEndpoint | EmailAlreadyInUse | UserAlreadyExists => StatusCode::CONFLICT,
             DisabledUser | InvalidEmailPassword | UnverifiedUser | InvalidPat
             | InvalidRefreshToken | InvalidTicket | DisabledMfaTotp | InvalidTotp => {
                 StatusCode::UNAUTHORIZED
@@ -152,6 +156,7 @@ impl ErrorCode {
             OauthProviderError => "Provider returned an error",
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
+            UserAlreadyExists => "User already exists",
             ElevatedClaimRequired => "Elevated claim required",
             UnsupportedMediaType => {
                 "The request body must be JSON (Content-Type: application/json)"
@@ -166,6 +171,7 @@ impl ErrorCode {
             self,
             DisabledUser
                 | EmailAlreadyInUse
+                | UserAlreadyExists
                 | EmailAlreadyVerified
                 | ForbiddenAnonymous
                 | InvalidEmailPassword

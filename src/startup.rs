@@ -240,7 +240,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             sessions: sessions.clone(),
             pkce: pkce.clone(),
         }),
-        pkce: Arc::new(pkce),
+        pkce: Arc::new(pkce.clone()),
         oauth: Arc::new(OAuthSignIn {
             db: db.clone(),
             oauth,
@@ -248,6 +248,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             sessions: sessions.clone(),
             registration: registration.clone(),
+            pkce: pkce.clone(),
             settings: settings.clone(),
         }),
         passkeys: Arc::new(Passkeys {

@@ -320,6 +320,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "smtp-postmark-api-url",
     "expired-session-cleanup-one-in",
     "migrate-to-latest",
+    // Nhost Auth 0.50's, not v0.42's: counted with ours.
+    "disable-auto-signup",
 ];
 
 impl Config {

@@ -158,6 +158,11 @@ pub fn table() -> Vec<Route> {
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
         post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
         post("/user/password/reset",                   user::password::reset,                   &[Email],                    NO,        Open,                    Public),
+        post("/signup/passwordless/email",             signin::passwordless_email::sign_up,     &[Signups],                  TURNSTILE, Switch(EmailPasswordless), Public),
+        post("/signup/otp/email",                      signin::otp_email::sign_up,              &[Signups],                  TURNSTILE, Switch(OtpEmail),        Public),
+        post("/signup/passwordless/sms",               signin::passwordless_sms::sign_up,       &[Signups],                  TURNSTILE, Switch(SmsPasswordless), Public),
+        post("/signup/idtoken",                        signin::idtoken::sign_up,                &[Signups],                  TURNSTILE, Provider,                Public),
+        get("/signup/provider/{provider}",             signin::provider::sign_up,               &[Signups],                  TURNSTILE, Provider,                Public),
         post("/signup/webauthn",                       signup::webauthn::start,                 &[Signups],                  TURNSTILE, Switch(WebAuthn),        Public),
         post("/signup/webauthn/verify",                signup::webauthn::verify,                &[BruteForce, Signups],      NO,        Switch(WebAuthn),        Public),
         post("/signin/webauthn",                       signin::webauthn::start,                 &[BruteForce],               NO,        Switch(WebAuthn),        Public),
@@ -202,7 +207,7 @@ mod tests {
         buckets
     }
 
-    /// Upstream's Turnstile rule (go/middleware/turnstile.go).
+    /// Upstream's Turnstile rule (go/middleware/turnstile.go, the same in Nhost Auth 0.52).
     fn upstream_turnstile(path: &str) -> Challenge {
         if path.starts_with("/signup/")
             && !path.ends_with("/verify")
@@ -244,7 +249,18 @@ mod tests {
             .filter(|r| r.policy.challenge == Challenge::Turnstile)
             .map(|r| r.path)
             .collect();
-        assert_eq!(guarded, ["/signup/email-password", "/signup/webauthn"]);
+        assert_eq!(
+            guarded,
+            [
+                "/signup/email-password",
+                "/signup/passwordless/email",
+                "/signup/otp/email",
+                "/signup/passwordless/sms",
+                "/signup/idtoken",
+                "/signup/provider/{provider}",
+                "/signup/webauthn"
+            ]
+        );
     }
 
     #[test]

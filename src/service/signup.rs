@@ -4,7 +4,7 @@ use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::ApiError;
 use crate::service::password_check::NewPasswordRules;
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::settings::SettingsHandle;
 use crate::tokens::password_hash::PasswordHasher;
@@ -50,6 +50,7 @@ impl SignUp {
                 options: &options,
                 avatar_url: &avatar_url,
                 code_challenge: code_challenge.as_ref(),
+                origin: Origin::SignUp,
             })
             .await?;
         Ok(match registered {

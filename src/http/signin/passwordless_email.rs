@@ -1,4 +1,4 @@
-//! `POST /signin/passwordless/email` (magic link).
+//! `POST /signin/passwordless/email` (magic link) and `POST /signup/passwordless/email`.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::ok;
 use crate::service::passwordless::EmailSignIn;
+use crate::service::registration::Origin;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,28 @@ pub async fn handle(
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
     email_signin
-        .signin_passwordless_email(body.email, body.options, body.code_challenge)
+        .signin_passwordless_email(
+            body.email,
+            body.options,
+            body.code_challenge,
+            Origin::SignIn,
+        )
+        .await?;
+    Ok(ok())
+}
+
+/// `POST /signup/passwordless/email`: `"OK"` for a known address too, without sending.
+pub async fn sign_up(
+    State(email_signin): State<Arc<EmailSignIn>>,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Response, ApiError> {
+    email_signin
+        .signin_passwordless_email(
+            body.email,
+            body.options,
+            body.code_challenge,
+            Origin::SignUp,
+        )
         .await?;
     Ok(ok())
 }

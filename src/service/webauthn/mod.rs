@@ -19,7 +19,7 @@ use crate::domain::options::SignUpOptionsInput;
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
 use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
 
@@ -230,6 +230,7 @@ impl Passkeys {
                 options: &options,
                 avatar_url: &avatar_url,
                 code_challenge: code_challenge.as_ref(),
+                origin: Origin::SignUp,
             })
             .await?;
         Ok(match registered {
