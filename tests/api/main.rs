@@ -14,6 +14,7 @@ mod routes;
 mod signin_email_password;
 mod signout;
 mod signup_email_password;
+mod signup_routes;
 mod system;
 mod takeover;
 mod token;

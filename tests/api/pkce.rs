@@ -15,7 +15,7 @@ use crate::support::app::TestApp;
 use crate::support::db::TestDb;
 use crate::support::smtp::{SmtpOptions, SmtpServer};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(10);
 const V18: &str = include_str!("../fixtures/upstream/v18.sql");
 
 /// What `@nhost/nhost-js` 4.7 does (`pkce.js`): 32 random bytes, base64url, and the
@@ -29,12 +29,12 @@ pub fn pkce_pair() -> (String, String) {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Level {
+pub enum Level {
     Fresh,
     V18,
 }
 
-async fn app_at(level: Level, extra: &[&str]) -> (TestApp, SmtpServer) {
+pub async fn app_at(level: Level, extra: &[&str]) -> (TestApp, SmtpServer) {
     let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
     let port = format!("--smtp-port={}", smtp.port());
     let mut args = vec![
@@ -45,7 +45,12 @@ async fn app_at(level: Level, extra: &[&str]) -> (TestApp, SmtpServer) {
         "--smtp-sender=Hasura Auth <hasura-auth@example.com>",
         "--email-passwordless-enabled=true",
     ];
-    args.extend_from_slice(extra);
+    // A flag given in `extra` replaces the default one (clap refuses repeated flags).
+    for e in extra {
+        let name = e.split('=').next().unwrap_or_default();
+        args.retain(|a| a.split('=').next() != Some(name));
+        args.push(e);
+    }
     let db = TestDb::empty().await;
     if let Level::V18 = level {
         db.client()
@@ -66,7 +71,7 @@ fn query_of(location: &str) -> std::collections::BTreeMap<String, String> {
 }
 
 /// Follows the emailed link and returns the redirect's query.
-async fn follow(app: &TestApp, link: &str) -> std::collections::BTreeMap<String, String> {
+pub async fn follow(app: &TestApp, link: &str) -> std::collections::BTreeMap<String, String> {
     let res = app.http.get(link).send().await.expect("follow link");
     assert_eq!(res.status(), 302);
     let location = res.headers()["location"]
