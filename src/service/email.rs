@@ -45,6 +45,14 @@ pub struct TicketEmail<'a> {
     pub code_challenge: Option<&'a CodeChallenge>,
 }
 
+/// Where the emailed link leads after `/verify`.
+#[derive(Clone, Copy)]
+pub struct LinkTarget<'a> {
+    pub redirect_to: &'a str,
+    /// PKCE: the redirect carries a code instead of a refresh token.
+    pub code_challenge: Option<&'a CodeChallenge>,
+}
+
 /// `<AUTH_SERVER_URL>/verify?[codeChallenge=…&]redirectTo=…&ticket=…&type=…` (keys in
 /// alphabetical order).
 pub fn verify_link(
@@ -105,8 +113,7 @@ impl Mail {
         to: &str,
         kind: TicketKind,
         template: TemplateName,
-        redirect_to: &str,
-        code_challenge: Option<&CodeChallenge>,
+        target: LinkTarget<'_>,
     ) -> Result<(), ApiError> {
         let ticket = crate::service::tickets::issue(kind);
         let tx = client.transaction().await?;
@@ -120,8 +127,8 @@ impl Mail {
             email: to,
             new_email: "",
             ticket: &ticket.value,
-            redirect_to,
-            code_challenge,
+            redirect_to: target.redirect_to,
+            code_challenge: target.code_challenge,
         })
         .await?;
         tx.commit().await?;

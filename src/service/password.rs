@@ -6,6 +6,7 @@ use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
+use crate::service::email::LinkTarget;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -57,8 +58,10 @@ impl PasswordChange {
                 &to,
                 TicketKind::PasswordReset,
                 TemplateName::PasswordReset,
-                &redirect_to,
-                code_challenge.as_ref(),
+                LinkTarget {
+                    redirect_to: &redirect_to,
+                    code_challenge: code_challenge.as_ref(),
+                },
             )
             .await?;
         Ok(())

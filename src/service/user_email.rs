@@ -7,7 +7,7 @@ use crate::db::{email_flows, users};
 use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{CodeChallenge, Email};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::email::TicketEmail;
+use crate::service::email::{LinkTarget, TicketEmail};
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -61,8 +61,10 @@ impl EmailChange {
                 &to,
                 TicketKind::VerifyEmail,
                 TemplateName::EmailVerify,
-                &redirect_to,
-                code_challenge.as_ref(),
+                LinkTarget {
+                    redirect_to: &redirect_to,
+                    code_challenge: code_challenge.as_ref(),
+                },
             )
             .await?;
         Ok(())
