@@ -276,3 +276,90 @@ async fn sign_up_disabled_still_wins() {
     .await
     .assert_error(403, "signup-disabled");
 }
+
+/// The same flows on a database upstream v0.42 left at level 18 (kept there): PKCE codes
+/// live in our own table, sign-up and the auto-sign-up switch behave the same.
+#[tokio::test]
+async fn provider_and_id_token_sign_up_with_pkce_at_level_18() {
+    let fake = FakeProvider::start(
+        Settings::new("client-discord", "secret-discord", ClientAuth::Body).profile(
+            "/users/@me",
+            json!({"id": "80351110224678912", "username": "nelly", "discriminator": "1337",
+                   "verified": true, "email": "nelly@discord.test"}),
+        ),
+    )
+    .await;
+    let jwks = FakeProvider::start(Settings::new("unused", "unused", ClientAuth::Body)).await;
+    let db = super::support::db::TestDb::empty().await;
+    db.client()
+        .await
+        .batch_execute(include_str!("../fixtures/upstream/v18.sql"))
+        .await
+        .expect("load upstream v18 fixture");
+    let mut flags = oauth2_flags("discord", &fake, "/users/@me");
+    flags.push(format!("--google-audience={GOOGLE_AUD}"));
+    flags.push(format!("--google-jwks-url={}", jwks.url("/jwks")));
+    flags.push("--disable-auto-signup=true".to_owned());
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::with_db(db, &args).await;
+
+    round_trip(&app, "/signin/provider/discord", "")
+        .await
+        .assert_error("invalid-email-password");
+    let (verifier, challenge) = pkce_pair();
+    let landing = round_trip(
+        &app,
+        "/signup/provider/discord",
+        &format!("codeChallenge={challenge}"),
+    )
+    .await;
+    let code = landing.get("code").expect("code").to_owned();
+    let row = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT (SELECT count(*) FROM hasura_auth.pkce_codes), \
+                    to_regclass('auth.pkce_authorization_codes') IS NULL",
+            &[],
+        )
+        .await
+        .expect("codes");
+    assert_eq!(row.get::<_, i64>(0), 1);
+    assert!(row.get::<_, bool>(1));
+    let session = exchange(&app, &code, &verifier).await;
+    assert_eq!(session["user"]["email"], "nelly@discord.test");
+    round_trip(&app, "/signup/provider/discord", "")
+        .await
+        .assert_error("user-already-exists");
+
+    let token = google_token(&jwks, "g-1", "gina@gmail.test");
+    app.post(
+        "/signin/idtoken",
+        json!({"provider": "google", "idToken": token}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
+    let r = app
+        .post(
+            "/signup/idtoken",
+            json!({"provider": "google", "idToken": token}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    app.post(
+        "/signup/idtoken",
+        json!({"provider": "google", "idToken": token}),
+    )
+    .await
+    .assert_error(409, "user-already-exists");
+    let version: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT version FROM auth.schema_migrations", &[])
+        .await
+        .expect("level")
+        .get(0);
+    assert_eq!(version, 18);
+}

@@ -610,3 +610,50 @@ async fn sms_sign_in_creates_nobody_without_auto_signup() {
     let r = verify(&app, PHONE, &code).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// `POST /signup/passwordless/sms` on a database upstream v0.42 left at level 18.
+#[tokio::test]
+async fn sms_explicit_sign_up_at_level_18() {
+    let provider = FakeProvider::start().await;
+    let db = crate::support::db::TestDb::empty().await;
+    db.client()
+        .await
+        .batch_execute(include_str!("../fixtures/upstream/v18.sql"))
+        .await
+        .expect("load upstream v18 fixture");
+    let args = [
+        "--sms-passwordless-enabled=true".to_owned(),
+        "--sms-provider=twilio".to_owned(),
+        "--sms-twilio-account-sid=ACtest".to_owned(),
+        "--sms-twilio-auth-token=tw-secret".to_owned(),
+        "--sms-twilio-messaging-service-id=MGtest".to_owned(),
+        format!("--sms-twilio-api-url={}", provider.base),
+        "--disable-auto-signup=true".to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let app = TestApp::with_db(db, &args).await;
+    let before = query_one(&app, "SELECT count(*) FROM auth.users")
+        .await
+        .get::<_, i64>(0);
+    request_code(&app, PHONE).await;
+    assert!(provider.requests().is_empty());
+    let r = app
+        .post("/signup/passwordless/sms", json!({"phoneNumber": PHONE}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        query_one(&app, "SELECT count(*) FROM auth.users")
+            .await
+            .get::<_, i64>(0),
+        before + 1
+    );
+    assert_eq!(
+        query_one(&app, "SELECT version FROM auth.schema_migrations")
+            .await
+            .get::<_, i64>(0),
+        18
+    );
+}
