@@ -402,3 +402,131 @@ async fn hostile_and_malformed_pkce_input_is_refused() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The link's `/verify` redirect, for the newest email to `to` whose template is
+/// `template`.
+async fn link_of(smtp: &SmtpServer, to: &str, template: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = smtp.messages().into_iter().rev().find(|m| {
+            m.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(to))
+                && m.header("X-Email-Template").as_deref() == Some(template)
+        });
+        if let Some(m) = found {
+            return m.header("X-Link").expect("X-Link");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {template} to {to}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn code_from_link(app: &TestApp, link: &str, challenge: &str, ticket_type: &str) -> String {
+    assert!(
+        link.contains(&format!("codeChallenge={challenge}")),
+        "{link}"
+    );
+    let q = follow(app, link).await;
+    assert!(!q.contains_key("refreshToken"), "{q:?}");
+    assert_eq!(q["type"], ticket_type);
+    q["code"].clone()
+}
+
+#[tokio::test]
+async fn deanonymize_email_change_and_verification_links_end_in_codes() {
+    let (app, smtp) = app_at(
+        Level::Fresh,
+        &[
+            "--enable-anonymous-users",
+            "--email-verification-required=true",
+        ],
+    )
+    .await;
+    // Deanonymisation by magic link.
+    let anon = app.post("/signin/anonymous", json!({})).await;
+    assert_eq!(anon.status, 200, "{}", anon.text);
+    let token = anon.body["session"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (verifier, challenge) = pkce_pair();
+    let r = app
+        .post_auth(
+            "/user/deanonymize",
+            &token,
+            json!({"signInMethod": "passwordless", "email": "was-anon@example.com",
+                   "codeChallenge": challenge}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = link_of(&smtp, "was-anon@example.com", "signin-passwordless").await;
+    let code = code_from_link(&app, &link, &challenge, "passwordlessEmail").await;
+    let r = app
+        .post(
+            "/token/exchange",
+            json!({"code": code, "codeVerifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let session = &r.body["session"];
+    assert_eq!(session["user"]["isAnonymous"], false);
+    let token = session["accessToken"].as_str().expect("token").to_owned();
+
+    // Email change.
+    let (verifier, challenge) = pkce_pair();
+    let r = app
+        .post_auth(
+            "/user/email/change",
+            &token,
+            json!({"newEmail": "changed@example.com", "codeChallenge": challenge}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = link_of(&smtp, "changed@example.com", "email-confirm-change").await;
+    let code = code_from_link(&app, &link, &challenge, "emailConfirmChange").await;
+    let r = app
+        .post(
+            "/token/exchange",
+            json!({"code": code, "codeVerifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["email"], "changed@example.com");
+
+    // Another verification email for an unverified user.
+    let r = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "late@example.com", "password": "hunter22"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (verifier, challenge) = pkce_pair();
+    let r = app
+        .post(
+            "/user/email/send-verification-email",
+            json!({"email": "late@example.com", "codeChallenge": challenge}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let link = loop {
+        let link = link_of(&smtp, "late@example.com", "email-verify").await;
+        if link.contains("codeChallenge") {
+            break link;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "second email");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let code = code_from_link(&app, &link, &challenge, "verifyEmail").await;
+    let r = app
+        .post(
+            "/token/exchange",
+            json!({"code": code, "codeVerifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["emailVerified"], true);
+}
