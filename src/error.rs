@@ -54,6 +54,9 @@ pub enum ErrorCode {
     OauthProviderError,
     InvalidOtp,
     CannotSendSms,
+    /// Nhost Auth 0.50's code for the explicit sign-up routes (`/signup/idtoken`,
+    /// `/signup/provider/{provider}`): the account already exists.
+    UserAlreadyExists,
     /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
     /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
     ElevatedClaimRequired,
@@ -101,6 +104,7 @@ impl ErrorCode {
             OauthProviderError => "oauth-provider-error",
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
+            UserAlreadyExists => "user-already-exists",
             ElevatedClaimRequired => "elevated-claim-required",
             ServiceUnavailable => "service-unavailable",
             UnsupportedMediaType => "unsupported-media-type",
@@ -110,7 +114,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            DisabledEndpoint | EmailAlreadyInUse => StatusCode::CONFLICT,
+            DisabledEndpoint | EmailAlreadyInUse | UserAlreadyExists => StatusCode::CONFLICT,
             DisabledUser | InvalidEmailPassword | UnverifiedUser | InvalidPat
             | InvalidRefreshToken | InvalidTicket | DisabledMfaTotp | InvalidTotp => {
                 StatusCode::UNAUTHORIZED
@@ -157,6 +161,7 @@ impl ErrorCode {
             OauthProviderError => "Provider returned an error",
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
+            UserAlreadyExists => "User already exists",
             ElevatedClaimRequired => "Elevated claim required",
             ServiceUnavailable => "The service is temporarily unavailable, try again later",
             UnsupportedMediaType => {
@@ -172,6 +177,7 @@ impl ErrorCode {
             self,
             DisabledUser
                 | EmailAlreadyInUse
+                | UserAlreadyExists
                 | EmailAlreadyVerified
                 | ForbiddenAnonymous
                 | InvalidEmailPassword

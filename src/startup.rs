@@ -29,6 +29,7 @@ use crate::service::password::PasswordChange;
 use crate::service::password_check::NewPasswordRules;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
+use crate::service::pkce::PkceCodes;
 use crate::service::registration::Registration;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
@@ -173,6 +174,12 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         db: db.clone(),
         settings: settings.clone(),
     };
+    let pkce = PkceCodes {
+        db: db.clone(),
+        schema,
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+    };
     let workflows = Workflows {
         signup: Arc::new(SignUp {
             passwords: passwords.clone(),
@@ -243,7 +250,9 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             db: db.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            pkce: pkce.clone(),
         }),
+        pkce: Arc::new(pkce.clone()),
         oauth: Arc::new(OAuthSignIn {
             db: db.clone(),
             oauth,
@@ -251,6 +260,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             sessions: sessions.clone(),
             registration: registration.clone(),
+            pkce: pkce.clone(),
             settings: settings.clone(),
         }),
         passkeys: Arc::new(Passkeys {

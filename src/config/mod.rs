@@ -330,6 +330,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "migrate-to-latest",
     "refresh-reuse-detection",
     "refresh-reuse-interval",
+    // Nhost Auth 0.50's, not v0.42's: counted with ours.
+    "disable-auto-signup",
 ];
 
 impl Config {

@@ -277,6 +277,15 @@ pub struct SignupConfig {
     )]
     pub disable_signup: bool,
 
+    /// Sign-in routes stop creating users; only the /signup routes do (Nhost Auth 0.50)
+    #[arg(
+        help_heading = "Sign-up",
+        long = "disable-auto-signup",
+        env = "AUTH_DISABLE_AUTO_SIGNUP",
+        go_bool = "false"
+    )]
+    pub disable_auto_signup: bool,
+
     /// Roles a user may get (comma list); the default role is added
     #[arg(
         help_heading = "Sign-up",

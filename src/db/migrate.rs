@@ -194,7 +194,8 @@ pub const MIGRATIONS: &[Migration] = &[
 /// Migrations of our own `hasura_auth` schema (state upstream kept in memory). They are
 /// applied after upstream's steps, under the same lock, and recorded in
 /// `hasura_auth.migrations`, never in upstream's ledgers. Features take their own
-/// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 sessions (reuse detection, session clients).
+/// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 sessions
+/// (reuse detection, session clients), 7 PKCE codes.
 pub const INTERNAL_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -225,6 +226,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "0006_sessions",
         sql: include_str!("internal_migrations/0006_sessions.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_pkce_codes",
+        sql: include_str!("internal_migrations/0007_pkce_codes.sql"),
     },
 ];
 

@@ -23,6 +23,7 @@ use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
+use crate::service::pkce::PkceCodes;
 use crate::service::session::Sessions;
 use crate::service::signin::EmailPasswordSignIn;
 use crate::service::signup::SignUp;
@@ -64,6 +65,7 @@ pub struct Workflows {
     pub email_change: Arc<EmailChange>,
     pub deanonymize: Arc<Deanonymization>,
     pub verify: Arc<TicketVerification>,
+    pub pkce: Arc<PkceCodes>,
     pub oauth: Arc<OAuthSignIn>,
     pub passkeys: Arc<Passkeys>,
     pub change_env: Arc<EnvChange>,
@@ -132,6 +134,7 @@ workflow_state! {
     email_change: EmailChange,
     deanonymize: Deanonymization,
     verify: TicketVerification,
+    pkce: PkceCodes,
     oauth: OAuthSignIn,
     passkeys: Passkeys,
     change_env: EnvChange,

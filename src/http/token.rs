@@ -1,4 +1,4 @@
-//! `POST /token` (refresh) and `POST /token/verify`.
+//! `POST /token` (refresh), `POST /token/verify` and `POST /token/exchange` (PKCE).
 
 pub mod provider;
 
@@ -7,11 +7,13 @@ use std::sync::Arc;
 use axum::{Json, extract::State, response::Response};
 use serde::Deserialize;
 
+use crate::domain::CodeVerifier;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, OptionalBearer, OptionalJson};
 use crate::service::accounts::Accounts;
-use crate::service::session::Session;
+use crate::service::pkce::PkceCodes;
 use crate::service::session::Sessions;
+use crate::service::session::{Session, SessionPayload};
 use crate::tokens::JwtKeys;
 use crate::tokens::refresh::RefreshToken;
 
@@ -52,4 +54,22 @@ pub async fn verify(
     let user_id = token.subject_id().ok_or(ErrorCode::InvalidRequest)?;
     accounts.current_user(user_id).await?;
     Ok(super::ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExchangeBody {
+    code: String,
+    code_verifier: CodeVerifier,
+}
+
+/// `POST /token/exchange`: the code of a PKCE redirect and its verifier → `{"session"}`.
+pub async fn exchange(
+    State(pkce): State<Arc<PkceCodes>>,
+    ApiJson(body): ApiJson<ExchangeBody>,
+) -> Result<Json<SessionPayload>, ApiError> {
+    let session = pkce.exchange(&body.code, &body.code_verifier).await?;
+    Ok(Json(SessionPayload {
+        session: Some(session),
+    }))
 }

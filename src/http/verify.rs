@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::CodeChallenge;
 use crate::error::{ApiError, ErrorCode};
 use crate::service::tickets::Ticket;
 use crate::service::verify::{TicketVerification, VerifyOutcome, with_query};
@@ -23,6 +24,7 @@ pub struct Params {
     redirect_to: Option<String>,
     #[serde(rename = "type")]
     link_type: Option<String>,
+    code_challenge: Option<String>,
 }
 
 const LINK_TYPES: [&str; 4] = [
@@ -76,6 +78,12 @@ pub async fn handle(
             LINK_TYPES.join(", ")
         )));
     }
+    let challenge = params
+        .code_challenge
+        .filter(|c| !c.is_empty())
+        .map(|c| CodeChallenge::parse(&c))
+        .transpose()
+        .map_err(ApiError::validation)?;
     let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
     if !settings.policy().redirects.allows(&redirect_to) {
         let client = Url::parse(&settings.config().client.client_url)
@@ -87,13 +95,20 @@ pub async fn handle(
         ));
     }
     Ok(
-        match verification.verify_ticket(&Ticket::presented(ticket)).await {
+        match verification
+            .verify_ticket(&Ticket::presented(ticket), challenge.as_ref(), &redirect_to)
+            .await
+        {
             Ok(VerifyOutcome::SignedIn {
                 refresh_token,
                 ticket_type,
             }) => redirect(&with_query(
                 &target,
                 &[("refreshToken", &refresh_token), ("type", ticket_type)],
+            )),
+            Ok(VerifyOutcome::Code { code, ticket_type }) => redirect(&with_query(
+                &target,
+                &[("code", &code), ("type", ticket_type)],
             )),
             Err(code) => error_redirect(&settings, &target, code),
         },

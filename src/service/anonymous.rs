@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::domain::SignUpOptions;
 use crate::domain::options::LocaleCode;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::settings::SettingsHandle;
 
@@ -54,6 +54,8 @@ impl AnonymousSignIn {
                 credential: Credential::Anonymous,
                 options: &options,
                 avatar_url: "",
+                code_challenge: None,
+                origin: Origin::SignUp,
             })
             .await?;
         match registered {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::adapters::email::TemplateName;
 use crate::db::{email_flows, refresh_tokens};
 use crate::domain::options::SignUpOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::TicketEmail;
 use crate::service::tickets::{self, TicketKind};
@@ -37,6 +37,7 @@ pub struct DeanonymizeInput {
     pub email: Email,
     pub password: Option<Password>,
     pub options: Option<SignUpOptionsInput>,
+    pub code_challenge: Option<CodeChallenge>,
 }
 
 /// Turning an anonymous user into a regular one.
@@ -146,6 +147,7 @@ impl Deanonymization {
                     new_email: "",
                     ticket: &ticket.value,
                     redirect_to: &options.redirect_to,
+                    code_challenge: input.code_challenge.as_ref(),
                 })
                 .await?;
         }

@@ -9,6 +9,7 @@ use url::form_urlencoded;
 
 use crate::adapters::email::{Mailer, TemplateName, TemplateVars, Templates};
 use crate::db::DbPool;
+use crate::domain::CodeChallenge;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::service::tickets::TicketKind;
@@ -39,11 +40,33 @@ pub struct TicketEmail<'a> {
     pub new_email: &'a str,
     pub ticket: &'a str,
     pub redirect_to: &'a str,
+    /// The request's PKCE challenge: the link passes it on to `/verify`, whose redirect
+    /// then carries a code instead of a refresh token.
+    pub code_challenge: Option<&'a CodeChallenge>,
 }
 
-/// `<AUTH_SERVER_URL>/verify?redirectTo=…&ticket=…&type=…` (keys in alphabetical order).
-pub fn verify_link(server_url: &str, ticket: &str, link_type: &str, redirect_to: &str) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
+/// Where the emailed link leads after `/verify`.
+#[derive(Clone, Copy)]
+pub struct LinkTarget<'a> {
+    pub redirect_to: &'a str,
+    /// PKCE: the redirect carries a code instead of a refresh token.
+    pub code_challenge: Option<&'a CodeChallenge>,
+}
+
+/// `<AUTH_SERVER_URL>/verify?[codeChallenge=…&]redirectTo=…&ticket=…&type=…` (keys in
+/// alphabetical order).
+pub fn verify_link(
+    server_url: &str,
+    ticket: &str,
+    link_type: &str,
+    redirect_to: &str,
+    code_challenge: Option<&CodeChallenge>,
+) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(challenge) = code_challenge {
+        query.append_pair("codeChallenge", challenge.as_str());
+    }
+    let query = query
         .append_pair("redirectTo", redirect_to)
         .append_pair("ticket", ticket)
         .append_pair("type", link_type)
@@ -90,7 +113,7 @@ impl Mail {
         to: &str,
         kind: TicketKind,
         template: TemplateName,
-        redirect_to: &str,
+        target: LinkTarget<'_>,
     ) -> Result<(), ApiError> {
         let ticket = crate::service::tickets::issue(kind);
         let tx = client.transaction().await?;
@@ -104,7 +127,8 @@ impl Mail {
             email: to,
             new_email: "",
             ticket: &ticket.value,
-            redirect_to,
+            redirect_to: target.redirect_to,
+            code_challenge: target.code_challenge,
         })
         .await?;
         tx.commit().await?;
@@ -117,6 +141,7 @@ impl Mail {
             mail.ticket,
             mail.kind.link_type(),
             mail.redirect_to,
+            mail.code_challenge,
         );
         let vars = self.template_vars(TemplateVars {
             link,
@@ -183,10 +208,28 @@ mod tests {
             "1234324324",
             "emailVerify",
             "http://asdasdasd.com/as2q3asd?a=123&b=asdqwe",
+            None,
         );
         assert_eq!(
             link,
             "http://serverURL.com/v1/verify?redirectTo=http%3A%2F%2Fasdasdasd.com%2Fas2q3asd%3Fa%3D123%26b%3Dasdqwe&ticket=1234324324&type=emailVerify"
+        );
+    }
+
+    #[test]
+    fn link_passes_the_code_challenge_on() {
+        let challenge =
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCQaoWL7U5T0ixuNd8c3eolg").expect("c");
+        let link = verify_link(
+            "http://server/v1",
+            "t",
+            "signinPasswordless",
+            "http://app/",
+            Some(&challenge),
+        );
+        assert_eq!(
+            link,
+            "http://server/v1/verify?codeChallenge=E9Melhoa2OwvFrEMTJguCQaoWL7U5T0ixuNd8c3eolg&redirectTo=http%3A%2F%2Fapp%2F&ticket=t&type=signinPasswordless"
         );
     }
 }

@@ -23,6 +23,7 @@ pub mod password;
 pub mod password_check;
 pub mod passwordless;
 pub mod pat;
+pub mod pkce;
 pub mod registration;
 pub mod session;
 pub mod signin;

@@ -24,10 +24,10 @@ use crate::adapters::oauth::{
 };
 use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
 use crate::db::users;
-use crate::domain::Email;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
+use crate::domain::{CodeChallenge, Email};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
 use crate::tokens::refresh::stored_hash;
@@ -49,6 +49,11 @@ pub struct ProviderSignIn {
     pub connect: Option<String>,
     pub client_state: Option<String>,
     pub specific: ProviderSpecificParams,
+    /// PKCE: the callback's redirect carries a code instead of the refresh token.
+    pub code_challenge: Option<CodeChallenge>,
+    /// `GET /signin/provider` (creates unknown users unless `AUTH_DISABLE_AUTO_SIGNUP`)
+    /// or `GET /signup/provider` (refuses existing users).
+    pub origin: Origin,
 }
 
 /// Why `GET /signin/provider/{provider}` did not send the browser to the provider.
@@ -201,6 +206,11 @@ struct KeptState {
     nonce: String,
     #[serde(default)]
     provider: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code_challenge: Option<String>,
+    /// Started at `/signup/provider` (absent in states written before it existed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sign_up: bool,
 }
 
 /// 256 random bits, base64url.
@@ -275,6 +285,7 @@ pub struct OAuthSignIn {
     pub(crate) registration: Registration,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) pkce: crate::service::pkce::PkceCodes,
     pub(crate) settings: crate::settings::SettingsHandle,
 }
 
@@ -333,6 +344,8 @@ impl OAuthSignIn {
             client_state: req.client_state.filter(|s| !s.is_empty()),
             nonce,
             provider: authorization.kept,
+            code_challenge: req.code_challenge.map(|c| c.as_str().to_owned()),
+            sign_up: req.origin == Origin::SignUp,
         };
         let data = serde_json::to_value(&kept).map_err(|e| {
             tracing::error!(error = %e, "OAuth state");
@@ -441,13 +454,18 @@ impl OAuthSignIn {
             access_token: &tokens.access_token,
             refresh_token: tokens.refresh_token.as_deref(),
         };
+        let origin = if kept.sign_up {
+            Origin::SignUp
+        } else {
+            Origin::SignIn
+        };
         let signed_in = match kept.connect {
             Some(connect) => self
                 .connect_provider(connect, &link)
                 .await
                 .map(|id| (id, None)),
             None => self
-                .provider_sign_in(&profile, &link, Some(kept.options.into_input()))
+                .provider_sign_in(&profile, &link, Some(kept.options.into_input()), origin)
                 .await
                 .map(|(id, session)| (id, session.map(|s| s.refresh_token.into_exposed()))),
         };
@@ -478,8 +496,23 @@ impl OAuthSignIn {
             }
             Err(e) => tracing::error!(error = %e, "keeping the provider session"),
         }
-        if let Some(rt) = refresh_token {
-            params.push(("refreshToken", rt));
+        let challenge = kept
+            .code_challenge
+            .as_deref()
+            .and_then(|c| CodeChallenge::parse(c).ok());
+        match (refresh_token, challenge) {
+            (Some(rt), Some(challenge)) => {
+                // The shared sign-in path made a session; with PKCE the client gets its
+                // session from `POST /token/exchange`, so this one ends at once.
+                self.sessions.sign_out(rt).await?;
+                let code = self
+                    .pkce
+                    .issue(user_id, &challenge, Some(target.as_str()))
+                    .await?;
+                params.push(("code", code));
+            }
+            (Some(rt), None) => params.push(("refreshToken", rt)),
+            (None, _) => {}
         }
         Ok(CallbackOutcome {
             target,
@@ -521,11 +554,15 @@ impl OAuthSignIn {
         profile: &Profile,
         link: &ProviderLink<'_>,
         options: Option<SignUpOptionsInput>,
+        origin: Origin,
     ) -> Result<(Uuid, Option<Session>), ApiError> {
         let client = self.db.get().await?;
         if let Some(user) =
             db::find_user_by_provider(&client, link.provider_id, link.provider_user_id).await?
         {
+            if origin == Origin::SignUp {
+                return Err(ErrorCode::UserAlreadyExists.into());
+            }
             self.accounts.check(&user, Default::default())?;
             if link.access_token != NO_ACCESS_TOKEN {
                 db::update_link_tokens(&client, link).await?;
@@ -545,6 +582,9 @@ impl OAuthSignIn {
         if let Some(email) = &email
             && let Some(user) = users::find_by_email(&client, email).await?
         {
+            if origin == Origin::SignUp {
+                return Err(ErrorCode::UserAlreadyExists.into());
+            }
             // Upstream answers 500 here; the real reason is more useful and reveals no
             // more than the sign-in methods that report it.
             self.accounts.check(&user, Default::default())?;
@@ -560,7 +600,7 @@ impl OAuthSignIn {
             return Ok((user.id, Some(session)));
         }
         drop(client);
-        self.provider_sign_up(profile, email.as_ref(), link, options)
+        self.provider_sign_up(profile, email.as_ref(), link, options, origin)
             .await
     }
 
@@ -570,8 +610,12 @@ impl OAuthSignIn {
         email: Option<&Email>,
         link: &ProviderLink<'_>,
         options: Option<SignUpOptionsInput>,
+        origin: Origin,
     ) -> Result<(Uuid, Option<Session>), ApiError> {
-        self.registration.check_open()?;
+        if !self.registration.admits(origin)? {
+            // `AUTH_DISABLE_AUTO_SIGNUP`: an unknown identity, as for a wrong password.
+            return Err(ErrorCode::InvalidEmailPassword.into());
+        }
         if let Some(email) = email {
             self.settings.policy().check_email(email.as_str())?;
         }
@@ -608,6 +652,8 @@ impl OAuthSignIn {
                 credential: Credential::Provider(link),
                 options: &options,
                 avatar_url: &avatar_url,
+                code_challenge: None,
+                origin,
             })
             .await?;
         Ok(match registered {
@@ -643,13 +689,15 @@ impl OAuthSignIn {
         Ok(profile)
     }
 
-    /// `POST /signin/idtoken`.
+    /// `POST /signin/idtoken` (`Origin::SignIn`) and `POST /signup/idtoken`
+    /// (`Origin::SignUp`: 409 `user-already-exists` for a known account).
     pub async fn sign_in_id_token(
         &self,
         provider: IdTokenProvider,
         id_token: &str,
         nonce: Option<&str>,
         options: Option<SignUpOptionsInput>,
+        origin: Origin,
     ) -> Result<Option<Session>, ApiError> {
         let profile = self.verified_id_token(provider, id_token, nonce).await?;
         let email = profile
@@ -663,7 +711,9 @@ impl OAuthSignIn {
             access_token: NO_ACCESS_TOKEN,
             refresh_token: None,
         };
-        let (_, session) = self.provider_sign_in(&profile, &link, options).await?;
+        let (_, session) = self
+            .provider_sign_in(&profile, &link, options, origin)
+            .await?;
         Ok(session)
     }
 
@@ -773,11 +823,21 @@ mod tests {
             client_state: Some("abc".into()),
             nonce: "n".into(),
             provider: serde_json::json!({"pkceVerifier": "v"}),
+            code_challenge: Some("c".into()),
+            sign_up: true,
         };
         let v = serde_json::to_value(&kept).expect("serialize");
         assert_eq!(v["connect"]["kind"], "user");
         let back: KeptState = serde_json::from_value(v).expect("deserialize");
         assert!(matches!(back.connect, Some(Connect::User { exp: 5, .. })));
+        assert!(back.sign_up);
+        assert_eq!(back.code_challenge.as_deref(), Some("c"));
+        // A state written before these fields existed is a sign-in without PKCE.
+        let old: KeptState = serde_json::from_value(
+            serde_json::json!({"options": {"redirectTo": "x"}, "nonce": "n"}),
+        )
+        .expect("old state");
+        assert!(!old.sign_up && old.code_challenge.is_none());
         assert_eq!(
             back.options.into_input().allowed_roles,
             Some(vec!["me".to_owned()])

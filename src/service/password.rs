@@ -3,9 +3,10 @@
 use crate::adapters::email::TemplateName;
 use crate::db::{email_flows, users};
 use crate::domain::options::RedirectOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
+use crate::service::email::LinkTarget;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -29,6 +30,7 @@ impl PasswordChange {
         &self,
         email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -56,7 +58,10 @@ impl PasswordChange {
                 &to,
                 TicketKind::PasswordReset,
                 TemplateName::PasswordReset,
-                &redirect_to,
+                LinkTarget {
+                    redirect_to: &redirect_to,
+                    code_challenge: code_challenge.as_ref(),
+                },
             )
             .await?;
         Ok(())

@@ -1,6 +1,8 @@
 //! Signing in by email without a password: magic links (`POST /signin/passwordless/email`)
 //! and one-time codes (`POST /signin/otp/email` + `/verify`). Both create the user when
-//! the address is unknown and sign-up is allowed.
+//! the address is unknown and sign-up is allowed (unless `AUTH_DISABLE_AUTO_SIGNUP`).
+//! Their sign-up twins (`POST /signup/passwordless/email`, `/signup/otp/email`) only
+//! create users: for a known address they answer the same `"OK"` and send nothing.
 //!
 //! The database writes of a request run in one transaction that is committed only once
 //! the email has been accepted, so a failed send leaves neither a new user without a way
@@ -14,10 +16,10 @@ use crate::adapters::email::TemplateName;
 use crate::db::{email_otp, users};
 use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
-use crate::domain::{Email, SignUpOptions};
+use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{OtpEmail, TicketEmail};
-use crate::service::registration::{Created, PasswordlessAccount, Registration};
+use crate::service::registration::{Created, Origin, PasswordlessAccount, Registration};
 use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
@@ -40,6 +42,9 @@ enum Lookup {
     Ready(Recipient),
     /// A new user was inserted disabled (`AUTH_DISABLE_NEW_USERS`): keep it, send nothing.
     CreatedDisabled,
+    /// Nothing to do, answered as a success: a known address on a sign-up route, or an
+    /// unknown one on a sign-in route that may not create users.
+    Nothing,
 }
 
 /// A random six-digit code, zero-padded, from the operating system's generator.
@@ -71,6 +76,8 @@ impl EmailSignIn {
         &self,
         email: Email,
         options: Option<SignUpOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
+        origin: Origin,
     ) -> Result<(), ApiError> {
         if !self
             .settings
@@ -85,12 +92,16 @@ impl EmailSignIn {
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let tx = client.transaction().await?;
-        let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
+        let recipient = match self
+            .find_or_create_for_email(&tx, &email, &options, origin)
+            .await?
+        {
             Lookup::Ready(r) => r,
             Lookup::CreatedDisabled => {
                 tx.commit().await?;
                 return Err(ErrorCode::DisabledUser.into());
             }
+            Lookup::Nothing => return Ok(()),
         };
         let kind = TicketKind::PasswordlessEmail;
         users::set_ticket(&tx, recipient.user_id, &ticket.stored, kind.ttl_secs()).await?;
@@ -105,6 +116,7 @@ impl EmailSignIn {
                 new_email: "",
                 ticket: &ticket.value,
                 redirect_to: &options.redirect_to,
+                code_challenge: code_challenge.as_ref(),
             })
             .await?;
         tx.commit().await?;
@@ -117,6 +129,7 @@ impl EmailSignIn {
         &self,
         email: Email,
         options: Option<SignUpOptionsInput>,
+        origin: Origin,
     ) -> Result<(), ApiError> {
         if !self.settings.config().passwordless.otp_email_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
@@ -127,12 +140,16 @@ impl EmailSignIn {
         let mut mail = self.mail.connection().await?;
         let client = &mut mail.client;
         let tx = client.transaction().await?;
-        let recipient = match self.find_or_create_for_email(&tx, &email, &options).await? {
+        let recipient = match self
+            .find_or_create_for_email(&tx, &email, &options, origin)
+            .await?
+        {
             Lookup::Ready(r) => r,
             Lookup::CreatedDisabled => {
                 tx.commit().await?;
                 return Err(ErrorCode::DisabledUser.into());
             }
+            Lookup::Nothing => return Ok(()),
         };
         email_otp::replace(&tx, recipient.user_id, &code_hash, OTP_TTL_SECS).await?;
         self.mail
@@ -204,8 +221,12 @@ impl EmailSignIn {
         tx: &Transaction<'_>,
         email: &Email,
         options: &SignUpOptions,
+        origin: Origin,
     ) -> Result<Lookup, ApiError> {
         if let Some(user) = users::find_by_email(tx, email).await? {
+            if origin == Origin::SignUp {
+                return Ok(Lookup::Nothing);
+            }
             self.accounts.check(
                 &user,
                 Tolerate {
@@ -219,7 +240,9 @@ impl EmailSignIn {
                 display_name: user.display_name,
             }));
         }
-        let plan = self.registration.plan_passwordless()?;
+        let Some(plan) = self.registration.plan_passwordless(origin)? else {
+            return Ok(Lookup::Nothing);
+        };
         let avatar_url = self.settings.policy().avatar_url(email.as_str());
         let created = self
             .registration

@@ -18,6 +18,12 @@
 //! Operators (`hasura-auth users create`) go through [`Registration::register_by_operator`]:
 //! the same statement and verification rule, no session, and none of the sign-up switches.
 //!
+//! Every request that may create a user says where it comes from ([`Origin`]): an
+//! explicit `/signup/*` route, or a sign-in route that creates the users it does not know
+//! (auto sign-up). `AUTH_DISABLE_AUTO_SIGNUP` (Nhost Auth 0.50) is one switch here,
+//! [`Registration::admits`]: with it on, sign-in routes create nobody, and each answers
+//! as if the user had existed or had never been asked for (no account enumeration).
+//!
 //! Every path ends in the one statement that inserts users, `db::users::insert_user`.
 
 use deadpool_postgres::GenericClient;
@@ -28,7 +34,7 @@ use crate::db::oauth::ProviderLink;
 use crate::db::users::{self, FirstRows, NewUser};
 use crate::db::webauthn::NewKey;
 use crate::db::{DbError, DbPool};
-use crate::domain::{Email, PhoneNumber, SignUpOptions};
+use crate::domain::{CodeChallenge, Email, PhoneNumber, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::email::{Mail, TicketEmail};
 use crate::service::session::{Session, Sessions};
@@ -43,6 +49,15 @@ pub struct Registration {
     pub(crate) mail: Mail,
     pub(crate) sessions: Sessions,
     pub(crate) settings: SettingsHandle,
+}
+
+/// Who asks for a new user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An explicit sign-up route (`/signup/*`), or anonymous sign-in (never affected).
+    SignUp,
+    /// A sign-in route meeting an unknown identity (auto sign-up).
+    SignIn,
 }
 
 /// How a new user will prove who they are.
@@ -67,6 +82,9 @@ pub struct NewAccount<'a> {
     pub credential: Credential<'a>,
     pub options: &'a SignUpOptions,
     pub avatar_url: &'a str,
+    /// PKCE: passed on to the verification email's link.
+    pub code_challenge: Option<&'a CodeChallenge>,
+    pub origin: Origin,
 }
 
 /// The outcome of [`Registration::register`].
@@ -115,8 +133,7 @@ pub enum Created {
 }
 
 impl Registration {
-    /// `signup-disabled` when sign-up is closed. Nhost Auth 0.52's
-    /// `AUTH_DISABLE_AUTO_SIGNUP` belongs here too, as one more switch.
+    /// `signup-disabled` when sign-up is closed.
     pub fn check_open(&self) -> Result<(), ErrorCode> {
         if self.settings.config().signup.disable_signup {
             Err(ErrorCode::SignupDisabled)
@@ -125,9 +142,20 @@ impl Registration {
         }
     }
 
-    /// Creates a user and signs it in, or sends it a verification email first.
-    pub async fn register(&self, account: NewAccount<'_>) -> Result<Registered, ApiError> {
+    /// Whether a user may be created for `origin`: `signup-disabled` when sign-up is
+    /// closed, `false` when it is a sign-in route and `AUTH_DISABLE_AUTO_SIGNUP` is on.
+    pub fn admits(&self, origin: Origin) -> Result<bool, ErrorCode> {
         self.check_open()?;
+        Ok(origin == Origin::SignUp || !self.settings.config().signup.disable_auto_signup)
+    }
+
+    /// Creates a user and signs it in, or sends it a verification email first. A sign-in
+    /// route that may not create users gets `invalid-email-password`, what it answers for
+    /// an unknown identity.
+    pub async fn register(&self, account: NewAccount<'_>) -> Result<Registered, ApiError> {
+        if !self.admits(account.origin)? {
+            return Err(ErrorCode::InvalidEmailPassword.into());
+        }
         let (disable_new_users, verification_required, refresh_ttl) = {
             let config = self.settings.config();
             (
@@ -225,6 +253,7 @@ impl Registration {
                     new_email: "",
                     ticket: &ticket.value,
                     redirect_to: &options.redirect_to,
+                    code_challenge: account.code_challenge,
                 })
                 .await?;
         }
@@ -234,12 +263,16 @@ impl Registration {
         })
     }
 
-    /// The rules for a user a passwordless sign-in creates (`signup-disabled` when closed).
-    pub fn plan_passwordless(&self) -> Result<PasswordlessPlan, ErrorCode> {
-        self.check_open()?;
-        Ok(PasswordlessPlan {
+    /// The rules for a user a passwordless request creates (`signup-disabled` when
+    /// closed); `None` when `origin` may not create users: the caller answers `"OK"` and
+    /// does nothing, as for a known user.
+    pub fn plan_passwordless(&self, origin: Origin) -> Result<Option<PasswordlessPlan>, ErrorCode> {
+        if !self.admits(origin)? {
+            return Ok(None);
+        }
+        Ok(Some(PasswordlessPlan {
             disabled: self.settings.config().signup.disable_new_users,
-        })
+        }))
     }
 
     /// Inserts the user of a passwordless sign-in on the caller's connection (inside its
@@ -379,6 +412,7 @@ impl Registration {
                 new_email: "",
                 ticket: &ticket.value,
                 redirect_to: &account.options.redirect_to,
+                code_challenge: None,
             })
             .await?;
         tx.commit().await?;

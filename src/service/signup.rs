@@ -1,10 +1,10 @@
 //! Email + password sign-up (`POST /signup/email-password`).
 
 use crate::domain::options::SignUpOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::ApiError;
 use crate::service::password_check::NewPasswordRules;
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::settings::SettingsHandle;
 use crate::tokens::password_hash::PasswordHasher;
@@ -27,6 +27,7 @@ impl SignUp {
         email: Email,
         password: Password,
         options: Option<SignUpOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<Option<Session>, ApiError> {
         self.registration.check_open()?;
         self.settings.policy().check_email(email.as_str())?;
@@ -48,6 +49,8 @@ impl SignUp {
                 credential: Credential::PasswordHash(&password_hash),
                 options: &options,
                 avatar_url: &avatar_url,
+                code_challenge: code_challenge.as_ref(),
+                origin: Origin::SignUp,
             })
             .await?;
         Ok(match registered {

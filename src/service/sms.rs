@@ -10,7 +10,7 @@ use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::registration::{Created, PasswordlessAccount};
+use crate::service::registration::{Created, Origin, PasswordlessAccount};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
 
@@ -77,7 +77,9 @@ impl SmsSignIn {
         })
     }
 
-    /// `POST /signin/passwordless/sms`: sends a code, creating the user when unknown.
+    /// `POST /signin/passwordless/sms`: sends a code, creating the user when unknown
+    /// (`Origin::SignIn`, unless `AUTH_DISABLE_AUTO_SIGNUP`); `POST /signup/passwordless/sms`
+    /// (`Origin::SignUp`): only for an unknown number, a known one gets "OK" and nothing.
     ///
     /// `phone` is `None` when the number cannot receive an SMS: 400 `cannot-send-sms`, what
     /// upstream answered once the provider refused it. Unlike upstream, nothing is sent
@@ -87,6 +89,7 @@ impl SmsSignIn {
         &self,
         phone: Option<PhoneNumber>,
         options: Option<SignUpOptionsInput>,
+        origin: Origin,
     ) -> Result<(), ApiError> {
         let sms = self.sms_sender()?;
         let default_name = phone.as_ref().map_or("", PhoneNumber::e164);
@@ -101,7 +104,10 @@ impl SmsSignIn {
         let code = (!sms.checks_codes()).then(new_code);
 
         let Some(user) = existing else {
-            let plan = self.registration.plan_passwordless()?;
+            let Some(plan) = self.registration.plan_passwordless(origin)? else {
+                // `AUTH_DISABLE_AUTO_SIGNUP`: answered as if a code had been sent.
+                return Ok(());
+            };
             // Send first: a failed send leaves no user behind (as upstream).
             if plan.may_contact() {
                 self.deliver_code(&sms, &phone, &options.locale, code.as_deref())
@@ -137,6 +143,10 @@ impl SmsSignIn {
             return Ok(());
         };
 
+        if origin == Origin::SignUp {
+            // `POST /signup/passwordless/sms` for a known number: "OK", nothing sent.
+            return Ok(());
+        }
         if user.disabled {
             return Err(ErrorCode::DisabledUser.into());
         }

@@ -4,10 +4,10 @@
 
 use crate::adapters::email::TemplateName;
 use crate::db::{email_flows, users};
-use crate::domain::Email;
 use crate::domain::options::RedirectOptionsInput;
+use crate::domain::{CodeChallenge, Email};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::email::TicketEmail;
+use crate::service::email::{LinkTarget, TicketEmail};
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -29,6 +29,7 @@ impl EmailChange {
         &self,
         email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -60,7 +61,10 @@ impl EmailChange {
                 &to,
                 TicketKind::VerifyEmail,
                 TemplateName::EmailVerify,
-                &redirect_to,
+                LinkTarget {
+                    redirect_to: &redirect_to,
+                    code_challenge: code_challenge.as_ref(),
+                },
             )
             .await?;
         Ok(())
@@ -76,6 +80,7 @@ impl EmailChange {
         token: &VerifiedToken,
         new_email: Email,
         options: Option<RedirectOptionsInput>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<(), ApiError> {
         let redirect_to = self
             .settings
@@ -113,6 +118,7 @@ impl EmailChange {
                 new_email: new_email.as_str(),
                 ticket: &ticket.value,
                 redirect_to: &redirect_to,
+                code_challenge: code_challenge.as_ref(),
             })
             .await?;
         tx.commit().await?;

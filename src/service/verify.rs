@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::db::users;
+use crate::domain::CodeChallenge;
 use crate::error::ErrorCode;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
@@ -15,6 +16,12 @@ pub enum VerifyOutcome {
         refresh_token: String,
         ticket_type: &'static str,
     },
+    /// Success of a flow started with a `codeChallenge`: redirect with a PKCE code
+    /// instead of the refresh token.
+    Code {
+        code: String,
+        ticket_type: &'static str,
+    },
 }
 
 /// Emailed links (`GET /verify`).
@@ -23,11 +30,19 @@ pub struct TicketVerification {
     pub(crate) db: crate::db::DbPool,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) pkce: crate::service::pkce::PkceCodes,
 }
 
 impl TicketVerification {
-    /// Runs a verification ticket. Errors are reported as redirects by the caller.
-    pub async fn verify_ticket(&self, ticket: &Ticket) -> Result<VerifyOutcome, ErrorCode> {
+    /// Runs a verification ticket. Errors are reported as redirects by the caller. With
+    /// a `challenge` no session is made here: the redirect carries a PKCE code for
+    /// `POST /token/exchange`.
+    pub async fn verify_ticket(
+        &self,
+        ticket: &Ticket,
+        challenge: Option<&CodeChallenge>,
+        redirect_to: &str,
+    ) -> Result<VerifyOutcome, ErrorCode> {
         if ticket.is_otp() {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -78,6 +93,17 @@ impl TicketVerification {
             .await
             .map_err(|e| internal("committing ticket", e))?;
         drop(client);
+        if let Some(challenge) = challenge {
+            let code = self
+                .pkce
+                .issue(user.id, challenge, Some(redirect_to))
+                .await
+                .map_err(|e| e.code())?;
+            return Ok(VerifyOutcome::Code {
+                code,
+                ticket_type: kind.prefix(),
+            });
+        }
         let session = self
             .sessions
             .new_session(&user)

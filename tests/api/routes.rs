@@ -142,6 +142,11 @@ fn sample(method: &Method, path: &str) -> (&'static str, Input) {
         (_, "/signin/passwordless/email" | "/signin/otp/email" | "/signup/webauthn") => {
             json!({"email": email})
         }
+        (_, "/signup/passwordless/email" | "/signup/otp/email") => json!({"email": email}),
+        (_, "/signup/passwordless/sms") => json!({"phoneNumber": phone}),
+        (_, "/token/exchange") => {
+            json!({"code": "unknown", "codeVerifier": "v".repeat(43)})
+        }
         (_, "/user/password/reset" | "/user/email/send-verification-email") => {
             json!({"email": email})
         }
@@ -159,7 +164,9 @@ fn sample(method: &Method, path: &str) -> (&'static str, Input) {
         (_, "/signin/webauthn/verify" | "/elevate/webauthn/verify") => {
             json!({"credential": fake_assertion()})
         }
-        (_, "/signin/idtoken" | "/link/idtoken") => json!({"provider": "google", "idToken": "x"}),
+        (_, "/signin/idtoken" | "/signup/idtoken" | "/link/idtoken") => {
+            json!({"provider": "google", "idToken": "x"})
+        }
         (_, "/token/provider/{provider}") => json!({"refreshToken": "x"}),
         (_, "/token") => json!({"refreshToken": uuid::Uuid::new_v4().to_string()}),
         (_, "/signin/pat") => json!({"personalAccessToken": uuid::Uuid::new_v4().to_string()}),

@@ -16,6 +16,7 @@ mod oidc;
 mod provider_tokens;
 mod providers;
 mod rules;
+mod signup;
 mod state;
 
 use fake_provider::FakeProvider;

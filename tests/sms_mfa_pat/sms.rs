@@ -536,3 +536,124 @@ async fn sms_missing_provider_settings_stop_start_up() {
         "{err}"
     );
 }
+
+/// `POST /signup/passwordless/sms` (Nhost Auth 0.50): a new number gets a code and a
+/// user; a known one gets the same "OK" and nothing is sent.
+#[tokio::test]
+async fn sms_explicit_sign_up_creates_only_new_numbers() {
+    let provider = FakeProvider::start().await;
+    let app = twilio_app(&provider, &[]).await;
+    let r = app
+        .post("/signup/passwordless/sms", json!({"phoneNumber": PHONE}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!("OK"));
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = app
+        .post("/signup/passwordless/sms", json!({"phoneNumber": PHONE}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!("OK"));
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "nothing sent to a known number"
+    );
+    let row = query_one(
+        &app,
+        "SELECT count(*), bool_and(otp_hash IS NULL) FROM auth.users",
+    )
+    .await;
+    assert_eq!(row.get::<_, i64>(0), 1);
+    assert!(row.get::<_, bool>(1), "no new code stored");
+
+    app.post("/signup/passwordless/sms", json!({"phoneNumber": "+1"}))
+        .await
+        .assert_error(400, "cannot-send-sms");
+    let r = app
+        .post(
+            "/signup/passwordless/sms",
+            json!({"phoneNumber": PHONE, "extra": true}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}
+
+/// `AUTH_DISABLE_AUTO_SIGNUP`: the sign-in route answers "OK" for an unknown number
+/// without creating a user or sending anything; known numbers still get their code.
+#[tokio::test]
+async fn sms_sign_in_creates_nobody_without_auto_signup() {
+    let provider = FakeProvider::start().await;
+    let app = twilio_app(&provider, &["--disable-auto-signup=true"]).await;
+    let r = request_code(&app, PHONE).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!("OK"));
+    assert!(provider.requests().is_empty());
+    assert_eq!(
+        query_one(&app, "SELECT count(*) FROM auth.users")
+            .await
+            .get::<_, i64>(0),
+        0
+    );
+    let r = app
+        .post("/signup/passwordless/sms", json!({"phoneNumber": PHONE}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(provider.requests().len(), 1);
+    let r = request_code(&app, PHONE).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(provider.requests().len(), 2);
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// `POST /signup/passwordless/sms` on a database upstream v0.42 left at level 18.
+#[tokio::test]
+async fn sms_explicit_sign_up_at_level_18() {
+    let provider = FakeProvider::start().await;
+    let db = crate::support::db::TestDb::empty().await;
+    db.client()
+        .await
+        .batch_execute(include_str!("../fixtures/upstream/v18.sql"))
+        .await
+        .expect("load upstream v18 fixture");
+    let args = [
+        "--sms-passwordless-enabled=true".to_owned(),
+        "--sms-provider=twilio".to_owned(),
+        "--sms-twilio-account-sid=ACtest".to_owned(),
+        "--sms-twilio-auth-token=tw-secret".to_owned(),
+        "--sms-twilio-messaging-service-id=MGtest".to_owned(),
+        format!("--sms-twilio-api-url={}", provider.base),
+        "--disable-auto-signup=true".to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let app = TestApp::with_db(db, &args).await;
+    let before = query_one(&app, "SELECT count(*) FROM auth.users")
+        .await
+        .get::<_, i64>(0);
+    request_code(&app, PHONE).await;
+    assert!(provider.requests().is_empty());
+    let r = app
+        .post("/signup/passwordless/sms", json!({"phoneNumber": PHONE}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        query_one(&app, "SELECT count(*) FROM auth.users")
+            .await
+            .get::<_, i64>(0),
+        before + 1
+    );
+    assert_eq!(
+        query_one(&app, "SELECT version FROM auth.schema_migrations")
+            .await
+            .get::<_, i64>(0),
+        18
+    );
+}

@@ -383,3 +383,60 @@ async fn another_instance_finishes_the_ceremony() {
     let _ = server.await;
     state.db.close();
 }
+
+/// Nhost Auth 0.48: `codeChallenge` on `/signup/webauthn/verify` goes into the
+/// verification link, whose redirect then carries a PKCE code for `/token/exchange`.
+#[tokio::test]
+async fn verification_link_of_a_passkey_sign_up_ends_in_a_pkce_code() {
+    use base64::Engine;
+    use sha2::Digest;
+    let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
+    let port = format!("--smtp-port={}", smtp.port());
+    let app = TestApp::with(&[
+        "--webauthn-enabled",
+        "--smtp-host=127.0.0.1",
+        &port,
+        "--smtp-user=user",
+        "--smtp-password=password",
+        "--smtp-sender=hasura-auth@example.com",
+    ])
+    .await;
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut auth = authenticator();
+    let options = app
+        .post("/signup/webauthn", json!({"email": "pk@example.com"}))
+        .await;
+    let credential = auth.create(&options.body);
+    let r = app
+        .post(
+            "/signup/webauthn/verify",
+            json!({"credential": credential, "codeChallenge": challenge}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = smtp
+        .wait_for_message("pk@example.com", Duration::from_secs(10))
+        .await
+        .header("X-Link")
+        .expect("X-Link header");
+    assert!(
+        link.contains(&format!("codeChallenge={challenge}")),
+        "{link}"
+    );
+    let path = link.strip_prefix(&app.base).expect("link to this server");
+    let v = app.get(path).await;
+    assert_eq!(v.status, 302, "{}", v.text);
+    let location = url::Url::parse(&v.location()).expect("location");
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert!(!q.contains_key("refreshToken"), "{q:?}");
+    let r = app
+        .post(
+            "/token/exchange",
+            json!({"code": q["code"], "codeVerifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["emailVerified"], true);
+}

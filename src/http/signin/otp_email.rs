@@ -1,4 +1,5 @@
-//! `POST /signin/otp/email` (send a code) and `POST /signin/otp/email/verify`.
+//! `POST /signin/otp/email` (send a code), `POST /signin/otp/email/verify`, and
+//! `POST /signup/otp/email`.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::ok;
 use crate::service::passwordless::EmailSignIn;
+use crate::service::registration::Origin;
 use crate::service::session::SessionPayload;
 
 #[derive(Deserialize)]
@@ -25,7 +27,18 @@ pub async fn request(
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<Response, ApiError> {
     email_signin
-        .signin_otp_email(body.email, body.options)
+        .signin_otp_email(body.email, body.options, Origin::SignIn)
+        .await?;
+    Ok(ok())
+}
+
+/// `POST /signup/otp/email`: `"OK"` for a known address too, without sending.
+pub async fn sign_up(
+    State(email_signin): State<Arc<EmailSignIn>>,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    email_signin
+        .signin_otp_email(body.email, body.options, Origin::SignUp)
         .await?;
     Ok(ok())
 }

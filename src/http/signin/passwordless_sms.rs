@@ -1,4 +1,5 @@
-//! `POST /signin/passwordless/sms` and `POST /signin/passwordless/sms/otp`.
+//! `POST /signin/passwordless/sms`, `POST /signin/passwordless/sms/otp`, and
+//! `POST /signup/passwordless/sms`.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::service::registration::Origin;
 use crate::service::session::SessionPayload;
 use crate::service::sms::SmsSignIn;
 
@@ -24,10 +26,26 @@ pub async fn request(
     State(sms): State<Arc<SmsSignIn>>,
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<Response, ApiError> {
+    send_code(&sms, body, Origin::SignIn).await
+}
+
+/// `POST /signup/passwordless/sms`: `"OK"` for a known number too, without sending.
+pub async fn sign_up(
+    State(sms): State<Arc<SmsSignIn>>,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    send_code(&sms, body, Origin::SignUp).await
+}
+
+async fn send_code(
+    sms: &SmsSignIn,
+    body: RequestBody,
+    origin: Origin,
+) -> Result<Response, ApiError> {
     let phone = PhoneNumber::parse(&body.phone_number)
         .inspect_err(|e| tracing::debug!(error = %e, "phone number refused"))
         .ok();
-    sms.signin_sms_request(phone, body.options).await?;
+    sms.signin_sms_request(phone, body.options, origin).await?;
     Ok(crate::http::ok())
 }
 

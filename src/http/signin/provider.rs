@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::adapters::oauth::{OAuthProviders, ProviderSpecificParams};
+use crate::domain::CodeChallenge;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::{ApiForm, ApiQuery, Bearer, parse_json};
@@ -21,6 +22,7 @@ use crate::service::oauth::OAuthSignIn;
 use crate::service::oauth::{
     CallbackOutcome, ProviderCallback, ProviderSession, ProviderSignIn, StartError,
 };
+use crate::service::registration::Origin;
 use crate::service::verify::with_query;
 use crate::settings::SettingsHandle;
 
@@ -39,6 +41,7 @@ pub struct StartQuery {
     state: Option<String>,
     connection: Option<String>,
     organization: Option<String>,
+    code_challenge: Option<String>,
 }
 
 fn provider_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -55,7 +58,11 @@ fn non_empty(v: Option<String>) -> Option<String> {
 }
 
 impl StartQuery {
-    fn into_request(self, provider: String) -> Result<ProviderSignIn, ApiError> {
+    fn into_request(self, provider: String, origin: Origin) -> Result<ProviderSignIn, ApiError> {
+        let code_challenge = non_empty(self.code_challenge)
+            .map(|c| CodeChallenge::parse(&c))
+            .transpose()
+            .map_err(ApiError::validation)?;
         let allowed_roles = non_empty(self.allowed_roles).map(|roles| {
             roles
                 .split(',')
@@ -92,6 +99,8 @@ impl StartQuery {
                 connection: non_empty(self.connection),
                 organization: non_empty(self.organization),
             },
+            code_challenge,
+            origin,
         })
     }
 }
@@ -103,11 +112,37 @@ pub async fn start(
     ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
-    let request = query.into_request(provider)?;
+    let request = query.into_request(provider, Origin::SignIn)?;
+    start_redirect(&oauth, &settings, request).await
+}
+
+/// `GET /signup/provider/{provider}`: the same query without `connect`; at the callback
+/// an account that already exists gets `error=user-already-exists`.
+pub async fn sign_up(
+    State(oauth): State<Arc<OAuthSignIn>>,
+    State(settings): State<SettingsHandle>,
+    path: Result<Path<String>, PathRejection>,
+    ApiQuery(query): ApiQuery<StartQuery>,
+) -> Result<Response, ApiError> {
+    let provider = provider_name(path)?;
+    if query.connect.is_some() {
+        return Err(ApiError::validation(
+            "connect is not a parameter of sign-up",
+        ));
+    }
+    let request = query.into_request(provider, Origin::SignUp)?;
+    start_redirect(&oauth, &settings, request).await
+}
+
+async fn start_redirect(
+    oauth: &OAuthSignIn,
+    settings: &SettingsHandle,
+    request: ProviderSignIn,
+) -> Result<Response, ApiError> {
     Ok(match oauth.start_provider_sign_in(request).await {
         Ok(location) => redirect(&location),
         Err(StartError::Json(e)) => e.into_response(),
-        Err(StartError::Redirect { to, code }) => error_redirect(&settings, &to, code),
+        Err(StartError::Redirect { to, code }) => error_redirect(settings, &to, code),
     })
 }
 

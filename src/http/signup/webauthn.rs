@@ -6,7 +6,7 @@ use axum::{Json, extract::State};
 use serde::Deserialize;
 
 use crate::domain::webauthn::CredentialCreation;
-use crate::domain::{Email, SignUpOptionsInput};
+use crate::domain::{CodeChallenge, Email, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::service::session::SessionPayload;
@@ -39,6 +39,9 @@ pub struct VerifyBody {
     #[allow(dead_code)]
     options: Option<SignUpOptionsInput>,
     nickname: Option<String>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn verify(
@@ -46,7 +49,7 @@ pub async fn verify(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<SessionPayload>, ApiError> {
     let session = passkeys
-        .webauthn_signup_finish(body.credential, body.nickname)
+        .webauthn_signup_finish(body.credential, body.nickname, body.code_challenge)
         .await?;
     Ok(Json(SessionPayload { session }))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::domain::{Email, Password, SignUpOptionsInput};
+use crate::domain::{CodeChallenge, Email, Password, SignUpOptionsInput};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, Bearer};
 use crate::http::ok;
@@ -22,6 +22,9 @@ pub struct Body {
     #[serde(rename = "connection")]
     _connection: Option<String>,
     options: Option<SignUpOptionsInput>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn handle(
@@ -37,6 +40,7 @@ pub async fn handle(
                 email: body.email,
                 password: body.password,
                 options: body.options,
+                code_challenge: body.code_challenge,
             },
         )
         .await?;

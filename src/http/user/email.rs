@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
-use crate::domain::Email;
 use crate::domain::options::RedirectOptionsInput;
+use crate::domain::{CodeChallenge, Email};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ElevatedBearer};
 use crate::http::ok;
@@ -17,6 +17,9 @@ use crate::service::user_email::EmailChange;
 pub struct SendVerificationBody {
     email: Email,
     options: Option<RedirectOptionsInput>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn send_verification(
@@ -24,7 +27,7 @@ pub async fn send_verification(
     ApiJson(body): ApiJson<SendVerificationBody>,
 ) -> Result<Response, ApiError> {
     email_change
-        .send_verification_email(body.email, body.options)
+        .send_verification_email(body.email, body.options, body.code_challenge)
         .await?;
     Ok(ok())
 }
@@ -34,6 +37,9 @@ pub async fn send_verification(
 pub struct ChangeBody {
     new_email: Email,
     options: Option<RedirectOptionsInput>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn change(
@@ -42,7 +48,7 @@ pub async fn change(
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, ApiError> {
     email_change
-        .change_email(&token, body.new_email, body.options)
+        .change_email(&token, body.new_email, body.options, body.code_challenge)
         .await?;
     Ok(ok())
 }

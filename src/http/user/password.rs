@@ -6,7 +6,7 @@ use axum::{extract::State, response::Response};
 use serde::Deserialize;
 
 use crate::domain::options::RedirectOptionsInput;
-use crate::domain::{Email, Password};
+use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalBearer};
 use crate::http::ok;
@@ -18,6 +18,9 @@ use crate::service::tickets::Ticket;
 pub struct ResetBody {
     email: Email,
     options: Option<RedirectOptionsInput>,
+    /// PKCE (Nhost Auth 0.48): the emailed link ends in a code, not a refresh token.
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<CodeChallenge>,
 }
 
 pub async fn reset(
@@ -25,7 +28,7 @@ pub async fn reset(
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Response, ApiError> {
     passwords
-        .request_password_reset(body.email, body.options)
+        .request_password_reset(body.email, body.options, body.code_challenge)
         .await?;
     Ok(ok())
 }

@@ -17,9 +17,9 @@ use crate::db::users::{self, UserRow};
 use crate::db::webauthn::{self as keys_db, CeremonyKind, StoredKey};
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
-use crate::domain::{Email, SignUpOptions};
+use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
-use crate::service::registration::{Credential, NewAccount, Registered, Registration};
+use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
 
@@ -190,6 +190,7 @@ impl Passkeys {
         &self,
         credential: CredentialCreation,
         nickname: Option<String>,
+        code_challenge: Option<CodeChallenge>,
     ) -> Result<Option<Session>, ApiError> {
         let rp = self.relying_party()?;
         if self.settings.config().signup.disable_signup {
@@ -228,6 +229,8 @@ impl Passkeys {
                 credential: Credential::SecurityKey(&new_key),
                 options: &options,
                 avatar_url: &avatar_url,
+                code_challenge: code_challenge.as_ref(),
+                origin: Origin::SignUp,
             })
             .await?;
         Ok(match registered {
