@@ -81,13 +81,9 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 /// Migrates the database and builds the shared state: the adapters once (every outbound
 /// TLS connection uses `tls`), then each workflow with the dependencies it uses.
 pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, StartupError> {
-    let jwt = Arc::new(JwtKeys::from_secret(
-        config
-            .jwt
-            .jwt_secret
-            .as_ref()
-            .map(|s| s.expose())
-            .unwrap_or_default(),
+    let jwt = Arc::new(JwtKeys::from_config(
+        config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+        config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
     )?);
     if config.server.enable_change_env {
         tracing::warn!(
@@ -392,13 +388,9 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
     }
     let setup = |e: StartupError| Failure::setup(e.to_string());
     let jwt = Arc::new(
-        JwtKeys::from_secret(
-            config
-                .jwt
-                .jwt_secret
-                .as_ref()
-                .map(|s| s.expose())
-                .unwrap_or_default(),
+        JwtKeys::from_config(
+            config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+            config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
         )
         .map_err(|e| setup(e.into()))?,
     );
