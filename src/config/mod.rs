@@ -320,6 +320,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "smtp-postmark-api-url",
     "expired-session-cleanup-one-in",
     "migrate-to-latest",
+    "hasura-graphql-jwt-secrets",
 ];
 
 impl Config {

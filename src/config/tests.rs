@@ -228,6 +228,7 @@ fn config_masking_follows_upstream_rule() {
         "sms-modica-password",
         "sms-twilio-auth-token",
         "hasura-graphql-jwt-secret",
+        "hasura-graphql-jwt-secrets",
         "hasura-admin-secret",
         "turnstile-secret",
         "apple-private-key",

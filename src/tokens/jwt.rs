@@ -24,7 +24,7 @@ pub const DEFAULT_NAMESPACE: &str = "https://hasura.io/jwt/claims";
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtConfigError {
-    #[error("HASURA_GRAPHQL_JWT_SECRET is required")]
+    #[error("HASURA_GRAPHQL_JWT_SECRET (or HASURA_GRAPHQL_JWT_SECRETS) is required")]
     Missing,
     #[error("HASURA_GRAPHQL_JWT_SECRET is not valid JSON: {0}")]
     Json(String),
