@@ -417,7 +417,7 @@ fn a_key_list_signs_with_its_first_entry_and_verifies_with_every_entry() {
     assert!(old_keys.verify(&token).is_err());
 
     // Step 3: the old key is removed; its tokens are refused.
-    let step3 = JwtKeys::from_list(&list(&[new.clone()])).expect("list");
+    let step3 = JwtKeys::from_list(&list(std::slice::from_ref(&new))).expect("list");
     assert!(step3.verify(&token).is_ok());
     assert!(
         step3.verify(&old_token).is_err(),
@@ -431,7 +431,8 @@ fn a_key_list_signs_with_its_first_entry_and_verifies_with_every_entry() {
 fn the_list_wins_over_the_single_secret_and_bad_lists_are_refused() {
     let hs = secret(json!({"type": "HS256", "key": HS_KEY}));
     let es = asymmetric("ES256");
-    let both = JwtKeys::from_config(Some(&hs), Some(&list(&[es.clone()]))).expect("keys");
+    let both =
+        JwtKeys::from_config(Some(&hs), Some(&list(std::slice::from_ref(&es)))).expect("keys");
     assert_eq!(
         both.algorithm(),
         "ES256",

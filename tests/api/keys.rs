@@ -137,11 +137,9 @@ async fn rotation_verifies_every_configured_key_and_refuses_a_retired_one() {
         .unwrap_or_default();
     let roles = vec!["user".to_owned(), "me".to_owned()];
     let mint = |secret: &str| {
-        JwtKeys::from_secret(secret)
-            .and_then(|k| Ok(k.sign(&claims_for(user_id, &roles), 600)))
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default()
+        let keys = JwtKeys::from_secret(secret).expect("test key");
+        keys.sign(&claims_for(user_id, &roles), 600)
+            .expect("signed")
     };
 
     // Signed by the previous (non-current) key: accepted everywhere.
