@@ -3,6 +3,8 @@
 #
 #   bench/run.sh                 # HS256, every scenario, median of 3 runs
 #   bench/run.sh --rs256         # RS256 (a fresh 2048-bit key pair)
+#   bench/run.sh --es256         # ES256 (a fresh P-256 key pair)
+#   bench/run.sh --ed25519       # Ed25519 / EdDSA (a fresh key pair)
 #   bench/run.sh -- --runs 1 --duration 5 --scenarios token,user   # bench options
 #
 # Builds the server and the bench in release mode, creates a fresh database on the
@@ -26,8 +28,10 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --rs256) ALG=RS256 ;;
         --hs256) ALG=HS256 ;;
+        --es256) ALG=ES256 ;;
+        --ed25519) ALG=Ed25519 ;;
         --) shift; BENCH_ARGS=("$@"); break ;;
-        *) echo "usage: bench/run.sh [--hs256|--rs256] [-- BENCH_OPTIONS]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--hs256|--rs256|--es256|--ed25519] [-- BENCH_OPTIONS]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -74,11 +78,17 @@ trap cleanup EXIT
 echo "==> fresh database $DB on $PGHOST:$PGPORT" >&2
 psql_admin -c "CREATE DATABASE \"$DB\""
 
-if [[ $ALG == RS256 ]]; then
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-private.pem" 2>/dev/null
+if [[ $ALG != HS256 ]]; then
+    case $ALG in
+        RS256) GENPKEY=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048) ;;
+        ES256) GENPKEY=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256) ;;
+        Ed25519) GENPKEY=(-algorithm ed25519) ;;
+    esac
+    # PKCS#8 private key and SubjectPublicKeyInfo public key: the PEM forms the server reads.
+    openssl genpkey "${GENPKEY[@]}" -out "$WORK/jwt-private.pem" 2>/dev/null
     openssl pkey -in "$WORK/jwt-private.pem" -pubout -out "$WORK/jwt-public.pem"
-    JWT_SECRET=$(python3 -c 'import json,sys; print(json.dumps({"type":"RS256","key":open(sys.argv[1]).read(),"signing_key":open(sys.argv[2]).read()}))' \
-        "$WORK/jwt-public.pem" "$WORK/jwt-private.pem")
+    JWT_SECRET=$(python3 -c 'import json,sys; print(json.dumps({"type":sys.argv[3],"key":open(sys.argv[1]).read(),"signing_key":open(sys.argv[2]).read()}))' \
+        "$WORK/jwt-public.pem" "$WORK/jwt-private.pem" "$ALG")
 else
     JWT_SECRET='{"type":"HS256","key":"bench-hs256-secret-0123456789abcdef0123456789abcdef"}'
 fi

@@ -287,12 +287,13 @@ pub async fn plan(config: &Config, options: DevOptions) -> Option<DevPlan> {
                 )
             })
     };
-    let generate_secret = config
-        .jwt
-        .jwt_secret
-        .as_ref()
-        .map(|s| s.expose())
-        .is_none_or(|s| s.trim().is_empty());
+    // Either setting is a key the operator chose (the list wins when both are set).
+    let unset = |s: &Option<crate::config::Secret>| {
+        s.as_ref()
+            .map(|s| s.expose())
+            .is_none_or(|s| s.trim().is_empty())
+    };
+    let generate_secret = unset(&config.jwt.jwt_secret) && unset(&config.jwt.jwt_secrets);
     (cluster_reason.is_some() || generate_secret).then_some(DevPlan {
         options,
         cluster_reason,

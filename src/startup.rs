@@ -85,13 +85,9 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 /// Migrates the database and builds the shared state: the adapters once (every outbound
 /// TLS connection uses `tls`), then each workflow with the dependencies it uses.
 pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, StartupError> {
-    let jwt = Arc::new(JwtKeys::from_secret(
-        config
-            .jwt
-            .jwt_secret
-            .as_ref()
-            .map(|s| s.expose())
-            .unwrap_or_default(),
+    let jwt = Arc::new(JwtKeys::from_config(
+        config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+        config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
     )?);
     if config.server.enable_change_env {
         tracing::warn!(
@@ -324,12 +320,16 @@ fn build_core(
     hash_concurrency: usize,
 ) -> Result<Core, StartupError> {
     // From the same secret as `jwt`: see `SuccessorKey` for why that key.
+    // With HASURA_GRAPHQL_JWT_SECRETS set, the list is the key material (as for `jwt`,
+    // it wins over the single secret); a rotation step then changes the successors of
+    // tokens replayed across that restart only.
+    let jwt_config = &settings.config.jwt;
     let successors = SuccessorKey::from_jwt_secret(
-        settings
-            .config
-            .jwt
-            .jwt_secret
+        jwt_config
+            .jwt_secrets
             .as_ref()
+            .filter(|s| !s.is_empty())
+            .or(jwt_config.jwt_secret.as_ref())
             .map(|s| s.expose())
             .unwrap_or_default(),
     )
@@ -436,13 +436,9 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
     }
     let setup = |e: StartupError| Failure::setup(e.to_string());
     let jwt = Arc::new(
-        JwtKeys::from_secret(
-            config
-                .jwt
-                .jwt_secret
-                .as_ref()
-                .map(|s| s.expose())
-                .unwrap_or_default(),
+        JwtKeys::from_config(
+            config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+            config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
         )
         .map_err(|e| setup(e.into()))?,
     );

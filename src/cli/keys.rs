@@ -21,21 +21,19 @@ pub fn run(action: KeysAction, config: &Config, out: &mut Output) -> Result<(), 
             out.value(&secret)
         }
         KeysAction::Jwks => {
-            let secret = config
-                .jwt
-                .jwt_secret
-                .as_ref()
-                .map(|s| s.expose())
-                .unwrap_or_default();
-            let keys = JwtKeys::from_secret(secret).map_err(|e| Failure::setup(e.to_string()))?;
+            let keys = JwtKeys::from_config(
+                config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+                config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
+            )
+            .map_err(|e| Failure::setup(e.to_string()))?;
             out.value(keys.jwks())
         }
     }
 }
 
 /// A `HASURA_GRAPHQL_JWT_SECRET` value: HMAC keys as long as their hash output (hex of
-/// random bytes from the operating system), RSA keys as PEM (PKCS#8 private key and
-/// SubjectPublicKeyInfo public key).
+/// random bytes from the operating system), RSA, EC and Ed25519 keys as PEM (PKCS#8
+/// private key and SubjectPublicKeyInfo public key), the forms Hasura reads.
 fn generate(args: &GenerateKey) -> Result<Value, Failure> {
     let alg = args.key_type.as_str();
     let mut secret = match args.key_type {
@@ -61,15 +59,51 @@ fn generate(args: &GenerateKey) -> Result<Value, Failure> {
                 .map_err(|_| failed("encode the private key"))?;
             let public = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(pair.public_key())
                 .map_err(|_| failed("encode the public key"))?;
-            json!({
-                "type": alg,
-                "key": pem::encode(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec())),
-                "signing_key": pem::encode(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec())),
-            })
+            pem_pair(alg, public.as_ref(), private.as_ref())
+        }
+        KeyType::Es256 | KeyType::Es384 => {
+            use aws_lc_rs::signature::{
+                ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+            };
+            let curve = if args.key_type == KeyType::Es256 {
+                &ECDSA_P256_SHA256_FIXED_SIGNING
+            } else {
+                &ECDSA_P384_SHA384_FIXED_SIGNING
+            };
+            let failed = |what: &str| Failure::setup(format!("EC key generation: {what}"));
+            let pair = EcdsaKeyPair::generate(curve).map_err(|_| failed("generate"))?;
+            let private = pair
+                .to_pkcs8v1()
+                .map_err(|_| failed("encode the private key"))?;
+            let public = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(pair.public_key())
+                .map_err(|_| failed("encode the public key"))?;
+            pem_pair(alg, public.as_ref(), private.as_ref())
+        }
+        KeyType::Ed25519 => {
+            use aws_lc_rs::signature::Ed25519KeyPair;
+            let failed = |what: &str| Failure::setup(format!("Ed25519 key generation: {what}"));
+            let pair = Ed25519KeyPair::generate().map_err(|_| failed("generate"))?;
+            // PKCS#8 v1 (no embedded public key): what OpenSSL writes and reads everywhere.
+            let private = pair
+                .to_pkcs8v1()
+                .map_err(|_| failed("encode the private key"))?;
+            let public = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(pair.public_key())
+                .map_err(|_| failed("encode the public key"))?;
+            pem_pair(alg, public.as_ref(), private.as_ref())
         }
     };
     if let (Some(kid), Value::Object(map)) = (&args.kid, &mut secret) {
         map.insert("kid".into(), json!(kid));
     }
     Ok(secret)
+}
+
+/// `{"type", "key", "signing_key"}` with the public key (SubjectPublicKeyInfo DER) and the
+/// private key (PKCS#8 DER) as PEM.
+fn pem_pair(alg: &str, public_spki: &[u8], private_pkcs8: &[u8]) -> Value {
+    json!({
+        "type": alg,
+        "key": pem::encode(&pem::Pem::new("PUBLIC KEY", public_spki.to_vec())),
+        "signing_key": pem::encode(&pem::Pem::new("PRIVATE KEY", private_pkcs8.to_vec())),
+    })
 }

@@ -92,7 +92,7 @@ pub enum SessionsAction {
 pub enum KeysAction {
     /// Generate a new HASURA_GRAPHQL_JWT_SECRET value (printed as one line of JSON)
     Generate(GenerateKey),
-    /// Print the JWKS of the configured HASURA_GRAPHQL_JWT_SECRET
+    /// Print the JWKS of the configured keys (HASURA_GRAPHQL_JWT_SECRETS, else HASURA_GRAPHQL_JWT_SECRET)
     Jwks,
 }
 
@@ -225,6 +225,11 @@ pub enum KeyType {
     Rs256,
     Rs384,
     Rs512,
+    Es256,
+    Es384,
+    /// Hasura's name for EdDSA over Ed25519
+    #[value(name = "Ed25519")]
+    Ed25519,
 }
 
 impl KeyType {
@@ -236,6 +241,9 @@ impl KeyType {
             Self::Rs256 => "RS256",
             Self::Rs384 => "RS384",
             Self::Rs512 => "RS512",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::Ed25519 => "Ed25519",
         }
     }
 }
@@ -259,7 +267,7 @@ pub struct GenerateKey {
     /// RSA key size in bits (RS* types)
     #[arg(long, value_enum, default_value = "2048")]
     pub rsa_bits: RsaBits,
-    /// Key id (`kid`) to put in the secret (default for RS*: the key's RFC 7638 thumbprint)
+    /// Key id (`kid`) to put in the secret (default for RS*/ES*/Ed25519: the key's RFC 7638 thumbprint)
     #[arg(long)]
     pub kid: Option<String>,
 }

@@ -332,6 +332,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "refresh-reuse-interval",
     // Nhost Auth 0.50's, not v0.42's: counted with ours.
     "disable-auto-signup",
+    "hasura-graphql-jwt-secrets",
 ];
 
 impl Config {

@@ -218,7 +218,7 @@ pub struct JwtConfig {
     )]
     pub access_tokens_expires_in: i64,
 
-    /// JWT key as Hasura expects it: {"type":"HS256","key":"..."} (HS256/384/512, RS256/384/512)
+    /// JWT key as Hasura expects it: {"type":"HS256","key":"..."} (HS256/384/512, RS256/384/512, ES256/384, Ed25519)
     #[arg(
         help_heading = "JWT",
         long = "hasura-graphql-jwt-secret",
@@ -226,6 +226,15 @@ pub struct JwtConfig {
         hide_env_values = true
     )]
     pub jwt_secret: Option<Secret>,
+
+    /// Several JWT keys, a JSON array of HASURA_GRAPHQL_JWT_SECRET objects: the first signs, all verify, all public keys are published (rotation, docs/keys.md); when set, HASURA_GRAPHQL_JWT_SECRET is ignored
+    #[arg(
+        help_heading = "JWT",
+        long = "hasura-graphql-jwt-secrets",
+        env = "HASURA_GRAPHQL_JWT_SECRETS",
+        hide_env_values = true
+    )]
+    pub jwt_secrets: Option<Secret>,
 
     /// Custom claims: JSON object {"claim":"path.in.user"}
     #[arg(help_heading = "JWT", long = "custom-claims", env = "AUTH_JWT_CUSTOM_CLAIMS", default_value = "",

@@ -1,15 +1,18 @@
-//! Access tokens in the layout Hasura expects, configured by `HASURA_GRAPHQL_JWT_SECRET`.
+//! Access tokens in the layout Hasura expects, configured by `HASURA_GRAPHQL_JWT_SECRET`
+//! (one key) or `HASURA_GRAPHQL_JWT_SECRETS` (a list; its first entry signs, every entry
+//! verifies; docs/keys.md).
 //!
-//! Supported secret keys: `type` (HS256/384/512, RS256/384/512), `key` (HMAC secret, or
-//! the PEM public key for RS*), `signing_key` (PEM private key for RS*), `kid`, `issuer`
-//! (default `hasura-auth`), `claims_namespace` (default `https://hasura.io/jwt/claims`),
-//! `claims_namespace_path` (e.g. `$.hasura.claims`; wins over `claims_namespace`, as in
-//! Hasura), `claims_format` (`json` or `stringified_json`) and `audience`. Upstream
-//! ignores the last three, which makes Hasura reject its tokens when they are set; we
-//! honour them so the same secret works on both sides.
+//! Supported secret keys: `type` (HS256/384/512, RS256/384/512, ES256/384, Ed25519), `key`
+//! (HMAC secret, or the PEM public key or certificate), `signing_key` (PEM private key for
+//! the asymmetric types), `kid`, `issuer` (default `hasura-auth`), `claims_namespace`
+//! (default `https://hasura.io/jwt/claims`), `claims_namespace_path` (e.g.
+//! `$.hasura.claims`; wins over `claims_namespace`, as in Hasura), `claims_format` (`json`
+//! or `stringified_json`) and `audience`. Upstream ignores the last three, which makes
+//! Hasura reject its tokens when they are set; we honour them so the same secret works on
+//! both sides.
 
 use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode,
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
     jwk::{AlgorithmParameters, Jwk, ThumbprintHash},
 };
 use serde::Deserialize;
@@ -21,16 +24,33 @@ pub const DEFAULT_NAMESPACE: &str = "https://hasura.io/jwt/claims";
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtConfigError {
-    #[error("HASURA_GRAPHQL_JWT_SECRET is required")]
+    #[error("HASURA_GRAPHQL_JWT_SECRET (or HASURA_GRAPHQL_JWT_SECRETS) is required")]
     Missing,
     #[error("HASURA_GRAPHQL_JWT_SECRET is not valid JSON: {0}")]
     Json(String),
     #[error(
-        "HASURA_GRAPHQL_JWT_SECRET: unsupported jwt type {0:?} (use HS256/384/512 or RS256/384/512)"
+        "HASURA_GRAPHQL_JWT_SECRET: unsupported jwt type {0:?} (use HS256/384/512, RS256/384/512, ES256/384 or Ed25519)"
     )]
     UnsupportedType(String),
+    // jsonwebtoken has no ES512 (P-521); refusing beats signing tokens we cannot verify.
+    #[error(
+        "HASURA_GRAPHQL_JWT_SECRET: jwt type \"ES512\" is not supported (the JWT library has no P-521); use ES256 or ES384"
+    )]
+    Es512,
     #[error("HASURA_GRAPHQL_JWT_SECRET: {0}")]
     Key(String),
+    #[error("HASURA_GRAPHQL_JWT_SECRETS must be a non-empty JSON array of secrets: {0}")]
+    List(String),
+    #[error("HASURA_GRAPHQL_JWT_SECRETS entry {index}: {source}")]
+    Entry {
+        index: usize,
+        #[source]
+        source: Box<JwtConfigError>,
+    },
+    #[error(
+        "HASURA_GRAPHQL_JWT_SECRETS: entries {0} and {1} share the kid {2:?}; each key needs its own"
+    )]
+    DuplicateKid(usize, usize, String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,12 +82,20 @@ enum ClaimsLocation {
     Path(Vec<String>),
 }
 
-/// Signing and verification keys with everything needed to lay out claims.
+/// Every configured key: the first signs, all verify (rotation, docs/keys.md).
 pub struct JwtKeys {
+    /// Never empty.
+    keys: Vec<JwtKey>,
+    jwks: Value,
+}
+
+/// One configured secret with everything needed to lay out and check claims.
+struct JwtKey {
     alg: Algorithm,
-    /// RS* signing key parsed once: `jsonwebtoken` re-parses the DER key on every
+    kid: Option<String>,
+    /// Asymmetric private key parsed once: `jsonwebtoken` re-parses the DER key on every
     /// signature, which tripled the cost of an RS256 token.
-    rsa_signer: Option<RsaSigner>,
+    signer: Option<KeyPairSigner>,
     /// The JOSE header is the same for every token: encoded once.
     header_b64: String,
     encoding: EncodingKey,
@@ -78,41 +106,73 @@ pub struct JwtKeys {
     location: ClaimsLocation,
     stringified: bool,
     audience: Option<Value>,
-    jwks: Value,
+    /// This key's JWKS entry (asymmetric keys only).
+    public_jwk: Option<Value>,
 }
 
-/// An RSA private key ready to sign (aws-lc), with the padding/hash of the `alg`.
-struct RsaSigner {
-    key: aws_lc_rs::signature::RsaKeyPair,
-    encoding: &'static dyn aws_lc_rs::signature::RsaEncoding,
-    rng: aws_lc_rs::rand::SystemRandom,
+/// An asymmetric private key ready to sign (aws-lc).
+enum KeyPairSigner {
+    Rsa {
+        key: aws_lc_rs::signature::RsaKeyPair,
+        encoding: &'static dyn aws_lc_rs::signature::RsaEncoding,
+        rng: aws_lc_rs::rand::SystemRandom,
+    },
+    Ecdsa {
+        key: aws_lc_rs::signature::EcdsaKeyPair,
+        rng: aws_lc_rs::rand::SystemRandom,
+    },
+    Ed25519(aws_lc_rs::signature::Ed25519KeyPair),
 }
 
-impl RsaSigner {
-    fn from_pem(pem: &str, alg: Algorithm) -> Result<RsaSigner, JwtConfigError> {
+impl KeyPairSigner {
+    fn from_pem(pem: &str, alg: Algorithm) -> Result<KeyPairSigner, JwtConfigError> {
+        use aws_lc_rs::signature as sig;
         use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
         let bad = |e: String| JwtConfigError::Key(format!("signing_key: {e}"));
         let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
-        let key = match &der {
-            PrivateKeyDer::Pkcs8(k) => {
-                aws_lc_rs::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
+        let rng = aws_lc_rs::rand::SystemRandom::new;
+        match (alg, &der) {
+            (Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512, _) => {
+                let key = match &der {
+                    PrivateKeyDer::Pkcs8(k) => sig::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+                    PrivateKeyDer::Pkcs1(k) => sig::RsaKeyPair::from_der(k.secret_pkcs1_der()),
+                    _ => return Err(bad("not an RSA private key".into())),
+                }
+                .map_err(|e| bad(e.to_string()))?;
+                let encoding: &'static dyn sig::RsaEncoding = match alg {
+                    Algorithm::RS384 => &sig::RSA_PKCS1_SHA384,
+                    Algorithm::RS512 => &sig::RSA_PKCS1_SHA512,
+                    _ => &sig::RSA_PKCS1_SHA256,
+                };
+                Ok(KeyPairSigner::Rsa {
+                    key,
+                    encoding,
+                    rng: rng(),
+                })
             }
-            PrivateKeyDer::Pkcs1(k) => {
-                aws_lc_rs::signature::RsaKeyPair::from_der(k.secret_pkcs1_der())
+            (Algorithm::ES256 | Algorithm::ES384, PrivateKeyDer::Pkcs8(k)) => {
+                let curve = if alg == Algorithm::ES256 {
+                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING
+                } else {
+                    &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+                };
+                let key =
+                    sig::EcdsaKeyPair::from_pkcs8(curve, k.secret_pkcs8_der()).map_err(|e| {
+                        bad(format!(
+                            "not a PKCS#8 private key of the {alg:?} curve ({e})"
+                        ))
+                    })?;
+                Ok(KeyPairSigner::Ecdsa { key, rng: rng() })
             }
-            _ => return Err(bad("not an RSA private key".into())),
+            (Algorithm::EdDSA, PrivateKeyDer::Pkcs8(k)) => {
+                sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(k.secret_pkcs8_der())
+                    .map(KeyPairSigner::Ed25519)
+                    .map_err(|e| bad(format!("not a PKCS#8 Ed25519 private key ({e})")))
+            }
+            _ => Err(bad(
+                "EC and Ed25519 keys must be PKCS#8 (-----BEGIN PRIVATE KEY-----)".into(),
+            )),
         }
-        .map_err(|e| bad(e.to_string()))?;
-        let encoding: &'static dyn aws_lc_rs::signature::RsaEncoding = match alg {
-            Algorithm::RS384 => &aws_lc_rs::signature::RSA_PKCS1_SHA384,
-            Algorithm::RS512 => &aws_lc_rs::signature::RSA_PKCS1_SHA512,
-            _ => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-        };
-        Ok(RsaSigner {
-            key,
-            encoding,
-            rng: aws_lc_rs::rand::SystemRandom::new(),
-        })
     }
 
     /// `<header>.<payload>.<signature>`, each base64url without padding (RFC 7515).
@@ -123,10 +183,21 @@ impl RsaSigner {
         token.push_str(header_b64);
         token.push('.');
         b64.encode_string(payload, &mut token);
-        let mut signature = vec![0u8; self.key.public_modulus_len()];
-        self.key
-            .sign(self.encoding, &self.rng, token.as_bytes(), &mut signature)
-            .map_err(|e| JwtError::Invalid(format!("signing: {e}")))?;
+        let failed = |e: aws_lc_rs::error::Unspecified| JwtError::Invalid(format!("signing: {e}"));
+        let signature = match self {
+            KeyPairSigner::Rsa { key, encoding, rng } => {
+                let mut signature = vec![0u8; key.public_modulus_len()];
+                key.sign(*encoding, rng, token.as_bytes(), &mut signature)
+                    .map_err(failed)?;
+                signature
+            }
+            KeyPairSigner::Ecdsa { key, rng } => key
+                .sign(rng, token.as_bytes())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            KeyPairSigner::Ed25519(key) => key.sign(token.as_bytes()).as_ref().to_vec(),
+        };
         token.push('.');
         b64.encode_string(&signature, &mut token);
         Ok(token)
@@ -178,18 +249,25 @@ impl VerifiedToken {
     }
 }
 
-fn parse_alg(s: &str) -> Option<Algorithm> {
-    Some(match s {
+/// Hasura's `type` values; EdDSA is spelled `Ed25519` there (the curve), and we accept
+/// the JOSE name too.
+fn parse_alg(s: &str) -> Result<Algorithm, JwtConfigError> {
+    Ok(match s {
         "HS256" => Algorithm::HS256,
         "HS384" => Algorithm::HS384,
         "HS512" => Algorithm::HS512,
         "RS256" => Algorithm::RS256,
         "RS384" => Algorithm::RS384,
         "RS512" => Algorithm::RS512,
-        _ => return None,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "Ed25519" | "EdDSA" => Algorithm::EdDSA,
+        "ES512" => return Err(JwtConfigError::Es512),
+        _ => return Err(JwtConfigError::UnsupportedType(s.to_owned())),
     })
 }
 
+/// The JOSE `alg` name (what tokens and the JWKS carry).
 fn alg_name(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::HS256 => "HS256",
@@ -198,8 +276,29 @@ fn alg_name(alg: Algorithm) -> &'static str {
         Algorithm::RS256 => "RS256",
         Algorithm::RS384 => "RS384",
         Algorithm::RS512 => "RS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::EdDSA => "EdDSA",
         _ => "unsupported",
     }
+}
+
+/// The JWKS entry of a public key (RFC 7517 members, sorted as before for RSA).
+fn jwks_entry(alg: Algorithm, kid: &str, jwk: &Jwk) -> Option<Value> {
+    Some(match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => json!({
+            "alg": alg_name(alg), "e": rsa.e, "kid": kid, "kty": "RSA", "n": rsa.n, "use": "sig",
+        }),
+        AlgorithmParameters::EllipticCurve(ec) => json!({
+            "alg": alg_name(alg), "crv": ec.curve, "kid": kid, "kty": "EC",
+            "use": "sig", "x": ec.x, "y": ec.y,
+        }),
+        AlgorithmParameters::OctetKeyPair(okp) => json!({
+            "alg": alg_name(alg), "crv": okp.curve, "kid": kid, "kty": "OKP",
+            "use": "sig", "x": okp.x,
+        }),
+        _ => return None,
+    })
 }
 
 /// Hasura's `claims_namespace_path` syntax: `$` or `$.a.b` (also `$['a'].b`-free dot form).
@@ -224,23 +323,17 @@ fn parse_namespace_path(path: &str) -> Result<Vec<String>, JwtConfigError> {
     Ok(parts)
 }
 
-impl JwtKeys {
-    /// Parses `HASURA_GRAPHQL_JWT_SECRET`.
-    pub fn from_secret(secret: &str) -> Result<JwtKeys, JwtConfigError> {
-        if secret.trim().is_empty() {
-            return Err(JwtConfigError::Missing);
-        }
-        let cfg: SecretJson =
-            serde_json::from_str(secret).map_err(|e| JwtConfigError::Json(e.to_string()))?;
-        let alg_str = cfg.alg.clone().unwrap_or_default();
-        let alg = parse_alg(&alg_str).ok_or(JwtConfigError::UnsupportedType(alg_str))?;
+impl JwtKey {
+    /// Parses one secret object (`HASURA_GRAPHQL_JWT_SECRET`, or an entry of the list).
+    fn from_json(cfg: SecretJson) -> Result<JwtKey, JwtConfigError> {
+        let alg = parse_alg(cfg.alg.as_deref().unwrap_or_default())?;
         let key = cfg
             .key
             .as_deref()
             .filter(|k| !k.is_empty())
             .ok_or_else(|| JwtConfigError::Key("`key` is required".into()))?;
 
-        let mut rsa_signer = None;
+        let mut signer = None;
         let (encoding, decoding, public_jwk) = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => (
                 EncodingKey::from_secret(key.as_bytes()),
@@ -253,21 +346,35 @@ impl JwtKeys {
                     .as_deref()
                     .filter(|k| !k.is_empty())
                     .ok_or_else(|| {
-                        JwtConfigError::Key(
-                            "`signing_key` (PEM private key) is required for RS* types".into(),
-                        )
+                        JwtConfigError::Key(format!(
+                            "`signing_key` (PEM private key) is required for {} keys",
+                            alg_name(alg)
+                        ))
                     })?;
-                let encoding = EncodingKey::from_rsa_pem(signing.as_bytes())
-                    .map_err(|e| JwtConfigError::Key(format!("signing_key: {e}")))?;
-                rsa_signer = Some(RsaSigner::from_pem(signing, alg)?);
-                let decoding = DecodingKey::from_rsa_pem(key.as_bytes())
-                    .map_err(|e| JwtConfigError::Key(format!("key: {e}")))?;
-                let jwk = Jwk::from_decoding_key(&decoding, Some(alg))
-                    .map_err(|e| JwtConfigError::Key(format!("key: {e}")))?;
-                // The public key must belong to the signing key, or every token we issue
-                // would be rejected by Hasura.
-                let from_private = Jwk::from_encoding_key(&encoding, alg)
-                    .map_err(|e| JwtConfigError::Key(format!("signing_key: {e}")))?;
+                let private = |e: jsonwebtoken::errors::Error| {
+                    JwtConfigError::Key(format!("signing_key: {e}"))
+                };
+                let public =
+                    |e: jsonwebtoken::errors::Error| JwtConfigError::Key(format!("key: {e}"));
+                signer = Some(KeyPairSigner::from_pem(signing, alg)?);
+                let (encoding, decoding) = match alg {
+                    Algorithm::ES256 | Algorithm::ES384 => (
+                        EncodingKey::from_ec_pem(signing.as_bytes()).map_err(private)?,
+                        DecodingKey::from_ec_pem(key.as_bytes()).map_err(public)?,
+                    ),
+                    Algorithm::EdDSA => (
+                        EncodingKey::from_ed_pem(signing.as_bytes()).map_err(private)?,
+                        DecodingKey::from_ed_pem(key.as_bytes()).map_err(public)?,
+                    ),
+                    _ => (
+                        EncodingKey::from_rsa_pem(signing.as_bytes()).map_err(private)?,
+                        DecodingKey::from_rsa_pem(key.as_bytes()).map_err(public)?,
+                    ),
+                };
+                let jwk = Jwk::from_decoding_key(&decoding, Some(alg)).map_err(public)?;
+                // The public key must belong to the signing key (same curve, same point),
+                // or every token we issue would be rejected by Hasura.
+                let from_private = Jwk::from_encoding_key(&encoding, alg).map_err(private)?;
                 if from_private.algorithm != jwk.algorithm {
                     return Err(JwtConfigError::Key(
                         "`key` is not the public key of `signing_key`".into(),
@@ -277,7 +384,8 @@ impl JwtKeys {
             }
         };
 
-        // A stable key id: the configured one, else the RFC 7638 thumbprint of the public key.
+        // A stable key id: the configured one, else the RFC 7638 thumbprint of the public
+        // key (what RS* keys have always had).
         let kid = match (&cfg.kid, &public_jwk) {
             (Some(kid), _) if !kid.is_empty() => Some(kid.clone()),
             (_, Some(jwk)) => Some(
@@ -286,23 +394,9 @@ impl JwtKeys {
             ),
             _ => None,
         };
-
-        let jwks = match &public_jwk {
-            Some(Jwk {
-                algorithm: AlgorithmParameters::RSA(rsa),
-                ..
-            }) => json!({"keys": [{
-                "alg": alg_name(alg),
-                "e": rsa.e,
-                "kid": kid.clone().unwrap_or_default(),
-                "kty": "RSA",
-                "n": rsa.n,
-                "use": "sig",
-            }]}),
-            // Upstream answers `{"keys":null}` (a nil Go slice); its own OpenAPI document
-            // declares `keys` a required array (docs/compatibility.md).
-            _ => json!({ "keys": [] }),
-        };
+        let public_jwk = public_jwk
+            .as_ref()
+            .and_then(|jwk| jwks_entry(alg, kid.as_deref().unwrap_or_default(), jwk));
 
         let issuer = cfg
             .issuer
@@ -345,7 +439,7 @@ impl JwtKeys {
         };
 
         let mut header = Header::new(alg);
-        header.kid = kid;
+        header.kid = kid.clone();
         let header_b64 = {
             use base64::Engine;
             let json =
@@ -353,6 +447,8 @@ impl JwtKeys {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
         };
 
+        // One algorithm per key: a token naming another `alg` never reaches this key
+        // (no HS256 token checked against a public key used as an HMAC secret).
         let mut validation = Validation::new(alg);
         validation.leeway = 0;
         // jsonwebtoken ignores `nbf` unless asked; a token not yet valid is refused
@@ -369,9 +465,10 @@ impl JwtKeys {
             _ => validation.validate_aud = false,
         }
 
-        Ok(JwtKeys {
+        Ok(JwtKey {
             alg,
-            rsa_signer,
+            kid,
+            signer,
             header_b64,
             encoding,
             decoding,
@@ -381,30 +478,11 @@ impl JwtKeys {
             location,
             stringified,
             audience,
-            jwks,
+            public_jwk,
         })
     }
 
-    pub fn algorithm(&self) -> &'static str {
-        alg_name(self.alg)
-    }
-
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// The body of `GET /.well-known/jwks.json`.
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
-    }
-
-    /// Signs an access token valid for `ttl_seconds` from now.
-    pub fn sign(&self, claims: &AccessClaims<'_>, ttl_seconds: i64) -> Result<String, JwtError> {
-        let now = chrono::Utc::now().timestamp();
-        self.sign_at(claims, now, ttl_seconds)
-    }
-
-    pub fn sign_at(
+    fn sign_at(
         &self,
         claims: &AccessClaims<'_>,
         iat: i64,
@@ -447,7 +525,7 @@ impl JwtKeys {
             ClaimsLocation::Path(path) => insert_at_path(&mut payload, path, hasura),
         }
         let payload = Value::Object(payload);
-        match &self.rsa_signer {
+        match &self.signer {
             Some(signer) => {
                 let bytes =
                     serde_json::to_vec(&payload).map_err(|e| JwtError::Invalid(e.to_string()))?;
@@ -458,9 +536,7 @@ impl JwtKeys {
         }
     }
 
-    /// Verifies signature, algorithm, issuer, expiry, `nbf` and that `iat` is not in the
-    /// future.
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+    fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
         let data = decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
             .map_err(|e| JwtError::Invalid(e.to_string()))?;
         let payload = data.claims;
@@ -490,6 +566,162 @@ impl JwtKeys {
             _ => return Err(JwtError::Invalid("missing hasura claims".into())),
         };
         Ok(VerifiedToken { subject, claims })
+    }
+}
+
+impl JwtKeys {
+    /// Parses `HASURA_GRAPHQL_JWT_SECRET` (one key).
+    pub fn from_secret(secret: &str) -> Result<JwtKeys, JwtConfigError> {
+        if secret.trim().is_empty() {
+            return Err(JwtConfigError::Missing);
+        }
+        let cfg: SecretJson =
+            serde_json::from_str(secret).map_err(|e| JwtConfigError::Json(e.to_string()))?;
+        JwtKeys::from_keys(vec![JwtKey::from_json(cfg)?])
+    }
+
+    /// The keys of the configuration: `HASURA_GRAPHQL_JWT_SECRETS` when set (its first
+    /// entry signs), else `HASURA_GRAPHQL_JWT_SECRET`. When both are set the list wins and
+    /// the single secret is ignored, as in Hasura.
+    pub fn from_config(
+        secret: Option<&str>,
+        secrets: Option<&str>,
+    ) -> Result<JwtKeys, JwtConfigError> {
+        match secrets.filter(|s| !s.trim().is_empty()) {
+            Some(list) => {
+                if secret.is_some_and(|s| !s.trim().is_empty()) {
+                    tracing::warn!(
+                        "HASURA_GRAPHQL_JWT_SECRETS is set: HASURA_GRAPHQL_JWT_SECRET is ignored"
+                    );
+                }
+                JwtKeys::from_list(list)
+            }
+            None => JwtKeys::from_secret(secret.unwrap_or_default()),
+        }
+    }
+
+    /// Parses `HASURA_GRAPHQL_JWT_SECRETS`: a JSON array of secret objects.
+    pub fn from_list(list: &str) -> Result<JwtKeys, JwtConfigError> {
+        let entries: Vec<Value> =
+            serde_json::from_str(list).map_err(|e| JwtConfigError::List(e.to_string()))?;
+        if entries.is_empty() {
+            return Err(JwtConfigError::List("the list is empty".into()));
+        }
+        let keys = entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let at = |source| JwtConfigError::Entry {
+                    index,
+                    source: Box::new(source),
+                };
+                let cfg: SecretJson = serde_json::from_value(entry)
+                    .map_err(|e| at(JwtConfigError::Json(e.to_string())))?;
+                JwtKey::from_json(cfg).map_err(at)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        JwtKeys::from_keys(keys)
+    }
+
+    fn from_keys(keys: Vec<JwtKey>) -> Result<JwtKeys, JwtConfigError> {
+        // Verification picks a key by `kid`: two keys with one kid would make that choice
+        // ambiguous (and the same public key twice is a configuration mistake).
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate().skip(i + 1) {
+                if let (Some(x), Some(y)) = (&a.kid, &b.kid)
+                    && x == y
+                {
+                    return Err(JwtConfigError::DuplicateKid(i, j, x.clone()));
+                }
+            }
+        }
+        // Upstream answers `{"keys":null}` (a nil Go slice) for an HMAC key; its own
+        // OpenAPI document declares `keys` a required array (docs/compatibility.md).
+        let published: Vec<Value> = keys.iter().filter_map(|k| k.public_jwk.clone()).collect();
+        Ok(JwtKeys {
+            keys,
+            jwks: json!({ "keys": published }),
+        })
+    }
+
+    fn current(&self) -> &JwtKey {
+        // `from_keys` is only reached with at least one key.
+        &self.keys[0]
+    }
+
+    /// The signing key's JOSE algorithm.
+    pub fn algorithm(&self) -> &'static str {
+        alg_name(self.current().alg)
+    }
+
+    /// The signing key's issuer.
+    pub fn issuer(&self) -> &str {
+        &self.current().issuer
+    }
+
+    /// How many keys verify tokens.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Never true: a `JwtKeys` has at least its signing key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The body of `GET /.well-known/jwks.json`: every configured public key, the signing
+    /// key first.
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+
+    /// Signs an access token valid for `ttl_seconds` from now, with the current key.
+    pub fn sign(&self, claims: &AccessClaims<'_>, ttl_seconds: i64) -> Result<String, JwtError> {
+        let now = chrono::Utc::now().timestamp();
+        self.sign_at(claims, now, ttl_seconds)
+    }
+
+    pub fn sign_at(
+        &self,
+        claims: &AccessClaims<'_>,
+        iat: i64,
+        ttl_seconds: i64,
+    ) -> Result<String, JwtError> {
+        self.current().sign_at(claims, iat, ttl_seconds)
+    }
+
+    /// Verifies signature, algorithm, issuer, expiry, `nbf` and that `iat` is not in the
+    /// future, against the configured key the token names: by `kid` (and `alg`) when it
+    /// carries one that a key has, else every key of its `alg` that has no kid to match
+    /// (an HMAC key without a configured kid); without a `kid`, every key of its `alg`.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+        // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such variant.
+        let header = decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
+        let same_alg = |k: &&JwtKey| k.alg == header.alg;
+        let by_kid: Vec<&JwtKey> = match header.kid.as_deref() {
+            Some(kid) if self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)) => self
+                .keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .filter(same_alg)
+                .collect(),
+            Some(_) => self
+                .keys
+                .iter()
+                .filter(|k| k.kid.is_none())
+                .filter(same_alg)
+                .collect(),
+            None => self.keys.iter().filter(same_alg).collect(),
+        };
+        let mut last =
+            JwtError::Invalid("no configured key matches the token's kid and alg".into());
+        for key in by_kid {
+            match key.verify(token) {
+                Ok(verified) => return Ok(verified),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod anonymous;
 mod email_flow;
 mod hostile;
+mod keys;
 mod metrics;
 mod openapi;
 mod pkce;

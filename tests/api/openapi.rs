@@ -342,12 +342,31 @@ async fn responses_of_real_flows_validate_against_the_contract() {
 }
 
 #[tokio::test]
-async fn jwks_of_rsa_keys_validates_against_the_contract() {
-    let private = include_str!("../fixtures/keys/rsa2048-private.pem");
-    let public = include_str!("../fixtures/keys/rsa2048-public.pem");
-    let secret = json!({"type": "RS256", "key": public, "signing_key": private}).to_string();
-    let app = TestApp::with(&[&format!("--hasura-graphql-jwt-secret={secret}")]).await;
+async fn jwks_of_rsa_ec_and_ed25519_keys_validates_against_the_contract() {
+    let secret = |alg: &str, public: &str, private: &str| {
+        json!({"type": alg, "key": public, "signing_key": private}).to_string()
+    };
+    let list = format!(
+        "[{},{},{}]",
+        secret(
+            "RS256",
+            include_str!("../fixtures/keys/rsa2048-public.pem"),
+            include_str!("../fixtures/keys/rsa2048-private.pem")
+        ),
+        secret(
+            "ES256",
+            include_str!("../fixtures/keys/ec-p256-public.pem"),
+            include_str!("../fixtures/keys/ec-p256-private.pem")
+        ),
+        secret(
+            "Ed25519",
+            include_str!("../fixtures/keys/ed25519-public.pem"),
+            include_str!("../fixtures/keys/ed25519-private.pem")
+        ),
+    );
+    let app = TestApp::with(&[&format!("--hasura-graphql-jwt-secrets={list}")]).await;
     let jwks = app.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.body["keys"].as_array().map(Vec::len), Some(3));
     assert_conforms(&doc(), "get", "/.well-known/jwks.json", &jwks);
 }
 
