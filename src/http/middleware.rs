@@ -295,15 +295,16 @@ async fn read_limited(body: Body) -> Result<Body, BodyError> {
 /// Makes the client's user agent and IP address (by the rate limiter's rules: forwarded
 /// headers only from `AUTH_TRUSTED_PROXIES`) known to a session that starts while the
 /// request is served (`GET /user/sessions` shows them).
-pub async fn client_info(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+pub async fn client_info(
+    State(proxies): State<std::sync::Arc<TrustedProxies>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     let ip = peer.map(|peer| {
-        // A list that does not parse was refused at start-up; here it trusts nobody.
-        let proxies =
-            TrustedProxies::parse(&state.config().rate_limit.trusted_proxies).unwrap_or_default();
         proxies
             .client_ip(
                 peer,

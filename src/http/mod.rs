@@ -72,6 +72,12 @@ pub fn router(state: SharedState) -> Router {
         body: config.server.http_body_read_timeout,
         handler: config.server.http_request_timeout,
     };
+    // Parsed once here, not per request; a list that does not parse was refused at
+    // start-up (the rate limiter parses it too), so the fallback trusts nobody.
+    let proxies = std::sync::Arc::new(
+        crate::domain::client_ip::TrustedProxies::parse(&config.rate_limit.trusted_proxies)
+            .unwrap_or_default(),
+    );
     drop(config);
     let app = match prefix {
         None => api,
@@ -83,7 +89,7 @@ pub fn router(state: SharedState) -> Router {
             state.settings.clone(),
             middleware::conceal_errors,
         ))
-        .layer(from_fn_with_state(state.clone(), middleware::client_info))
+        .layer(from_fn_with_state(proxies, middleware::client_info))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(deadlines, middleware::deadlines))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
