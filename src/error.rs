@@ -327,14 +327,22 @@ impl IntoResponse for ApiError {
                 message,
             } => render(status, code, &message),
             ApiError::Internal(cause) => {
-                tracing::error!(error = %cause, "request failed");
+                tracing::error!(
+                    error = %cause,
+                    trace_id = crate::request_log::current_trace_id().as_str(),
+                    "request failed"
+                );
                 error_response(
                     ErrorCode::InternalServerError,
                     ErrorCode::InternalServerError.message(),
                 )
             }
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "request failed: service unavailable");
+                tracing::warn!(
+                    error = %cause,
+                    trace_id = crate::request_log::current_trace_id().as_str(),
+                    "request failed: service unavailable"
+                );
                 let code = ErrorCode::ServiceUnavailable;
                 let mut res = error_response(code, code.message());
                 res.headers_mut().insert(

@@ -29,6 +29,7 @@ pub mod http;
 pub mod metrics;
 pub mod otel;
 pub mod pg_cluster;
+pub mod request_log;
 pub mod service;
 pub mod settings;
 pub mod startup;

@@ -6,18 +6,37 @@ use prometheus_client::metrics::{
     counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
 };
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: Arc<String>,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
-    method: String,
+    route: Arc<String>,
+    method: &'static str,
+}
+
+/// The label of a request method; methods outside HTTP's own are counted as `OTHER`
+/// (a client could otherwise grow the label set without bound).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -63,6 +82,7 @@ pub struct Metrics {
     rate_limited: Family<BucketLabels, Counter>,
     refresh_reuse: Family<ReuseLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
+    log_lines_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -113,6 +133,12 @@ impl Metrics {
             "Requests refused by a rate-limit bucket",
             rate_limited.clone(),
         );
+        let log_lines_dropped = Counter::default();
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because stdout did not keep up (requests never wait for it)",
+            log_lines_dropped.clone(),
+        );
         registry.register(
             "db_pool_connections",
             "Database pool connections by state",
@@ -127,21 +153,28 @@ impl Metrics {
             rate_limited,
             refresh_reuse,
             pool,
+            log_lines_dropped,
         }
     }
 
-    pub fn record_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn record_request(
+        &self,
+        route: &Arc<String>,
+        method: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route: Arc::clone(route),
+                method,
                 status,
             })
             .inc();
         self.latency
             .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route: Arc::clone(route),
+                method,
             })
             .observe(seconds);
     }
@@ -197,6 +230,11 @@ impl Metrics {
                     state: state.to_owned(),
                 })
                 .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        let dropped = crate::request_log::dropped_lines();
+        let counted = self.log_lines_dropped.get();
+        if dropped > counted {
+            self.log_lines_dropped.inc_by(dropped - counted);
         }
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {

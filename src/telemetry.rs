@@ -26,12 +26,15 @@ pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Flushes exported traces when dropped or shut down.
-pub struct TelemetryGuard(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+/// Flushes exported traces and buffered log lines when shut down (or dropped).
+pub struct TelemetryGuard {
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    _log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
 
 impl TelemetryGuard {
     pub fn shutdown(mut self) {
-        if let Some(provider) = self.0.take()
+        if let Some(provider) = self.provider.take()
             && let Err(e) = provider.shutdown()
         {
             eprintln!("hasura-auth: flushing traces: {e}");
@@ -150,12 +153,26 @@ pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
 
     // A closed stdout (`hasura-auth | head`) must not turn every log line into a
     // complaint on stderr.
+    let mut log_writer = None;
     let fmt_layer = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .log_internal_errors(false)
-            .boxed(),
+        LogFormat::Json => {
+            // JSON is the production format: lines go through a background thread, and
+            // the request line is written by `request_log` without the formatter.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(true)
+                .buffered_lines_limit(LOG_BUFFER_LINES)
+                .thread_name("hasura-auth-log")
+                .finish(crate::request_log::QuietStdout::new());
+            log_writer = Some(guard);
+            crate::request_log::write_json_to(writer.clone());
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_span_list(false)
+                .with_writer(writer)
+                .log_internal_errors(false)
+                .boxed()
+        }
         LogFormat::Text { dev: false } => tracing_subscriber::fmt::layer()
             .with_ansi(ansi_colours())
             .log_internal_errors(false)
@@ -174,13 +191,21 @@ pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
         }
     };
     let otel_layer = provider.as_ref().map(crate::otel::layer);
+    crate::request_log::set_spans(provider.is_some());
     let _ = tracing_subscriber::registry()
         .with(filter(config))
         .with(fmt_layer)
         .with(otel_layer)
         .try_init();
-    TelemetryGuard(provider)
+    TelemetryGuard {
+        provider,
+        _log_writer: log_writer,
+    }
 }
+
+/// Lines the log writer holds while stdout is slow; beyond, lines are dropped (and
+/// counted in `/metrics`) rather than making requests wait.
+const LOG_BUFFER_LINES: usize = 64 * 1024;
 
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed
 /// by flag name). Secrets are masked as `********` by upstream's rule (see

@@ -19,6 +19,7 @@ use crate::domain::client_ip::TrustedProxies;
 use crate::error::{ApiError, ErrorCode, error_response, rendered_code};
 use crate::http::rate_limit::{FORWARDED_FOR, REAL_IP, header_lines};
 use crate::http::state::SharedState;
+use crate::request_log::{self, RequestLine, TraceId};
 use crate::service::session::{CLIENT, ClientInfo};
 use crate::settings::SettingsHandle;
 
@@ -70,56 +71,59 @@ const TRACE_ID: HeaderName = HeaderName::from_static("x-b3-traceid");
 const SPAN_ID: HeaderName = HeaderName::from_static("x-b3-spanid");
 const PARENT_SPAN_ID: HeaderName = HeaderName::from_static("x-b3-parentspanid");
 
-fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-        .map(str::to_owned)
+fn header_id(headers: &HeaderMap, name: &HeaderName) -> Option<TraceId> {
+    headers.get(name).and_then(|v| TraceId::parse(v.as_bytes()))
 }
 
-/// Reads B3 headers (a trace id is generated when absent), logs the request in a span
-/// carrying them, and echoes them on the response.
+/// Reads B3 headers (a trace id is generated when absent), logs the request line, and
+/// echoes the ids on the response. A span is opened only for OpenTelemetry export.
 pub async fn b3_trace(req: Request, next: Next) -> Response {
-    let trace_id = header_str(req.headers(), &TRACE_ID)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let span_id = header_str(req.headers(), &SPAN_ID);
-    let parent = header_str(req.headers(), &PARENT_SPAN_ID);
+    let trace_id = header_id(req.headers(), &TRACE_ID).unwrap_or_else(TraceId::generate);
+    let span_id = header_id(req.headers(), &SPAN_ID);
+    let parent = header_id(req.headers(), &PARENT_SPAN_ID);
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // A clone of the URI shares its bytes: no copy of the path.
+    let uri = req.uri().clone();
+    let path = uri.path();
     let started = std::time::Instant::now();
-    // One span per request: exported to OpenTelemetry when configured.
-    let span = tracing::info_span!(
-        "request",
-        otel.name = %format!("{method} {path}"),
-        otel.kind = "server",
-        http.request.method = %method,
-        url.path = %path,
-        b3.trace_id = %trace_id,
-        http.response.status_code = tracing::field::Empty,
-    );
-    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    span.record("http.response.status_code", res.status().as_u16());
-    let _entered = span.enter();
-    tracing::info!(
-        trace_id = %trace_id,
-        span_id = span_id.as_deref().unwrap_or(""),
-        parent_span_id = parent.as_deref().unwrap_or(""),
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    let mut res = if request_log::spans() {
+        let span = tracing::info_span!(
+            "request",
+            otel.name = %format!("{method} {path}"),
+            otel.kind = "server",
+            http.request.method = %method,
+            url.path = %path,
+            b3.trace_id = trace_id.as_str(),
+            http.response.status_code = tracing::field::Empty,
+        );
+        let res = tracing::Instrument::instrument(
+            request_log::with_trace_id(trace_id, next.run(req)),
+            span.clone(),
+        )
+        .await;
+        span.record("http.response.status_code", res.status().as_u16());
+        res
+    } else {
+        request_log::with_trace_id(trace_id, next.run(req)).await
+    };
+    request_log::log(&RequestLine {
+        trace_id: &trace_id,
+        span_id: span_id.as_ref(),
+        parent_span_id: parent.as_ref(),
+        method: method.as_str(),
+        path,
+        status: res.status().as_u16(),
+        latency_us: started.elapsed().as_micros() as u64,
+    });
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&trace_id) {
-        h.insert(TRACE_ID, v);
-    }
-    if let Some(v) = span_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        h.insert(SPAN_ID, v);
-    }
-    if let Some(v) = parent.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        h.insert(PARENT_SPAN_ID, v);
+    for (name, id) in [
+        (TRACE_ID, Some(trace_id)),
+        (SPAN_ID, span_id),
+        (PARENT_SPAN_ID, parent),
+    ] {
+        if let Some(v) = id.and_then(|id| HeaderValue::from_bytes(id.as_bytes()).ok()) {
+            h.insert(name, v);
+        }
     }
     res
 }
@@ -128,16 +132,19 @@ pub async fn b3_trace(req: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct Metered {
     state: SharedState,
+    /// The route's label, made once: counting a request allocates nothing.
+    label: std::sync::Arc<String>,
     /// The table path without its leading `/` (`signin/email-password`).
     flow: Option<&'static str>,
 }
 
 impl Metered {
-    pub fn new(state: SharedState, path: &'static str) -> Metered {
+    pub fn new(state: SharedState, path: &'static str, label: String) -> Metered {
         let flow = path.trim_start_matches('/');
         let is_flow = flow.starts_with("signin") || flow.starts_with("signup");
         Metered {
             state,
+            label: std::sync::Arc::new(label),
             flow: is_flow.then_some(flow),
         }
     }
@@ -147,18 +154,13 @@ impl Metered {
 /// (`ok` or the error code). Runs as a layer of each route, so the route template is
 /// known and no identifier from the URL ends up in a label.
 pub async fn track_metrics(State(route): State<Metered>, req: Request, next: Next) -> Response {
-    let matched = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().clone();
+    let method = crate::metrics::method_label(req.method());
     let started = std::time::Instant::now();
     let res = next.run(req).await;
     let metrics = &route.state.metrics;
     metrics.record_request(
-        &matched,
-        method.as_str(),
+        &route.label,
+        method,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -61,9 +61,13 @@ pub fn router(state: SharedState) -> Router {
             continue;
         }
         match route.mount {
-            Mount::Api => api = api.route(route.path, layered(&state, route, true)),
+            Mount::Api => {
+                // The label is the path as matched, prefix included.
+                let label = format!("{}{}", prefix.as_deref().unwrap_or(""), route.path);
+                api = api.route(route.path, layered(&state, route, Some(label)));
+            }
             Mount::RootWhenPrefixed if prefix.is_some() => {
-                root = root.route(route.path, layered(&state, route, false));
+                root = root.route(route.path, layered(&state, route, None));
             }
             Mount::RootWhenPrefixed => {}
         }
@@ -102,11 +106,16 @@ pub fn router(state: SharedState) -> Router {
 
 /// A route's handlers under its policy, outermost first: rate limit → Turnstile →
 /// metrics → handler. `MethodRouter::layer` also covers the route's 405 answers.
-fn layered(state: &SharedState, route: Route, metered: bool) -> MethodRouter<SharedState> {
+/// `metrics_label`: the route's label in `/metrics`, if it is counted.
+fn layered(
+    state: &SharedState,
+    route: Route,
+    metrics_label: Option<String>,
+) -> MethodRouter<SharedState> {
     let mut handlers = route.handlers;
-    if metered {
+    if let Some(label) = metrics_label {
         handlers = handlers.layer(from_fn_with_state(
-            middleware::Metered::new(state.clone(), route.path),
+            middleware::Metered::new(state.clone(), route.path, label),
             middleware::track_metrics,
         ));
     }
