@@ -14,6 +14,7 @@
 #
 # Environment: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres), BENCH_PORT (4000),
 # KEEP_DB=1 keeps the database, SKIP_BUILD=1 uses the binaries already built,
+# BENCH_JWT_SECRET replaces the HS256 key (bench/compare.sh gives both servers the same one),
 # SERVER_ENV="RUST_LOG=warn …" adds (space-separated) variables to the server's environment,
 # WAIT_QUIET=1.0 first waits (up to 30 min) for the 1-minute load average to fall below
 # 1.0: the figures mean little while something else loads the machine.
@@ -90,7 +91,7 @@ if [[ $ALG != HS256 ]]; then
     JWT_SECRET=$(python3 -c 'import json,sys; print(json.dumps({"type":sys.argv[3],"key":open(sys.argv[1]).read(),"signing_key":open(sys.argv[2]).read()}))' \
         "$WORK/jwt-public.pem" "$WORK/jwt-private.pem" "$ALG")
 else
-    JWT_SECRET='{"type":"HS256","key":"bench-hs256-secret-0123456789abcdef0123456789abcdef"}'
+    JWT_SECRET=${BENCH_JWT_SECRET:-'{"type":"HS256","key":"bench-hs256-secret-0123456789abcdef0123456789abcdef"}'}
 fi
 
 if [[ -n ${WAIT_QUIET:-} ]]; then

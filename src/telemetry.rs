@@ -205,7 +205,7 @@ pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
 
 /// Lines the log writer holds while stdout is slow; beyond, lines are dropped (and
 /// counted in `/metrics`) rather than making requests wait.
-const LOG_BUFFER_LINES: usize = 64 * 1024;
+const LOG_BUFFER_LINES: usize = 16 * 1024;
 
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed
 /// by flag name). Secrets are masked as `********` by upstream's rule (see

@@ -9,6 +9,7 @@
 //!
 //! See `docs/PERFORMANCE.md` for how to run it and what the figures mean.
 
+mod compare;
 mod http;
 mod procfs;
 mod run;
@@ -101,6 +102,19 @@ pub struct Args {
     /// Also write the Markdown report to this file
     #[arg(long)]
     output: Option<std::path::PathBuf>,
+
+    /// Also write the figures as JSON to this file (the input of --compare-*)
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+
+    /// Runs no load: combines JSON files of upstream runs (this option) and of ours
+    /// (--compare-ours) into a side-by-side table of medians and ratios
+    #[arg(long, num_args = 1.., requires = "compare_ours")]
+    compare_upstream: Vec<std::path::PathBuf>,
+
+    /// JSON files of our server's runs, for --compare-upstream
+    #[arg(long, num_args = 1.., requires = "compare_upstream")]
+    compare_ours: Vec<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -126,6 +140,14 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn bench(args: Args) -> Result<(), String> {
+    if !args.compare_upstream.is_empty() {
+        let table = compare::report(&args.compare_upstream, &args.compare_ours)?;
+        println!("{table}");
+        if let Some(path) = &args.output {
+            std::fs::write(path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(());
+    }
     if args.concurrency == 0 || args.runs == 0 {
         return Err("--concurrency and --runs must be at least 1".into());
     }
@@ -201,6 +223,10 @@ async fn bench(args: Args) -> Result<(), String> {
     };
 
     let rss_peak = pid.as_deref().and_then(|p| procfs::status_kib(p, "VmHWM"));
+    if let Some(path) = &args.json {
+        let json = compare::to_json(&args.label, &results, rss_idle, rss_peak);
+        std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let report = report(
         &args,
         &results,
@@ -284,43 +310,13 @@ fn report(
         load.0.as_deref().unwrap_or("–"),
         load.1.as_deref().unwrap_or("–")
     ));
-    o.push_str(&format!("| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU s / 1k req | PostgreSQL CPU s / 1k req | generator CPU s / 1k req | CPU-bound ceiling req/s ({cpus} CPUs) ² | machine CPU busy | req/s vs upstream (target) | p99 vs target |\n"));
-    o.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    o.push_str(&format!("| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU s / 1k req | PostgreSQL CPU s / 1k req | generator CPU s / 1k req | CPU-bound ceiling req/s ({cpus} CPUs) ² | machine CPU busy |\n"));
+    o.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in results {
         for lane in &r.lanes {
-            let target = r.scenario.target(lane.kind);
-            let vs = match target {
-                Some(t) => match t.upstream_rps {
-                    Some(up) if r.scenario == ScenarioId::Signin => format!(
-                        "{:.2}× of {} (≥ {} req/s) {}",
-                        lane.rps / up,
-                        thousands(up),
-                        t.min_rps,
-                        verdict(lane.rps >= t.min_rps)
-                    ),
-                    Some(up) => format!(
-                        "{:.2}× of {} (≥ {:.1}×) {}",
-                        lane.rps / up,
-                        thousands(up),
-                        t.min_rps / up,
-                        verdict(lane.rps >= t.min_rps)
-                    ),
-                    None => "–".into(),
-                },
-                None => "–".into(),
-            };
-            let p99_vs = match target {
-                Some(t) => format!(
-                    "≤ {:.0} (upstream {:.0}) {}",
-                    t.max_p99_ms,
-                    t.upstream_p99_ms,
-                    verdict(lane.p99_ms <= t.max_p99_ms)
-                ),
-                None => "–".into(),
-            };
             let shared = if r.lanes.len() > 1 { " ¹" } else { "" };
             o.push_str(&format!(
-                "| {} | {} | {:.2} | {:.2} | {}{} | {}{shared} | {}{shared} | {}{shared} | {}{shared} | {} | {vs} | {p99_vs} |\n",
+                "| {} | {} | {:.2} | {:.2} | {}{} | {}{shared} | {}{shared} | {}{shared} | {}{shared} | {} |\n",
                 lane.kind.label(r.scenario),
                 thousands(lane.rps),
                 lane.p50_ms,
@@ -345,7 +341,7 @@ fn report(
     }
     o.push_str("² The CPUs divided by the CPU seconds one request costs the server, PostgreSQL and the generator together: the rate this machine could sustain if nothing else ran on it and nothing but CPU (e.g. WAL flushes) limited it.\n");
     o.push_str(&format!(
-        "\nServer RSS: idle {} MiB (before set-up), {} MiB after set-up, peak {} MiB (VmHWM at the end); targets ≤ 10 idle, ≤ 25 peak (upstream 30.7 / 39.5).\n",
+        "\nServer RSS: idle {} MiB (before set-up), {} MiB after set-up, peak {} MiB (VmHWM at the end).\n",
         mib(mem.idle),
         mib(mem.after_setup),
         mib(mem.peak)
@@ -395,10 +391,6 @@ fn ceiling(r: &ScenarioResult, cpus: usize) -> String {
         return "–".into();
     }
     thousands(cpus as f64 * 1000.0 / per_1k)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "**met**" } else { "**missed**" }
 }
 
 /// `YYYY-MM-DD HH:MM UTC`, without a date library.

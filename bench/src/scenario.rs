@@ -69,36 +69,6 @@ impl ScenarioId {
     }
 
     /// What upstream reached and what this implementation must reach, per lane.
-    pub fn target(self, kind: Kind) -> Option<Target> {
-        let t = |upstream_rps, upstream_p99, rps, p99| {
-            Some(Target {
-                upstream_rps: Some(upstream_rps),
-                upstream_p99_ms: upstream_p99,
-                min_rps: rps,
-                max_p99_ms: p99,
-            })
-        };
-        match (self, kind) {
-            // Where the server alone dominates, p99 must be a third of upstream's.
-            (ScenarioId::Healthz, _) => t(13_600.0, 31.0, 3.0 * 13_600.0, 31.0 / 3.0),
-            (ScenarioId::Jwks, _) => t(12_700.0, 33.0, 3.0 * 12_700.0, 33.0 / 3.0),
-            (ScenarioId::Verify, _) => t(8_850.0, 51.0, 3.0 * 8_850.0, 51.0 / 3.0),
-            (ScenarioId::User, _) => t(3_375.0, 17.0, 2.5 * 3_375.0, 17.0),
-            (ScenarioId::Token, _) => t(1_760.0, 34.0, 2.0 * 1_760.0, 34.0),
-            (ScenarioId::Anonymous, _) => t(2_470.0, 21.0, 2.0 * 2_470.0, 21.0),
-            (ScenarioId::Signin, _) => t(26.0, 1_850.0, 25.0, 1_850.0),
-            // /token must stay fast while sign-ins saturate hashing: p99 as /token alone.
-            (ScenarioId::Mixed, Kind::Token) => Some(Target {
-                upstream_rps: None,
-                upstream_p99_ms: 34.0,
-                min_rps: 0.0,
-                max_p99_ms: 34.0,
-            }),
-            (ScenarioId::Mixed, _) => None,
-        }
-    }
-
-    /// Whether the scenario reads the access tokens (refreshed before each run).
     pub fn needs_access_tokens(self) -> bool {
         matches!(self, ScenarioId::User | ScenarioId::Verify)
     }
@@ -130,12 +100,4 @@ impl Kind {
             (_, Kind::Signin) => "POST /signin/email-password",
         }
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Target {
-    pub upstream_rps: Option<f64>,
-    pub upstream_p99_ms: f64,
-    pub min_rps: f64,
-    pub max_p99_ms: f64,
 }

@@ -27,7 +27,7 @@ pub mod user;
 pub mod verify;
 
 use axum::{
-    Json, Router,
+    Router,
     extract::DefaultBodyLimit,
     http::{Method, StatusCode, Uri},
     middleware::from_fn_with_state,
@@ -45,7 +45,19 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// `"OK"`, upstream's success body for actions without a result.
 pub fn ok() -> Response {
-    Json("OK").into_response()
+    json_bytes(bytes::Bytes::from_static(b"\"OK\""))
+}
+
+/// A 200 answer with a body that is already JSON (no serializer runs).
+pub fn json_bytes(body: bytes::Bytes) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The API, built from [`routes::table`] only: each route carries its own rate-limit and

@@ -59,8 +59,9 @@ pub async fn version() -> Json<Value> {
     Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
 }
 
-pub async fn jwks(State(jwt): State<Arc<JwtKeys>>) -> Json<Value> {
-    Json(jwt.jwks().clone())
+/// Pre-serialized when the keys are loaded: the hot path copies no JSON.
+pub async fn jwks(State(jwt): State<Arc<JwtKeys>>) -> Response {
+    super::json_bytes(jwt.jwks_json())
 }
 
 /// This server's OpenAPI document (`openapi/hasura-auth.json`: upstream's structure,

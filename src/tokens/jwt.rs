@@ -87,6 +87,8 @@ pub struct JwtKeys {
     /// Never empty.
     keys: Vec<JwtKey>,
     jwks: Value,
+    /// `jwks` serialized once: the JWKS route answers these bytes without re-encoding.
+    jwks_json: bytes::Bytes,
 }
 
 /// One configured secret with everything needed to lay out and check claims.
@@ -638,9 +640,12 @@ impl JwtKeys {
         // Upstream answers `{"keys":null}` (a nil Go slice) for an HMAC key; its own
         // OpenAPI document declares `keys` a required array (docs/compatibility.md).
         let published: Vec<Value> = keys.iter().filter_map(|k| k.public_jwk.clone()).collect();
+        let jwks = json!({ "keys": published });
+        let jwks_json = bytes::Bytes::from(jwks.to_string());
         Ok(JwtKeys {
             keys,
-            jwks: json!({ "keys": published }),
+            jwks,
+            jwks_json,
         })
     }
 
@@ -675,6 +680,11 @@ impl JwtKeys {
         &self.jwks
     }
 
+    /// [`Self::jwks`] as JSON bytes, encoded when the keys were loaded (cheap to clone).
+    pub fn jwks_json(&self) -> bytes::Bytes {
+        self.jwks_json.clone()
+    }
+
     /// Signs an access token valid for `ttl_seconds` from now, with the current key.
     pub fn sign(&self, claims: &AccessClaims<'_>, ttl_seconds: i64) -> Result<String, JwtError> {
         let now = chrono::Utc::now().timestamp();
@@ -697,25 +707,23 @@ impl JwtKeys {
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
         // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such variant.
         let header = decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
-        let same_alg = |k: &&JwtKey| k.alg == header.alg;
-        let by_kid: Vec<&JwtKey> = match header.kid.as_deref() {
-            Some(kid) if self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)) => self
-                .keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .filter(same_alg)
-                .collect(),
-            Some(_) => self
-                .keys
-                .iter()
-                .filter(|k| k.kid.is_none())
-                .filter(same_alg)
-                .collect(),
-            None => self.keys.iter().filter(same_alg).collect(),
-        };
+        // A kid that names a configured key selects it; an unknown kid can only match a
+        // key configured without one; no kid tries every key of the algorithm.
+        let kid = header.kid.as_deref();
+        let kid_known =
+            kid.is_some_and(|kid| self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|k| k.alg == header.alg)
+            .filter(|k| match kid {
+                Some(kid) if kid_known => k.kid.as_deref() == Some(kid),
+                Some(_) => k.kid.is_none(),
+                None => true,
+            });
         let mut last =
             JwtError::Invalid("no configured key matches the token's kid and alg".into());
-        for key in by_kid {
+        for key in candidates {
             match key.verify(token) {
                 Ok(verified) => return Ok(verified),
                 Err(e) => last = e,
