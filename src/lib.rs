@@ -26,6 +26,7 @@ pub mod devmode;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod otel;
 pub mod pg_cluster;

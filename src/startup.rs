@@ -480,6 +480,8 @@ pub async fn serve(
 ) -> Result<(), StartupError> {
     let limits = ServerLimits::from_config(&state.config().server);
     let app = crate::http::router(state);
+    // Start-up is over: its code need not stay resident (see `memory`).
+    crate::memory::release_startup_code();
     crate::http::server::serve(listener, app, limits, shutdown).await;
     Ok(())
 }
