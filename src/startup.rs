@@ -148,6 +148,19 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         }
     }
 
+    let (totp_secrets, encrypted) = crate::service::mfa::prepare_totp_secrets(
+        &db,
+        config.mfa.encryption_key.as_ref().map(|k| k.expose()),
+    )
+    .await
+    .map_err(|e| StartupError::Config(e.to_string()))?;
+    if encrypted > 0 {
+        tracing::info!(
+            count = encrypted,
+            "TOTP secrets encrypted with AUTH_ENCRYPTION_KEY"
+        );
+    }
+
     let sms = match crate::adapters::sms::from_config(config, &tls) {
         Ok(sms) => Some(sms),
         Err(e) if config.sms.sms_passwordless_enabled => {
@@ -217,6 +230,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             sessions: sessions.clone(),
             settings: settings.clone(),
+            secrets: totp_secrets,
         }),
         pats: Arc::new(PersonalAccessTokens {
             db: db.clone(),
