@@ -244,6 +244,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             mail: mail.clone(),
             accounts: accounts.clone(),
             settings: settings.clone(),
+            schema,
         }),
         email_change: Arc::new(EmailChange {
             mail: mail.clone(),
