@@ -148,7 +148,7 @@ pub fn table() -> Vec<Route> {
         post("/signin/passwordless/sms",               signin::passwordless_sms::request,       &[Sms, BruteForce],          NO,        Switch(SmsPasswordless), Public),
         post("/signin/passwordless/sms/otp",           signin::passwordless_sms::verify_otp,    &[BruteForce],               NO,        Switch(SmsPasswordless), Public),
         post("/signin/mfa/totp",                       signin::mfa_totp::handle,                &[BruteForce],               NO,        Switch(Mfa),             Public),
-        get("/mfa/totp/generate",                      mfa::totp::generate,                     &[],                         NO,        Switch(Mfa),             Bearer),
+        get("/mfa/totp/generate",                      mfa::totp::generate,                     &[],                         NO,        Switch(Mfa),             ElevatedFirstKey),
         post("/user/mfa",                              user::mfa::handle,                       &[],                         NO,        Switch(Mfa),             Bearer),
         post("/signin/pat",                            signin::pat::handle,                     &[BruteForce],               NO,        Open,                    Public),
         post("/pat",                                   pat::create,                             &[],                         NO,        Open,                    Elevated),
