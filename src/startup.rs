@@ -111,6 +111,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         "database schema ready"
     );
     let schema = report.level();
+    check_locales_fit(&settings, schema)?;
 
     let http = tls
         .http_client()
@@ -303,6 +304,31 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         schema,
         workflows,
     }))
+}
+
+/// Below level 19 `auth.users.locale` is `varchar(2)`: a three-letter locale the policy
+/// could pick would fail every insert, so start-up refuses it with what to do.
+fn check_locales_fit(
+    settings: &RuntimeSettings,
+    schema: crate::db::SchemaLevel,
+) -> Result<(), StartupError> {
+    let max = schema.locale_max_len();
+    let policy = &settings.policy;
+    let too_long: Vec<&str> = policy
+        .allowed_locales
+        .iter()
+        .chain(std::iter::once(&policy.default_locale))
+        .map(String::as_str)
+        .filter(|l| l.chars().count() > max)
+        .collect();
+    if too_long.is_empty() {
+        return Ok(());
+    }
+    Err(StartupError::Config(format!(
+        "AUTH_LOCALE_ALLOWED_LOCALES / AUTH_LOCALE_DEFAULT hold {too_long:?}, longer than the \
+         {max} characters auth.users.locale stores at schema level {schema}: three-letter \
+         locales need level 19 or above (AUTH_MIGRATE_TO_LATEST=true), or remove them"
+    )))
 }
 
 /// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.

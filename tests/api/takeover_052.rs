@@ -398,3 +398,71 @@ async fn password_change_by_reset_ticket_on_a_v18_database_revokes_sessions() {
     assert_eq!(row.get::<_, i64>(1), 1, "the PAT is kept");
     assert_eq!(row.get::<_, i64>(2), 18);
 }
+
+/// Nhost Auth 0.45: locales of 3 characters (migration 19, `varchar(3)`).
+#[tokio::test]
+async fn three_letter_locales_are_stored_from_level_19() {
+    let app = TestApp::with(&[
+        "--email-verification-required=false",
+        "--allowed-locales=en,fil",
+        "--enable-anonymous-users=true",
+    ])
+    .await;
+    let r = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "f@example.com", "password": "a-long-password",
+                   "options": {"locale": "fil"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["locale"], "fil");
+    // Not allowed: the default, silently (as upstream); more than 3: refused.
+    let r = app
+        .post(
+            "/signup/email-password",
+            json!({"email": "h@example.com", "password": "a-long-password",
+                   "options": {"locale": "haw"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["locale"], "en");
+    app.post(
+        "/signup/email-password",
+        json!({"email": "x@example.com", "password": "a-long-password",
+               "options": {"locale": "engl"}}),
+    )
+    .await
+    .assert_error(400, "invalid-request");
+    let r = app
+        .post("/signin/anonymous", json!({"locale": "fil"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["locale"], "fil");
+}
+
+/// A database kept at 18 stores 2 characters: a 3-letter allowed locale stops start-up
+/// with what to do, instead of failing every sign-up that picks it.
+#[tokio::test]
+async fn three_letter_locales_on_a_v18_database_stop_start_up() {
+    let db = TestDb::empty().await;
+    db.client().await.batch_execute(V18).await.expect("v18");
+    let config = hasura_auth::config::Config::from_args([
+        "hasura-auth".to_owned(),
+        format!("--postgres={}", db.url),
+        format!(
+            "--hasura-graphql-jwt-secret={}",
+            crate::support::app::HS256_SECRET
+        ),
+        "--allowed-locales=en,fil".to_owned(),
+    ])
+    .expect("parses");
+    let err = match hasura_auth::startup::build_state(config).await {
+        Ok(_) => panic!("start-up must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("\"fil\"") && err.contains("AUTH_MIGRATE_TO_LATEST"),
+        "{err}"
+    );
+}
