@@ -111,6 +111,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         "database schema ready"
     );
     let schema = report.level();
+    check_locales_fit(&settings, schema)?;
 
     let http = tls
         .http_client()
@@ -146,6 +147,19 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         for provider in oauth.extra_provider_ids() {
             crate::db::oauth::ensure_provider(&client, provider).await?;
         }
+    }
+
+    let (totp_secrets, encrypted) = crate::service::mfa::prepare_totp_secrets(
+        &db,
+        config.mfa.encryption_key.as_ref().map(|k| k.expose()),
+    )
+    .await
+    .map_err(|e| StartupError::Config(e.to_string()))?;
+    if encrypted > 0 {
+        tracing::info!(
+            count = encrypted,
+            "TOTP secrets encrypted with AUTH_ENCRYPTION_KEY"
+        );
     }
 
     let sms = match crate::adapters::sms::from_config(config, &tls) {
@@ -217,6 +231,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             sessions: sessions.clone(),
             settings: settings.clone(),
+            secrets: totp_secrets,
         }),
         pats: Arc::new(PersonalAccessTokens {
             db: db.clone(),
@@ -230,6 +245,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             mail: mail.clone(),
             accounts: accounts.clone(),
             settings: settings.clone(),
+            schema,
         }),
         email_change: Arc::new(EmailChange {
             mail: mail.clone(),
@@ -288,6 +304,31 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         schema,
         workflows,
     }))
+}
+
+/// Below level 19 `auth.users.locale` is `varchar(2)`: a three-letter locale the policy
+/// could pick would fail every insert, so start-up refuses it with what to do.
+fn check_locales_fit(
+    settings: &RuntimeSettings,
+    schema: crate::db::SchemaLevel,
+) -> Result<(), StartupError> {
+    let max = schema.locale_max_len();
+    let policy = &settings.policy;
+    let too_long: Vec<&str> = policy
+        .allowed_locales
+        .iter()
+        .chain(std::iter::once(&policy.default_locale))
+        .map(String::as_str)
+        .filter(|l| l.chars().count() > max)
+        .collect();
+    if too_long.is_empty() {
+        return Ok(());
+    }
+    Err(StartupError::Config(format!(
+        "AUTH_LOCALE_ALLOWED_LOCALES / AUTH_LOCALE_DEFAULT hold {too_long:?}, longer than the \
+         {max} characters auth.users.locale stores at schema level {schema}: three-letter \
+         locales need level 19 or above (AUTH_MIGRATE_TO_LATEST=true), or remove them"
+    )))
 }
 
 /// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.

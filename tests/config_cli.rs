@@ -264,6 +264,7 @@ fn help_never_prints_secret_values() {
         ("AUTH_SMS_TWILIO_AUTH_TOKEN", "s3cr3t-twilio"),
         ("AUTH_SMS_MODICA_PASSWORD", "s3cr3t-modica"),
         ("AUTH_TURNSTILE_SECRET", "s3cr3t-turnstile"),
+        ("AUTH_ENCRYPTION_KEY", "s3cr3t-encryption"),
         ("AUTH_PROVIDER_GITHUB_CLIENT_SECRET", "s3cr3t-github"),
         ("AUTH_PROVIDER_APPLE_PRIVATE_KEY", "s3cr3t-apple"),
         ("AUTH_PROVIDER_TWITTER_CONSUMER_SECRET", "s3cr3t-twitter"),

@@ -333,6 +333,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     // Nhost Auth 0.50's, not v0.42's: counted with ours.
     "disable-auto-signup",
     "hasura-graphql-jwt-secrets",
+    // Nhost Auth 0.43's, not v0.42's.
+    "encryption-key",
 ];
 
 impl Config {

@@ -593,6 +593,15 @@ pub struct MfaConfig {
         default_value = "auth"
     )]
     pub mfa_totp_issuer: String,
+
+    /// Hex key (16, 24 or 32 bytes; 32 advised) that encrypts TOTP secrets at rest (AES-GCM, as Nhost Auth 0.52 stores them); plain secrets are encrypted at start-up. Required once the database holds encrypted secrets
+    #[arg(
+        help_heading = "MFA",
+        long = "encryption-key",
+        env = "AUTH_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub encryption_key: Option<Secret>,
 }
 
 /// WebAuthn (security keys, passkeys).

@@ -18,6 +18,7 @@ pub async fn email_exists(db: &impl GenericClient, email: &Email) -> Result<bool
     Ok(db.query_one(&stmt, &[&email.as_str()]).await?.try_get(0)?)
 }
 
+/// Sets a new password, sessions untouched (the operator's `users set-password`).
 pub async fn set_password_hash(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -27,6 +28,31 @@ pub async fn set_password_hash(
         .prepare_cached("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
         .await?;
     db.execute(&stmt, &[&user_id, &password_hash]).await?;
+    Ok(())
+}
+
+/// Sets a new password and, in the same statement, revokes the user's sessions as Nhost
+/// Auth 0.50.1 does (`UpdateUserChangePassword`): every regular refresh token, and every
+/// OAuth2 refresh token when the schema has that table (`oauth2`); personal access
+/// tokens are kept.
+pub async fn change_password_revoking_sessions(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    password_hash: &str,
+    oauth2: bool,
+) -> Result<(), DbError> {
+    let sql = if oauth2 {
+        "WITH u AS (UPDATE auth.users SET password_hash = $2 WHERE id = $1 RETURNING id), \
+         r AS (DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular'), \
+         o AS (DELETE FROM auth.oauth2_refresh_tokens WHERE user_id = $1) \
+         SELECT count(*) FROM u"
+    } else {
+        "WITH u AS (UPDATE auth.users SET password_hash = $2 WHERE id = $1 RETURNING id), \
+         r AS (DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular') \
+         SELECT count(*) FROM u"
+    };
+    let stmt = db.prepare_cached(sql).await?;
+    db.query_one(&stmt, &[&user_id, &password_hash]).await?;
     Ok(())
 }
 

@@ -52,3 +52,43 @@ pub async fn claim_totp_step(
         .await?;
     Ok(db.query_opt(&stmt, &[&user_id, &step]).await?.is_some())
 }
+
+/// The `WHERE` test 0.52 applies to tell an encrypted `totp_secret` (hex, 64 characters
+/// or more) from a plain base32 one; see `tokens::encryption`.
+const ENCRYPTED: &str = "(length(totp_secret) >= 64 AND totp_secret ~ '^[0-9A-Fa-f]+$')";
+
+/// Users whose TOTP secret is stored plain (not empty, not in the encrypted form).
+pub async fn plain_totp_secrets(db: &impl GenericClient) -> Result<Vec<(Uuid, String)>, DbError> {
+    let sql = format!(
+        "SELECT id, totp_secret FROM auth.users \
+         WHERE totp_secret IS NOT NULL AND totp_secret <> '' AND NOT {ENCRYPTED}"
+    );
+    let rows = db.query(&sql, &[]).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// One TOTP secret stored in the encrypted form, if any (the start-up key check).
+pub async fn one_encrypted_totp_secret(db: &impl GenericClient) -> Result<Option<String>, DbError> {
+    let sql = format!("SELECT totp_secret FROM auth.users WHERE {ENCRYPTED} LIMIT 1");
+    let row = db.query_opt(&sql, &[]).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Replaces the secret only if it is still `old` (compare-and-set): an instance starting
+/// at the same time, or a user generating a new secret meanwhile, wins and is kept.
+pub async fn replace_totp_secret(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbError> {
+    let n = db
+        .execute(
+            "UPDATE auth.users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2",
+            &[&user_id, &old, &new],
+        )
+        .await?;
+    Ok(n == 1)
+}

@@ -41,15 +41,16 @@ impl TryFrom<String> for DisplayName {
     }
 }
 
-/// A two-character locale code, as the contract requires.
+/// A locale code of 2 or 3 characters (v0.42 took exactly 2; Nhost Auth 0.45 allows 3,
+/// e.g. `fil`). Unknown locales still fall back to the default when resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct LocaleCode(String);
 
 impl LocaleCode {
     pub fn parse(s: String) -> Result<Self, String> {
-        if s.chars().count() != 2 {
-            return Err("locale must be exactly 2 characters".to_owned());
+        if !(2..=3).contains(&s.chars().count()) {
+            return Err("locale must be 2 or 3 characters".to_owned());
         }
         Ok(LocaleCode(s))
     }
@@ -95,4 +96,19 @@ pub struct SignUpOptions {
     /// JSON `null` when the client sent none (what upstream stores).
     pub metadata: Value,
     pub redirect_to: String,
+}
+
+#[cfg(test)]
+mod locale_tests {
+    use super::LocaleCode;
+
+    #[test]
+    fn locales_of_two_or_three_characters_are_accepted() {
+        for ok in ["en", "fr", "fil", "haw"] {
+            assert_eq!(LocaleCode::parse(ok.to_owned()).unwrap().as_str(), ok);
+        }
+        for bad in ["", "e", "engl", "english"] {
+            assert!(LocaleCode::parse(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
 }

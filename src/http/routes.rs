@@ -145,21 +145,21 @@ pub fn table() -> Vec<Route> {
         post("/signin/idtoken",                        signin::idtoken::handle,                 &[BruteForce],               NO,        Provider,                Public),
         post("/link/idtoken",                          link::idtoken::handle,                   &[],                         NO,        Provider,                Elevated),
         post("/token/provider/{provider}",             token::provider::refresh,                &[],                         NO,        Provider,                Bearer),
-        post("/signin/passwordless/sms",               signin::passwordless_sms::request,       &[Sms, BruteForce],          NO,        Switch(SmsPasswordless), Public),
+        post("/signin/passwordless/sms",               signin::passwordless_sms::request,       &[Sms, BruteForce],          TURNSTILE,       Switch(SmsPasswordless), Public),
         post("/signin/passwordless/sms/otp",           signin::passwordless_sms::verify_otp,    &[BruteForce],               NO,        Switch(SmsPasswordless), Public),
         post("/signin/mfa/totp",                       signin::mfa_totp::handle,                &[BruteForce],               NO,        Switch(Mfa),             Public),
-        get("/mfa/totp/generate",                      mfa::totp::generate,                     &[],                         NO,        Switch(Mfa),             Bearer),
+        get("/mfa/totp/generate",                      mfa::totp::generate,                     &[],                         NO,        Switch(Mfa),             ElevatedFirstKey),
         post("/user/mfa",                              user::mfa::handle,                       &[],                         NO,        Switch(Mfa),             Bearer),
         post("/signin/pat",                            signin::pat::handle,                     &[BruteForce],               NO,        Open,                    Public),
         post("/pat",                                   pat::create,                             &[],                         NO,        Open,                    Elevated),
-        post("/signin/passwordless/email",             signin::passwordless_email::handle,      &[Email, BruteForce],        NO,        Switch(EmailPasswordless), Public),
-        post("/signin/otp/email",                      signin::otp_email::request,              &[BruteForce],               NO,        Switch(OtpEmail),        Public),
+        post("/signin/passwordless/email",             signin::passwordless_email::handle,      &[Email, BruteForce],        TURNSTILE,       Switch(EmailPasswordless), Public),
+        post("/signin/otp/email",                      signin::otp_email::request,              &[BruteForce],               TURNSTILE,       Switch(OtpEmail),        Public),
         post("/signin/otp/email/verify",               signin::otp_email::verify,               &[BruteForce],               NO,        Open,                    Public),
         post("/user/deanonymize",                      user::deanonymize::handle,               &[EmailIfVerifying],         NO,        Open,                    Bearer),
         post("/user/email/change",                     user::email::change,                     &[Email],                    NO,        Open,                    Elevated),
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
         post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
-        post("/user/password/reset",                   user::password::reset,                   &[Email],                    NO,        Open,                    Public),
+        post("/user/password/reset",                   user::password::reset,                   &[Email],                    TURNSTILE,       Open,                    Public),
         get("/user/sessions",                          user::sessions::list,                    &[],                         NO,        Open,                    Bearer),
         post("/user/sessions/revoke",                  user::sessions::revoke,                  &[],                         NO,        Open,                    Elevated),
         post("/signup/passwordless/email",             signin::passwordless_email::sign_up,     &[Signups],                  TURNSTILE, Switch(EmailPasswordless), Public),
@@ -211,15 +211,22 @@ mod tests {
         buckets
     }
 
-    /// Upstream's Turnstile rule (go/middleware/turnstile.go) for the `/signup/` paths.
-    /// `GET /signup/provider/{provider}` (Nhost Auth 0.50) is a browser navigation, which
-    /// cannot carry the header: newer upstream excludes it too.
+    /// Upstream's Turnstile rule (go/middleware/turnstile.go, `requiresTurnstile`, since
+    /// Nhost Auth 0.44): sign-up, passwordless sign-in (magic link, email OTP, SMS) and the
+    /// password-reset request; not verification steps (`…/verify`, the SMS code
+    /// `/signin/passwordless/sms/otp`), callbacks, nor the browser navigations
+    /// `GET /signin|signup/provider/{provider}`, which cannot carry the header.
     fn upstream_turnstile(path: &str) -> Challenge {
-        if path.starts_with("/signup/")
-            && !path.starts_with("/signup/provider/")
-            && !path.ends_with("/verify")
-            && !path.ends_with("/callback")
-        {
+        let exempt = path.ends_with("/verify")
+            || path.ends_with("/callback")
+            || path == "/signin/passwordless/sms/otp"
+            || path.starts_with("/signin/provider/")
+            || path.starts_with("/signup/provider/");
+        let covered = path.starts_with("/signup/")
+            || path.starts_with("/signin/passwordless/")
+            || path.starts_with("/signin/otp/")
+            || path == "/user/password/reset";
+        if covered && !exempt {
             Challenge::Turnstile
         } else {
             Challenge::NoChallenge
@@ -260,6 +267,10 @@ mod tests {
             guarded,
             [
                 "/signup/email-password",
+                "/signin/passwordless/sms",
+                "/signin/passwordless/email",
+                "/signin/otp/email",
+                "/user/password/reset",
                 "/signup/passwordless/email",
                 "/signup/otp/email",
                 "/signup/passwordless/sms",

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::service::session::Session;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::tokens::VerifiedToken;
+use crate::tokens::encryption::{SecretCipher, StoredSecretError, TotpSecretStore};
 use crate::tokens::secret::Redacted;
 
 pub const MFA_TYPE_TOTP: &str = "totp";
@@ -38,6 +39,8 @@ pub struct TotpMfa {
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
     pub(crate) settings: crate::settings::SettingsHandle,
+    /// `AUTH_ENCRYPTION_KEY`: how secrets are written, and read back.
+    pub(crate) secrets: TotpSecretStore,
 }
 
 impl TotpMfa {
@@ -51,8 +54,14 @@ impl TotpMfa {
 
     /// Accepts `code` for the user's secret once: valid within ±1 step and for a step
     /// later than any accepted before (no replay).
-    async fn accept_totp(&self, user_id: Uuid, secret: &str, code: &str) -> Result<(), ApiError> {
-        let key = TotpKey::from_secret(secret).map_err(|e| {
+    async fn accept_totp(&self, user_id: Uuid, stored: &str, code: &str) -> Result<(), ApiError> {
+        let secret = self.secrets.from_stored(stored).map_err(|e| {
+            // Start-up refuses a database whose secrets the key cannot read, so this is a
+            // secret written since by something with another key.
+            tracing::error!(user = %user_id, error = %e, "TOTP secret cannot be decrypted");
+            ApiError::internal(e)
+        })?;
+        let key = TotpKey::from_secret(&secret).map_err(|e| {
             tracing::warn!(user = %user_id, error = %e, "unreadable TOTP secret");
             ApiError::Code(ErrorCode::InvalidTotp)
         })?;
@@ -95,7 +104,11 @@ impl TotpMfa {
         );
         let image_url = qr::png_data_url(&url, QR_SIZE).map_err(ApiError::internal)?;
         let db = self.db.get().await?;
-        mfa_db::set_totp_secret(&db, user.id, &secret).await?;
+        let stored = self
+            .secrets
+            .to_stored(&secret)
+            .map_err(ApiError::internal)?;
+        mfa_db::set_totp_secret(&db, user.id, &stored).await?;
         Ok(TotpSetup {
             image_url: Redacted::new(image_url),
             totp_secret: Redacted::new(secret),
@@ -164,4 +177,65 @@ impl TotpMfa {
         self.accept_totp(user.id, secret, code).await?;
         self.sessions.new_session(&user).await
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TotpSecretsStartupError {
+    #[error("{0}")]
+    BadKey(crate::tokens::encryption::EncryptionError),
+    #[error(
+        "the database holds encrypted TOTP secrets (written by Nhost Auth 0.43 or later, or \
+         by this service with AUTH_ENCRYPTION_KEY) but AUTH_ENCRYPTION_KEY is not set: set it \
+         to the key they were encrypted with, or users with TOTP could not sign in"
+    )]
+    KeyMissing,
+    #[error(
+        "AUTH_ENCRYPTION_KEY does not decrypt the TOTP secrets in the database (they were \
+         encrypted with another key): set the key they were encrypted with"
+    )]
+    WrongKey,
+    #[error("encrypting TOTP secrets: {0}")]
+    Encrypt(crate::tokens::encryption::EncryptionError),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+}
+
+/// Start-up step for `AUTH_ENCRYPTION_KEY` (as Nhost Auth 0.52's `EncryptTOTPSecrets`):
+/// refuses a database whose encrypted secrets the configuration cannot read, then, with a
+/// key, encrypts every plain secret in place. Safe with several instances starting at once:
+/// each row is replaced only if it still holds the plain value that was read.
+/// Returns the store the workflows use and the number of secrets this call encrypted.
+pub async fn prepare_totp_secrets(
+    db: &crate::db::DbPool,
+    key: Option<&str>,
+) -> Result<(TotpSecretStore, usize), TotpSecretsStartupError> {
+    let cipher = key
+        .filter(|k| !k.trim().is_empty())
+        .map(SecretCipher::from_hex)
+        .transpose()
+        .map_err(TotpSecretsStartupError::BadKey)?;
+    let store = TotpSecretStore::new(cipher);
+    let client = db.get().await.map_err(crate::db::DbError::from)?;
+    if let Some(sample) = mfa_db::one_encrypted_totp_secret(&client).await? {
+        match store.from_stored(&sample) {
+            Ok(_) => {}
+            Err(StoredSecretError::NoKey) => return Err(TotpSecretsStartupError::KeyMissing),
+            Err(StoredSecretError::Encryption(_)) => {
+                return Err(TotpSecretsStartupError::WrongKey);
+            }
+        }
+    }
+    let Some(cipher) = store.cipher() else {
+        return Ok((store, 0));
+    };
+    let mut encrypted = 0;
+    for (user_id, plain) in mfa_db::plain_totp_secrets(&client).await? {
+        let sealed = cipher
+            .encrypt(&plain)
+            .map_err(TotpSecretsStartupError::Encrypt)?;
+        if mfa_db::replace_totp_secret(&client, user_id, &plain, &sealed).await? {
+            encrypted += 1;
+        }
+    }
+    Ok((store, encrypted))
 }

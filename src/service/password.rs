@@ -20,6 +20,8 @@ pub struct PasswordChange {
     pub(crate) mail: crate::service::email::Mail,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) settings: crate::settings::SettingsHandle,
+    /// Whether OAuth2 refresh tokens exist to revoke (level 20 and above).
+    pub(crate) schema: crate::db::schema_level::SchemaLevel,
 }
 
 impl PasswordChange {
@@ -74,6 +76,9 @@ impl PasswordChange {
     /// The new password is checked before the ticket is touched, and the ticket is
     /// consumed in the same transaction as the change, so a refused password or an
     /// account that fails the user check leaves the ticket usable (upstream burns it).
+    ///
+    /// Either way the user's sessions end with the change, as in Nhost Auth 0.50.1: every
+    /// regular refresh token (and OAuth2 refresh token) is deleted; PATs are kept.
     pub async fn change_password(
         &self,
         token: Option<VerifiedToken>,
@@ -99,7 +104,13 @@ impl PasswordChange {
             self.password_rules.check(&new_password).await?;
             let hash = self.passwords.hash(new_password.expose()).await?;
             let db = self.db.get().await?;
-            email_flows::set_password_hash(&db, user.id, &hash).await?;
+            email_flows::change_password_revoking_sessions(
+                &db,
+                user.id,
+                &hash,
+                self.schema.has_oauth2_tables(),
+            )
+            .await?;
             return Ok(());
         }
 
@@ -118,7 +129,13 @@ impl PasswordChange {
         self.accounts.check(&user, Tolerate::default())?;
         // Hashed only once the ticket is known good: bogus tickets cost no bcrypt time.
         let hash = self.passwords.hash(new_password.expose()).await?;
-        email_flows::set_password_hash(&tx, user.id, &hash).await?;
+        email_flows::change_password_revoking_sessions(
+            &tx,
+            user.id,
+            &hash,
+            self.schema.has_oauth2_tables(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -21,6 +21,7 @@ mod signup_email_password;
 mod signup_routes;
 mod system;
 mod takeover;
+mod takeover_052;
 mod token;
 mod user;
 mod verify;

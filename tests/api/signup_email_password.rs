@@ -164,7 +164,7 @@ async fn signup_option_errors() {
             400,
             "invalid-request",
         ),
-        (json!({"locale": "eng"}), 400, "invalid-request"),
+        (json!({"locale": "engl"}), 400, "invalid-request"),
         (json!({"unknown": true}), 400, "invalid-request"),
         (json!({"metadata": "not-an-object"}), 400, "invalid-request"),
     ];

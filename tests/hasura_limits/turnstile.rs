@@ -145,3 +145,41 @@ async fn turnstile_guards_exactly_the_routes_that_declare_it() {
     }
     assert!(fake.requests().is_empty());
 }
+
+/// Nhost Auth 0.44's coverage: passwordless sign-in and the password-reset request are
+/// challenged too; the SMS code step and email verification are not.
+#[tokio::test]
+async fn turnstile_covers_passwordless_sign_in_and_password_reset() {
+    let fake = cloudflare().await;
+    let app = app(
+        &format!("{}/siteverify", fake.base),
+        &["--email-passwordless-enabled=true"],
+    )
+    .await;
+    let post = |path: &'static str, body: serde_json::Value, token: Option<&'static str>| {
+        let mut req = app.http.post(app.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.header("x-cf-turnstile-response", t);
+        }
+        async move { crate::support::app::Reply::read(req.send().await.unwrap()).await }
+    };
+    for path in ["/user/password/reset", "/signin/passwordless/email"] {
+        let body = json!({"email": "nobody@example.com"});
+        let r = post(path, body.clone(), None).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        let r = post(path, body.clone(), Some("bad-token")).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        let r = post(path, body, Some("good-token")).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+    let before = fake.requests().len();
+    // The SMS code step is not challenged (its answer is about the code, not Turnstile).
+    let r = post(
+        "/signin/passwordless/sms/otp",
+        json!({"phoneNumber": "+33600000000", "otp": "123456"}),
+        None,
+    )
+    .await;
+    assert_ne!(r.status, 403, "{}", r.text);
+    assert_eq!(fake.requests().len(), before);
+}

@@ -273,3 +273,33 @@ async fn link_idtoken_requires_an_elevated_token_when_configured() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.body["error"], "elevated-claim-required");
 }
+
+/// Nhost Auth 0.48: `AUTH_PROVIDER_GOOGLE_AUDIENCE` / `AUTH_PROVIDER_APPLE_AUDIENCE` are
+/// comma lists; a token for any listed audience is accepted, any other refused.
+#[tokio::test]
+async fn id_token_audiences_may_be_lists() {
+    let jwks = FakeProvider::start(Settings::new("unused", "unused", ClientAuth::Body)).await;
+    let flags = vec![
+        format!("--google-audience=web-client.test, {GOOGLE_AUD}"),
+        format!("--google-jwks-url={}", jwks.url("/jwks")),
+        format!("--apple-audience={APPLE_AUD},com.example.watch"),
+        format!("--apple-jwks-url={}", jwks.url("/jwks")),
+    ];
+    let app = super::app(&flags, &[]).await;
+    for (i, aud) in ["web-client.test", GOOGLE_AUD].into_iter().enumerate() {
+        let mut claims = google_claims(&format!("g-{i}"), &format!("g{i}@gmail.test"));
+        claims["aud"] = json!(aud);
+        let r = sign_in(&app, "google", &jwks.keys.sign(&claims), "raw-nonce").await;
+        assert_eq!(r.status, 200, "{aud}: {}", r.text);
+    }
+    let mut claims = google_claims("g-x", "gx@gmail.test");
+    claims["aud"] = json!("someone-else.test");
+    let r = sign_in(&app, "google", &jwks.keys.sign(&claims), "raw-nonce").await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let apple = json!({"iss": "https://appleid.apple.com", "aud": "com.example.watch",
+                       "sub": "001.apple.watch", "email": "w@privaterelay.appleid.test",
+                       "email_verified": "true", "iat": now(), "exp": now() + 600,
+                       "nonce": hashed("raw-nonce")});
+    let r = sign_in(&app, "apple", &jwks.keys.sign(&apple), "raw-nonce").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

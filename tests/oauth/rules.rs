@@ -207,7 +207,7 @@ async fn bad_requests_to_start_a_sign_in_answer_json() {
     flow::start(&app, "google", "displayName=a%2Fb")
         .await
         .assert_error(400, "invalid-request");
-    flow::start(&app, "google", "locale=fra")
+    flow::start(&app, "google", "locale=fran")
         .await
         .assert_error(400, "invalid-request");
     flow::start(&app, "google", "metadata=not-json")

@@ -116,3 +116,39 @@ async fn elevation_claim_of_another_user_does_not_count() {
         200
     );
 }
+
+/// `GET /mfa/totp/generate` is elevated since Nhost Auth 0.51 (#4493), with the exemption
+/// of `/user/webauthn/add`: a user without a security key sets TOTP up with a plain token.
+#[tokio::test]
+async fn totp_generate_needs_elevation_once_the_user_has_a_security_key() {
+    for (mode, key, elevated, passes) in [
+        ("disabled", true, false, true),
+        ("recommended", false, false, true),
+        ("recommended", true, false, false),
+        ("recommended", true, true, true),
+        ("required", false, false, true),
+        ("required", true, false, false),
+        ("required", true, true, true),
+    ] {
+        let app = TestApp::with(&[
+            NO_VERIFY,
+            "--mfa-enabled=true",
+            &format!("--require-elevated-claim={mode}"),
+        ])
+        .await;
+        let (user_id, _) = user_with_token(&app, "t@example.com").await;
+        if key {
+            add_security_key(&app, user_id).await;
+        }
+        let r = app
+            .get_auth("/mfa/totp/generate", &token_for(&app, user_id, elevated))
+            .await;
+        let case = format!("mode={mode} key={key} elevated={elevated}");
+        if passes {
+            assert_eq!(r.status, 200, "{case}: {}", r.text);
+            assert!(r.body["totpSecret"].is_string(), "{case}");
+        } else {
+            r.assert_error(400, "elevated-claim-required");
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod support;
 mod common;
 mod elevation;
 mod mfa;
+mod mfa_encryption;
 mod pat;
 mod provider;
 mod sms;
