@@ -333,6 +333,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     // Nhost Auth 0.50's, not v0.42's: counted with ours.
     "disable-auto-signup",
     "hasura-graphql-jwt-secrets",
+    "upstream-generation",
 ];
 
 impl Config {

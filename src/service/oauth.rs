@@ -539,8 +539,7 @@ impl OAuthSignIn {
             .await?;
         let client = self.db.get().await?;
         if !db::insert_link(&client, user.id, link).await? {
-            // That provider account is already linked (to this user or another).
-            return Err(ErrorCode::InvalidRequest.into());
+            return Err(already_linked(&client, user.id, link).await?);
         }
         Ok(user.id)
     }
@@ -739,7 +738,7 @@ impl OAuthSignIn {
         };
         let client = self.db.get().await?;
         if !db::insert_link(&client, user.id, &link).await? {
-            return Err(ErrorCode::InvalidRequest.into());
+            return Err(already_linked(&client, user.id, &link).await?);
         }
         Ok(())
     }
@@ -802,6 +801,24 @@ impl OAuthSignIn {
             refresh_token: tokens.refresh_token.map(Redacted::new),
         })
     }
+}
+
+/// The answer when linking a provider account that is already linked: to another user,
+/// `provider-account-already-linked` under 0.52 (v0.42: `invalid-request`); to the
+/// caller, `invalid-request` under both.
+async fn already_linked(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: Uuid,
+    link: &ProviderLink<'_>,
+) -> Result<ApiError, ApiError> {
+    let holder = db::find_user_by_provider(client, link.provider_id, link.provider_user_id).await?;
+    Ok(match holder {
+        Some(other) if other.id != user_id => ApiError::Changed {
+            v0_42: ErrorCode::InvalidRequest,
+            v0_52: ErrorCode::ProviderAccountAlreadyLinked,
+        },
+        _ => ErrorCode::InvalidRequest.into(),
+    })
 }
 
 #[cfg(test)]
