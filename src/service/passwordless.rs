@@ -190,12 +190,15 @@ impl EmailSignIn {
         if !looks_like_code(otp) {
             return Err(INVALID_OTP);
         }
-        let mut client = self.db.get().await?;
+        let client = self.db.get().await?;
         let user = users::find_by_email(&client, &email).await?;
         let attempt = match &user {
             Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
             None => Attempt::NoCode,
         };
+        // No connection is held while bcrypt runs: a burst of guesses must not drain
+        // the pool.
+        drop(client);
         let (hash, attempts) = match &attempt {
             Attempt::Check {
                 code_hash,
@@ -216,6 +219,7 @@ impl EmailSignIn {
             });
         };
         let code_hash = code_hash.to_owned();
+        let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
         if !email_otp::consume(&tx, user.id, &code_hash).await? {
             return Err(INVALID_OTP);
