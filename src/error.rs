@@ -582,6 +582,123 @@ mod tests {
         assert!(!body.to_string().contains("refused"), "{body}");
     }
 
+    async fn served(err: ApiError, generation: Generation, conceal: bool) -> (u16, Value) {
+        let res = for_contract(err.into_response(), generation, conceal);
+        let status = res.status().as_u16();
+        (status, body(res).await)
+    }
+
+    use serde_json::{Value, json};
+
+    #[tokio::test]
+    async fn a_refused_bearer_is_400_under_0_42_and_401_under_0_52() {
+        let missing = || ApiError::Unauthorized {
+            refusal: AuthRefusal::Missing,
+            scheme: SecurityScheme::BearerAuth,
+        };
+        let (status, b) = served(missing(), Generation::V0_42, false).await;
+        assert_eq!(status, 400);
+        assert_eq!(b["error"], "invalid-request");
+        assert_eq!(
+            b["message"],
+            "authorization header with a bearer token is required"
+        );
+        let (status, b) = served(missing(), Generation::V0_52, true).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            b,
+            json!({"error": "unauthorized", "reason": "missing or malformed authorization header",
+                   "securityScheme": "BearerAuth"})
+        );
+        let not_elevated = ApiError::Unauthorized {
+            refusal: AuthRefusal::NotElevated,
+            scheme: SecurityScheme::BearerAuthElevated,
+        };
+        assert_eq!(not_elevated.code(), ErrorCode::ElevatedClaimRequired);
+        let (status, b) = served(not_elevated, Generation::V0_52, false).await;
+        assert_eq!(status, 401);
+        assert_eq!(b["reason"], "elevated claim required");
+        assert_eq!(b["securityScheme"], "BearerAuthElevated");
+        // The plain code, wherever it comes from, is the same refusal under 0.52.
+        let (status, b) = served(
+            ErrorCode::ElevatedClaimRequired.into(),
+            Generation::V0_52,
+            false,
+        )
+        .await;
+        assert_eq!((status, b["error"].clone()), (401, json!("unauthorized")));
+    }
+
+    #[tokio::test]
+    async fn renamed_and_changed_codes_follow_the_contract() {
+        let (status, b) = served(
+            ErrorCode::EmailAlreadyInUse.into(),
+            Generation::V0_42,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (409, json!("email-already-in-use"))
+        );
+        let (status, b) = served(
+            ErrorCode::EmailAlreadyInUse.into(),
+            Generation::V0_52,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (409, json!("user-already-exists"))
+        );
+        assert_eq!(b["status"], 409);
+
+        let burned = || ApiError::Changed {
+            v0_42: ErrorCode::InvalidTicket,
+            v0_52: ErrorCode::OtpTooManyAttempts,
+        };
+        let (status, b) = served(burned(), Generation::V0_42, false).await;
+        assert_eq!((status, b["error"].clone()), (401, json!("invalid-ticket")));
+        let (status, b) = served(burned(), Generation::V0_52, false).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("otp-too-many-attempts"))
+        );
+        // Concealment applies to the code of the contract served.
+        let (status, b) = served(burned(), Generation::V0_52, true).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("invalid-request"))
+        );
+        let (_, b) = served(burned(), Generation::V0_42, true).await;
+        assert_eq!(b["error"], "invalid-request");
+        // Not sensitive: shown even when concealing.
+        let linked = ApiError::Changed {
+            v0_42: ErrorCode::InvalidRequest,
+            v0_52: ErrorCode::ProviderAccountAlreadyLinked,
+        };
+        let (status, b) = served(linked, Generation::V0_52, true).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("provider-account-already-linked"))
+        );
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_the_same_under_both() {
+        for generation in [Generation::V0_42, Generation::V0_52] {
+            let (status, b) = served(ApiError::validation("bad input"), generation, false).await;
+            assert_eq!(status, 400);
+            assert_eq!(
+                b,
+                json!({"error": "invalid-request", "message": "bad input", "status": 400})
+            );
+            let (status, _) =
+                served(ErrorCode::InvalidEmailPassword.into(), generation, false).await;
+            assert_eq!(status, 401);
+        }
+    }
+
     /// Every `.rs` file under `dir`, recursively.
     fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir)

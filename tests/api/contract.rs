@@ -324,7 +324,6 @@ async fn an_explicit_generation_is_independent_of_the_schema_level() {
 #[tokio::test]
 async fn an_unknown_generation_is_refused_at_start_up() {
     let err = hasura_auth::config::Config::from_args(["hasura-auth", "--upstream-generation=0.47"])
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.to_string().contains("0.47"), "{err}");
 }
