@@ -310,6 +310,45 @@ impl ApiError {
     }
 }
 
+/// An error code as each contract spells it, for answers that are not JSON error bodies
+/// (the `error=` of a redirect), which [`for_contract`] cannot rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractCode {
+    pub v0_42: ErrorCode,
+    pub v0_52: ErrorCode,
+}
+
+impl ContractCode {
+    pub fn in_generation(self, generation: Generation) -> ErrorCode {
+        match generation {
+            Generation::V0_42 => self.v0_42,
+            Generation::V0_52 => self.v0_52,
+        }
+    }
+}
+
+impl From<ErrorCode> for ContractCode {
+    fn from(code: ErrorCode) -> Self {
+        ContractCode {
+            v0_42: code,
+            v0_52: code.in_generation(Generation::V0_52),
+        }
+    }
+}
+
+impl ApiError {
+    /// The code of this error under each contract.
+    pub fn contract_code(&self) -> ContractCode {
+        match self {
+            ApiError::Changed { v0_42, v0_52 } => ContractCode {
+                v0_42: *v0_42,
+                v0_52: *v0_52,
+            },
+            other => other.code().into(),
+        }
+    }
+}
+
 /// Why a bearer-protected route refused the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthRefusal {

@@ -26,7 +26,7 @@ use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
 use crate::db::users;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::domain::{CodeChallenge, Email};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ContractCode, ErrorCode};
 use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
@@ -96,7 +96,8 @@ impl std::fmt::Debug for ProviderCallback {
 pub struct CallbackOutcome {
     pub target: Url,
     pub params: Vec<(&'static str, String)>,
-    pub error: Option<ErrorCode>,
+    /// The error to report, as each contract spells it.
+    pub error: Option<ContractCode>,
 }
 
 /// The parameters may carry a refresh token: only their names are shown.
@@ -371,10 +372,12 @@ impl OAuthSignIn {
     ) -> Result<CallbackOutcome, ApiError> {
         let client_url = Url::parse(&self.settings.config().client.client_url)
             .map_err(|e| ApiError::internal(format!("AUTH_CLIENT_URL: {e}")))?;
-        let fail = |target: &Url, params: Vec<(&'static str, String)>, code| CallbackOutcome {
-            target: target.clone(),
-            params,
-            error: Some(code),
+        let fail = |target: &Url, params: Vec<(&'static str, String)>, code: ContractCode| {
+            CallbackOutcome {
+                target: target.clone(),
+                params,
+                error: Some(code),
+            }
         };
 
         let taken = {
@@ -388,7 +391,11 @@ impl OAuthSignIn {
             _ => None,
         };
         let Some(kept) = kept else {
-            return Ok(fail(&client_url, Vec::new(), ErrorCode::InvalidState));
+            return Ok(fail(
+                &client_url,
+                Vec::new(),
+                ErrorCode::InvalidState.into(),
+            ));
         };
         // The allow-list may have changed since the sign-in started (`/change-env`).
         let Ok(redirect_to) = self
@@ -399,11 +406,15 @@ impl OAuthSignIn {
             return Ok(fail(
                 &client_url,
                 Vec::new(),
-                ErrorCode::RedirectToNotAllowed,
+                ErrorCode::RedirectToNotAllowed.into(),
             ));
         };
         let Ok(target) = Url::parse(&redirect_to) else {
-            return Ok(fail(&client_url, Vec::new(), ErrorCode::InvalidRequest));
+            return Ok(fail(
+                &client_url,
+                Vec::new(),
+                ErrorCode::InvalidRequest.into(),
+            ));
         };
         let mut params: Vec<(&'static str, String)> = Vec::new();
         if let Some(s) = &kept.client_state {
@@ -420,10 +431,14 @@ impl OAuthSignIn {
                 "provider_error_url",
                 cb.error_uri.clone().unwrap_or_default(),
             ));
-            return Ok(fail(&client_url, params, ErrorCode::OauthProviderError));
+            return Ok(fail(
+                &client_url,
+                params,
+                ErrorCode::OauthProviderError.into(),
+            ));
         }
         let Some(provider) = self.oauth.get(&cb.provider) else {
-            return Ok(fail(&target, params, ErrorCode::DisabledEndpoint));
+            return Ok(fail(&target, params, ErrorCode::DisabledEndpoint.into()));
         };
         let completed = provider
             .complete(CallbackInput {
@@ -445,7 +460,7 @@ impl OAuthSignIn {
                     OAuthError::Profile(_) => ErrorCode::OauthProfileFetchFailed,
                     _ => ErrorCode::InternalServerError,
                 };
-                return Ok(fail(&target, params, code));
+                return Ok(fail(&target, params, code.into()));
             }
         };
         let link = ProviderLink {
@@ -472,7 +487,7 @@ impl OAuthSignIn {
         let (user_id, refresh_token) = match signed_in {
             Ok(done) => done,
             Err(e) => {
-                let code = e.code();
+                let code = e.contract_code();
                 if let ApiError::Internal(cause) = &e {
                     tracing::error!(error = %cause, "OAuth callback");
                 }
