@@ -20,6 +20,8 @@ use axum::{
 };
 use serde::Serialize;
 
+use crate::contract::Generation;
+
 /// Error identifiers of upstream's contract (OpenAPI `ErrorResponse.error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -57,6 +59,12 @@ pub enum ErrorCode {
     /// Nhost Auth 0.50's code for the explicit sign-up routes (`/signup/idtoken`,
     /// `/signup/provider/{provider}`): the account already exists.
     UserAlreadyExists,
+    /// Nhost Auth 0.43's: the provider account is already linked to another user (0.52
+    /// contract only; v0.42 answers `invalid-request`).
+    ProviderAccountAlreadyLinked,
+    /// Nhost Auth 0.51's: the one-time code was burned by too many wrong guesses (0.52
+    /// contract only).
+    OtpTooManyAttempts,
     /// Not in the OpenAPI enum: upstream's validator rejects non-elevated tokens on
     /// `BearerAuthElevated` routes with a 400 whose text contains this identifier.
     ElevatedClaimRequired,
@@ -105,6 +113,8 @@ impl ErrorCode {
             InvalidOtp => "invalid-otp",
             CannotSendSms => "cannot-send-sms",
             UserAlreadyExists => "user-already-exists",
+            ProviderAccountAlreadyLinked => "provider-account-already-linked",
+            OtpTooManyAttempts => "otp-too-many-attempts",
             ElevatedClaimRequired => "elevated-claim-required",
             ServiceUnavailable => "service-unavailable",
             UnsupportedMediaType => "unsupported-media-type",
@@ -162,11 +172,22 @@ impl ErrorCode {
             InvalidOtp => "Invalid or expired OTP",
             CannotSendSms => "Cannot send SMS, check your phone number is correct",
             UserAlreadyExists => "User already exists",
+            ProviderAccountAlreadyLinked => "This provider account is already linked to a user",
+            OtpTooManyAttempts => "Too many incorrect attempts, please request a new OTP",
             ElevatedClaimRequired => "Elevated claim required",
             ServiceUnavailable => "The service is temporarily unavailable, try again later",
             UnsupportedMediaType => {
                 "The request body must be JSON (Content-Type: application/json)"
             }
+        }
+    }
+
+    /// The code the given contract uses for what v0.42 calls `self` (Nhost Auth 0.52
+    /// renamed `email-already-in-use` to `user-already-exists`).
+    pub fn in_generation(self, generation: Generation) -> ErrorCode {
+        match (self, generation) {
+            (ErrorCode::EmailAlreadyInUse, Generation::V0_52) => ErrorCode::UserAlreadyExists,
+            (code, _) => code,
         }
     }
 
@@ -191,6 +212,7 @@ impl ErrorCode {
                 | NoTotpSecret
                 | InvalidTotp
                 | InvalidOtp
+                | OtpTooManyAttempts
         )
     }
 
@@ -227,6 +249,16 @@ pub enum ApiError {
         code: ErrorCode,
         message: String,
     },
+    /// A bearer-protected route refused the caller: v0.42 answers 400 (`invalid-request`,
+    /// or `elevated-claim-required`), 0.52 answers 401 `unauthorized`.
+    #[error("unauthorized ({scheme:?}): {refusal}")]
+    Unauthorized {
+        refusal: AuthRefusal,
+        scheme: SecurityScheme,
+    },
+    /// An answer whose code changed between the contracts: the code each one sends.
+    #[error("{v0_42} (0.52: {v0_52})")]
+    Changed { v0_42: ErrorCode, v0_52: ErrorCode },
     /// An unexpected failure; the cause is logged, the client sees `internal-server-error`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -266,8 +298,103 @@ impl ApiError {
             ApiError::Code(c) => *c,
             ApiError::Custom { code, .. } => *code,
             ApiError::Validation(_) => ErrorCode::InvalidRequest,
+            ApiError::Unauthorized {
+                refusal: AuthRefusal::NotElevated,
+                ..
+            } => ErrorCode::ElevatedClaimRequired,
+            ApiError::Unauthorized { .. } => ErrorCode::InvalidRequest,
+            ApiError::Changed { v0_42, .. } => *v0_42,
             ApiError::Internal(_) => ErrorCode::InternalServerError,
             ApiError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+        }
+    }
+}
+
+/// An error code as each contract spells it, for answers that are not JSON error bodies
+/// (the `error=` of a redirect), which [`for_contract`] cannot rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractCode {
+    pub v0_42: ErrorCode,
+    pub v0_52: ErrorCode,
+}
+
+impl ContractCode {
+    pub fn in_generation(self, generation: Generation) -> ErrorCode {
+        match generation {
+            Generation::V0_42 => self.v0_42,
+            Generation::V0_52 => self.v0_52,
+        }
+    }
+}
+
+impl From<ErrorCode> for ContractCode {
+    fn from(code: ErrorCode) -> Self {
+        ContractCode {
+            v0_42: code,
+            v0_52: code.in_generation(Generation::V0_52),
+        }
+    }
+}
+
+impl ApiError {
+    /// The code of this error under each contract.
+    pub fn contract_code(&self) -> ContractCode {
+        match self {
+            ApiError::Changed { v0_42, v0_52 } => ContractCode {
+                v0_42: *v0_42,
+                v0_52: *v0_52,
+            },
+            other => other.code().into(),
+        }
+    }
+}
+
+/// Why a bearer-protected route refused the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// No `Authorization: Bearer <token>` header.
+    Missing,
+    /// The token does not verify (the cause, for v0.42's message).
+    Invalid(String),
+    /// The route wants an elevated token (`AUTH_REQUIRE_ELEVATED_CLAIM`) and this is not.
+    NotElevated,
+}
+
+impl AuthRefusal {
+    /// Nhost Auth 0.52's `reason`.
+    fn reason(&self) -> &'static str {
+        match self {
+            AuthRefusal::Missing => "missing or malformed authorization header",
+            AuthRefusal::Invalid(_) => "invalid or expired token",
+            AuthRefusal::NotElevated => "elevated claim required",
+        }
+    }
+}
+
+impl std::fmt::Display for AuthRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthRefusal::Missing => {
+                f.write_str("authorization header with a bearer token is required")
+            }
+            AuthRefusal::Invalid(cause) => write!(f, "bearer token rejected: {cause}"),
+            AuthRefusal::NotElevated => f.write_str(ErrorCode::ElevatedClaimRequired.message()),
+        }
+    }
+}
+
+/// The OpenAPI security scheme of a refusing route (0.52 names it in its 401 body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityScheme {
+    BearerAuth,
+    BearerAuthElevated,
+}
+
+impl SecurityScheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            SecurityScheme::BearerAuth => "BearerAuth",
+            SecurityScheme::BearerAuthElevated => "BearerAuthElevated",
         }
     }
 }
@@ -289,13 +416,35 @@ struct ErrorBody<'a> {
     status: u16,
 }
 
-/// Marker left on error responses so the concealment middleware can rewrite them.
-#[derive(Clone, Copy)]
-struct RenderedCode(ErrorCode);
+/// Nhost Auth 0.52's body for a refused bearer (its shared request middleware's).
+#[derive(Serialize)]
+struct UnauthorizedBody<'a> {
+    error: &'a str,
+    reason: &'a str,
+    #[serde(rename = "securityScheme")]
+    security_scheme: &'a str,
+}
 
-/// The error code an error response was rendered with, if it is one.
+/// Marker left on error responses so [`for_contract`] can rewrite them: the code sent
+/// under v0.42, and what 0.52 sends instead when that is not derived from the code.
+#[derive(Clone, Copy)]
+struct RenderedCode {
+    code: ErrorCode,
+    v0_52: Option<V052Answer>,
+}
+
+#[derive(Clone, Copy)]
+enum V052Answer {
+    Code(ErrorCode),
+    Unauthorized {
+        reason: &'static str,
+        scheme: SecurityScheme,
+    },
+}
+
+/// The error code an error response was rendered with (v0.42's), if it is one.
 pub fn rendered_code(res: &Response) -> Option<ErrorCode> {
-    res.extensions().get::<RenderedCode>().map(|r| r.0)
+    res.extensions().get::<RenderedCode>().map(|r| r.code)
 }
 
 pub fn error_response(code: ErrorCode, message: &str) -> Response {
@@ -312,8 +461,67 @@ fn render(status: StatusCode, code: ErrorCode, message: &str) -> Response {
         }),
     )
         .into_response();
-    res.extensions_mut().insert(RenderedCode(code));
+    res.extensions_mut()
+        .insert(RenderedCode { code, v0_52: None });
     res
+}
+
+fn with_v0_52(mut res: Response, answer: V052Answer) -> Response {
+    if let Some(r) = res.extensions_mut().get_mut::<RenderedCode>() {
+        r.v0_52 = Some(answer);
+    }
+    res
+}
+
+fn unauthorized(reason: &str, scheme: SecurityScheme) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(UnauthorizedBody {
+            error: "unauthorized",
+            reason,
+            security_scheme: scheme.as_str(),
+        }),
+    )
+        .into_response()
+}
+
+/// The error answers of the contract being served, and `AUTH_CONCEAL_ERRORS`: the one
+/// place where the generations differ in error answers (docs/compatibility.md, "Two
+/// generations"). Errors are rendered in v0.42's contract first; under 0.52 this
+/// rewrites the ones 0.52 answers differently:
+/// - a refused bearer is 401 `{"error":"unauthorized","reason":…,"securityScheme":…}`
+///   (v0.42: 400 `invalid-request` / `elevated-claim-required`);
+/// - `email-already-in-use` is `user-already-exists`;
+/// - [`ApiError::Changed`] answers take their 0.52 code (`invalid-otp`,
+///   `otp-too-many-attempts`, `provider-account-already-linked`).
+///
+/// Concealment applies to the code of the contract served (the 401 reveals nothing).
+pub fn for_contract(res: Response, generation: Generation, conceal: bool) -> Response {
+    let Some(rendered) = res.extensions().get::<RenderedCode>().copied() else {
+        return res;
+    };
+    let answer = match generation {
+        Generation::V0_42 => V052Answer::Code(rendered.code),
+        Generation::V0_52 => match rendered.v0_52 {
+            Some(answer) => answer,
+            None if rendered.code == ErrorCode::ElevatedClaimRequired => V052Answer::Unauthorized {
+                reason: AuthRefusal::NotElevated.reason(),
+                scheme: SecurityScheme::BearerAuthElevated,
+            },
+            None => V052Answer::Code(rendered.code.in_generation(generation)),
+        },
+    };
+    match answer {
+        V052Answer::Unauthorized { reason, scheme } => unauthorized(reason, scheme),
+        V052Answer::Code(code) => {
+            let shown = code.visible(conceal);
+            if shown == rendered.code {
+                res
+            } else {
+                error_response(shown, shown.message())
+            }
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -321,6 +529,26 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Code(code) => error_response(code, code.message()),
             ApiError::Validation(msg) => error_response(ErrorCode::InvalidRequest, &msg),
+            ApiError::Unauthorized { refusal, scheme } => {
+                let res = match &refusal {
+                    AuthRefusal::NotElevated => error_response(
+                        ErrorCode::ElevatedClaimRequired,
+                        ErrorCode::ElevatedClaimRequired.message(),
+                    ),
+                    _ => error_response(ErrorCode::InvalidRequest, &refusal.to_string()),
+                };
+                with_v0_52(
+                    res,
+                    V052Answer::Unauthorized {
+                        reason: refusal.reason(),
+                        scheme,
+                    },
+                )
+            }
+            ApiError::Changed { v0_42, v0_52 } => with_v0_52(
+                error_response(v0_42, v0_42.message()),
+                V052Answer::Code(v0_52),
+            ),
             ApiError::Custom {
                 status,
                 code,
@@ -391,6 +619,123 @@ mod tests {
         assert_eq!(body["error"], "service-unavailable");
         assert_eq!(body["status"], 503);
         assert!(!body.to_string().contains("refused"), "{body}");
+    }
+
+    async fn served(err: ApiError, generation: Generation, conceal: bool) -> (u16, Value) {
+        let res = for_contract(err.into_response(), generation, conceal);
+        let status = res.status().as_u16();
+        (status, body(res).await)
+    }
+
+    use serde_json::{Value, json};
+
+    #[tokio::test]
+    async fn a_refused_bearer_is_400_under_0_42_and_401_under_0_52() {
+        let missing = || ApiError::Unauthorized {
+            refusal: AuthRefusal::Missing,
+            scheme: SecurityScheme::BearerAuth,
+        };
+        let (status, b) = served(missing(), Generation::V0_42, false).await;
+        assert_eq!(status, 400);
+        assert_eq!(b["error"], "invalid-request");
+        assert_eq!(
+            b["message"],
+            "authorization header with a bearer token is required"
+        );
+        let (status, b) = served(missing(), Generation::V0_52, true).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            b,
+            json!({"error": "unauthorized", "reason": "missing or malformed authorization header",
+                   "securityScheme": "BearerAuth"})
+        );
+        let not_elevated = ApiError::Unauthorized {
+            refusal: AuthRefusal::NotElevated,
+            scheme: SecurityScheme::BearerAuthElevated,
+        };
+        assert_eq!(not_elevated.code(), ErrorCode::ElevatedClaimRequired);
+        let (status, b) = served(not_elevated, Generation::V0_52, false).await;
+        assert_eq!(status, 401);
+        assert_eq!(b["reason"], "elevated claim required");
+        assert_eq!(b["securityScheme"], "BearerAuthElevated");
+        // The plain code, wherever it comes from, is the same refusal under 0.52.
+        let (status, b) = served(
+            ErrorCode::ElevatedClaimRequired.into(),
+            Generation::V0_52,
+            false,
+        )
+        .await;
+        assert_eq!((status, b["error"].clone()), (401, json!("unauthorized")));
+    }
+
+    #[tokio::test]
+    async fn renamed_and_changed_codes_follow_the_contract() {
+        let (status, b) = served(
+            ErrorCode::EmailAlreadyInUse.into(),
+            Generation::V0_42,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (409, json!("email-already-in-use"))
+        );
+        let (status, b) = served(
+            ErrorCode::EmailAlreadyInUse.into(),
+            Generation::V0_52,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (409, json!("user-already-exists"))
+        );
+        assert_eq!(b["status"], 409);
+
+        let burned = || ApiError::Changed {
+            v0_42: ErrorCode::InvalidTicket,
+            v0_52: ErrorCode::OtpTooManyAttempts,
+        };
+        let (status, b) = served(burned(), Generation::V0_42, false).await;
+        assert_eq!((status, b["error"].clone()), (401, json!("invalid-ticket")));
+        let (status, b) = served(burned(), Generation::V0_52, false).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("otp-too-many-attempts"))
+        );
+        // Concealment applies to the code of the contract served.
+        let (status, b) = served(burned(), Generation::V0_52, true).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("invalid-request"))
+        );
+        let (_, b) = served(burned(), Generation::V0_42, true).await;
+        assert_eq!(b["error"], "invalid-request");
+        // Not sensitive: shown even when concealing.
+        let linked = ApiError::Changed {
+            v0_42: ErrorCode::InvalidRequest,
+            v0_52: ErrorCode::ProviderAccountAlreadyLinked,
+        };
+        let (status, b) = served(linked, Generation::V0_52, true).await;
+        assert_eq!(
+            (status, b["error"].clone()),
+            (400, json!("provider-account-already-linked"))
+        );
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_the_same_under_both() {
+        for generation in [Generation::V0_42, Generation::V0_52] {
+            let (status, b) = served(ApiError::validation("bad input"), generation, false).await;
+            assert_eq!(status, 400);
+            assert_eq!(
+                b,
+                json!({"error": "invalid-request", "message": "bad input", "status": 400})
+            );
+            let (status, _) =
+                served(ErrorCode::InvalidEmailPassword.into(), generation, false).await;
+            assert_eq!(status, 401);
+        }
     }
 
     /// Every `.rs` file under `dir`, recursively.

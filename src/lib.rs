@@ -15,12 +15,14 @@
 //! - [`db`]: every SQL statement, plus the embedded schema migrations;
 //! - [`tokens`]: JWTs, refresh-token and password hashing, redacted secrets;
 //! - [`adapters`]: the outside world (SMTP, templates, SMS, OAuth, Hasura, WebAuthn);
+//! - [`contract`]: which upstream generation's contract is served (imports nothing);
 //! - [`tls`], [`error`], [`config`]: the outbound TLS configuration, the error policy and
 //!   upstream's flags; [`stdout`]: command output that survives a closed pipe.
 
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod db;
 pub mod devmode;
 pub mod domain;

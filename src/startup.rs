@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use crate::adapters::email::{Mailer, Templates};
 use crate::cli::Failure;
 use crate::config::{CommandKind, Config, OperatorCommand};
+use crate::contract::Generation;
 use crate::db::DbPool;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::server::ServerLimits;
@@ -85,10 +86,10 @@ pub async fn build_state(config: Config) -> Result<SharedState, StartupError> {
 /// Migrates the database and builds the shared state: the adapters once (every outbound
 /// TLS connection uses `tls`), then each workflow with the dependencies it uses.
 pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, StartupError> {
-    let jwt = Arc::new(JwtKeys::from_config(
+    let mut jwt = JwtKeys::from_config(
         config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
         config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
-    )?);
+    )?;
     if config.server.enable_change_env {
         tracing::warn!(
             "AUTH_ENABLE_CHANGE_ENV=true: POST /change-env lets ANYONE reconfigure this \
@@ -112,6 +113,18 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     );
     let schema = report.level();
     check_locales_fit(&settings, schema)?;
+    let generation = config
+        .server
+        .upstream_generation
+        .resolve(report.from_version);
+    tracing::info!(
+        contract = generation.as_str(),
+        setting = config.server.upstream_generation.as_str(),
+        found = report.from_version,
+        "upstream contract served"
+    );
+    apply_generation(&mut jwt, config, generation);
+    let jwt = Arc::new(jwt);
 
     let http = tls
         .http_client()
@@ -225,6 +238,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             sessions: sessions.clone(),
             registration: registration.clone(),
             settings: settings.clone(),
+            otp_counter: crate::db::otp_attempts::OtpCounter::for_level(schema),
         }),
         mfa: Arc::new(TotpMfa {
             db: db.clone(),
@@ -302,6 +316,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         metrics,
         http_client: http,
         schema,
+        generation,
         workflows,
     }))
 }
@@ -329,6 +344,14 @@ fn check_locales_fit(
          {max} characters auth.users.locale stores at schema level {schema}: three-letter \
          locales need level 19 or above (AUTH_MIGRATE_TO_LATEST=true), or remove them"
     )))
+}
+
+/// What the contract changes outside the error answers: under Nhost Auth 0.52 a JWT
+/// secret without `issuer` issues (and accepts) tokens of `AUTH_SERVER_URL`.
+fn apply_generation(jwt: &mut JwtKeys, config: &Config, generation: Generation) {
+    if generation == Generation::V0_52 {
+        jwt.set_default_issuer(config.server.server_url.trim());
+    }
 }
 
 /// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.
@@ -458,8 +481,8 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
             OPERATOR_DB_TIMEOUT.as_secs()
         ))
     })?;
-    match status {
-        Ok(status) if status.is_current(migrate_policy(&config)) => {}
+    let found_version = match status {
+        Ok(status) if status.is_current(migrate_policy(&config)) => status.version,
         Ok(status) => {
             let (target, _) =
                 crate::db::migrate::choose_target(status.version, migrate_policy(&config));
@@ -474,15 +497,17 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
             return Err(Failure::schema(e.to_string()));
         }
         Err(e) => return Err(Failure::setup(e.to_string())),
-    }
+    };
     let setup = |e: StartupError| Failure::setup(e.to_string());
-    let jwt = Arc::new(
-        JwtKeys::from_config(
-            config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
-            config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
-        )
-        .map_err(|e| setup(e.into()))?,
-    );
+    let mut jwt = JwtKeys::from_config(
+        config.jwt.jwt_secret.as_ref().map(|s| s.expose()),
+        config.jwt.jwt_secrets.as_ref().map(|s| s.expose()),
+    )
+    .map_err(|e| setup(e.into()))?;
+    // The schema is current, so the level found now is the one the server found.
+    let generation = config.server.upstream_generation.resolve(found_version);
+    apply_generation(&mut jwt, &config, generation);
+    let jwt = Arc::new(jwt);
     let settings = RuntimeSettings::new(config).map_err(|e| setup(e.into()))?;
     let http = tls
         .http_client()

@@ -335,6 +335,7 @@ pub const ADDED_FLAGS: &[&str] = &[
     "hasura-graphql-jwt-secrets",
     // Nhost Auth 0.43's, not v0.42's.
     "encryption-key",
+    "upstream-generation",
 ];
 
 impl Config {

@@ -55,6 +55,12 @@ pub struct ServerConfig {
     )]
     pub conceal_errors: bool,
 
+    /// Upstream contract to serve: auto (the generation of the database found at start-up: v0.42 for a schema at 1-18, 0.52 for 19 or later and for an empty database), 0.42 or 0.52
+    #[arg(help_heading = "Server", long = "upstream-generation", env = "AUTH_UPSTREAM_GENERATION",
+          default_value = "auto", value_parser = crate::contract::UpstreamGeneration::parse)]
+    #[serde(serialize_with = "generation_str")]
+    pub upstream_generation: crate::contract::UpstreamGeneration,
+
     /// Public URL of this service, including the API prefix (base of emailed links)
     #[arg(
         help_heading = "Server",
@@ -143,6 +149,13 @@ pub struct LoggingConfig {
     // listing stays plain values; development mode's own default is documented.
     #[serde(serialize_with = "unset_is_false")]
     pub log_format_text: Option<bool>,
+}
+
+fn generation_str<S: serde::Serializer>(
+    value: &crate::contract::UpstreamGeneration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(value.as_str())
 }
 
 fn unset_is_false<S: serde::Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {

@@ -26,22 +26,49 @@ pub async fn replace(
     Ok(())
 }
 
-/// Counts one attempt against the user's live code and returns its hash, or `None` when
-/// there is no live code or its attempts are used up. Counting before comparing keeps
-/// the bound exact under concurrent guesses.
+/// One guess at a user's email code, counted before comparing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// No live code (none sent, expired, or consumed).
+    NoCode,
+    /// The code was burned by earlier wrong guesses (until a new one is sent).
+    Burned,
+    /// Compare with this hash; `attempts` counts this guess.
+    Check { code_hash: String, attempts: i32 },
+}
+
+/// Counts one attempt against the user's live code and returns its hash. Counting before
+/// comparing keeps the bound exact under concurrent guesses.
 pub async fn take_attempt(
     db: &impl GenericClient,
     user_id: Uuid,
     max_attempts: i32,
-) -> Result<Option<String>, DbError> {
+) -> Result<Attempt, DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE hasura_auth.email_otps SET attempts = attempts + 1 \
-             WHERE user_id = $1 AND expires_at > now() AND attempts < $2 RETURNING code_hash",
+             WHERE user_id = $1 AND expires_at > now() AND attempts < $2 \
+             RETURNING code_hash, attempts",
         )
         .await?;
-    let row = db.query_opt(&stmt, &[&user_id, &max_attempts]).await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    if let Some(row) = db.query_opt(&stmt, &[&user_id, &max_attempts]).await? {
+        return Ok(Attempt::Check {
+            code_hash: row.try_get(0)?,
+            attempts: row.try_get(1)?,
+        });
+    }
+    // A burned code stays burned, expired or not, until the next one replaces it.
+    let stmt = db
+        .prepare_cached(
+            "SELECT 1 FROM hasura_auth.email_otps WHERE user_id = $1 AND attempts >= $2",
+        )
+        .await?;
+    Ok(
+        match db.query_opt(&stmt, &[&user_id, &max_attempts]).await? {
+            Some(_) => Attempt::Burned,
+            None => Attempt::NoCode,
+        },
+    )
 }
 
 /// Consumes the code whose hash was matched; false when another request consumed or

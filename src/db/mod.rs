@@ -5,6 +5,7 @@ pub mod email_otp;
 pub mod mfa;
 pub mod migrate;
 pub mod oauth;
+pub mod otp_attempts;
 pub mod pkce;
 pub mod refresh_tokens;
 pub mod schema_level;

@@ -8,6 +8,7 @@ use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::DbError;
+use super::otp_attempts::OtpCounter;
 use super::users::{USER_COLUMNS, UserRow};
 
 /// The user whose phone number is one of `forms` (the normalised form wins).
@@ -28,20 +29,27 @@ pub async fn find_by_phone(
 /// `code = None` keeps no code here (the provider checks it).
 pub async fn set_code(
     db: &impl GenericClient,
+    counter: OtpCounter,
     user_id: Uuid,
     code: Option<&str>,
     ttl_secs: i64,
 ) -> Result<(), DbError> {
-    let stmt = db
-        .prepare_cached(
-            "WITH f AS (DELETE FROM hasura_auth.sms_otp_failures WHERE user_id = $1) \
-             UPDATE auth.users SET \
-               otp_hash = CASE WHEN $2::text IS NULL THEN NULL ELSE public.crypt($2::text, public.gen_salt('bf')) END, \
-               otp_hash_expires_at = now() + make_interval(secs => $3::bigint), \
-               otp_method_last_used = 'sms' \
-             WHERE id = $1",
-        )
-        .await?;
+    // One statement: no guess can be counted between the reset and the new code.
+    let (forget, reset) = match counter {
+        OtpCounter::Users => ("", ", otp_attempts = 0"),
+        OtpCounter::Internal => (
+            "WITH f AS (DELETE FROM hasura_auth.sms_otp_failures WHERE user_id = $1) ",
+            "",
+        ),
+    };
+    let sql = format!(
+        "{forget}UPDATE auth.users SET \
+           otp_hash = CASE WHEN $2::text IS NULL THEN NULL ELSE public.crypt($2::text, public.gen_salt('bf')) END, \
+           otp_hash_expires_at = now() + make_interval(secs => $3::bigint), \
+           otp_method_last_used = 'sms'{reset} \
+         WHERE id = $1"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
     db.execute(&stmt, &[&user_id, &code, &ttl_secs]).await?;
     Ok(())
 }
@@ -59,52 +67,57 @@ pub async fn void_code(db: &impl GenericClient, user_id: Uuid, code: &str) -> Re
 }
 
 /// Consumes a valid, unexpired code for one of the phone `forms`: the code is voided,
-/// the phone marked verified, and the user returned as updated. `None` when the code is
-/// wrong, expired, already used, or voided by too many failures.
+/// the phone marked verified, the attempt count reset, and the user returned as updated.
+/// `None` when the code is wrong, expired, already used, or burned by too many wrong
+/// guesses (then [`super::otp_attempts::record_wrong_guess`] tells which).
 pub async fn consume_code(
     db: &impl GenericClient,
+    counter: OtpCounter,
     forms: &[String],
     code: &str,
-    max_failures: i32,
+    limit: i32,
 ) -> Result<Option<UserRow>, DbError> {
+    let (reset_users, reset_internal) = match counter {
+        OtpCounter::Users => (", otp_attempts = 0", ""),
+        OtpCounter::Internal => (
+            "",
+            "d AS (DELETE FROM hasura_auth.sms_otp_failures f USING t WHERE f.user_id = t.id) ",
+        ),
+    };
+    let below = counter.below_limit_sql("c", "$3::int");
+    let comma = if reset_internal.is_empty() { "" } else { "," };
     let sql = format!(
         "WITH t AS ( \
            SELECT c.id FROM auth.users c \
            WHERE c.phone_number = ANY($1::text[]) AND c.otp_method_last_used = 'sms' \
              AND c.otp_hash_expires_at > now() AND c.otp_hash = public.crypt($2::text, c.otp_hash) \
-             AND COALESCE((SELECT f.failures FROM hasura_auth.sms_otp_failures f WHERE f.user_id = c.id), 0) < $3 \
-           LIMIT 1 FOR UPDATE), \
-         d AS (DELETE FROM hasura_auth.sms_otp_failures f USING t WHERE f.user_id = t.id) \
-         UPDATE auth.users u SET otp_hash = NULL, otp_hash_expires_at = now(), phone_number_verified = true \
+             AND {below} \
+           LIMIT 1 FOR UPDATE){comma} \
+         {reset_internal}\
+         UPDATE auth.users u SET otp_hash = NULL, otp_hash_expires_at = now(), \
+           phone_number_verified = true{reset_users} \
          FROM t WHERE u.id = t.id AND u.otp_hash IS NOT NULL RETURNING {USER_COLUMNS}"
     );
     let stmt = db.prepare_cached(&sql).await?;
-    let row = db.query_opt(&stmt, &[&forms, &code, &max_failures]).await?;
+    let row = db.query_opt(&stmt, &[&forms, &code, &limit]).await?;
     row.map(|r| UserRow::from_row(&r, 0)).transpose()
 }
 
-/// Counts a wrong code against the pending code of one of the phone `forms`; at
-/// `max_failures` the code is voided.
-pub async fn record_failure(
+/// The user with a pending SMS code for one of the phone `forms`, if any (whose wrong
+/// guess is counted).
+pub async fn code_holder(
     db: &impl GenericClient,
     forms: &[String],
-    max_failures: i32,
-) -> Result<(), DbError> {
+) -> Result<Option<Uuid>, DbError> {
     let stmt = db
         .prepare_cached(
-            "WITH t AS ( \
-               SELECT c.id FROM auth.users c \
-               WHERE c.phone_number = ANY($1::text[]) AND c.otp_method_last_used = 'sms' \
-                 AND c.otp_hash IS NOT NULL AND c.otp_hash_expires_at > now() LIMIT 1), \
-             f AS (INSERT INTO hasura_auth.sms_otp_failures (user_id, failures) SELECT id, 1 FROM t \
-               ON CONFLICT (user_id) DO UPDATE SET failures = hasura_auth.sms_otp_failures.failures + 1 \
-               RETURNING user_id, failures) \
-             UPDATE auth.users u SET otp_hash = NULL, otp_hash_expires_at = now() \
-             FROM f WHERE u.id = f.user_id AND f.failures >= $2",
+            "SELECT c.id FROM auth.users c \
+             WHERE c.phone_number = ANY($1::text[]) AND c.otp_method_last_used = 'sms' \
+             ORDER BY c.phone_number = ($1::text[])[1] DESC LIMIT 1",
         )
         .await?;
-    db.execute(&stmt, &[&forms, &max_failures]).await?;
-    Ok(())
+    let row = db.query_opt(&stmt, &[&forms]).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// The phone number was proven by the provider (Twilio Verify).

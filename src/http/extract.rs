@@ -22,7 +22,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, AuthRefusal, ErrorCode, SecurityScheme};
 use crate::http::state::SharedState;
 use crate::service::accounts::Elevation;
 use crate::tokens::VerifiedToken;
@@ -193,7 +193,8 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// A valid access token is required (upstream answers 400 when it is missing or invalid).
+/// A valid access token is required (v0.42 answers 400 when it is missing or invalid,
+/// 0.52 401: [`ApiError::Unauthorized`]).
 pub struct Bearer(pub VerifiedToken);
 
 impl FromRequestParts<SharedState> for Bearer {
@@ -203,14 +204,16 @@ impl FromRequestParts<SharedState> for Bearer {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::validation("authorization header with a bearer token is required")
-        })?;
+        let refused = |refusal| ApiError::Unauthorized {
+            refusal,
+            scheme: SecurityScheme::BearerAuth,
+        };
+        let token = bearer_token(parts).ok_or_else(|| refused(AuthRefusal::Missing))?;
         state
             .jwt
             .verify(token)
             .map(Bearer)
-            .map_err(|e| ApiError::validation(format!("bearer token rejected: {e}")))
+            .map_err(|e| refused(AuthRefusal::Invalid(e.to_string())))
     }
 }
 
@@ -230,6 +233,19 @@ impl FromRequestParts<SharedState> for OptionalBearer {
     }
 }
 
+/// [`Bearer`] on a `BearerAuthElevated` route (the scheme 0.52 names when refusing).
+async fn elevated_bearer(parts: &mut Parts, state: &SharedState) -> Result<Bearer, ApiError> {
+    Bearer::from_request_parts(parts, state)
+        .await
+        .map_err(|e| match e {
+            ApiError::Unauthorized { refusal, .. } => ApiError::Unauthorized {
+                refusal,
+                scheme: SecurityScheme::BearerAuthElevated,
+            },
+            other => other,
+        })
+}
+
 /// A valid access token that also satisfies `AUTH_REQUIRE_ELEVATED_CLAIM`
 /// (upstream's `BearerAuthElevated`). Refusal: 400 `elevated-claim-required`.
 pub struct ElevatedBearer(pub VerifiedToken);
@@ -241,7 +257,7 @@ impl FromRequestParts<SharedState> for ElevatedBearer {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        let Bearer(token) = elevated_bearer(parts, state).await?;
         if state
             .workflows
             .accounts
@@ -250,7 +266,10 @@ impl FromRequestParts<SharedState> for ElevatedBearer {
         {
             Ok(ElevatedBearer(token))
         } else {
-            Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
+            Err(ApiError::Unauthorized {
+                refusal: AuthRefusal::NotElevated,
+                scheme: SecurityScheme::BearerAuthElevated,
+            })
         }
     }
 }
@@ -266,7 +285,7 @@ impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        let Bearer(token) = elevated_bearer(parts, state).await?;
         if state
             .workflows
             .accounts
@@ -275,7 +294,10 @@ impl FromRequestParts<SharedState> for ElevatedBearerFirstKey {
         {
             Ok(ElevatedBearerFirstKey(token))
         } else {
-            Err(ApiError::Code(ErrorCode::ElevatedClaimRequired))
+            Err(ApiError::Unauthorized {
+                refusal: AuthRefusal::NotElevated,
+                scheme: SecurityScheme::BearerAuthElevated,
+            })
         }
     }
 }

@@ -15,8 +15,9 @@ use std::time::Duration;
 use axum::response::IntoResponse;
 
 use crate::config::parse::format_go_duration;
+use crate::contract::Generation;
 use crate::domain::client_ip::TrustedProxies;
-use crate::error::{ApiError, ErrorCode, error_response, rendered_code};
+use crate::error::{ApiError, ErrorCode, for_contract, rendered_code};
 use crate::http::rate_limit::{FORWARDED_FOR, REAL_IP, header_lines};
 use crate::http::state::SharedState;
 use crate::request_log::{self, RequestLine, TraceId};
@@ -175,23 +176,27 @@ pub async fn track_metrics(State(route): State<Metered>, req: Request, next: Nex
     res
 }
 
-/// Applies `AUTH_CONCEAL_ERRORS` to every JSON error response.
-pub async fn conceal_errors(
-    State(settings): State<SettingsHandle>,
+/// What [`error_contract`] needs: the settings (for `AUTH_CONCEAL_ERRORS`) and the
+/// contract resolved at start-up.
+#[derive(Clone)]
+pub struct ErrorContract {
+    pub settings: SettingsHandle,
+    pub generation: Generation,
+}
+
+/// Gives every JSON error response the shape of the contract served and applies
+/// `AUTH_CONCEAL_ERRORS` (both in [`crate::error::for_contract`]).
+pub async fn error_contract(
+    State(contract): State<ErrorContract>,
     req: Request,
     next: Next,
 ) -> Response {
     let res = next.run(req).await;
-    if !settings.config().server.conceal_errors {
+    if rendered_code(&res).is_none() {
         return res;
     }
-    match rendered_code(&res) {
-        Some(code) if code.is_sensitive() => {
-            let shown = code.visible(true);
-            error_response(shown, shown.message())
-        }
-        _ => res,
-    }
+    let conceal = contract.settings.config().server.conceal_errors;
+    for_contract(res, contract.generation, conceal)
 }
 
 /// The time limits of one request, applied by [`deadlines`].

@@ -102,8 +102,11 @@ pub fn router(state: SharedState) -> Router {
 
     app.fallback_service(unrouted(&state))
         .layer(from_fn_with_state(
-            state.settings.clone(),
-            middleware::conceal_errors,
+            middleware::ErrorContract {
+                settings: state.settings.clone(),
+                generation: state.generation,
+            },
+            middleware::error_contract,
         ))
         .layer(from_fn_with_state(proxies, middleware::client_info))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

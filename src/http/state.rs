@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::contract::Generation;
 use crate::db::{DbPool, SchemaLevel};
 use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// The level of the `auth` schema found or reached at start-up: what it offers.
     pub schema: SchemaLevel,
+    /// The upstream contract served (resolved once at start-up).
+    pub generation: Generation,
     pub workflows: Workflows,
 }
 
@@ -106,6 +109,12 @@ impl FromRef<SharedState> for SettingsHandle {
 impl FromRef<SharedState> for Arc<JwtKeys> {
     fn from_ref(state: &SharedState) -> Arc<JwtKeys> {
         state.jwt.clone()
+    }
+}
+
+impl FromRef<SharedState> for Generation {
+    fn from_ref(state: &SharedState) -> Generation {
+        state.generation
     }
 }
 

@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 use url::Url;
 
+use crate::contract::Generation;
 use crate::domain::CodeChallenge;
 use crate::error::{ApiError, ErrorCode};
 use crate::service::tickets::Ticket;
@@ -56,6 +57,7 @@ pub fn error_redirect(settings: &SettingsHandle, base: &Url, code: ErrorCode) ->
 pub async fn handle(
     State(verification): State<Arc<TicketVerification>>,
     State(settings): State<SettingsHandle>,
+    State(generation): State<Generation>,
     // Not `ApiQuery`: a ticket holding NUL must get the error redirect of any unknown
     // ticket (`Ticket::kind` refuses it before the database), which a 400 would not give.
     // The other parameters never reach the database.
@@ -110,7 +112,7 @@ pub async fn handle(
                 &target,
                 &[("code", &code), ("type", ticket_type)],
             )),
-            Err(code) => error_redirect(&settings, &target, code),
+            Err(code) => error_redirect(&settings, &target, code.in_generation(generation)),
         },
     )
 }

@@ -26,7 +26,7 @@ use crate::db::oauth::{self as db, ProviderLink, ProviderSessionRow};
 use crate::db::users;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::domain::{CodeChallenge, Email};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ContractCode, ErrorCode};
 use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
@@ -96,7 +96,8 @@ impl std::fmt::Debug for ProviderCallback {
 pub struct CallbackOutcome {
     pub target: Url,
     pub params: Vec<(&'static str, String)>,
-    pub error: Option<ErrorCode>,
+    /// The error to report, as each contract spells it.
+    pub error: Option<ContractCode>,
 }
 
 /// The parameters may carry a refresh token: only their names are shown.
@@ -371,10 +372,12 @@ impl OAuthSignIn {
     ) -> Result<CallbackOutcome, ApiError> {
         let client_url = Url::parse(&self.settings.config().client.client_url)
             .map_err(|e| ApiError::internal(format!("AUTH_CLIENT_URL: {e}")))?;
-        let fail = |target: &Url, params: Vec<(&'static str, String)>, code| CallbackOutcome {
-            target: target.clone(),
-            params,
-            error: Some(code),
+        let fail = |target: &Url, params: Vec<(&'static str, String)>, code: ContractCode| {
+            CallbackOutcome {
+                target: target.clone(),
+                params,
+                error: Some(code),
+            }
         };
 
         let taken = {
@@ -388,7 +391,11 @@ impl OAuthSignIn {
             _ => None,
         };
         let Some(kept) = kept else {
-            return Ok(fail(&client_url, Vec::new(), ErrorCode::InvalidState));
+            return Ok(fail(
+                &client_url,
+                Vec::new(),
+                ErrorCode::InvalidState.into(),
+            ));
         };
         // The allow-list may have changed since the sign-in started (`/change-env`).
         let Ok(redirect_to) = self
@@ -399,11 +406,15 @@ impl OAuthSignIn {
             return Ok(fail(
                 &client_url,
                 Vec::new(),
-                ErrorCode::RedirectToNotAllowed,
+                ErrorCode::RedirectToNotAllowed.into(),
             ));
         };
         let Ok(target) = Url::parse(&redirect_to) else {
-            return Ok(fail(&client_url, Vec::new(), ErrorCode::InvalidRequest));
+            return Ok(fail(
+                &client_url,
+                Vec::new(),
+                ErrorCode::InvalidRequest.into(),
+            ));
         };
         let mut params: Vec<(&'static str, String)> = Vec::new();
         if let Some(s) = &kept.client_state {
@@ -420,10 +431,14 @@ impl OAuthSignIn {
                 "provider_error_url",
                 cb.error_uri.clone().unwrap_or_default(),
             ));
-            return Ok(fail(&client_url, params, ErrorCode::OauthProviderError));
+            return Ok(fail(
+                &client_url,
+                params,
+                ErrorCode::OauthProviderError.into(),
+            ));
         }
         let Some(provider) = self.oauth.get(&cb.provider) else {
-            return Ok(fail(&target, params, ErrorCode::DisabledEndpoint));
+            return Ok(fail(&target, params, ErrorCode::DisabledEndpoint.into()));
         };
         let completed = provider
             .complete(CallbackInput {
@@ -445,7 +460,7 @@ impl OAuthSignIn {
                     OAuthError::Profile(_) => ErrorCode::OauthProfileFetchFailed,
                     _ => ErrorCode::InternalServerError,
                 };
-                return Ok(fail(&target, params, code));
+                return Ok(fail(&target, params, code.into()));
             }
         };
         let link = ProviderLink {
@@ -472,7 +487,7 @@ impl OAuthSignIn {
         let (user_id, refresh_token) = match signed_in {
             Ok(done) => done,
             Err(e) => {
-                let code = e.code();
+                let code = e.contract_code();
                 if let ApiError::Internal(cause) = &e {
                     tracing::error!(error = %cause, "OAuth callback");
                 }
@@ -539,8 +554,7 @@ impl OAuthSignIn {
             .await?;
         let client = self.db.get().await?;
         if !db::insert_link(&client, user.id, link).await? {
-            // That provider account is already linked (to this user or another).
-            return Err(ErrorCode::InvalidRequest.into());
+            return Err(already_linked(&client, user.id, link).await?);
         }
         Ok(user.id)
     }
@@ -739,7 +753,7 @@ impl OAuthSignIn {
         };
         let client = self.db.get().await?;
         if !db::insert_link(&client, user.id, &link).await? {
-            return Err(ErrorCode::InvalidRequest.into());
+            return Err(already_linked(&client, user.id, &link).await?);
         }
         Ok(())
     }
@@ -802,6 +816,24 @@ impl OAuthSignIn {
             refresh_token: tokens.refresh_token.map(Redacted::new),
         })
     }
+}
+
+/// The answer when linking a provider account that is already linked: to another user,
+/// `provider-account-already-linked` under 0.52 (v0.42: `invalid-request`); to the
+/// caller, `invalid-request` under both.
+async fn already_linked(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: Uuid,
+    link: &ProviderLink<'_>,
+) -> Result<ApiError, ApiError> {
+    let holder = db::find_user_by_provider(client, link.provider_id, link.provider_user_id).await?;
+    Ok(match holder {
+        Some(other) if other.id != user_id => ApiError::Changed {
+            v0_42: ErrorCode::InvalidRequest,
+            v0_52: ErrorCode::ProviderAccountAlreadyLinked,
+        },
+        _ => ErrorCode::InvalidRequest.into(),
+    })
 }
 
 #[cfg(test)]

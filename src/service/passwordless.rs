@@ -13,6 +13,7 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
+use crate::db::email_otp::Attempt;
 use crate::db::{email_otp, users};
 use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
@@ -28,6 +29,17 @@ use crate::service::user_check::Tolerate;
 pub const OTP_TTL_SECS: i64 = 3600;
 /// Wrong guesses allowed per code; the next attempt finds no code.
 pub const OTP_MAX_ATTEMPTS: i32 = 5;
+
+/// A wrong, expired or used email code (v0.42: `invalid-ticket`).
+const INVALID_OTP: ApiError = ApiError::Changed {
+    v0_42: ErrorCode::InvalidTicket,
+    v0_52: ErrorCode::InvalidOtp,
+};
+/// A code burned by wrong guesses (v0.42: `invalid-ticket`).
+const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
+    v0_42: ErrorCode::InvalidTicket,
+    v0_52: ErrorCode::OtpTooManyAttempts,
+};
 const OTP_DIGITS: usize = 6;
 
 /// Who receives the email, once found or created (inside the open transaction).
@@ -166,8 +178,9 @@ impl EmailSignIn {
     }
 
     /// `POST /signin/otp/email/verify`: the code must be the live code sent to this very
-    /// address; it works once, and a few wrong guesses burn it. Every failure is
-    /// `invalid-ticket`, as upstream.
+    /// address; it works once, and the fifth wrong guess burns it. Every failure is
+    /// `invalid-ticket` under v0.42 (as upstream); 0.52 answers `invalid-otp`, and
+    /// `otp-too-many-attempts` for a burned code.
     pub async fn signin_otp_email_verify(
         &self,
         email: Email,
@@ -175,23 +188,41 @@ impl EmailSignIn {
     ) -> Result<Session, ApiError> {
         let otp = otp.expose();
         if !looks_like_code(otp) {
-            return Err(ErrorCode::InvalidTicket.into());
+            return Err(INVALID_OTP);
         }
-        let mut client = self.db.get().await?;
+        let client = self.db.get().await?;
         let user = users::find_by_email(&client, &email).await?;
         let attempt = match &user {
             Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
-            None => None,
+            None => Attempt::NoCode,
+        };
+        // No connection is held while bcrypt runs: a burst of guesses must not drain
+        // the pool.
+        drop(client);
+        let (hash, attempts) = match &attempt {
+            Attempt::Check {
+                code_hash,
+                attempts,
+            } => (Some(code_hash.as_str()), *attempts),
+            Attempt::Burned | Attempt::NoCode => (None, 0),
         };
         // Without a live code, still spend one bcrypt check: the answer takes as long
         // whether or not the address has a pending code.
-        let matched = self.passwords.verify(otp, attempt.as_deref()).await?;
-        let (Some(mut user), Some(code_hash), true) = (user, attempt, matched) else {
-            return Err(ErrorCode::InvalidTicket.into());
+        let matched = self.passwords.verify(otp, hash).await?;
+        let (Some(mut user), Some(code_hash), true) = (user, hash, matched) else {
+            // The guess that used up the attempts burned the code.
+            let burned = attempt == Attempt::Burned || attempts >= OTP_MAX_ATTEMPTS;
+            return Err(if burned {
+                TOO_MANY_ATTEMPTS
+            } else {
+                INVALID_OTP
+            });
         };
+        let code_hash = code_hash.to_owned();
+        let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
         if !email_otp::consume(&tx, user.id, &code_hash).await? {
-            return Err(ErrorCode::InvalidTicket.into());
+            return Err(INVALID_OTP);
         }
         // The code reached this mailbox: the address is verified.
         users::mark_email_verified(&tx, user.id).await?;

@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use crate::adapters::sms::{CodeMessage, Sms};
+use crate::db::otp_attempts::{self, OtpCounter};
 use crate::db::sms as sms_db;
 use crate::db::users::UserRow;
 use crate::domain::OneTimeCode;
@@ -18,6 +19,17 @@ use crate::service::user_check::Tolerate;
 pub const CODE_TTL_SECS: i64 = 5 * 60;
 /// Wrong codes accepted before the pending code is void.
 pub const MAX_FAILURES: i32 = 5;
+
+/// A wrong, expired or used code (v0.42: `invalid-request`).
+const INVALID_OTP: ApiError = ApiError::Changed {
+    v0_42: ErrorCode::InvalidRequest,
+    v0_52: ErrorCode::InvalidOtp,
+};
+/// A code burned by wrong guesses (v0.42: `invalid-request`).
+const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
+    v0_42: ErrorCode::InvalidRequest,
+    v0_52: ErrorCode::OtpTooManyAttempts,
+};
 
 /// Six random digits, zero-padded.
 fn new_code() -> String {
@@ -35,6 +47,8 @@ pub struct SmsSignIn {
     pub(crate) sessions: crate::service::session::Sessions,
     pub(crate) registration: crate::service::registration::Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
+    /// Where wrong guesses are counted (by the schema level).
+    pub(crate) otp_counter: OtpCounter,
 }
 
 impl SmsSignIn {
@@ -137,7 +151,14 @@ impl SmsSignIn {
                     let user = sms_db::find_by_phone(&db, &phone.lookup_forms())
                         .await?
                         .ok_or_else(|| ApiError::internal("phone number taken but not found"))?;
-                    sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+                    sms_db::set_code(
+                        &db,
+                        self.otp_counter,
+                        user.id,
+                        code.as_deref(),
+                        CODE_TTL_SECS,
+                    )
+                    .await?;
                 }
             }
             return Ok(());
@@ -156,7 +177,14 @@ impl SmsSignIn {
         // Store first (the previous code is void from now on), then send; a failed send
         // voids the new code too.
         let db = self.db.get().await?;
-        sms_db::set_code(&db, user.id, code.as_deref(), CODE_TTL_SECS).await?;
+        sms_db::set_code(
+            &db,
+            self.otp_counter,
+            user.id,
+            code.as_deref(),
+            CODE_TTL_SECS,
+        )
+        .await?;
         drop(db);
         if let Err(e) = self
             .deliver_code(&sms, &phone, &user.locale, code.as_deref())
@@ -174,7 +202,8 @@ impl SmsSignIn {
     /// `POST /signin/passwordless/sms/otp`: a session for the right code.
     ///
     /// Wrong, expired or used codes, and numbers that cannot have one (`None`): 400
-    /// `invalid-request` (as upstream). Account-state failures answer their own 401/403
+    /// `invalid-request` under v0.42, `invalid-otp` under 0.52; the fifth wrong guess
+    /// burns the code (0.52: `otp-too-many-attempts`, until a new code is sent). Account-state failures answer their own 401/403
     /// codes, where upstream answered 500.
     pub async fn signin_sms_verify(
         &self,
@@ -183,18 +212,15 @@ impl SmsSignIn {
     ) -> Result<Session, ApiError> {
         let code = code.expose();
         let sms = self.sms_sender()?;
-        let phone = phone.ok_or(ErrorCode::InvalidRequest)?;
+        let phone = phone.ok_or(INVALID_OTP)?;
         let user = if sms.checks_codes() {
             self.verify_with_provider(&sms, &phone, code).await?
         } else {
             let db = self.db.get().await?;
             let forms = phone.lookup_forms();
-            match sms_db::consume_code(&db, &forms, code, MAX_FAILURES).await? {
+            match sms_db::consume_code(&db, self.otp_counter, &forms, code, MAX_FAILURES).await? {
                 Some(user) => user,
-                None => {
-                    sms_db::record_failure(&db, &forms, MAX_FAILURES).await?;
-                    return Err(ErrorCode::InvalidRequest.into());
-                }
+                None => return Err(self.wrong_guess(&db, &forms).await?),
             }
         };
         // Upstream's ValidateUserEmailOptional: email rules only for users with an email.
@@ -206,6 +232,24 @@ impl SmsSignIn {
             },
         )?;
         self.sessions.new_session(&user).await
+    }
+
+    /// Counts a wrong guess against the number's pending code: the answer for it.
+    async fn wrong_guess(
+        &self,
+        db: &impl deadpool_postgres::GenericClient,
+        forms: &[String],
+    ) -> Result<ApiError, ApiError> {
+        let Some(user_id) = sms_db::code_holder(db, forms).await? else {
+            return Ok(INVALID_OTP);
+        };
+        let attempts =
+            otp_attempts::record_wrong_guess(db, self.otp_counter, user_id, "sms", MAX_FAILURES)
+                .await?;
+        Ok(match attempts {
+            Some(n) if n >= MAX_FAILURES => TOO_MANY_ATTEMPTS,
+            _ => INVALID_OTP,
+        })
     }
 
     async fn verify_with_provider(
@@ -222,12 +266,12 @@ impl SmsSignIn {
                 false
             });
         if !approved {
-            return Err(ErrorCode::InvalidRequest.into());
+            return Err(INVALID_OTP);
         }
         let db = self.db.get().await?;
         let mut user = sms_db::find_by_phone(&db, &phone.lookup_forms())
             .await?
-            .ok_or(ErrorCode::InvalidRequest)?;
+            .ok_or(INVALID_OTP)?;
         sms_db::mark_phone_verified(&db, user.id).await?;
         user.phone_number_verified = true;
         Ok(user)

@@ -105,6 +105,8 @@ struct JwtKey {
     header: Header,
     validation: Validation,
     issuer: String,
+    /// The secret names its `issuer` (else [`DEFAULT_ISSUER`] or the contract's default).
+    issuer_configured: bool,
     location: ClaimsLocation,
     stringified: bool,
     audience: Option<Value>,
@@ -400,11 +402,9 @@ impl JwtKey {
             .as_ref()
             .and_then(|jwk| jwks_entry(alg, kid.as_deref().unwrap_or_default(), jwk));
 
-        let issuer = cfg
-            .issuer
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+        let configured_issuer = cfg.issuer.clone().filter(|s| !s.is_empty());
+        let issuer_configured = configured_issuer.is_some();
+        let issuer = configured_issuer.unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
         let location = match cfg
             .claims_namespace_path
             .as_deref()
@@ -477,6 +477,7 @@ impl JwtKey {
             header,
             validation,
             issuer,
+            issuer_configured,
             location,
             stringified,
             audience,
@@ -662,6 +663,18 @@ impl JwtKeys {
     /// The signing key's issuer.
     pub fn issuer(&self) -> &str {
         &self.current().issuer
+    }
+
+    /// Sets the issuer of every key whose secret names none (v0.42: [`DEFAULT_ISSUER`];
+    /// Nhost Auth 0.52: `AUTH_SERVER_URL`). Tokens signed and accepted follow it.
+    pub fn set_default_issuer(&mut self, issuer: &str) {
+        if issuer.is_empty() {
+            return;
+        }
+        for key in self.keys.iter_mut().filter(|k| !k.issuer_configured) {
+            key.issuer = issuer.to_owned();
+            key.validation.set_issuer(&[issuer]);
+        }
     }
 
     /// How many keys verify tokens.

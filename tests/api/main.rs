@@ -4,6 +4,7 @@
 mod support;
 
 mod anonymous;
+mod contract;
 mod email_flow;
 mod hostile;
 mod keys;

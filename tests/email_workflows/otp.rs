@@ -124,7 +124,9 @@ async fn concurrent_guesses_cannot_exceed_the_bound() {
     let replies: Vec<Reply> =
         futures_util::future::join_all(wrong.iter().map(|w| verify(&app, "burst@example.com", w)))
             .await;
-    assert!(replies.iter().all(|r| r.status == 401));
+    for r in &replies {
+        r.assert_error(401, "invalid-ticket");
+    }
     let attempts = sql_value(&app, "SELECT attempts::text FROM hasura_auth.email_otps").await;
     assert_eq!(attempts.as_deref(), Some("5"));
     verify(&app, "burst@example.com", &code)
@@ -195,4 +197,62 @@ async fn otp_refusals() {
     app.sql("UPDATE auth.users SET disabled = true").await;
     let r: Value = verify(&app, "later@example.com", &code).await.body;
     assert_eq!(r["error"], "disabled-user");
+}
+
+/// Under the 0.52 contract: `invalid-otp` while attempts are left (and for malformed
+/// codes, unknown addresses, no code), and the fifth wrong guess burns the code
+/// (`otp-too-many-attempts`, also for the right code, until a new one is sent).
+#[tokio::test]
+async fn wrong_guesses_under_0_52_answer_invalid_otp_then_too_many_attempts() {
+    let (app, smtp) = app_with_smtp(&[ENABLED, "--upstream-generation=0.52"]).await;
+    verify(&app, "nobody@example.com", "123456")
+        .await
+        .assert_error(400, "invalid-otp");
+    let code = request_code(&app, &smtp, "guess@example.com", 0).await;
+    verify(&app, "guess@example.com", "12ab56")
+        .await
+        .assert_error(400, "invalid-otp");
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..4 {
+        verify(&app, "guess@example.com", wrong)
+            .await
+            .assert_error(400, "invalid-otp");
+    }
+    verify(&app, "guess@example.com", wrong)
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    verify(&app, "guess@example.com", &code)
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+
+    // A new code starts over.
+    let code = request_code(&app, &smtp, "guess@example.com", 1).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    verify(&app, "guess@example.com", wrong)
+        .await
+        .assert_error(400, "invalid-otp");
+    let r = verify(&app, "guess@example.com", &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Used once: gone.
+    verify(&app, "guess@example.com", &code)
+        .await
+        .assert_error(400, "invalid-otp");
+}
+
+/// `AUTH_CONCEAL_ERRORS` hides both 0.52 codes.
+#[tokio::test]
+async fn otp_codes_under_0_52_are_concealed_when_configured() {
+    let (app, smtp) = app_with_smtp(&[
+        ENABLED,
+        "--upstream-generation=0.52",
+        "--conceal-errors=true",
+    ])
+    .await;
+    let code = request_code(&app, &smtp, "hide@example.com", 0).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..6 {
+        verify(&app, "hide@example.com", wrong)
+            .await
+            .assert_error(400, "invalid-request");
+    }
 }

@@ -303,3 +303,47 @@ async fn id_token_audiences_may_be_lists() {
     let r = sign_in(&app, "apple", &jwks.keys.sign(&apple), "raw-nonce").await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// Linking a provider account that another user already has: v0.42 answers
+/// `invalid-request`, 0.52 `provider-account-already-linked`; linking it again to its
+/// own user is `invalid-request` under both.
+#[tokio::test]
+async fn link_idtoken_to_an_account_linked_to_someone_else_follows_the_contract() {
+    for (generation, code) in [
+        ("0.42", "invalid-request"),
+        ("0.52", "provider-account-already-linked"),
+    ] {
+        let flag = format!("--upstream-generation={generation}");
+        let (jwks, app) = setup(&["--email-verification-required=false", &flag]).await;
+        let owner = app.signup("owner@example.test", "password-123").await;
+        let other = app.signup("other@example.test", "password-123").await;
+        let token = jwks.keys.sign(&google_claims("g-106", "g106@gmail.test"));
+        let body = json!({"provider": "google", "idToken": token, "nonce": "raw-nonce"});
+        let owner_access = owner["accessToken"].as_str().unwrap_or_default();
+        let r = app
+            .post_auth("/link/idtoken", owner_access, body.clone())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+
+        let r = app
+            .post_auth(
+                "/link/idtoken",
+                other["accessToken"].as_str().unwrap_or_default(),
+                body.clone(),
+            )
+            .await;
+        r.assert_error(400, code);
+        if generation == "0.52" {
+            assert_eq!(
+                r.body["message"],
+                "This provider account is already linked to a user"
+            );
+        }
+        app.post_auth("/link/idtoken", owner_access, body)
+            .await
+            .assert_error(400, "invalid-request");
+        // The link stayed with its owner.
+        let r = sign_in(&app, "google", &token, "raw-nonce").await;
+        assert_eq!(r.body["session"]["user"]["id"], owner["user"]["id"]);
+    }
+}

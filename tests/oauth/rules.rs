@@ -365,6 +365,43 @@ async fn connect_fails_with_a_bad_token_or_an_account_linked_elsewhere() {
     assert_eq!(flow::links(&app, "google").await.len(), 1);
 }
 
+/// Under the 0.52 contract the callback reports `provider-account-already-linked`.
+#[tokio::test]
+async fn connect_to_an_account_linked_elsewhere_under_0_52() {
+    let (_fake, flags) = google(google_user("g-16", "other@gmail.test", true)).await;
+    let app = app(
+        &flags,
+        &[
+            "--email-verification-required=false",
+            "--upstream-generation=0.52",
+        ],
+    )
+    .await;
+    flow::sign_in(&app, "google", "").await.refresh_token();
+    let (_, access_token) = password_user(&app, "me@example.test").await;
+    flow::sign_in(&app, "google", &format!("connect={access_token}"))
+        .await
+        .assert_error("provider-account-already-linked");
+    assert_eq!(flow::links(&app, "google").await.len(), 1);
+    // Concealment does not hide it (it says nothing about the caller's account).
+    let concealed = super::app(
+        &flags,
+        &[
+            "--email-verification-required=false",
+            "--upstream-generation=0.52",
+            "--conceal-errors",
+        ],
+    )
+    .await;
+    flow::sign_in(&concealed, "google", "")
+        .await
+        .refresh_token();
+    let (_, access_token) = password_user(&concealed, "me@example.test").await;
+    flow::sign_in(&concealed, "google", &format!("connect={access_token}"))
+        .await
+        .assert_error("provider-account-already-linked");
+}
+
 #[tokio::test]
 async fn a_redirect_no_longer_allowed_at_the_callback_goes_to_the_client_url() {
     let (fake, flags) = google(google_user("g-15", "jane@gmail.test", true)).await;

@@ -657,3 +657,163 @@ async fn sms_explicit_sign_up_at_level_18() {
         18
     );
 }
+
+/// `n` six-digit codes that are not `code`.
+fn wrong_codes(code: &str, n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{:06}",
+                (code.parse::<u32>().expect("digits") + 1 + i) % 1_000_000
+            )
+        })
+        .collect()
+}
+
+/// Under the 0.52 contract at schema 27: `invalid-otp` while attempts are left, and the
+/// fifth wrong guess burns the code (`otp-too-many-attempts`, also for the right code,
+/// until a new one is sent), counted in `auth.users.otp_attempts` as 0.52 counts.
+#[tokio::test]
+async fn sms_otp_limit_under_0_52_counts_in_auth_users() {
+    let provider = FakeProvider::start().await;
+    let app = twilio_app(&provider, &["--upstream-generation=0.52"]).await;
+    // No code was ever sent to this number.
+    verify(&app, PHONE, "123456")
+        .await
+        .assert_error(400, "invalid-otp");
+    request_code(&app, PHONE).await;
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let wrong = wrong_codes(&code, 6);
+    for w in &wrong[..4] {
+        verify(&app, PHONE, w)
+            .await
+            .assert_error(400, "invalid-otp");
+    }
+    let attempts: i16 = query_one(&app, "SELECT otp_attempts FROM auth.users")
+        .await
+        .get(0);
+    assert_eq!(attempts, 4);
+    verify(&app, PHONE, &wrong[4])
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    verify(&app, PHONE, &code)
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    verify(&app, PHONE, &wrong[5])
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    let row = query_one(
+        &app,
+        "SELECT otp_attempts, otp_hash IS NULL, \
+         (SELECT count(*) FROM hasura_auth.sms_otp_failures) FROM auth.users",
+    )
+    .await;
+    assert_eq!(row.get::<_, i16>(0), 5, "no count past the limit");
+    assert!(row.get::<_, bool>(1), "the code is burned");
+    assert_eq!(row.get::<_, i64>(2), 0, "nothing counted in our schema");
+
+    // A new code starts over; the right one signs in and resets the count.
+    request_code(&app, PHONE).await;
+    let code = twilio_message_code(&provider.last(), PHONE);
+    assert_eq!(
+        query_one(&app, "SELECT otp_attempts FROM auth.users")
+            .await
+            .get::<_, i16>(0),
+        0
+    );
+    verify(&app, PHONE, &wrong_codes(&code, 1)[0])
+        .await
+        .assert_error(400, "invalid-otp");
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        query_one(&app, "SELECT otp_attempts FROM auth.users")
+            .await
+            .get::<_, i16>(0),
+        0
+    );
+}
+
+/// Concurrent wrong guesses cannot exceed the limit (one atomic increment each).
+#[tokio::test]
+async fn sms_concurrent_guesses_cannot_exceed_the_limit() {
+    let provider = FakeProvider::start().await;
+    let app = twilio_app(&provider, &["--upstream-generation=0.52"]).await;
+    request_code(&app, PHONE).await;
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let wrong = wrong_codes(&code, 20);
+    let replies =
+        futures_util::future::join_all(wrong.iter().map(|w| verify(&app, PHONE, w))).await;
+    assert!(replies.iter().all(|r| r.status == 400));
+    let burned = replies
+        .iter()
+        .filter(|r| r.body["error"] == "otp-too-many-attempts")
+        .count();
+    assert_eq!(burned, 16, "exactly 4 guesses find attempts left");
+    assert_eq!(
+        query_one(&app, "SELECT otp_attempts FROM auth.users")
+            .await
+            .get::<_, i16>(0),
+        5
+    );
+    verify(&app, PHONE, &code)
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+}
+
+/// Below schema 23 (no `otp_attempts` column) the count lives in our own schema, with
+/// the same answers.
+#[tokio::test]
+async fn sms_otp_limit_at_level_18_counts_in_our_schema() {
+    let provider = FakeProvider::start().await;
+    let db = crate::support::db::TestDb::empty().await;
+    db.client()
+        .await
+        .batch_execute(include_str!("../fixtures/upstream/v18.sql"))
+        .await
+        .expect("load upstream v18 fixture");
+    let args = [
+        "--sms-passwordless-enabled=true".to_owned(),
+        "--sms-provider=twilio".to_owned(),
+        "--sms-twilio-account-sid=ACtest".to_owned(),
+        "--sms-twilio-auth-token=tw-secret".to_owned(),
+        "--sms-twilio-messaging-service-id=MGtest".to_owned(),
+        format!("--sms-twilio-api-url={}", provider.base),
+        "--upstream-generation=0.52".to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let app = TestApp::with_db(db, &args).await;
+    request_code(&app, PHONE).await;
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let wrong = wrong_codes(&code, 5);
+    for w in &wrong[..4] {
+        verify(&app, PHONE, w)
+            .await
+            .assert_error(400, "invalid-otp");
+    }
+    verify(&app, PHONE, &wrong[4])
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    verify(&app, PHONE, &code)
+        .await
+        .assert_error(400, "otp-too-many-attempts");
+    let failures: i32 = query_one(
+        &app,
+        "SELECT f.failures FROM hasura_auth.sms_otp_failures f \
+         JOIN auth.users u ON u.id = f.user_id WHERE u.phone_number = '+33612345678'",
+    )
+    .await
+    .get(0);
+    assert_eq!(failures, 5);
+    // A new code starts over and signs in.
+    request_code(&app, PHONE).await;
+    let code = twilio_message_code(&provider.last(), PHONE);
+    let r = verify(&app, PHONE, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        query_one(&app, "SELECT version FROM auth.schema_migrations")
+            .await
+            .get::<_, i64>(0),
+        18
+    );
+}

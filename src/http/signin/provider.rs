@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::adapters::oauth::{OAuthProviders, ProviderSpecificParams};
+use crate::contract::Generation;
 use crate::domain::CodeChallenge;
 use crate::domain::options::{DisplayName, LocaleCode, SignUpOptionsInput};
 use crate::error::ApiError;
@@ -163,6 +164,7 @@ pub struct CallbackParams {
 async fn callback(
     oauth: &OAuthSignIn,
     settings: &SettingsHandle,
+    generation: Generation,
     provider: String,
     params: CallbackParams,
 ) -> Result<Response, ApiError> {
@@ -182,13 +184,19 @@ async fn callback(
             error_uri: params.error_uri,
         })
         .await?;
-    Ok(outcome_redirect(settings, outcome))
+    Ok(outcome_redirect(settings, generation, outcome))
 }
 
-fn outcome_redirect(settings: &SettingsHandle, outcome: CallbackOutcome) -> Response {
+fn outcome_redirect(
+    settings: &SettingsHandle,
+    generation: Generation,
+    outcome: CallbackOutcome,
+) -> Response {
     let mut pairs: Vec<(&str, String)> = outcome.params;
     if let Some(code) = outcome.error {
-        let code = code.visible(settings.config().server.conceal_errors);
+        let code = code
+            .in_generation(generation)
+            .visible(settings.config().server.conceal_errors);
         pairs.push(("error", code.as_str().to_owned()));
         pairs.push(("errorDescription", code.message().to_owned()));
     }
@@ -199,16 +207,18 @@ fn outcome_redirect(settings: &SettingsHandle, outcome: CallbackOutcome) -> Resp
 pub async fn callback_get(
     State(oauth): State<Arc<OAuthSignIn>>,
     State(settings): State<SettingsHandle>,
+    State(generation): State<Generation>,
     path: Result<Path<String>, PathRejection>,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Result<Response, ApiError> {
     let provider = provider_name(path)?;
-    callback(&oauth, &settings, provider, params).await
+    callback(&oauth, &settings, generation, provider, params).await
 }
 
 pub async fn callback_post(
     State(oauth): State<Arc<OAuthSignIn>>,
     State(settings): State<SettingsHandle>,
+    State(generation): State<Generation>,
     path: Result<Path<String>, PathRejection>,
     ApiForm(mut fields): ApiForm<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
@@ -224,7 +234,7 @@ pub async fn callback_post(
         error_description: fields.remove("error_description"),
         error_uri: fields.remove("error_uri"),
     };
-    callback(&oauth, &settings, provider, params).await
+    callback(&oauth, &settings, generation, provider, params).await
 }
 
 /// `GET /signin/provider/{provider}/callback/tokens` (bearer).
