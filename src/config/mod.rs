@@ -333,6 +333,15 @@ pub const ADDED_FLAGS: &[&str] = &[
     // Nhost Auth 0.50's, not v0.42's: counted with ours.
     "disable-auto-signup",
     "hasura-graphql-jwt-secrets",
+    "audit-enabled",
+    "audit-retention",
+    "audit-webhook-url",
+    "audit-webhook-secret",
+    "lockout-max-failures",
+    "lockout-duration",
+    "lockout-max-duration",
+    "lockout-reveal",
+    "security-notifications",
 ];
 
 impl Config {

@@ -6,7 +6,9 @@ use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
+use crate::service::audit::{self, Outcome};
 use crate::service::email::LinkTarget;
+use crate::service::lockout::Lockout;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -20,9 +22,32 @@ pub struct PasswordChange {
     pub(crate) mail: crate::service::email::Mail,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) settings: crate::settings::SettingsHandle,
+    pub(crate) lockout: Lockout,
 }
 
 impl PasswordChange {
+    /// "Your password was changed", in the background, when switched on.
+    fn notify_password_changed(&self, user: &crate::db::users::UserRow) {
+        use crate::service::email::{Notice, NoticeEmail};
+        let Some(email) = user.email.clone().filter(|e| !e.is_empty()) else {
+            return;
+        };
+        if !self.mail.notice_enabled(Notice::PasswordChanged) {
+            return;
+        }
+        self.mail.send_notice(
+            Notice::PasswordChanged,
+            NoticeEmail {
+                to: email.clone(),
+                locale: user.locale.clone(),
+                display_name: user.display_name.clone(),
+                email,
+                ..Default::default()
+            },
+            std::future::ready(true),
+        );
+    }
+
     /// `POST /user/password/reset`: emails a `passwordReset` link (one hour). Whether the
     /// address belongs to a usable account is never revealed: unknown, blocked, disabled
     /// or unverified accounts get the same `"OK"`, and nothing is sent.
@@ -100,6 +125,12 @@ impl PasswordChange {
             let hash = self.passwords.hash(new_password.expose()).await?;
             let db = self.db.get().await?;
             email_flows::set_password_hash(&db, user.id, &hash).await?;
+            drop(db);
+            audit::event("password-change", Outcome::Success)
+                .user(user.id)
+                .record();
+            self.notify_password_changed(&user);
+            self.lockout.clear(user.id, "password-change").await;
             return Ok(());
         }
 
@@ -120,6 +151,12 @@ impl PasswordChange {
         let hash = self.passwords.hash(new_password.expose()).await?;
         email_flows::set_password_hash(&tx, user.id, &hash).await?;
         tx.commit().await?;
+        drop(client);
+        audit::event("password-reset", Outcome::Success)
+            .user(user.id)
+            .record();
+        self.notify_password_changed(&user);
+        self.lockout.clear(user.id, "password-reset").await;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::email::{OtpEmail, TicketEmail};
 use crate::service::registration::{Created, Origin, PasswordlessAccount, Registration};
 use crate::service::session::Session;
@@ -67,6 +68,7 @@ pub struct EmailSignIn {
     pub(crate) sessions: crate::service::session::Sessions,
     pub(crate) registration: Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
+    pub(crate) lockout: crate::service::lockout::Lockout,
 }
 
 impl EmailSignIn {
@@ -179,6 +181,7 @@ impl EmailSignIn {
         }
         let mut client = self.db.get().await?;
         let user = users::find_by_email(&client, &email).await?;
+        let user_id = user.as_ref().map(|u| u.id);
         let attempt = match &user {
             Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
             None => None,
@@ -186,9 +189,25 @@ impl EmailSignIn {
         // Without a live code, still spend one bcrypt check: the answer takes as long
         // whether or not the address has a pending code.
         let matched = self.passwords.verify(otp, attempt.as_deref()).await?;
+        // The nil id for an unknown address: the same round trip, so the same timing.
+        let standing = self
+            .lockout
+            .check(user_id.unwrap_or_else(Uuid::nil))
+            .await?;
+        if let Some(u) = user.as_ref().filter(|_| standing.locked) {
+            return Err(self.lockout.refusal(u.id, ErrorCode::InvalidTicket));
+        }
         let (Some(mut user), Some(code_hash), true) = (user, attempt, matched) else {
+            if let Some(id) = user_id {
+                audit::event("signin", Outcome::Failure)
+                    .user(id)
+                    .reason("invalid-otp")
+                    .record();
+                self.lockout.failed(id).await;
+            }
             return Err(ErrorCode::InvalidTicket.into());
         };
+        self.lockout.succeeded(user.id, standing).await;
         let tx = client.transaction().await?;
         if !email_otp::consume(&tx, user.id, &code_hash).await? {
             return Err(ErrorCode::InvalidTicket.into());

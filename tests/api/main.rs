@@ -4,10 +4,13 @@
 mod support;
 
 mod anonymous;
+mod audit;
 mod email_flow;
 mod hostile;
 mod keys;
+mod lockout;
 mod metrics;
+mod notifications;
 mod openapi;
 mod pkce;
 mod postgres_tls;
