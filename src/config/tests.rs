@@ -491,9 +491,10 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     assert_eq!(c.sms.sms_modica_api_url, "https://api.modicagroup.com");
     let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
     assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
-    // Our additions are public values, except the key list (masked like the single key).
+    // Our additions are public values, except the key list (masked like the single key)
+    // and the audit webhook's signing key.
     for extra in ADDED_FLAGS {
-        let secret = *extra == "hasura-graphql-jwt-secrets";
+        let secret = ["hasura-graphql-jwt-secrets", "audit-webhook-secret"].contains(extra);
         assert_eq!(is_sensitive(extra), secret, "{extra}");
     }
 }
@@ -561,8 +562,9 @@ fn config_debug_never_prints_a_secret() {
         .map(|(flag, _)| *flag)
         .collect();
     // database URLs, JWT key and key list, admin secret, SMTP/Modica passwords, Twilio
-    // token, Turnstile, 15 OAuth client secrets, the Apple key, the Twitter consumer secret
-    assert_eq!(secrets.len(), 26, "{secrets:?}");
+    // token, Turnstile, 15 OAuth client secrets, the Apple key, the Twitter consumer
+    // secret, the audit webhook's signing key
+    assert_eq!(secrets.len(), 27, "{secrets:?}");
 
     let args: Vec<String> = secrets
         .iter()
