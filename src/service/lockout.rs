@@ -12,7 +12,6 @@
 //!
 //! Off (the default), none of this costs a database round trip.
 
-use axum::http::StatusCode;
 use uuid::Uuid;
 
 use crate::db::{DbPool, lockout as lockout_db};
@@ -81,8 +80,7 @@ impl Lockout {
             .reason("account-locked")
             .record();
         match self.limits() {
-            Some(l) if l.reveal => ApiError::custom(
-                StatusCode::TOO_MANY_REQUESTS,
+            Some(l) if l.reveal => ApiError::locked(
                 wrong,
                 "Too many failed attempts: the account is temporarily locked, try again later",
             ),

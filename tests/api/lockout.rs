@@ -218,3 +218,55 @@ async fn lockout_reveal_says_so_with_429() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn lockout_counts_wrong_email_codes_and_refuses_the_right_one_during_the_lock() {
+    use crate::support::smtp::{SmtpOptions, SmtpServer};
+    let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
+    let port = format!("--smtp-port={}", smtp.port());
+    let app = TestApp::with(&[
+        NO_VERIFY,
+        "--otp-email-enabled=true",
+        "--smtp-host=127.0.0.1",
+        &port,
+        "--smtp-user=user",
+        "--smtp-password=password",
+        "--smtp-sender=hasura-auth@example.com",
+        "--lockout-max-failures=2",
+        "--lockout-duration=1h",
+    ])
+    .await;
+    app.signup("v@example.com", "hunter22").await;
+    let r = app
+        .post("/signin/otp/email", json!({"email": "v@example.com"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mail = smtp
+        .wait_for_message("v@example.com", Duration::from_secs(10))
+        .await;
+    let code = mail.header("X-Ticket").expect("code");
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..2 {
+        app.post(
+            "/signin/otp/email/verify",
+            json!({"email": "v@example.com", "otp": wrong}),
+        )
+        .await
+        .assert_error(401, "invalid-ticket");
+    }
+    assert!(
+        lock_secs(&app).await.is_some(),
+        "locked after 2 wrong codes"
+    );
+    // The right code (not burned: 2 of its 5 attempts) is refused during the lock.
+    app.post(
+        "/signin/otp/email/verify",
+        json!({"email": "v@example.com", "otp": code}),
+    )
+    .await
+    .assert_error(401, "invalid-ticket");
+    // The password too.
+    signin_from(&app, "hunter22", "127.0.0.1")
+        .await
+        .assert_error(401, "invalid-email-password");
+}
