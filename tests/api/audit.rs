@@ -359,3 +359,54 @@ async fn audit_webhook_down_or_slow_does_not_slow_signin() {
         assert!(wait_for_rows(&app, 6).await.len() >= 6);
     }
 }
+
+#[tokio::test]
+async fn audit_webhook_retries_a_failed_delivery() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let (tx, calls) = (tx.clone(), calls.clone());
+            async move {
+                let _ = tx.send(body);
+                // The first attempt fails, the retry succeeds.
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let app = TestApp::with(&[NO_VERIFY, &format!("--audit-webhook-url={url}")]).await;
+    app.signup("g@example.com", "hunter22").await;
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let body = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("attempt in time")
+            .expect("attempt");
+        bodies.push(body);
+    }
+    assert_eq!(bodies[0], bodies[1], "the same event, sent again");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = app.state.metrics.render(app.state.db.status());
+        if text.contains(r#"hasura_auth_audit_webhook_deliveries_total{outcome="sent"} 1"#) {
+            assert!(!text.contains(r#"outcome="failed""#), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
