@@ -87,8 +87,9 @@ impl EmailPasswordSignIn {
                 .record();
             return Err(code.into());
         }
-        self.lockout.succeeded(user.id, standing).await;
-
+        // With a second factor the sign-in is not over: the failures are forgotten only
+        // once it succeeds, so someone who has the password cannot reset the TOTP count
+        // by signing in with it between guesses.
         if user.active_mfa_type.as_deref() == Some("totp") {
             let ticket = tickets::issue(TicketKind::MfaTotp);
             let db = self.db.get().await?;
@@ -97,6 +98,7 @@ impl EmailPasswordSignIn {
                 ticket: Redacted::new(ticket.value),
             }));
         }
+        self.lockout.succeeded(user.id, standing).await;
         Ok(PasswordSignIn::Session(Box::new(
             self.sessions.new_session(&user).await?,
         )))

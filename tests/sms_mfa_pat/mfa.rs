@@ -322,7 +322,9 @@ async fn mfa_wrong_codes_lock_the_account_and_the_right_code_is_refused_during_t
     assert_eq!(r.status, 200, "{}", r.text);
     let wrong = totp_code(&secret, 5);
     for _ in 0..2 {
-        let ticket = quick_ticket(&app, user_id).await;
+        // A real password sign-in between guesses: the password is right, but that does
+        // not forget the failed codes.
+        let ticket = mfa_ticket(&app, "m@example.com").await;
         signin_totp(&app, &ticket, &wrong)
             .await
             .assert_error(401, "invalid-totp");
