@@ -292,6 +292,12 @@ impl ApiError {
         Self::custom(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, message)
     }
 
+    /// 429 with `code` and a message of the caller's: an account temporarily locked
+    /// after repeated failures (`AUTH_LOCKOUT_REVEAL`).
+    pub fn locked(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::custom(StatusCode::TOO_MANY_REQUESTS, code, message)
+    }
+
     /// The code this error shows on the wire (before concealment).
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -62,6 +62,12 @@ struct ReuseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuditLabels {
+    event: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -81,6 +87,9 @@ pub struct Metrics {
     deliveries: Family<DeliveryLabels, Counter>,
     rate_limited: Family<BucketLabels, Counter>,
     refresh_reuse: Family<ReuseLabels, Counter>,
+    audit_events: Family<AuditLabels, Counter>,
+    audit_dropped: Family<ReuseLabels, Counter>,
+    audit_webhook: Family<ReuseLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     log_lines_dropped: Counter,
 }
@@ -107,6 +116,24 @@ impl Metrics {
             "refresh_token_reuse",
             "Rotated refresh tokens presented again: within-interval (a race, answered) or revoked (after the interval; the session ended)",
             refresh_reuse.clone(),
+        );
+        let audit_events = Family::<AuditLabels, Counter>::default();
+        registry.register(
+            "audit_events",
+            "Security events recorded in the audit trail, by event and outcome",
+            audit_events.clone(),
+        );
+        let audit_dropped = Family::<ReuseLabels, Counter>::default();
+        registry.register(
+            "audit_events_dropped",
+            "Audit events lost: a queue was full or the batch could not be written",
+            audit_dropped.clone(),
+        );
+        let audit_webhook = Family::<ReuseLabels, Counter>::default();
+        registry.register(
+            "audit_webhook_deliveries",
+            "Audit events posted to AUTH_AUDIT_WEBHOOK_URL: sent, or failed after every retry",
+            audit_webhook.clone(),
         );
         registry.register(
             "http_requests",
@@ -152,6 +179,9 @@ impl Metrics {
             deliveries,
             rate_limited,
             refresh_reuse,
+            audit_events,
+            audit_dropped,
+            audit_webhook,
             pool,
             log_lines_dropped,
         }
@@ -205,6 +235,30 @@ impl Metrics {
         self.refresh_reuse
             .get_or_create(&ReuseLabels {
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// One audit event; `event` and `outcome` are names from the code, never input.
+    pub fn record_audit_event(&self, event: &'static str, outcome: &'static str) {
+        self.audit_events
+            .get_or_create(&AuditLabels { event, outcome })
+            .inc();
+    }
+
+    /// `why`: `queue-full`, `webhook-queue-full` or `write-failed`.
+    pub fn record_audit_dropped(&self, why: &str) {
+        self.audit_dropped
+            .get_or_create(&ReuseLabels {
+                outcome: why.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_audit_webhook(&self, ok: bool) {
+        self.audit_webhook
+            .get_or_create(&ReuseLabels {
+                outcome: if ok { "sent" } else { "failed" }.to_owned(),
             })
             .inc();
     }

@@ -19,11 +19,13 @@ use crate::http::state::{AppState, SharedState, Workflows};
 use crate::service::accounts::Accounts;
 use crate::service::admin::UserAdmin;
 use crate::service::anonymous::AnonymousSignIn;
+use crate::service::audit::{Audit, AuditSettings};
 use crate::service::change_env::EnvChange;
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::deanonymize::Deanonymization;
 use crate::service::email::Mail;
 use crate::service::health::Health;
+use crate::service::lockout::Lockout;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
 use crate::service::password::PasswordChange;
@@ -186,6 +188,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         settings,
         templates,
         metrics,
+        audit,
         passwords,
         sessions,
         mail,
@@ -194,6 +197,10 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     } = build_core(settings, &db, jwt.clone(), &http, &tls, pool_size, cpus())?;
 
     let accounts = Accounts {
+        db: db.clone(),
+        settings: settings.clone(),
+    };
+    let lockout = Lockout {
         db: db.clone(),
         settings: settings.clone(),
     };
@@ -219,6 +226,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             passwords: passwords.clone(),
             accounts: accounts.clone(),
             sessions: sessions.clone(),
+            lockout: lockout.clone(),
         }),
         email_signin: Arc::new(EmailSignIn {
             db: db.clone(),
@@ -228,6 +236,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             sessions: sessions.clone(),
             registration: registration.clone(),
             settings: settings.clone(),
+            lockout: lockout.clone(),
         }),
         sms: Arc::new(SmsSignIn {
             db: db.clone(),
@@ -246,6 +255,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             sessions: sessions.clone(),
             settings: settings.clone(),
             secrets: totp_secrets,
+            lockout: lockout.clone(),
         }),
         pats: Arc::new(PersonalAccessTokens {
             db: db.clone(),
@@ -260,6 +270,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             settings: settings.clone(),
             schema,
+            lockout,
         }),
         email_change: Arc::new(EmailChange {
             mail: mail.clone(),
@@ -314,6 +325,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         jwt,
         rate_limiter,
         metrics,
+        audit,
         http_client: http,
         schema,
         generation,
@@ -366,6 +378,7 @@ struct Core {
     settings: SettingsHandle,
     templates: Arc<Templates>,
     metrics: Arc<crate::metrics::Metrics>,
+    audit: Audit,
     passwords: Arc<PasswordHasher>,
     sessions: Sessions,
     mail: Mail,
@@ -414,7 +427,31 @@ fn build_core(
         PasswordHasher::new(hash_concurrency).map_err(|e| StartupError::Config(e.to_string()))?,
     );
     let metrics = Arc::new(crate::metrics::Metrics::new());
+    // Read once: the writer, the purge and the webhook worker start here.
+    let audit = Audit::start(
+        db.clone(),
+        http.clone(),
+        metrics.clone(),
+        AuditSettings {
+            table: config.security.audit_enabled,
+            retention: config.security.audit_retention,
+            webhook_url: Some(config.security.audit_webhook_url.trim())
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+            webhook_secret: Some(&config.security.audit_webhook_secret)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.expose().as_bytes().to_vec()),
+        },
+    );
     let settings = SettingsHandle::new(settings);
+    let mail = Mail {
+        db: db.clone(),
+        slots: Arc::new(Semaphore::new((pool_size / 2).max(1))),
+        mailer,
+        templates: templates.clone(),
+        metrics: metrics.clone(),
+        settings: settings.clone(),
+    };
     let sessions = Sessions {
         db: db.clone(),
         jwt,
@@ -426,14 +463,7 @@ fn build_core(
         sweep: Default::default(),
         successors,
         metrics: metrics.clone(),
-    };
-    let mail = Mail {
-        db: db.clone(),
-        slots: Arc::new(Semaphore::new((pool_size / 2).max(1))),
-        mailer,
-        templates: templates.clone(),
-        metrics: metrics.clone(),
-        settings: settings.clone(),
+        mail: mail.clone(),
     };
     let registration = Registration {
         db: db.clone(),
@@ -449,6 +479,7 @@ fn build_core(
         settings,
         templates,
         metrics,
+        audit,
         passwords,
         sessions,
         mail,

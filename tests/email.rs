@@ -36,6 +36,8 @@ fn vars() -> TemplateVars {
         locale: "ignored".to_owned(),
         server_url: "http://localhost:4000/v1".to_owned(),
         client_url: "http://localhost:3000".to_owned(),
+        ip: "203.0.113.<9>".to_owned(),
+        user_agent: "Agent <z>/1".to_owned(),
     }
 }
 
@@ -106,9 +108,22 @@ fn every_template_renders_in_every_locale() {
                     assert!(r.html.contains("new&quot;&lt;y&gt;@example.test"), "{ctx}");
                     assert!(r.text.contains("new\"<y>@example.test"), "{ctx}");
                 }
-                TemplateName::EmailVerify | TemplateName::PasswordReset => {
+                TemplateName::EmailVerify
+                | TemplateName::PasswordReset
+                | TemplateName::PasswordChanged => {
                     assert!(r.html.contains("jo+&lt;x&gt;@example.test"), "{ctx}");
                     assert!(r.text.contains("jo+<x>@example.test"), "{ctx}");
+                }
+                TemplateName::EmailChangeNotice => {
+                    assert!(r.html.contains("jo+&lt;x&gt;@example.test"), "{ctx}");
+                    assert!(r.html.contains("new&quot;&lt;y&gt;@example.test"), "{ctx}");
+                    assert!(r.text.contains("new\"<y>@example.test"), "{ctx}");
+                }
+                TemplateName::SigninNewDevice => {
+                    assert!(r.html.contains("Agent &lt;z&gt;/1"), "{ctx}");
+                    assert!(r.html.contains("203.0.113.&lt;9&gt;"), "{ctx}");
+                    assert!(r.text.contains("Agent <z>/1"), "{ctx}");
+                    assert!(r.text.contains("203.0.113.<9>"), "{ctx}");
                 }
                 _ => {}
             }

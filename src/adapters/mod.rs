@@ -1,6 +1,7 @@
 //! Adapters for the outside world. Each one hides a protocol behind a small type so the
 //! services never see SMTP, HTTP APIs or file layouts.
 
+pub mod audit_webhook;
 pub mod email;
 pub mod hasura;
 pub mod hibp;

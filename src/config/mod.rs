@@ -336,6 +336,15 @@ pub const ADDED_FLAGS: &[&str] = &[
     // Nhost Auth 0.43's, not v0.42's.
     "encryption-key",
     "upstream-generation",
+    "audit-enabled",
+    "audit-retention",
+    "audit-webhook-url",
+    "audit-webhook-secret",
+    "lockout-max-failures",
+    "lockout-duration",
+    "lockout-max-duration",
+    "lockout-reveal",
+    "security-notifications",
 ];
 
 impl Config {

@@ -133,6 +133,16 @@ pub fn sms_provider(s: &str) -> Result<super::SmsProvider, String> {
 }
 
 /// Drops the empty items a comma list such as `a,,b,` leaves behind.
+/// One item of `AUTH_SECURITY_NOTIFICATIONS`: a notice this server knows (or nothing).
+pub fn security_notification(s: &str) -> Result<String, String> {
+    match s.trim() {
+        t @ ("" | "password-changed" | "email-change" | "new-signin") => Ok(t.to_owned()),
+        t => Err(format!(
+            "unknown notification {t:?}: expected password-changed, email-change or new-signin"
+        )),
+    }
+}
+
 pub fn non_empty(items: &[String]) -> Vec<String> {
     items
         .iter()

@@ -678,6 +678,81 @@ pub struct SecurityConfig {
         value_enum
     )]
     pub require_elevated_claim: ElevatedClaimMode,
+
+    /// Audit trail: write security events (sign-ins, sign-outs, password and email changes, MFA, locks) to hasura_auth.audit_events
+    #[arg(
+        help_heading = "Security",
+        long = "audit-enabled",
+        env = "AUTH_AUDIT_ENABLED",
+        go_bool = "true"
+    )]
+    pub audit_enabled: bool,
+
+    /// How long audit events are kept (a background purge deletes older ones); 0 keeps them for ever
+    #[arg(help_heading = "Security", long = "audit-retention", env = "AUTH_AUDIT_RETENTION",
+          default_value = "2160h", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub audit_retention: Duration,
+
+    /// URL that receives every audit event as a JSON POST (in the background, with retries); empty disables it
+    #[arg(
+        help_heading = "Security",
+        long = "audit-webhook-url",
+        env = "AUTH_AUDIT_WEBHOOK_URL",
+        default_value = ""
+    )]
+    pub audit_webhook_url: String,
+
+    /// Key of the HMAC-SHA256 signature of each webhook body (X-Hasura-Auth-Signature: sha256=<hex>); empty sends no signature
+    #[arg(
+        help_heading = "Security",
+        long = "audit-webhook-secret",
+        env = "AUTH_AUDIT_WEBHOOK_SECRET",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub audit_webhook_secret: Secret,
+
+    /// Failed password, TOTP or OTP attempts on one account that lock it for a while; 0 disables account locking
+    #[arg(
+        help_heading = "Security",
+        long = "lockout-max-failures",
+        env = "AUTH_LOCKOUT_MAX_FAILURES",
+        default_value = "0"
+    )]
+    pub lockout_max_failures: u32,
+
+    /// How long the first lock lasts; each further lock in a row lasts twice as long, up to the maximum
+    #[arg(help_heading = "Security", long = "lockout-duration", env = "AUTH_LOCKOUT_DURATION",
+          default_value = "1m", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub lockout_duration: Duration,
+
+    /// The longest a lock lasts; failures and locks older than this are forgotten
+    #[arg(help_heading = "Security", long = "lockout-max-duration", env = "AUTH_LOCKOUT_MAX_DURATION",
+          default_value = "15m", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub lockout_max_duration: Duration,
+
+    /// Answer attempts on a locked account with 429 and a message saying so, instead of the wrong-credentials answer (which does not reveal the lock)
+    #[arg(
+        help_heading = "Security",
+        long = "lockout-reveal",
+        env = "AUTH_LOCKOUT_REVEAL",
+        go_bool = "false"
+    )]
+    pub lockout_reveal: bool,
+
+    /// Security notification emails (comma list): password-changed, email-change (to the old address), new-signin (from a user agent and IP not seen in the user's sessions); empty sends none
+    #[arg(
+        help_heading = "Security",
+        long = "security-notifications",
+        env = "AUTH_SECURITY_NOTIFICATIONS",
+        value_delimiter = ',',
+        value_parser = parse::security_notification
+    )]
+    pub security_notifications: Vec<String>,
 }
 
 /// The front-end application: redirect targets.

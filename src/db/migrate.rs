@@ -232,6 +232,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         name: "0007_pkce_codes",
         sql: include_str!("internal_migrations/0007_pkce_codes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_audit_lockout",
+        sql: include_str!("internal_migrations/0008_audit_lockout.sql"),
+    },
 ];
 
 /// The version a fully migrated database is at (Nhost Auth 0.52).

@@ -1,7 +1,9 @@
 //! The data layer: every SQL statement the service runs lives under this module.
 
+pub mod audit;
 pub mod email_flows;
 pub mod email_otp;
+pub mod lockout;
 pub mod mfa;
 pub mod migrate;
 pub mod oauth;

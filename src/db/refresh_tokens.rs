@@ -248,12 +248,17 @@ pub async fn delete_old_rotations(
     Ok(db.execute(&stmt, &[&max_age_secs, &limit]).await?)
 }
 
-pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<(), DbError> {
+pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<Option<Uuid>, DbError> {
     let stmt = db
-        .prepare_cached("DELETE FROM auth.refresh_tokens WHERE refresh_token_hash = $1")
+        .prepare_cached(
+            "DELETE FROM auth.refresh_tokens WHERE refresh_token_hash = $1 RETURNING user_id",
+        )
         .await?;
-    db.execute(&stmt, &[&hash]).await?;
-    Ok(())
+    let rows = db.query(&stmt, &[&hash]).await?;
+    Ok(match rows.first() {
+        Some(row) => Some(row.try_get(0)?),
+        None => None,
+    })
 }
 
 /// Deletes every token of a user; returns how many there were.

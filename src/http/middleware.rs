@@ -21,6 +21,7 @@ use crate::error::{ApiError, ErrorCode, for_contract, rendered_code};
 use crate::http::rate_limit::{FORWARDED_FOR, REAL_IP, header_lines};
 use crate::http::state::SharedState;
 use crate::request_log::{self, RequestLine, TraceId};
+use crate::service::audit;
 use crate::service::session::{CLIENT, ClientInfo};
 use crate::settings::SettingsHandle;
 
@@ -137,6 +138,8 @@ pub struct Metered {
     label: std::sync::Arc<String>,
     /// The table path without its leading `/` (`signin/email-password`).
     flow: Option<&'static str>,
+    /// The same for every route: the audit trail's `method`.
+    path: &'static str,
 }
 
 impl Metered {
@@ -147,6 +150,7 @@ impl Metered {
             state,
             label: std::sync::Arc::new(label),
             flow: is_flow.then_some(flow),
+            path: flow,
         }
     }
 }
@@ -157,7 +161,23 @@ impl Metered {
 pub async fn track_metrics(State(route): State<Metered>, req: Request, next: Next) -> Response {
     let method = crate::metrics::method_label(req.method());
     let started = std::time::Instant::now();
-    let res = next.run(req).await;
+    let recorded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let scope = audit::AuditScope::new(
+        route.state.audit.clone(),
+        Some(route.path),
+        recorded.clone(),
+    );
+    let res = audit::SCOPE.scope(scope, next.run(req)).await;
+    // A sign-in refused before its workflow could say anything (a bad ticket, code or
+    // token, a disabled account): still a failed sign-in in the audit trail.
+    if route.path.starts_with("signin")
+        && matches!(res.status().as_u16(), 401 | 403)
+        && !recorded.load(std::sync::atomic::Ordering::Relaxed)
+        && let Some(code) = crate::error::rendered_code(&res)
+    {
+        audit::AuditScope::new(route.state.audit.clone(), Some(route.path), recorded)
+            .record_now(audit::event("signin", audit::Outcome::Failure).reason(code.as_str()));
+    }
     let metrics = &route.state.metrics;
     metrics.record_request(
         &route.label,

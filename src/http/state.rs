@@ -44,6 +44,8 @@ pub struct AppState {
     /// `None` unless `AUTH_RATE_LIMIT_ENABLE`.
     pub rate_limiter: Option<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Where the workflows' security events go (the audit trail, the webhook).
+    pub audit: crate::service::audit::Audit,
     /// Outgoing HTTP shared by the HTTP layer's own checks (Turnstile).
     pub http_client: reqwest::Client,
     /// The level of the `auth` schema found or reached at start-up: what it offers.

@@ -90,7 +90,91 @@ pub struct OtpEmail<'a> {
     pub redirect_to: &'a str,
 }
 
+/// A security notice (`AUTH_SECURITY_NOTIFICATIONS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// "Your password was changed."
+    PasswordChanged,
+    /// "Your email address is being changed", to the old address.
+    EmailChange,
+    /// "New sign-in from a device not seen before."
+    NewSignin,
+}
+
+impl Notice {
+    /// Its name in `AUTH_SECURITY_NOTIFICATIONS`.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "password-changed",
+            Notice::EmailChange => "email-change",
+            Notice::NewSignin => "new-signin",
+        }
+    }
+
+    fn template(self) -> TemplateName {
+        match self {
+            Notice::PasswordChanged => TemplateName::PasswordChanged,
+            Notice::EmailChange => TemplateName::EmailChangeNotice,
+            Notice::NewSignin => TemplateName::SigninNewDevice,
+        }
+    }
+}
+
+/// What a notice says and to whom.
+#[derive(Clone, Debug, Default)]
+pub struct NoticeEmail {
+    pub to: String,
+    pub locale: String,
+    pub display_name: String,
+    /// The account's address (the old one, for an email change).
+    pub email: String,
+    pub new_email: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
 impl Mail {
+    /// Whether `notice` is switched on.
+    pub fn notice_enabled(&self, notice: Notice) -> bool {
+        self.settings
+            .config()
+            .security
+            .security_notifications
+            .iter()
+            .any(|n| n == notice.setting())
+    }
+
+    /// Sends a security notice in the background: the request never waits for the mail
+    /// server, and a failure is only logged (and counted in `hasura_auth_deliveries`).
+    /// `before` runs first, in the same background task (it decides whether to send).
+    pub fn send_notice<F>(&self, notice: Notice, email: NoticeEmail, before: F)
+    where
+        F: std::future::Future<Output = bool> + Send + 'static,
+    {
+        let mail = self.clone();
+        tokio::spawn(async move {
+            if !before.await {
+                return;
+            }
+            let link = mail.settings.config().client.client_url.clone();
+            let vars = mail.template_vars(TemplateVars {
+                link,
+                display_name: email.display_name,
+                email: email.email,
+                new_email: email.new_email,
+                ip: email.ip,
+                user_agent: email.user_agent,
+                ..Default::default()
+            });
+            if let Err(e) = mail
+                .deliver(&email.to, notice.template(), &email.locale, vars)
+                .await
+            {
+                tracing::warn!(error = %e, notice = notice.setting(), "sending a security notice failed");
+            }
+        });
+    }
+
     /// A connection for a workflow that sends an email inside its transaction. Only
     /// half the pool can be held this way; further such requests wait here, before
     /// taking a connection.

@@ -9,6 +9,8 @@ use crate::db::{mfa as mfa_db, users};
 use crate::domain::OneTimeCode;
 use crate::domain::totp::{self, TotpKey};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
+use crate::service::lockout::Lockout;
 use crate::service::session::Session;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::tokens::VerifiedToken;
@@ -41,6 +43,7 @@ pub struct TotpMfa {
     pub(crate) settings: crate::settings::SettingsHandle,
     /// `AUTH_ENCRYPTION_KEY`: how secrets are written, and read back.
     pub(crate) secrets: TotpSecretStore,
+    pub(crate) lockout: Lockout,
 }
 
 impl TotpMfa {
@@ -143,6 +146,17 @@ impl TotpMfa {
         self.accept_totp(user.id, secret, code).await?;
         let db = self.db.get().await?;
         mfa_db::set_active_mfa_type(&db, user.id, activate.then_some(MFA_TYPE_TOTP)).await?;
+        audit::event(
+            if activate {
+                "mfa-enabled"
+            } else {
+                "mfa-disabled"
+            },
+            Outcome::Success,
+        )
+        .user(user.id)
+        .reason(MFA_TYPE_TOTP)
+        .record();
         Ok(())
     }
 
@@ -174,7 +188,19 @@ impl TotpMfa {
             .as_deref()
             .filter(|s| !s.is_empty())
             .ok_or(ErrorCode::NoTotpSecret)?;
-        self.accept_totp(user.id, secret, code).await?;
+        let standing = self.lockout.check(user.id).await?;
+        if standing.locked {
+            return Err(self.lockout.refusal(user.id, ErrorCode::InvalidTotp));
+        }
+        if let Err(e) = self.accept_totp(user.id, secret, code).await {
+            audit::event("signin", Outcome::Failure)
+                .user(user.id)
+                .reason(e.code().as_str())
+                .record();
+            self.lockout.failed(user.id).await;
+            return Err(e);
+        }
+        self.lockout.succeeded(user.id, standing).await;
         self.sessions.new_session(&user).await
     }
 }

@@ -12,11 +12,13 @@
 pub mod accounts;
 pub mod admin;
 pub mod anonymous;
+pub mod audit;
 pub mod change_env;
 pub mod custom_claims;
 pub mod deanonymize;
 pub mod email;
 pub mod health;
+pub mod lockout;
 pub mod mfa;
 pub mod oauth;
 pub mod password;

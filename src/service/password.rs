@@ -6,7 +6,9 @@ use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{CodeChallenge, Email, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::accounts::Elevation;
+use crate::service::audit::{self, Outcome};
 use crate::service::email::LinkTarget;
+use crate::service::lockout::Lockout;
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -22,9 +24,32 @@ pub struct PasswordChange {
     pub(crate) settings: crate::settings::SettingsHandle,
     /// Whether OAuth2 refresh tokens exist to revoke (level 20 and above).
     pub(crate) schema: crate::db::schema_level::SchemaLevel,
+    pub(crate) lockout: Lockout,
 }
 
 impl PasswordChange {
+    /// "Your password was changed", in the background, when switched on.
+    fn notify_password_changed(&self, user: &crate::db::users::UserRow) {
+        use crate::service::email::{Notice, NoticeEmail};
+        let Some(email) = user.email.clone().filter(|e| !e.is_empty()) else {
+            return;
+        };
+        if !self.mail.notice_enabled(Notice::PasswordChanged) {
+            return;
+        }
+        self.mail.send_notice(
+            Notice::PasswordChanged,
+            NoticeEmail {
+                to: email.clone(),
+                locale: user.locale.clone(),
+                display_name: user.display_name.clone(),
+                email,
+                ..Default::default()
+            },
+            std::future::ready(true),
+        );
+    }
+
     /// `POST /user/password/reset`: emails a `passwordReset` link (one hour). Whether the
     /// address belongs to a usable account is never revealed: unknown, blocked, disabled
     /// or unverified accounts get the same `"OK"`, and nothing is sent.
@@ -111,6 +136,12 @@ impl PasswordChange {
                 self.schema.has_oauth2_tables(),
             )
             .await?;
+            drop(db);
+            audit::event("password-change", Outcome::Success)
+                .user(user.id)
+                .record();
+            self.notify_password_changed(&user);
+            self.lockout.clear(user.id, "password-change").await;
             return Ok(());
         }
 
@@ -137,6 +168,12 @@ impl PasswordChange {
         )
         .await?;
         tx.commit().await?;
+        drop(client);
+        audit::event("password-reset", Outcome::Success)
+            .user(user.id)
+            .record();
+        self.notify_password_changed(&user);
+        self.lockout.clear(user.id, "password-reset").await;
         Ok(())
     }
 }

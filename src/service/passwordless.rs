@@ -19,6 +19,7 @@ use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
 use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::email::{OtpEmail, TicketEmail};
 use crate::service::registration::{Created, Origin, PasswordlessAccount, Registration};
 use crate::service::session::Session;
@@ -79,6 +80,7 @@ pub struct EmailSignIn {
     pub(crate) sessions: crate::service::session::Sessions,
     pub(crate) registration: Registration,
     pub(crate) settings: crate::settings::SettingsHandle,
+    pub(crate) lockout: crate::service::lockout::Lockout,
 }
 
 impl EmailSignIn {
@@ -192,6 +194,7 @@ impl EmailSignIn {
         }
         let client = self.db.get().await?;
         let user = users::find_by_email(&client, &email).await?;
+        let user_id = user.as_ref().map(|u| u.id);
         let attempt = match &user {
             Some(u) => email_otp::take_attempt(&client, u.id, OTP_MAX_ATTEMPTS).await?,
             None => Attempt::NoCode,
@@ -209,7 +212,22 @@ impl EmailSignIn {
         // Without a live code, still spend one bcrypt check: the answer takes as long
         // whether or not the address has a pending code.
         let matched = self.passwords.verify(otp, hash).await?;
+        // The nil id for an unknown address: the same round trip, so the same timing.
+        let standing = self
+            .lockout
+            .check(user_id.unwrap_or_else(Uuid::nil))
+            .await?;
+        if let Some(u) = user.as_ref().filter(|_| standing.locked) {
+            return Err(self.lockout.refusal(u.id, INVALID_OTP));
+        }
         let (Some(mut user), Some(code_hash), true) = (user, hash, matched) else {
+            if let Some(id) = user_id {
+                audit::event("signin", Outcome::Failure)
+                    .user(id)
+                    .reason("invalid-otp")
+                    .record();
+                self.lockout.failed(id).await;
+            }
             // The guess that used up the attempts burned the code.
             let burned = attempt == Attempt::Burned || attempts >= OTP_MAX_ATTEMPTS;
             return Err(if burned {
@@ -218,6 +236,7 @@ impl EmailSignIn {
                 INVALID_OTP
             });
         };
+        self.lockout.succeeded(user.id, standing).await;
         let code_hash = code_hash.to_owned();
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::refresh_tokens;
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::session::Session;
 use crate::tokens::VerifiedToken;
 use crate::tokens::refresh::RefreshToken;
@@ -53,6 +54,10 @@ impl PersonalAccessTokens {
             metadata.as_ref(),
         )
         .await?;
+        audit::event("pat-created", Outcome::Success)
+            .user(user.id)
+            .reason(id.to_string())
+            .record();
         Ok(CreatedPat {
             id,
             personal_access_token: Redacted::new(pat.expose()),

@@ -36,6 +36,7 @@ use crate::db::webauthn::NewKey;
 use crate::db::{DbError, DbPool};
 use crate::domain::{CodeChallenge, Email, PhoneNumber, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::email::{Mail, TicketEmail};
 use crate::service::session::{Session, Sessions};
 use crate::service::tickets::{self, TicketKind};
@@ -215,6 +216,9 @@ impl Registration {
                 .refresh_token_id
                 .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
             self.sessions.record_client(token_id).await;
+            audit::event("signup", Outcome::Success)
+                .user(inserted.id)
+                .record();
             let user = new_user.inserted_row(inserted.id, inserted.created_at);
             let session = self
                 .sessions
@@ -258,6 +262,10 @@ impl Registration {
                 .await?;
         }
         tx.commit().await?;
+        audit::event("signup", Outcome::Success)
+            .user(inserted.id)
+            .reason("verification-pending")
+            .record();
         Ok(Registered::PendingVerification {
             user_id: inserted.id,
         })

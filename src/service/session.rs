@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::{DbPool, refresh_tokens, users::UserRow};
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
+use crate::service::audit::{self, Outcome};
 use crate::service::custom_claims::ClaimsSource;
 use crate::service::user_check::{Tolerate, check_user};
 use crate::settings::SettingsHandle;
@@ -139,6 +140,8 @@ pub struct Sessions {
     pub(crate) sweep: ExpiredTokenSweep,
     pub(crate) successors: SuccessorKey,
     pub(crate) metrics: Arc<Metrics>,
+    /// Security notices ("new sign-in from a new device").
+    pub(crate) mail: crate::service::email::Mail,
 }
 
 /// The claim (next to `x-hasura-user-id`) naming the session an access token was issued
@@ -175,7 +178,7 @@ impl ClientInfo {
         }
     }
 
-    fn current() -> ClientInfo {
+    pub(crate) fn current() -> ClientInfo {
         CLIENT.try_with(Clone::clone).unwrap_or_default()
     }
 }
@@ -323,6 +326,7 @@ impl Sessions {
             )
         };
         self.sweep.maybe_start(&self.db, sweep_one_in, ttl);
+        let started = chrono::Utc::now();
         let client = ClientInfo::current();
         let db = self.db.get().await?;
         let (token_id, roles) = refresh_tokens::create_session(
@@ -335,8 +339,75 @@ impl Sessions {
         )
         .await?;
         let roles = allowed_roles_with_default(roles, &user.default_role);
+        audit::event(
+            if elevated { "elevation" } else { "signin" },
+            Outcome::Success,
+        )
+        .user(user.id)
+        .record();
+        if !elevated {
+            self.notify_new_device(user, token_id, client, started);
+        }
         self.session_for(user, roles, refresh, token_id, elevated)
             .await
+    }
+
+    /// "New sign-in from a new device" when switched on, the user has an address, and
+    /// the client's user agent and IP were not seen with the user before: decided and
+    /// sent in the background, so the sign-in does not wait.
+    fn notify_new_device(
+        &self,
+        user: &UserRow,
+        token_id: Uuid,
+        client: ClientInfo,
+        started: chrono::DateTime<chrono::Utc>,
+    ) {
+        use crate::service::email::{Notice, NoticeEmail};
+        let Some(email) = user.email.clone().filter(|e| !e.is_empty()) else {
+            return;
+        };
+        if (client.user_agent.is_none() && client.ip.is_none())
+            || !self.mail.notice_enabled(Notice::NewSignin)
+        {
+            return;
+        }
+        let db = self.db.clone();
+        let user_id = user.id;
+        let (ua, ip) = (client.user_agent.clone(), client.ip.clone());
+        let unseen = async move {
+            let seen = async {
+                let c = db.get().await?;
+                crate::db::audit::device_seen(
+                    &c,
+                    user_id,
+                    token_id,
+                    ua.as_deref(),
+                    ip.as_deref(),
+                    started,
+                )
+                .await
+            };
+            match seen.await {
+                Ok(seen) => !seen,
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking for a new device failed");
+                    false
+                }
+            }
+        };
+        self.mail.send_notice(
+            Notice::NewSignin,
+            NoticeEmail {
+                to: email.clone(),
+                locale: user.locale.clone(),
+                display_name: user.display_name.clone(),
+                email,
+                ip: client.ip.unwrap_or_default(),
+                user_agent: client.user_agent.unwrap_or_default(),
+                ..Default::default()
+            },
+            unseen,
+        );
     }
 
     /// `POST /token`: rotates a regular refresh token (same row id, sliding expiry) in
@@ -437,6 +508,12 @@ impl Sessions {
         if !within_interval {
             let owner = refresh_tokens::revoke_chain(db, token_id).await?;
             self.metrics.record_refresh_reuse("revoked");
+            let reuse = audit::event("refresh-token-reuse", Outcome::Failure).reason("revoked");
+            match owner {
+                Some(user) => reuse.user(user),
+                None => reuse,
+            }
+            .record();
             tracing::warn!(
                 event = "refresh_token_reuse",
                 refresh_token_id = %token_id,
@@ -476,7 +553,11 @@ impl Sessions {
             return Ok(());
         };
         let db = self.db.get().await?;
-        refresh_tokens::delete_by_hash(&db, &token.hash()).await?;
+        if let Some(user_id) = refresh_tokens::delete_by_hash(&db, &token.hash()).await? {
+            audit::event("signout", Outcome::Success)
+                .user(user_id)
+                .record();
+        }
         Ok(())
     }
 
@@ -484,7 +565,12 @@ impl Sessions {
     /// how many there were.
     pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<u64, ApiError> {
         let db = self.db.get().await?;
-        Ok(refresh_tokens::delete_all_for_user(&db, user_id).await?)
+        let ended = refresh_tokens::delete_all_for_user(&db, user_id).await?;
+        audit::event("signout", Outcome::Success)
+            .user(user_id)
+            .reason("all")
+            .record();
+        Ok(ended)
     }
 
     /// `GET /user/sessions`: the user's live sessions and personal access tokens,
@@ -550,6 +636,10 @@ impl Sessions {
                 if !refresh_tokens::delete_one_for_user(&db, user_id, id).await? {
                     return Err(ApiError::not_found("no such session"));
                 }
+                audit::event("session-ended", Outcome::Success)
+                    .user(user_id)
+                    .reason(id.to_string())
+                    .record();
             }
             Revoke::Others => {
                 let keep = current.ok_or_else(|| {
@@ -558,6 +648,10 @@ impl Sessions {
                     )
                 })?;
                 refresh_tokens::delete_other_sessions(&db, user_id, keep).await?;
+                audit::event("session-ended", Outcome::Success)
+                    .user(user_id)
+                    .reason("others")
+                    .record();
             }
         }
         Ok(())

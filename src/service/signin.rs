@@ -5,6 +5,8 @@ use serde::Serialize;
 use crate::db::users;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
+use crate::service::lockout::Lockout;
 use crate::service::session::Session;
 use crate::service::tickets::{self, TicketKind};
 use crate::tokens::secret::Redacted;
@@ -28,6 +30,7 @@ pub struct EmailPasswordSignIn {
     pub(crate) passwords: std::sync::Arc<crate::tokens::password_hash::PasswordHasher>,
     pub(crate) accounts: crate::service::accounts::Accounts,
     pub(crate) sessions: crate::service::session::Sessions,
+    pub(crate) lockout: Lockout,
 }
 
 impl EmailPasswordSignIn {
@@ -43,6 +46,13 @@ impl EmailPasswordSignIn {
         let db = self.db.get().await?;
         let user = users::find_by_email(&db, &email).await?;
         drop(db);
+        // An unknown address is looked up too (the nil id has no row), so the answer takes
+        // as long whether or not the account exists.
+        let standing = self
+            .lockout
+            .check(user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id))
+            .await?;
+        // Checked during a lock too: the answer takes the same time either way.
         let matched = self
             .passwords
             .verify(
@@ -51,11 +61,35 @@ impl EmailPasswordSignIn {
             )
             .await?;
         let user = match user {
+            Some(u) if standing.locked => {
+                return Err(self.lockout.refusal(u.id, ErrorCode::InvalidEmailPassword));
+            }
             Some(u) if matched => u,
-            _ => return Err(ErrorCode::InvalidEmailPassword.into()),
+            Some(u) => {
+                audit::event("signin", Outcome::Failure)
+                    .user(u.id)
+                    .reason(ErrorCode::InvalidEmailPassword.as_str())
+                    .record();
+                self.lockout.failed(u.id).await;
+                return Err(ErrorCode::InvalidEmailPassword.into());
+            }
+            None => {
+                audit::event("signin", Outcome::Failure)
+                    .reason("unknown-user")
+                    .record();
+                return Err(ErrorCode::InvalidEmailPassword.into());
+            }
         };
-        self.accounts.check(&user, Default::default())?;
-
+        if let Err(code) = self.accounts.check(&user, Default::default()) {
+            audit::event("signin", Outcome::Failure)
+                .user(user.id)
+                .reason(code.as_str())
+                .record();
+            return Err(code.into());
+        }
+        // With a second factor the sign-in is not over: the failures are forgotten only
+        // once it succeeds, so someone who has the password cannot reset the TOTP count
+        // by signing in with it between guesses.
         if user.active_mfa_type.as_deref() == Some("totp") {
             let ticket = tickets::issue(TicketKind::MfaTotp);
             let db = self.db.get().await?;
@@ -64,6 +98,7 @@ impl EmailPasswordSignIn {
                 ticket: Redacted::new(ticket.value),
             }));
         }
+        self.lockout.succeeded(user.id, standing).await;
         Ok(PasswordSignIn::Session(Box::new(
             self.sessions.new_session(&user).await?,
         )))

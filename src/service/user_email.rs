@@ -7,7 +7,9 @@ use crate::db::{email_flows, users};
 use crate::domain::options::RedirectOptionsInput;
 use crate::domain::{CodeChallenge, Email};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::email::{LinkTarget, TicketEmail};
+use crate::service::email::{Notice, NoticeEmail};
 use crate::service::tickets::{self, TicketKind};
 use crate::service::user_check::Tolerate;
 use crate::tokens::VerifiedToken;
@@ -122,6 +124,28 @@ impl EmailChange {
             })
             .await?;
         tx.commit().await?;
+        audit::event("email-change", Outcome::Success)
+            .user(user.id)
+            .reason("requested")
+            .record();
+        // To the old address: if the change is not the owner's doing, they learn of it
+        // before the new address is confirmed.
+        if let Some(old) = user.email.clone().filter(|e| !e.is_empty())
+            && self.mail.notice_enabled(Notice::EmailChange)
+        {
+            self.mail.send_notice(
+                Notice::EmailChange,
+                NoticeEmail {
+                    to: old.clone(),
+                    locale: user.locale.clone(),
+                    display_name: user.display_name.clone(),
+                    email: old,
+                    new_email: new_email.as_str().to_owned(),
+                    ..Default::default()
+                },
+                std::future::ready(true),
+            );
+        }
         Ok(())
     }
 }

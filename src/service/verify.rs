@@ -6,6 +6,7 @@ use url::Url;
 use crate::db::users;
 use crate::domain::CodeChallenge;
 use crate::error::ErrorCode;
+use crate::service::audit::{self, Outcome};
 use crate::service::tickets::{Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 
@@ -93,6 +94,12 @@ impl TicketVerification {
             .await
             .map_err(|e| internal("committing ticket", e))?;
         drop(client);
+        if kind == TicketKind::EmailConfirmChange {
+            audit::event("email-change", Outcome::Success)
+                .user(user.id)
+                .reason("confirmed")
+                .record();
+        }
         if let Some(challenge) = challenge {
             let code = self
                 .pkce

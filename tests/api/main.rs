@@ -4,11 +4,14 @@
 mod support;
 
 mod anonymous;
+mod audit;
 mod contract;
 mod email_flow;
 mod hostile;
 mod keys;
+mod lockout;
 mod metrics;
+mod notifications;
 mod openapi;
 mod pkce;
 mod postgres_tls;

@@ -305,3 +305,47 @@ async fn mfa_challenge_is_issued_even_when_mfa_endpoints_are_off() {
         .await
         .assert_error(409, "disabled-endpoint");
 }
+
+#[tokio::test]
+async fn mfa_wrong_codes_lock_the_account_and_the_right_code_is_refused_during_the_lock() {
+    let app = TestApp::with(&[
+        NO_VERIFY,
+        MFA,
+        "--lockout-max-failures=2",
+        "--lockout-duration=1h",
+    ])
+    .await;
+    let (user_id, token) = user_with_token(&app, "m@example.com").await;
+    let secret = generate(&app, &token).await;
+    settle_in_step().await;
+    let r = change(&app, &token, &totp_code(&secret, 0), Some("totp")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let wrong = totp_code(&secret, 5);
+    for _ in 0..2 {
+        // A real password sign-in between guesses: the password is right, but that does
+        // not forget the failed codes.
+        let ticket = mfa_ticket(&app, "m@example.com").await;
+        signin_totp(&app, &ticket, &wrong)
+            .await
+            .assert_error(401, "invalid-totp");
+    }
+    let locked: bool = query_one(
+        &app,
+        "SELECT locked_until > now() FROM hasura_auth.account_lockouts",
+    )
+    .await
+    .get(0);
+    assert!(locked, "locked after two wrong codes");
+    // The right code during the lock: the answer a wrong one gets.
+    let right = totp_code(&secret, 1);
+    let ticket = quick_ticket(&app, user_id).await;
+    signin_totp(&app, &ticket, &right)
+        .await
+        .assert_error(401, "invalid-totp");
+    // Once the lock is over, the same code works (it was not spent by the refusal).
+    app.sql("UPDATE hasura_auth.account_lockouts SET locked_until = now() - interval '1 second'")
+        .await;
+    let ticket = quick_ticket(&app, user_id).await;
+    let r = signin_totp(&app, &ticket, &right).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

@@ -26,16 +26,24 @@ pub enum TemplateName {
     PasswordReset,
     SigninPasswordless,
     SigninOtp,
+    /// Security notices (`AUTH_SECURITY_NOTIFICATIONS`): no ticket; `${link}` is the
+    /// client URL.
+    PasswordChanged,
+    EmailChangeNotice,
+    SigninNewDevice,
 }
 
 impl TemplateName {
     /// Every email template, in a stable order.
-    pub const ALL: [TemplateName; 5] = [
+    pub const ALL: [TemplateName; 8] = [
         Self::EmailVerify,
         Self::EmailConfirmChange,
         Self::PasswordReset,
         Self::SigninPasswordless,
         Self::SigninOtp,
+        Self::PasswordChanged,
+        Self::EmailChangeNotice,
+        Self::SigninNewDevice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +53,9 @@ impl TemplateName {
             Self::PasswordReset => "password-reset",
             Self::SigninPasswordless => "signin-passwordless",
             Self::SigninOtp => "signin-otp",
+            Self::PasswordChanged => "password-changed",
+            Self::EmailChangeNotice => "email-change-notice",
+            Self::SigninNewDevice => "signin-new-device",
         }
     }
 
@@ -73,6 +84,9 @@ pub struct TemplateVars {
     pub locale: String,
     pub server_url: String,
     pub client_url: String,
+    /// The client of a new sign-in (`signin-new-device`).
+    pub ip: String,
+    pub user_agent: String,
 }
 
 impl TemplateVars {
@@ -88,6 +102,8 @@ impl TemplateVars {
             "locale" => &self.locale,
             "serverUrl" => &self.server_url,
             "clientUrl" => &self.client_url,
+            "ip" => &self.ip,
+            "userAgent" => &self.user_agent,
             _ => return None,
         })
     }
@@ -257,6 +273,9 @@ macro_rules! builtin_emails {
             builtin_email!($loc, "password-reset"),
             builtin_email!($loc, "signin-passwordless"),
             builtin_email!($loc, "signin-otp"),
+            builtin_email!($loc, "password-changed"),
+            builtin_email!($loc, "email-change-notice"),
+            builtin_email!($loc, "signin-new-device"),
         )*]
     };
 }

@@ -19,6 +19,7 @@ use crate::domain::options::SignUpOptionsInput;
 use crate::domain::webauthn::{CredentialAssertion, CredentialCreation};
 use crate::domain::{CodeChallenge, Email, SignUpOptions};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::registration::{Credential, NewAccount, Origin, Registered, Registration};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
@@ -391,6 +392,10 @@ impl Passkeys {
         let id = keys_db::insert_key(&db, user.id, &key.to_store(stored_nickname))
             .await?
             .ok_or_else(|| rejected("this credential is already registered"))?;
+        audit::event("passkey-added", Outcome::Success)
+            .user(user.id)
+            .reason(id.to_string())
+            .record();
         Ok(AddedKey { id, nickname })
     }
 
