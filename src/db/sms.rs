@@ -4,17 +4,14 @@
 //! `otp_hash_expires_at` and `otp_method_last_used = 'sms'`, so codes sent by either
 //! implementation can be checked by the other.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
 use super::users::{USER_COLUMNS, UserRow};
 
 /// The user whose phone number is one of `forms` (the normalised form wins).
-pub async fn find_by_phone(
-    db: &impl GenericClient,
-    forms: &[String],
-) -> Result<Option<UserRow>, DbError> {
+pub async fn find_by_phone(db: &impl Db, forms: &[String]) -> Result<Option<UserRow>, DbError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM auth.users u WHERE u.phone_number = ANY($1::text[]) \
          ORDER BY u.phone_number = ($1::text[])[1] DESC LIMIT 1"
@@ -27,7 +24,7 @@ pub async fn find_by_phone(
 /// Stores a new code (replacing any pending one) and forgets earlier wrong attempts.
 /// `code = None` keeps no code here (the provider checks it).
 pub async fn set_code(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     code: Option<&str>,
     ttl_secs: i64,
@@ -47,7 +44,7 @@ pub async fn set_code(
 }
 
 /// Voids `code` if it is still the user's pending one (its SMS could not be sent).
-pub async fn void_code(db: &impl GenericClient, user_id: Uuid, code: &str) -> Result<(), DbError> {
+pub async fn void_code(db: &impl Db, user_id: Uuid, code: &str) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET otp_hash = NULL, otp_hash_expires_at = now() \
@@ -62,7 +59,7 @@ pub async fn void_code(db: &impl GenericClient, user_id: Uuid, code: &str) -> Re
 /// the phone marked verified, and the user returned as updated. `None` when the code is
 /// wrong, expired, already used, or voided by too many failures.
 pub async fn consume_code(
-    db: &impl GenericClient,
+    db: &impl Db,
     forms: &[String],
     code: &str,
     max_failures: i32,
@@ -86,7 +83,7 @@ pub async fn consume_code(
 /// Counts a wrong code against the pending code of one of the phone `forms`; at
 /// `max_failures` the code is voided.
 pub async fn record_failure(
-    db: &impl GenericClient,
+    db: &impl Db,
     forms: &[String],
     max_failures: i32,
 ) -> Result<(), DbError> {
@@ -108,7 +105,7 @@ pub async fn record_failure(
 }
 
 /// The phone number was proven by the provider (Twilio Verify).
-pub async fn mark_phone_verified(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
+pub async fn mark_phone_verified(db: &impl Db, user_id: Uuid) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET phone_number_verified = true WHERE id = $1 AND NOT phone_number_verified",
