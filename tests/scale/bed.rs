@@ -1,7 +1,8 @@
 //! The multi-instance test bed (issue 15): three server processes (the binary cargo built
 //! for this test) started at the same moment on one empty database, HAProxy round-robin in
 //! front appending `X-Forwarded-For` (the instances trust it: `AUTH_TRUSTED_PROXIES`),
-//! rate-limit counters in Redis, a local SMTP server and a local Twilio. Loopback only.
+//! rate-limit counters in Redis, a local SMTP server, a local Twilio and a local OpenID
+//! Connect provider. Loopback only.
 //!
 //! HAProxy adds `X-Served-By: <instance>` to every answer, so a test can check that the
 //! consecutive steps of a flow were served by different instances.
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fake_provider::{self, ClientAuth, IdTokens};
 use crate::provider::FakeProvider;
 use crate::support::app::{CLIENT_URL, HS256_SECRET, Reply};
 use crate::support::db::TestDb;
@@ -27,6 +29,8 @@ pub struct Bed {
     pub db: TestDb,
     pub smtp: SmtpServer,
     pub sms: FakeProvider,
+    /// An OpenID Connect provider (discovery, PKCE, id tokens) for `/signin/provider/oidc`.
+    pub idp: fake_provider::FakeProvider,
     pub base: String,
     pub http: reqwest::Client,
     pub redis_prefix: String,
@@ -122,6 +126,16 @@ impl Bed {
         let db = TestDb::empty().await;
         let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
         let sms = FakeProvider::start().await;
+        let mut idp_settings =
+            fake_provider::Settings::new("client-oidc", "secret-oidc", ClientAuth::Basic);
+        idp_settings.discovery = true;
+        idp_settings.id_tokens = Some(IdTokens {
+            issuer: None,
+            claims: serde_json::json!({"sub": "oidc-user-1", "email": "kim@idp.test",
+                                       "email_verified": true, "name": "Kim Lee"}),
+            in_token_response: true,
+        });
+        let idp = fake_provider::FakeProvider::start(idp_settings).await;
         let dir = std::env::temp_dir().join(format!("hasura-auth-scale-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("bed dir");
         let lb_port = free_port();
@@ -147,6 +161,12 @@ impl Bed {
                     &redis,
                     &redis_prefix,
                 ))
+                .envs([
+                    ("AUTH_PROVIDER_OIDC_ENABLED", "true"),
+                    ("AUTH_PROVIDER_OIDC_CLIENT_ID", "client-oidc"),
+                    ("AUTH_PROVIDER_OIDC_CLIENT_SECRET", "secret-oidc"),
+                    ("AUTH_PROVIDER_OIDC_DISCOVERY_URL", idp.base.as_str()),
+                ])
                 .stdout(out.try_clone().expect("log fd"))
                 .stderr(out)
                 .spawn()
@@ -181,6 +201,7 @@ impl Bed {
             db,
             smtp,
             sms,
+            idp,
             base,
             http,
             redis_prefix,

@@ -101,6 +101,39 @@ async fn sign_up(bed: &Bed, email: &str) -> (Hop, Value) {
     (hop, session)
 }
 
+/// OAuth (OpenID Connect with PKCE and a nonce): the start on one instance, the provider's
+/// callback on another (the state lives in the database), the refresh token on a third.
+pub async fn oauth_start_and_callback(bed: &Bed) {
+    let start = bed.get("/signin/provider/oidc").await;
+    assert_eq!(start.reply.status, 302, "start: {}", start.reply.text);
+    // The provider's consent page redirects at once to the callback URL (through HAProxy:
+    // AUTH_SERVER_URL is the balancer's).
+    let at_idp = bed
+        .http
+        .get(start.reply.location())
+        .send()
+        .await
+        .expect("provider");
+    assert_eq!(at_idp.status(), 302, "provider");
+    let authorize = bed.idp.last_authorize();
+    assert_eq!(authorize["code_challenge_method"], "S256");
+    assert!(authorize.contains_key("nonce"));
+    let callback_url = at_idp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(callback_url.starts_with(&bed.base), "{callback_url}");
+    let callback = bed.get(&callback_url).await;
+    let q = redirect_query(&callback);
+    assert!(!q.contains_key("error"), "{q:?}");
+    let token = bed
+        .post("/token", json!({"refreshToken": q["refreshToken"]}))
+        .await;
+    ok("token after oauth", &token);
+    assert_eq!(token.reply.body["user"]["email"], "kim@idp.test");
+    assert_spread("oauth", &[&start, &callback, &token]);
+}
+
 /// Sign-up on one instance, the verification email asked on another, its link followed
 /// on a third: the address is verified.
 pub async fn email_verification_link(bed: &Bed, tag: &str) {

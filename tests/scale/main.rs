@@ -15,7 +15,13 @@ mod support;
 #[path = "../webauthn/authenticator.rs"]
 mod authenticator;
 mod bed;
+#[allow(dead_code)]
+#[path = "../oauth/fake_provider.rs"]
+mod fake_provider;
 mod flows;
+#[allow(dead_code)]
+#[path = "../oauth/keys.rs"]
+mod keys;
 #[allow(dead_code)]
 #[path = "../sms_mfa_pat/provider.rs"]
 mod provider;
@@ -68,6 +74,7 @@ async fn scale_three_instances_behind_haproxy_run_every_flow() {
             let bed = &bed;
             all.push(async move {
                 let tag = format!("r{round}u{u}");
+                flows::oauth_start_and_callback(bed).await;
                 flows::email_verification_link(bed, &tag).await;
                 flows::password_reset_link(bed, &tag).await;
                 flows::magic_link(bed, &tag).await;
