@@ -15,6 +15,11 @@
 //!   pooler keeps on one server connection) and closing it before the `COMMIT`; they are
 //!   then shared by every connection.
 //!
+//! The learned types are keyed by the statement's text alone: one process, one database
+//! (as the server and the operator's commands are). A process that talked to databases at
+//! different schema levels through a pooler could send a statement with the types learned
+//! on the other one.
+//!
 //! Call sites read the same either way: `let stmt = db.prepare_cached(sql).await?;` then
 //! `db.query_one(&stmt, &[..])`.
 
