@@ -6,6 +6,8 @@
 #   bench/run.sh --es256         # ES256 (a fresh P-256 key pair)
 #   bench/run.sh --ed25519       # Ed25519 / EdDSA (a fresh key pair)
 #   bench/run.sh -- --runs 1 --duration 5 --scenarios token,user   # bench options
+#   bench/run.sh --pgbouncer     # the server's pool through PgBouncer in transaction mode
+#                                # (AUTH_POSTGRES_TRANSACTION_POOLER=true; Debian's pgbouncer)
 #
 # Builds the server and the bench in release mode, creates a fresh database on the
 # PostgreSQL at $PGHOST:$PGPORT (user postgres, trust), starts the server on it, waits
@@ -24,6 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 ALG=HS256
+PGBOUNCER=
 BENCH_ARGS=()
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -31,8 +34,9 @@ while [[ $# -gt 0 ]]; do
         --hs256) ALG=HS256 ;;
         --es256) ALG=ES256 ;;
         --ed25519) ALG=Ed25519 ;;
+        --pgbouncer) PGBOUNCER=1 ;;
         --) shift; BENCH_ARGS=("$@"); break ;;
-        *) echo "usage: bench/run.sh [--hs256|--rs256|--es256|--ed25519] [-- BENCH_OPTIONS]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--hs256|--rs256|--es256|--ed25519] [--pgbouncer] [-- BENCH_OPTIONS]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -45,8 +49,10 @@ DB="hasura_auth_bench_$(date +%s)_$$"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK="$TARGET_DIR/bench"
 mkdir -p "$WORK"
-LOG="$WORK/server-$ALG.log"
-REPORT="$WORK/report-$ALG.md"
+LABEL=$ALG${PGBOUNCER:+ via PgBouncer}
+SUFFIX=$ALG${PGBOUNCER:+-pgbouncer}
+LOG="$WORK/server-$SUFFIX.log"
+REPORT="$WORK/report-$SUFFIX.md"
 
 if [[ -z ${SKIP_BUILD:-} ]]; then
     echo "==> building the server and the bench (release)" >&2
@@ -63,7 +69,12 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
 fi
 
 SERVER_PID=
+BOUNCER_PID=
 cleanup() {
+    if [[ -n $BOUNCER_PID ]] && kill -0 "$BOUNCER_PID" 2>/dev/null; then
+        kill -TERM "$BOUNCER_PID"
+        wait "$BOUNCER_PID" 2>/dev/null || true
+    fi
     if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID"
         wait "$SERVER_PID" 2>/dev/null || true
@@ -106,6 +117,47 @@ if [[ -n ${WAIT_QUIET:-} ]]; then
 fi
 
 DB_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB?sslmode=disable"
+POOL_ENV=()
+if [[ -n $PGBOUNCER ]]; then
+    # Transaction mode, as managed platforms run it; 20 server connections (the server's
+    # pool is 4 per CPU); PgBouncer refuses to run as root, hence -u postgres.
+    BOUNCER_DIR="$WORK/pgbouncer"
+    BOUNCER_PORT=${BENCH_PGBOUNCER_PORT:-6432}
+    mkdir -p "$BOUNCER_DIR"
+    printf '"%s" ""\n' "$PGUSER" >"$BOUNCER_DIR/users.txt"
+    cat >"$BOUNCER_DIR/pgbouncer.ini" <<INI
+[databases]
+* = host=$PGHOST port=$PGPORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $BOUNCER_DIR/users.txt
+pool_mode = transaction
+default_pool_size = 20
+max_client_conn = 1000
+logfile = $BOUNCER_DIR/pgbouncer.log
+INI
+    BOUNCER_USER=()
+    if [[ $(id -u) -eq 0 ]]; then
+        chown -R postgres "$BOUNCER_DIR"
+        BOUNCER_USER=(-u postgres)
+    fi
+    pgbouncer "${BOUNCER_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" &
+    BOUNCER_PID=$!
+    for _ in $(seq 1 50); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$BOUNCER_PORT") 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    echo "==> PgBouncer (transaction mode) on 127.0.0.1:$BOUNCER_PORT" >&2
+    POOL_ENV=(
+        POSTGRES_CONNECTION="postgres://$PGUSER@127.0.0.1:$BOUNCER_PORT/$DB?sslmode=disable"
+        POSTGRES_MIGRATIONS_CONNECTION="$DB_URL"
+        AUTH_POSTGRES_TRANSACTION_POOLER=true
+    )
+fi
 echo "==> starting the server on port $PORT ($ALG), log: $LOG" >&2
 # The exact server environment the benchmark needs (see docs/PERFORMANCE.md).
 env \
@@ -117,6 +169,7 @@ env \
     AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED=false \
     AUTH_ANONYMOUS_USERS_ENABLED=true \
     AUTH_RATE_LIMIT_ENABLE=false \
+    "${POOL_ENV[@]}" \
     ${SERVER_ENV:-} \
     "$SERVER" >"$LOG" 2>&1 &
 SERVER_PID=$!
@@ -140,7 +193,7 @@ echo "==> benchmark (server pid $SERVER_PID)" >&2
     --server-pid "$SERVER_PID" \
     --pg-url "$DB_URL" \
     --runs 3 \
-    --label "$ALG" \
+    --label "$LABEL" \
     --output "$REPORT" \
     "${BENCH_ARGS[@]}"
 echo "==> report written to $REPORT" >&2

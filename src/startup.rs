@@ -101,6 +101,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     let settings = RuntimeSettings::new(config)?;
     let config = &settings.config;
 
+    check_transaction_pooler(config)?;
     let report = crate::db::migrate::migrate(
         config.migrations_database_url(),
         &tls,
@@ -149,6 +150,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             max_size: pool_size,
             timeout: config.database.postgres_pool_timeout,
             statement_timeout: config.database.postgres_statement_timeout,
+            transaction_pooler: config.database.postgres_transaction_pooler,
         },
         &tls,
     )?;
@@ -366,6 +368,24 @@ fn apply_generation(jwt: &mut JwtKeys, config: &Config, generation: Generation) 
     }
 }
 
+/// Migrations hold a session-level advisory lock and `SET` session settings: through a
+/// transaction pooler the lock could be taken on one server connection and released on
+/// another (or stay held). With `AUTH_POSTGRES_TRANSACTION_POOLER`, they must have a
+/// direct URL of their own, `POSTGRES_MIGRATIONS_CONNECTION` (upstream's variable).
+fn check_transaction_pooler(config: &Config) -> Result<(), StartupError> {
+    if config.database.postgres_transaction_pooler
+        && config.migrations_database_url() == config.database_url()
+    {
+        return Err(StartupError::Config(
+            "AUTH_POSTGRES_TRANSACTION_POOLER=true needs POSTGRES_MIGRATIONS_CONNECTION: a \
+             direct PostgreSQL URL (not through the pooler) for migrations, which take a \
+             session-level advisory lock"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `AUTH_MIGRATE_TO_LATEST` as the migration runner's policy.
 fn migrate_policy(config: &Config) -> crate::db::migrate::MigratePolicy {
     crate::db::migrate::MigratePolicy {
@@ -503,7 +523,7 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
     let tls = Tls::from_env().map_err(|e| Failure::setup(format!("TLS: {e}")))?;
     let status = tokio::time::timeout(
         OPERATOR_DB_TIMEOUT,
-        crate::db::migrate::status(config.database_url(), &tls),
+        crate::db::migrate::status(config.migrations_database_url(), &tls),
     )
     .await
     .map_err(|_| {
@@ -553,6 +573,7 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
             max_size: pool_size,
             timeout: settings.config.database.postgres_pool_timeout,
             statement_timeout: settings.config.database.postgres_statement_timeout,
+            transaction_pooler: settings.config.database.postgres_transaction_pooler,
         },
         &tls,
     )

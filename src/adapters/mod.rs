@@ -8,6 +8,7 @@ pub mod hibp;
 pub mod memcached;
 pub mod oauth;
 pub mod qr;
+pub mod redis_counters;
 pub mod sms;
 pub mod turnstile;
 pub mod webauthn;

@@ -206,6 +206,16 @@ pub struct DatabaseConfig {
           default_value = "10s", value_parser = parse::go_duration)]
     #[serde(serialize_with = "go_duration")]
     pub postgres_statement_timeout: Duration,
+
+    /// A transaction pooler (PgBouncer, pool_mode=transaction) is in front of PostgreSQL:
+    /// statements run unnamed instead of prepared; needs POSTGRES_MIGRATIONS_CONNECTION
+    #[arg(
+        help_heading = "Postgres",
+        long = "postgres-transaction-pooler",
+        env = "AUTH_POSTGRES_TRANSACTION_POOLER",
+        go_bool = "false"
+    )]
+    pub postgres_transaction_pooler: bool,
 }
 
 /// Tokens: lifetimes, signing key, custom claims.
@@ -988,6 +998,27 @@ pub struct RateLimitConfig {
         default_value = ""
     )]
     pub rate_limit_memcache_prefix: String,
+
+    /// Redis URL (redis://[:password@]host:port[/db]) holding the counters instead of
+    /// memcached; empty keeps them in memory (or in memcached when that is set)
+    #[arg(
+        help_heading = "Rate limiting",
+        long = "rate-limit-redis-url",
+        env = "AUTH_RATE_LIMIT_REDIS_URL",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub rate_limit_redis_url: Secret,
+
+    /// Key prefix of the counters in Redis
+    #[arg(
+        help_heading = "Rate limiting",
+        long = "rate-limit-redis-prefix",
+        env = "AUTH_RATE_LIMIT_REDIS_PREFIX",
+        default_value = ""
+    )]
+    pub rate_limit_redis_prefix: String,
 
     /// Proxies (IPs or CIDRs, comma list) whose X-Forwarded-For is trusted; empty trusts none
     #[arg(

@@ -1,7 +1,7 @@
 //! SQL on `hasura_auth.audit_events`: the audit trail (written in batches, purged by age).
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
@@ -19,7 +19,7 @@ pub struct AuditRow<'a> {
 }
 
 /// Inserts a batch of events in one statement (one round trip, whatever its size).
-pub async fn insert_batch(db: &impl GenericClient, rows: &[AuditRow<'_>]) -> Result<u64, DbError> {
+pub async fn insert_batch(db: &impl Db, rows: &[AuditRow<'_>]) -> Result<u64, DbError> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -58,7 +58,7 @@ pub async fn insert_batch(db: &impl GenericClient, rows: &[AuditRow<'_>]) -> Res
 
 /// Deletes at most `batch` events older than `max_age_secs`; returns how many.
 pub async fn purge_older_than(
-    db: &impl GenericClient,
+    db: &impl Db,
     max_age_secs: i64,
     batch: i64,
 ) -> Result<u64, DbError> {
@@ -78,7 +78,7 @@ pub async fn purge_older_than(
 /// sign-in or sign-up in the trail (before `before`, so not the one being checked).
 /// An unknown user agent or IP matches an unknown one.
 pub async fn device_seen(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     except_session: Uuid,
     user_agent: Option<&str>,

@@ -1,7 +1,7 @@
 //! SQL on `auth.users` / `auth.user_roles` for the email workflows: password change,
 //! email change and deanonymisation.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use super::{DbError, classify};
 use crate::domain::Email;
 
 /// Whether some user has this email (case-insensitively, as the citext column compares).
-pub async fn email_exists(db: &impl GenericClient, email: &Email) -> Result<bool, DbError> {
+pub async fn email_exists(db: &impl Db, email: &Email) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM auth.users WHERE email = $1::text::public.citext)",
@@ -20,7 +20,7 @@ pub async fn email_exists(db: &impl GenericClient, email: &Email) -> Result<bool
 
 /// Sets a new password, sessions untouched (the operator's `users set-password`).
 pub async fn set_password_hash(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     password_hash: &str,
 ) -> Result<(), DbError> {
@@ -36,7 +36,7 @@ pub async fn set_password_hash(
 /// OAuth2 refresh token when the schema has that table (`oauth2`); personal access
 /// tokens are kept.
 pub async fn change_password_revoking_sessions(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     password_hash: &str,
     oauth2: bool,
@@ -59,7 +59,7 @@ pub async fn change_password_revoking_sessions(
 /// Records a pending email change and its confirmation ticket. The current email and
 /// its verification state are left alone (upstream marked it verified here).
 pub async fn request_email_change(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     new_email: &str,
     ticket: &str,
@@ -96,7 +96,7 @@ pub struct Deanonymized<'a> {
 /// Turns an anonymous user into a regular one and replaces its roles. Returns false
 /// (changing nothing) when the user is not, or no longer, anonymous. Run it inside a
 /// transaction: it is three statements.
-pub async fn deanonymize(db: &impl GenericClient, d: &Deanonymized<'_>) -> Result<bool, DbError> {
+pub async fn deanonymize(db: &impl Db, d: &Deanonymized<'_>) -> Result<bool, DbError> {
     let (ticket, ttl) = match d.ticket {
         Some((t, ttl)) => (Some(t), ttl),
         None => (None, 0),

@@ -1,14 +1,14 @@
 //! SQL on `hasura_auth.email_otps`: one pending email sign-in code per user, stored as a
 //! bcrypt hash, with an expiry and an attempt counter.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
 
 /// Stores a new code for the user, replacing any pending one (and its attempt count).
 pub async fn replace(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     code_hash: &str,
     ttl_secs: i64,
@@ -40,7 +40,7 @@ pub enum Attempt {
 /// Counts one attempt against the user's live code and returns its hash. Counting before
 /// comparing keeps the bound exact under concurrent guesses.
 pub async fn take_attempt(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     max_attempts: i32,
 ) -> Result<Attempt, DbError> {
@@ -73,11 +73,7 @@ pub async fn take_attempt(
 
 /// Consumes the code whose hash was matched; false when another request consumed or
 /// replaced it first.
-pub async fn consume(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    code_hash: &str,
-) -> Result<bool, DbError> {
+pub async fn consume(db: &impl Db, user_id: Uuid, code_hash: &str) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM hasura_auth.email_otps \

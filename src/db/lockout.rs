@@ -2,7 +2,7 @@
 //! lock they lead to (per-account brute-force protection).
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
@@ -14,7 +14,7 @@ pub struct LockState {
 }
 
 /// The account's state, `None` when it has no recent failure (no row).
-pub async fn state(db: &impl GenericClient, user_id: Uuid) -> Result<Option<LockState>, DbError> {
+pub async fn state(db: &impl Db, user_id: Uuid) -> Result<Option<LockState>, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT CASE WHEN locked_until > now() THEN locked_until END \
@@ -41,7 +41,7 @@ pub struct Failure {
 /// for `base_secs * 2^n` (n: the locks before this one that ended less than `reset_secs`
 /// ago), never longer than `cap_secs`, and starts the count again.
 pub async fn record_failure(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     max_failures: i32,
     base_secs: f64,
@@ -89,7 +89,7 @@ pub async fn record_failure(
 
 /// Forgets the account's failures and lifts its lock (a successful sign-in, a password
 /// change or reset). Returns whether the account was locked.
-pub async fn clear(db: &impl GenericClient, user_id: Uuid) -> Result<bool, DbError> {
+pub async fn clear(db: &impl Db, user_id: Uuid) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM hasura_auth.account_lockouts WHERE user_id = $1 \

@@ -1,17 +1,13 @@
 //! SQL of TOTP multi-factor authentication: the secret, the active type, and the last
 //! time step accepted per user (replay protection, `hasura_auth.totp_used_steps`).
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
 
 /// Stores a new secret. Steps used with the previous secret no longer matter.
-pub async fn set_totp_secret(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    secret: &str,
-) -> Result<(), DbError> {
+pub async fn set_totp_secret(db: &impl Db, user_id: Uuid, secret: &str) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "WITH s AS (DELETE FROM hasura_auth.totp_used_steps WHERE user_id = $1) \
@@ -24,7 +20,7 @@ pub async fn set_totp_secret(
 
 /// Sets `active_mfa_type` (`None` deactivates; the secret is kept, as upstream).
 pub async fn set_active_mfa_type(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     mfa_type: Option<&str>,
 ) -> Result<(), DbError> {
@@ -37,11 +33,7 @@ pub async fn set_active_mfa_type(
 
 /// Records `step` as used if it is later than any step used before; false means the
 /// code is a replay (or older than one already accepted).
-pub async fn claim_totp_step(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    step: i64,
-) -> Result<bool, DbError> {
+pub async fn claim_totp_step(db: &impl Db, user_id: Uuid, step: i64) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO hasura_auth.totp_used_steps (user_id, last_step) VALUES ($1, $2) \
@@ -58,7 +50,7 @@ pub async fn claim_totp_step(
 const ENCRYPTED: &str = "(length(totp_secret) >= 64 AND totp_secret ~ '^[0-9A-Fa-f]+$')";
 
 /// Users whose TOTP secret is stored plain (not empty, not in the encrypted form).
-pub async fn plain_totp_secrets(db: &impl GenericClient) -> Result<Vec<(Uuid, String)>, DbError> {
+pub async fn plain_totp_secrets(db: &impl Db) -> Result<Vec<(Uuid, String)>, DbError> {
     let sql = format!(
         "SELECT id, totp_secret FROM auth.users \
          WHERE totp_secret IS NOT NULL AND totp_secret <> '' AND NOT {ENCRYPTED}"
@@ -70,7 +62,7 @@ pub async fn plain_totp_secrets(db: &impl GenericClient) -> Result<Vec<(Uuid, St
 }
 
 /// One TOTP secret stored in the encrypted form, if any (the start-up key check).
-pub async fn one_encrypted_totp_secret(db: &impl GenericClient) -> Result<Option<String>, DbError> {
+pub async fn one_encrypted_totp_secret(db: &impl Db) -> Result<Option<String>, DbError> {
     let sql = format!("SELECT totp_secret FROM auth.users WHERE {ENCRYPTED} LIMIT 1");
     let row = db.query_opt(&sql, &[]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
@@ -79,7 +71,7 @@ pub async fn one_encrypted_totp_secret(db: &impl GenericClient) -> Result<Option
 /// Replaces the secret only if it is still `old` (compare-and-set): an instance starting
 /// at the same time, or a user generating a new secret meanwhile, wins and is kept.
 pub async fn replace_totp_secret(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     old: &str,
     new: &str,

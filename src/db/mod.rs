@@ -1,6 +1,7 @@
 //! The data layer: every SQL statement the service runs lives under this module.
 
 pub mod audit;
+pub mod client;
 pub mod email_flows;
 pub mod email_otp;
 pub mod lockout;
@@ -23,6 +24,7 @@ use tokio_postgres::error::SqlState;
 
 pub type DbPool = Pool;
 
+pub use client::{Db, Stmt};
 pub use schema_level::SchemaLevel;
 
 #[derive(Debug, thiserror::Error)]
@@ -175,13 +177,25 @@ pub struct PoolLimits {
     pub timeout: Duration,
     /// PostgreSQL's `statement_timeout` on every connection; zero leaves the server's.
     pub statement_timeout: Duration,
+    /// `AUTH_POSTGRES_TRANSACTION_POOLER`: a transaction pooler (PgBouncer) is in front:
+    /// statements run unnamed ([`client`]) and nothing is sent in the start-up packet's
+    /// `options`, which PgBouncer refuses.
+    pub transaction_pooler: bool,
 }
 
 /// Builds the connection pool. Connections are opened lazily and statements are
-/// prepared once per connection (`prepare_cached`).
+/// prepared once per connection (`prepare_cached`), unless a transaction pooler is in
+/// front ([`client`]; the choice is process-wide).
 pub fn connect(url: &str, limits: PoolLimits, roots: &crate::tls::Tls) -> Result<DbPool, DbError> {
     let mut target = tls::target(url, roots).map_err(DbError::Url)?;
-    if !limits.statement_timeout.is_zero() {
+    client::set_transaction_pooler(limits.transaction_pooler);
+    if limits.transaction_pooler {
+        if !limits.statement_timeout.is_zero() {
+            tracing::info!(
+                "AUTH_POSTGRES_TRANSACTION_POOLER: statement_timeout is not sent (PgBouncer refuses start-up options); set it on the database role or in the pooler"
+            );
+        }
+    } else if !limits.statement_timeout.is_zero() {
         // Sent in the start-up packet: set before the first statement, no round trip.
         let ms = limits.statement_timeout.as_millis().max(1);
         let options = match target.config.get_options() {

@@ -2,8 +2,8 @@
 //! (`auth.user_providers`), users created together with their link, and provider
 //! sessions handed out once.
 
+use super::Db;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ pub struct TakenState {
 
 /// Records a sign-in in progress (keyed by the hash of its state) and clears expired ones.
 pub async fn insert_state(
-    db: &impl GenericClient,
+    db: &impl Db,
     state_hash: &str,
     provider: &str,
     data: &Value,
@@ -38,10 +38,7 @@ pub async fn insert_state(
 }
 
 /// Deletes the state and returns what it held: a state can be used once, expired or not.
-pub async fn take_state(
-    db: &impl GenericClient,
-    state_hash: &str,
-) -> Result<Option<TakenState>, DbError> {
+pub async fn take_state(db: &impl Db, state_hash: &str) -> Result<Option<TakenState>, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM hasura_auth.oauth_states WHERE state_hash = $1 \
@@ -61,7 +58,7 @@ pub async fn take_state(
 
 /// The user linked to a provider account.
 pub async fn find_user_by_provider(
-    db: &impl GenericClient,
+    db: &impl Db,
     provider_id: &str,
     provider_user_id: &str,
 ) -> Result<Option<UserRow>, DbError> {
@@ -87,7 +84,7 @@ pub struct ProviderLink<'a> {
 /// Links a provider account to a user. `false` when that provider account is already
 /// linked (to anyone).
 pub async fn insert_link(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     link: &ProviderLink<'_>,
 ) -> Result<bool, DbError> {
@@ -114,10 +111,7 @@ pub async fn insert_link(
 }
 
 /// Stores the provider's latest tokens on an existing link.
-pub async fn update_link_tokens(
-    db: &impl GenericClient,
-    link: &ProviderLink<'_>,
-) -> Result<(), DbError> {
+pub async fn update_link_tokens(db: &impl Db, link: &ProviderLink<'_>) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.user_providers SET access_token = $3, refresh_token = $4 \
@@ -140,7 +134,7 @@ pub async fn update_link_tokens(
 /// After a provider refresh: replaces the tokens of the user's link that held
 /// `old_refresh_token` (a provider may or may not rotate its refresh token).
 pub async fn update_refreshed_tokens(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     provider_id: &str,
     old_refresh_token: &str,
@@ -169,7 +163,7 @@ pub async fn update_refreshed_tokens(
 
 /// Makes sure a provider id exists in `auth.providers` (the generic OIDC provider is not
 /// one of upstream's seeded rows, and `user_providers.provider_id` references it).
-pub async fn ensure_provider(db: &impl GenericClient, provider_id: &str) -> Result<(), DbError> {
+pub async fn ensure_provider(db: &impl Db, provider_id: &str) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached("INSERT INTO auth.providers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
         .await?;
@@ -187,7 +181,7 @@ pub struct ProviderSessionRow {
 /// Keeps the latest provider tokens of a user for one retrieval, and deletes the
 /// sessions nobody fetched within `max_age_secs`.
 pub async fn put_provider_session(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     provider_id: &str,
     session: &ProviderSessionRow,
@@ -225,7 +219,7 @@ pub async fn put_provider_session(
 /// Takes (deletes and returns) the pending provider session if it is younger than
 /// `max_age_secs`; an older one is deleted and not returned.
 pub async fn take_provider_session(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     provider_id: &str,
     max_age_secs: i64,

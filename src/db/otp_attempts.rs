@@ -7,7 +7,7 @@
 //! `hasura_auth.sms_otp_failures`, so the limit holds whatever the level. Every
 //! increment is one atomic statement: concurrent guesses cannot exceed the limit.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
@@ -46,7 +46,7 @@ impl OtpCounter {
 
 /// Starts a new count for the user: call when a new code is issued.
 pub async fn reset(
-    db: &impl GenericClient,
+    db: &impl Db,
     counter: OtpCounter,
     user_id: Uuid,
 ) -> Result<(), DbError> {
@@ -66,7 +66,7 @@ pub async fn reset(
 /// code is live: a burned code keeps its count until the next one is issued), or `None`
 /// when the user's last code is not of `method`.
 pub async fn record_wrong_guess(
-    db: &impl GenericClient,
+    db: &impl Db,
     counter: OtpCounter,
     user_id: Uuid,
     method: &str,

@@ -2,7 +2,7 @@
 //! 21 on, `hasura_auth.pkce_codes` (same columns) below it. Codes are stored as SHA-256
 //! hashes of the value handed out.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::{DbError, SchemaLevel};
@@ -17,7 +17,7 @@ fn table(level: SchemaLevel) -> &'static str {
 
 /// Stores a code for `user_id`, valid `ttl_secs`; expired rows go on the way.
 pub async fn insert(
-    db: &impl GenericClient,
+    db: &impl Db,
     level: SchemaLevel,
     user_id: Uuid,
     code_hash: &str,
@@ -54,7 +54,7 @@ pub async fn insert(
 /// presented with the wrong verifier matches no row and stays usable (upstream 0.51's
 /// `ConsumePKCEAuthorizationCode`); each code is consumed at most once.
 pub async fn consume(
-    db: &impl GenericClient,
+    db: &impl Db,
     level: SchemaLevel,
     code_hash: &str,
     code_challenge: &str,

@@ -1,7 +1,7 @@
 //! SQL on `auth.refresh_tokens`: sessions are rows whose only token material is a hash.
 
+use super::Db;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::DbError;
@@ -16,7 +16,7 @@ pub const TYPE_PAT: &str = "pat";
 /// The client's user agent and IP, when known, are recorded in
 /// `hasura_auth.session_clients` by the same statement.
 pub async fn create_session(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     refresh_token_hash: &str,
     ttl_secs: i64,
@@ -45,7 +45,7 @@ pub async fn create_session(
 /// Records the client of a session created by another statement (sign-up's
 /// `users::insert_user`).
 pub async fn insert_session_client(
-    db: &impl GenericClient,
+    db: &impl Db,
     token_id: Uuid,
     user_agent: Option<&str>,
     ip: Option<&str>,
@@ -68,7 +68,7 @@ pub struct TokenOwner {
 }
 
 pub async fn find_live(
-    db: &impl GenericClient,
+    db: &impl Db,
     hash: &str,
     token_type: &str,
 ) -> Result<Option<TokenOwner>, DbError> {
@@ -107,7 +107,7 @@ pub struct Refreshed {
 /// The old hash is recorded in `hasura_auth.refresh_token_rotations` (reuse detection,
 /// a session's last use) by the same statement: no extra round trip.
 pub async fn refresh(
-    db: &impl GenericClient,
+    db: &impl Db,
     old_hash: &str,
     new_hash: &str,
     ttl_secs: i64,
@@ -169,7 +169,7 @@ pub struct LiveChain {
 /// Looks a hash up among the former hashes of rotated tokens, with its chain's current
 /// state — one round trip, taken only when [`refresh`] found no live token.
 pub async fn find_rotated(
-    db: &impl GenericClient,
+    db: &impl Db,
     hash: &str,
     interval_secs: f64,
     verification_required: bool,
@@ -212,10 +212,7 @@ pub async fn find_rotated(
 /// Ends a chain whose former token was replayed after the reuse interval: the session
 /// row (so its current token stops working) and the chain's former hashes. Returns the
 /// owner when the session was still there.
-pub async fn revoke_chain(
-    db: &impl GenericClient,
-    token_id: Uuid,
-) -> Result<Option<Uuid>, DbError> {
+pub async fn revoke_chain(db: &impl Db, token_id: Uuid) -> Result<Option<Uuid>, DbError> {
     let stmt = db
         .prepare_cached(
             "WITH d AS (DELETE FROM auth.refresh_tokens WHERE id = $1 RETURNING user_id), \
@@ -233,7 +230,7 @@ pub async fn revoke_chain(
 /// Deletes up to `limit` records of rotations older than `max_age_secs` (one refresh-token
 /// lifetime: a chain idle that long has expired).
 pub async fn delete_old_rotations(
-    db: &impl GenericClient,
+    db: &impl Db,
     max_age_secs: i64,
     limit: i64,
 ) -> Result<u64, DbError> {
@@ -248,7 +245,7 @@ pub async fn delete_old_rotations(
     Ok(db.execute(&stmt, &[&max_age_secs, &limit]).await?)
 }
 
-pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<Option<Uuid>, DbError> {
+pub async fn delete_by_hash(db: &impl Db, hash: &str) -> Result<Option<Uuid>, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM auth.refresh_tokens WHERE refresh_token_hash = $1 RETURNING user_id",
@@ -262,7 +259,7 @@ pub async fn delete_by_hash(db: &impl GenericClient, hash: &str) -> Result<Optio
 }
 
 /// Deletes every token of a user; returns how many there were.
-pub async fn delete_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
+pub async fn delete_all_for_user(db: &impl Db, user_id: Uuid) -> Result<u64, DbError> {
     let stmt = db
         .prepare_cached("DELETE FROM auth.refresh_tokens WHERE user_id = $1")
         .await?;
@@ -272,7 +269,7 @@ pub async fn delete_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Resu
 /// Deletes one token of a user, by its id, with what our schema kept about it; false
 /// when the user has no such token.
 pub async fn delete_one_for_user(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     token_id: Uuid,
 ) -> Result<bool, DbError> {
@@ -294,7 +291,7 @@ pub async fn delete_one_for_user(
 /// Deletes every regular session of a user but `keep` (personal access tokens stay), with
 /// what our schema kept about them; returns how many went.
 pub async fn delete_other_sessions(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     keep: Uuid,
 ) -> Result<u64, DbError> {
@@ -326,7 +323,7 @@ pub struct SessionListing {
 
 /// A user's live (unexpired) sessions and personal access tokens, newest first.
 pub async fn list_live_for_user(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
 ) -> Result<Vec<SessionListing>, DbError> {
     let stmt = db
@@ -361,10 +358,7 @@ pub async fn list_live_for_user(
 
 /// Deletes up to `limit` rows of `hasura_auth.session_clients` whose session is gone
 /// (signed out, expired and swept, deleted with its user).
-pub async fn delete_orphan_session_clients(
-    db: &impl GenericClient,
-    limit: i64,
-) -> Result<u64, DbError> {
+pub async fn delete_orphan_session_clients(db: &impl Db, limit: i64) -> Result<u64, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM hasura_auth.session_clients WHERE refresh_token_id IN (\
@@ -386,10 +380,7 @@ pub struct TokenListing {
 }
 
 /// A user's tokens (expired ones included, until something deletes them), newest first.
-pub async fn list_for_user(
-    db: &impl GenericClient,
-    user_id: Uuid,
-) -> Result<Vec<TokenListing>, DbError> {
+pub async fn list_for_user(db: &impl Db, user_id: Uuid) -> Result<Vec<TokenListing>, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT id, type::text, created_at, expires_at, metadata FROM auth.refresh_tokens \
@@ -413,7 +404,7 @@ pub async fn list_for_user(
 
 /// Inserts a token of a given type with an absolute expiry (personal access tokens).
 pub async fn insert_with_expiry(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     hash: &str,
     token_type: &str,
@@ -438,7 +429,7 @@ pub async fn insert_with_expiry(
 /// Deletes up to `limit` expired refresh tokens (any type) and returns how many went.
 /// PostgreSQL has no `DELETE … LIMIT`: the rows are picked by a bounded subquery, and
 /// rows another transaction holds are skipped rather than waited for.
-pub async fn delete_expired(db: &impl GenericClient, limit: i64) -> Result<u64, DbError> {
+pub async fn delete_expired(db: &impl Db, limit: i64) -> Result<u64, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM auth.refresh_tokens WHERE id IN (\

@@ -4,7 +4,7 @@
 //! `otp_hash_expires_at` and `otp_method_last_used = 'sms'`, so codes sent by either
 //! implementation can be checked by the other.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use uuid::Uuid;
 
 use super::DbError;
@@ -12,10 +12,7 @@ use super::otp_attempts::OtpCounter;
 use super::users::{USER_COLUMNS, UserRow};
 
 /// The user whose phone number is one of `forms` (the normalised form wins).
-pub async fn find_by_phone(
-    db: &impl GenericClient,
-    forms: &[String],
-) -> Result<Option<UserRow>, DbError> {
+pub async fn find_by_phone(db: &impl Db, forms: &[String]) -> Result<Option<UserRow>, DbError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM auth.users u WHERE u.phone_number = ANY($1::text[]) \
          ORDER BY u.phone_number = ($1::text[])[1] DESC LIMIT 1"
@@ -28,7 +25,7 @@ pub async fn find_by_phone(
 /// Stores a new code (replacing any pending one) and forgets earlier wrong attempts.
 /// `code = None` keeps no code here (the provider checks it).
 pub async fn set_code(
-    db: &impl GenericClient,
+    db: &impl Db,
     counter: OtpCounter,
     user_id: Uuid,
     code: Option<&str>,
@@ -55,7 +52,7 @@ pub async fn set_code(
 }
 
 /// Voids `code` if it is still the user's pending one (its SMS could not be sent).
-pub async fn void_code(db: &impl GenericClient, user_id: Uuid, code: &str) -> Result<(), DbError> {
+pub async fn void_code(db: &impl Db, user_id: Uuid, code: &str) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET otp_hash = NULL, otp_hash_expires_at = now() \
@@ -71,7 +68,7 @@ pub async fn void_code(db: &impl GenericClient, user_id: Uuid, code: &str) -> Re
 /// `None` when the code is wrong, expired, already used, or burned by too many wrong
 /// guesses (then [`super::otp_attempts::record_wrong_guess`] tells which).
 pub async fn consume_code(
-    db: &impl GenericClient,
+    db: &impl Db,
     counter: OtpCounter,
     forms: &[String],
     code: &str,
@@ -106,7 +103,7 @@ pub async fn consume_code(
 /// The user with a pending SMS code for one of the phone `forms`, if any (whose wrong
 /// guess is counted).
 pub async fn code_holder(
-    db: &impl GenericClient,
+    db: &impl Db,
     forms: &[String],
 ) -> Result<Option<Uuid>, DbError> {
     let stmt = db
@@ -121,7 +118,7 @@ pub async fn code_holder(
 }
 
 /// The phone number was proven by the provider (Twilio Verify).
-pub async fn mark_phone_verified(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
+pub async fn mark_phone_verified(db: &impl Db, user_id: Uuid) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET phone_number_verified = true WHERE id = $1 AND NOT phone_number_verified",

@@ -1,7 +1,7 @@
 //! SQL on `auth.users` and `auth.user_roles`.
 
+use super::Db;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -144,10 +144,7 @@ impl NewUser<'_> {
     }
 }
 
-pub async fn find_by_email(
-    db: &impl GenericClient,
-    email: &Email,
-) -> Result<Option<UserRow>, DbError> {
+pub async fn find_by_email(db: &impl Db, email: &Email) -> Result<Option<UserRow>, DbError> {
     let sql =
         format!("SELECT {USER_COLUMNS} FROM auth.users u WHERE u.email = $1::text::public.citext");
     let stmt = db.prepare_cached(&sql).await?;
@@ -155,7 +152,7 @@ pub async fn find_by_email(
     row.map(|r| UserRow::from_row(&r, 0)).transpose()
 }
 
-pub async fn find_by_id(db: &impl GenericClient, id: Uuid) -> Result<Option<UserRow>, DbError> {
+pub async fn find_by_id(db: &impl Db, id: Uuid) -> Result<Option<UserRow>, DbError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM auth.users u WHERE u.id = $1");
     let stmt = db.prepare_cached(&sql).await?;
     let row = db.query_opt(&stmt, &[&id]).await?;
@@ -164,7 +161,7 @@ pub async fn find_by_id(db: &impl GenericClient, id: Uuid) -> Result<Option<User
 
 /// A user and their `auth.user_roles` rows, in one round trip.
 pub async fn find_by_id_with_roles(
-    db: &impl GenericClient,
+    db: &impl Db,
     id: Uuid,
 ) -> Result<Option<(UserRow, Vec<String>)>, DbError> {
     let sql = format!(
@@ -185,7 +182,7 @@ pub async fn find_by_id_with_roles(
 /// nothing. Unique violations come back as [`DbError::DuplicateEmail`],
 /// [`DbError::DuplicatePhoneNumber`] or [`DbError::DuplicateCredential`].
 pub async fn insert_user(
-    db: &impl GenericClient,
+    db: &impl Db,
     user: &NewUser<'_>,
     first: &FirstRows<'_>,
 ) -> Result<InsertedUser, DbError> {
@@ -278,10 +275,7 @@ pub async fn insert_user(
 
 /// Consumes a one-time ticket: clears it and returns the user as it was, if the ticket
 /// exists and has not expired. `candidates` are the stored forms to look for.
-pub async fn consume_ticket(
-    db: &impl GenericClient,
-    candidates: &[&str],
-) -> Result<Option<UserRow>, DbError> {
+pub async fn consume_ticket(db: &impl Db, candidates: &[&str]) -> Result<Option<UserRow>, DbError> {
     let sql = format!(
         "WITH old AS (SELECT {USER_COLUMNS} FROM auth.users u \
            WHERE u.ticket = ANY($1::text[]) AND u.ticket_expires_at > now() FOR UPDATE), \
@@ -296,7 +290,7 @@ pub async fn consume_ticket(
 
 /// Stores a ticket (overwriting any pending one) valid for `ttl_secs`.
 pub async fn set_ticket(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     ticket: &str,
     ttl_secs: i64,
@@ -310,7 +304,7 @@ pub async fn set_ticket(
     Ok(())
 }
 
-pub async fn mark_email_verified(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
+pub async fn mark_email_verified(db: &impl Db, user_id: Uuid) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET email_verified = true WHERE id = $1 AND NOT email_verified",
@@ -320,7 +314,7 @@ pub async fn mark_email_verified(db: &impl GenericClient, user_id: Uuid) -> Resu
     Ok(())
 }
 
-pub async fn upsert_roles(db: &impl GenericClient, roles: &[String]) -> Result<(), DbError> {
+pub async fn upsert_roles(db: &impl Db, roles: &[String]) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO auth.roles (role) SELECT unnest($1::text[]) ON CONFLICT (role) DO NOTHING",
@@ -332,7 +326,7 @@ pub async fn upsert_roles(db: &impl GenericClient, roles: &[String]) -> Result<(
 
 /// Applies a confirmed email change: the pending `new_email` becomes the email, verified
 /// by the very link that confirms it.
-pub async fn confirm_email_change(db: &impl GenericClient, user_id: Uuid) -> Result<(), DbError> {
+pub async fn confirm_email_change(db: &impl Db, user_id: Uuid) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "UPDATE auth.users SET email = new_email, new_email = NULL, email_verified = true \
@@ -344,7 +338,7 @@ pub async fn confirm_email_change(db: &impl GenericClient, user_id: Uuid) -> Res
 }
 
 /// Whether the user has registered at least one WebAuthn security key.
-pub async fn has_security_key(db: &impl GenericClient, user_id: Uuid) -> Result<bool, DbError> {
+pub async fn has_security_key(db: &impl Db, user_id: Uuid) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM auth.user_security_keys WHERE user_id = $1)")
         .await?;
@@ -372,20 +366,14 @@ impl UserListing {
     }
 }
 
-pub async fn listing_by_id(
-    db: &impl GenericClient,
-    id: Uuid,
-) -> Result<Option<UserListing>, DbError> {
+pub async fn listing_by_id(db: &impl Db, id: Uuid) -> Result<Option<UserListing>, DbError> {
     let sql = format!("SELECT {USER_COLUMNS}, {LISTING_EXTRA} FROM auth.users u WHERE u.id = $1");
     let stmt = db.prepare_cached(&sql).await?;
     let row = db.query_opt(&stmt, &[&id]).await?;
     row.as_ref().map(UserListing::from_row).transpose()
 }
 
-pub async fn listing_by_email(
-    db: &impl GenericClient,
-    email: &Email,
-) -> Result<Option<UserListing>, DbError> {
+pub async fn listing_by_email(db: &impl Db, email: &Email) -> Result<Option<UserListing>, DbError> {
     let sql = format!(
         "SELECT {USER_COLUMNS}, {LISTING_EXTRA} FROM auth.users u \
          WHERE u.email = $1::text::public.citext"
@@ -398,7 +386,7 @@ pub async fn listing_by_email(
 /// One page of users, newest first, and how many match in all. `search` is matched as
 /// plain text (no wildcards) against the email and the display name, ignoring case.
 pub async fn list(
-    db: &impl GenericClient,
+    db: &impl Db,
     search: Option<&str>,
     limit: i64,
     offset: i64,
@@ -423,7 +411,7 @@ pub async fn list(
     Ok((users, total))
 }
 
-async fn count(db: &impl GenericClient, pattern: Option<&str>) -> Result<i64, DbError> {
+async fn count(db: &impl Db, pattern: Option<&str>) -> Result<i64, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT count(*) FROM auth.users u \
@@ -445,11 +433,7 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-pub async fn set_disabled(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    disabled: bool,
-) -> Result<(), DbError> {
+pub async fn set_disabled(db: &impl Db, user_id: Uuid, disabled: bool) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached("UPDATE auth.users SET disabled = $2 WHERE id = $1")
         .await?;
@@ -458,11 +442,7 @@ pub async fn set_disabled(
 }
 
 /// Adds `user_roles` rows (existing ones are kept as they are).
-pub async fn add_roles(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    roles: &[String],
-) -> Result<(), DbError> {
+pub async fn add_roles(db: &impl Db, user_id: Uuid, roles: &[String]) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO auth.user_roles (user_id, role) SELECT $1, unnest($2::text[]) \
@@ -473,11 +453,7 @@ pub async fn add_roles(
     Ok(())
 }
 
-pub async fn remove_roles(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    roles: &[String],
-) -> Result<(), DbError> {
+pub async fn remove_roles(db: &impl Db, user_id: Uuid, roles: &[String]) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached("DELETE FROM auth.user_roles WHERE user_id = $1 AND role = ANY($2::text[])")
         .await?;
@@ -485,11 +461,7 @@ pub async fn remove_roles(
     Ok(())
 }
 
-pub async fn set_default_role(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    role: &str,
-) -> Result<(), DbError> {
+pub async fn set_default_role(db: &impl Db, user_id: Uuid, role: &str) -> Result<(), DbError> {
     let stmt = db
         .prepare_cached("UPDATE auth.users SET default_role = $2 WHERE id = $1")
         .await?;
@@ -499,7 +471,7 @@ pub async fn set_default_role(
 
 /// Deletes a user; its roles, sessions, provider links, security keys and codes go with
 /// it (`ON DELETE CASCADE`). False when there was no such user.
-pub async fn delete(db: &impl GenericClient, user_id: Uuid) -> Result<bool, DbError> {
+pub async fn delete(db: &impl Db, user_id: Uuid) -> Result<bool, DbError> {
     let stmt = db
         .prepare_cached("DELETE FROM auth.users WHERE id = $1")
         .await?;

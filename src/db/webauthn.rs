@@ -2,7 +2,7 @@
 //! upstream's encoding), their extra flags in `hasura_auth.webauthn_credentials`, and
 //! ceremonies in progress in `hasura_auth.webauthn_ceremonies`.
 
-use deadpool_postgres::GenericClient;
+use super::Db;
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -72,10 +72,7 @@ fn key_from_row(row: &Row) -> Result<StoredKey, DbError> {
 }
 
 /// All keys of a user, in a stable order (the table has no creation time).
-pub async fn keys_of_user(
-    db: &impl GenericClient,
-    user_id: Uuid,
-) -> Result<Vec<StoredKey>, DbError> {
+pub async fn keys_of_user(db: &impl Db, user_id: Uuid) -> Result<Vec<StoredKey>, DbError> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM auth.user_security_keys k \
          LEFT JOIN hasura_auth.webauthn_credentials f ON f.credential_id = k.credential_id \
@@ -99,7 +96,7 @@ fn is_duplicate_credential(e: &tokio_postgres::Error) -> bool {
 
 /// Adds a key to an existing user. `Ok(None)`: that credential id is already registered.
 pub async fn insert_key(
-    db: &impl GenericClient,
+    db: &impl Db,
     user_id: Uuid,
     key: &NewKey<'_>,
 ) -> Result<Option<Uuid>, DbError> {
@@ -144,7 +141,7 @@ pub async fn insert_key(
 /// cannot both pass) and the credential's flags. Returns false when the counter moved
 /// meanwhile.
 pub async fn record_use(
-    db: &impl GenericClient,
+    db: &impl Db,
     credential_id: &str,
     verified_against: i64,
     counter: i64,
@@ -208,7 +205,7 @@ pub struct Ceremony {
 
 /// Stores a new ceremony valid for `ttl_ms`, purging expired ones on the way.
 pub async fn insert_ceremony(
-    db: &impl GenericClient,
+    db: &impl Db,
     challenge: &str,
     kind: CeremonyKind,
     user_id: Option<Uuid>,
@@ -243,7 +240,7 @@ pub async fn insert_ceremony(
 /// given kind (and, when given, of that user) is returned; an expired one is deleted
 /// all the same.
 pub async fn take_ceremony(
-    db: &impl GenericClient,
+    db: &impl Db,
     challenge: &str,
     kind: CeremonyKind,
     user_id: Option<Uuid>,

@@ -822,7 +822,7 @@ impl OAuthSignIn {
 /// `provider-account-already-linked` under 0.52 (v0.42: `invalid-request`); to the
 /// caller, `invalid-request` under both.
 async fn already_linked(
-    client: &impl deadpool_postgres::GenericClient,
+    client: &impl crate::db::Db,
     user_id: Uuid,
     link: &ProviderLink<'_>,
 ) -> Result<ApiError, ApiError> {

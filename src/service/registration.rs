@@ -26,7 +26,7 @@
 //!
 //! Every path ends in the one statement that inserts users, `db::users::insert_user`.
 
-use deadpool_postgres::GenericClient;
+use crate::db::Db;
 use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
@@ -288,7 +288,7 @@ impl Registration {
     /// own message is the first contact.
     pub async fn create_passwordless(
         &self,
-        db: &impl GenericClient,
+        db: &impl Db,
         account: PasswordlessAccount<'_>,
         plan: PasswordlessPlan,
     ) -> Result<Created, ApiError> {

@@ -237,7 +237,7 @@ impl SmsSignIn {
     /// Counts a wrong guess against the number's pending code: the answer for it.
     async fn wrong_guess(
         &self,
-        db: &impl deadpool_postgres::GenericClient,
+        db: &impl crate::db::Db,
         forms: &[String],
     ) -> Result<ApiError, ApiError> {
         let Some(user_id) = sms_db::code_holder(db, forms).await? else {

@@ -12,6 +12,7 @@ mod hibp;
 mod memcached;
 mod metadata;
 mod rate_limits;
+mod redis_server;
 mod turnstile;
 
 use base64::Engine;

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::NO_VERIFY;
 use crate::memcached::MemcachedServer;
+use crate::redis_server::RedisServer;
 use crate::support::app::{Reply, TestApp};
 
 fn now_ms() -> u64 {
@@ -662,6 +663,95 @@ async fn rate_limit_memcached_outage_fails_open() {
     let nobody = crate::fakes::reserved_addr().await;
     let app = app(&[
         &format!("--rate-limit-memcache-server={nobody}"),
+        "--rate-limit-global-burst=1",
+    ])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/healthz").await.status, 200);
+    }
+}
+
+/// The Redis tests below use the machine's Redis with a prefix of their own.
+async fn redis() -> Option<RedisServer> {
+    RedisServer::connect().await
+}
+
+#[tokio::test]
+async fn rate_limit_redis_limit_is_shared_by_two_instances() {
+    let Some(rd) = redis().await else { return };
+    let url = format!("--rate-limit-redis-url={}", rd.url);
+    let prefix = format!("--rate-limit-redis-prefix={}", rd.prefix);
+    let args = [
+        url.as_str(),
+        prefix.as_str(),
+        "--rate-limit-global-burst=4",
+        "--rate-limit-global-interval=1h",
+    ];
+    let one = app(&args).await;
+    let two = app(&args).await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let instance = if i % 2 == 0 { &one } else { &two };
+        statuses.push(instance.get("/healthz").await.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+    // The memcached key layout: <prefix><bucket><window index>:<client>.
+    let index = now_ms() / 3_600_000;
+    let key = format!("{}user-global{index}:127.0.0.1", rd.prefix);
+    assert_eq!(
+        rd.get(&key).await.as_deref(),
+        Some("4"),
+        "denied requests are not counted"
+    );
+    // Created with its time to live (two windows, as in memcached), never without one.
+    let ttl = rd.pttl(&key).await;
+    assert!(ttl > 3_600_000 && ttl <= 2 * 3_600_000, "pttl {ttl}");
+    // A third instance with another prefix has its own counters.
+    let other_prefix = format!("--rate-limit-redis-prefix={}other:", rd.prefix);
+    let other = app(&[
+        url.as_str(),
+        other_prefix.as_str(),
+        "--rate-limit-global-burst=4",
+        "--rate-limit-global-interval=1h",
+    ])
+    .await;
+    assert_eq!(other.get("/healthz").await.status, 200);
+}
+
+#[tokio::test]
+async fn rate_limit_redis_concurrent_increments_are_exact() {
+    let Some(rd) = redis().await else { return };
+    let url = format!("--rate-limit-redis-url={}", rd.url);
+    let prefix = format!("--rate-limit-redis-prefix={}", rd.prefix);
+    let args = [
+        url.as_str(),
+        prefix.as_str(),
+        "--rate-limit-global-burst=10",
+        "--rate-limit-global-interval=1h",
+    ];
+    let one = app(&args).await;
+    let two = app(&args).await;
+    // 30 requests at once over two instances: exactly 10 pass.
+    let mut calls = Vec::new();
+    for i in 0..30 {
+        let instance = if i % 2 == 0 { &one } else { &two };
+        calls.push(instance.get("/healthz"));
+    }
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    let passed = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(passed, 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20);
+}
+
+#[tokio::test]
+async fn rate_limit_redis_outage_fails_open() {
+    let nobody = crate::fakes::reserved_addr().await;
+    let app = app(&[
+        &format!("--rate-limit-redis-url=redis://:hunter2@{nobody}"),
         "--rate-limit-global-burst=1",
     ])
     .await;

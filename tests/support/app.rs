@@ -32,6 +32,17 @@ pub struct TestApp {
     pub state: SharedState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// With `HASURA_AUTH_TEST_PGBOUNCER=1`: the PgBouncer the server's pool goes through.
+    _pgbouncer: Option<super::pgbouncer::PgBouncer>,
+}
+
+/// `HASURA_AUTH_TEST_PGBOUNCER=1` runs every server of a test binary through its own
+/// PgBouncer in transaction mode (`AUTH_POSTGRES_TRANSACTION_POOLER`; migrations direct),
+/// e.g. `HASURA_AUTH_TEST_PGBOUNCER=1 cargo test --test api`. The statement mode is
+/// process-wide, so it is all of a binary or none of it. Tests that give their own
+/// `--postgres` keep it.
+fn through_pgbouncer() -> bool {
+    std::env::var("HASURA_AUTH_TEST_PGBOUNCER").is_ok_and(|v| v == "1" || v == "true")
 }
 
 /// A response read fully: status, headers and JSON body (`Value::Null` when empty/not JSON).
@@ -102,8 +113,20 @@ impl TestApp {
         let base = format!("http://{addr}");
         // Defaults for the tests; a test's own value replaces one (a flag given twice is
         // an error). Built-in templates only, unless the test brings its own folder.
+        let mut pgbouncer = None;
+        let mut postgres = format!("--postgres={}", db.url);
+        let mut pooled_args = Vec::new();
+        if through_pgbouncer() && !args.iter().any(|a| a.starts_with("--postgres=")) {
+            let bouncer = super::pgbouncer::PgBouncer::start(&db.url)
+                .await
+                .expect("HASURA_AUTH_TEST_PGBOUNCER needs pgbouncer");
+            postgres = format!("--postgres={}", bouncer.url_for(&db.url));
+            pooled_args.push(format!("--postgres-migrations={}", db.url));
+            pooled_args.push("--postgres-transaction-pooler=true".to_owned());
+            pgbouncer = Some(bouncer);
+        }
         let defaults = [
-            format!("--postgres={}", db.url),
+            postgres,
             format!("--hasura-graphql-jwt-secret={HS256_SECRET}"),
             format!("--client-url={CLIENT_URL}"),
             format!("--server-url={base}"),
@@ -119,6 +142,7 @@ impl TestApp {
                 argv.push(default);
             }
         }
+        argv.extend(pooled_args);
         argv.extend(args.iter().map(|s| s.to_string()));
         let config = Config::from_args(argv).expect("test configuration parses");
         let state = build_state(config).await.expect("server state builds");
@@ -144,6 +168,7 @@ impl TestApp {
             state,
             shutdown: Some(tx),
             server: Some(server),
+            _pgbouncer: pgbouncer,
         }
     }
 

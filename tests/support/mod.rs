@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod db;
+pub mod pgbouncer;
 pub mod pgproxy;
 pub mod smtp;
 pub mod tools;

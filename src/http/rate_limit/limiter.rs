@@ -9,6 +9,7 @@
 use super::store::{MemoryStore, Store, now_ms};
 use super::window::{Decision, SlidingWindow};
 use crate::adapters::memcached::{self, Memcached};
+use crate::adapters::redis_counters::RedisCounters;
 use crate::config::Config;
 use crate::domain::client_ip::TrustedProxies;
 use crate::http::policy::Limits;
@@ -60,7 +61,26 @@ impl RateLimiter {
             }
         }
         let server = config.rate_limit.rate_limit_memcache_server.trim();
-        let store = if server.is_empty() {
+        let redis_url = config.rate_limit.rate_limit_redis_url.expose().trim();
+        let store = if !redis_url.is_empty() {
+            if !server.is_empty() {
+                return Err(
+                    "AUTH_RATE_LIMIT_REDIS_URL and AUTH_RATE_LIMIT_MEMCACHE_SERVER are \
+                            both set; the counters live in one store"
+                        .into(),
+                );
+            }
+            let prefix = config.rate_limit.rate_limit_redis_prefix.clone();
+            if prefix.len() > 150 || prefix.chars().any(char::is_control) {
+                return Err(format!(
+                    "AUTH_RATE_LIMIT_REDIS_PREFIX {prefix:?}: no control characters \
+                     (150 bytes at most)"
+                ));
+            }
+            let client = RedisCounters::new(redis_url).map_err(|e| e.to_string())?;
+            tracing::info!(server = %client.addr(), "rate limit counters in redis");
+            Store::Redis { client, prefix }
+        } else if server.is_empty() {
             Store::Memory(MemoryStore::default())
         } else {
             let prefix = config.rate_limit.rate_limit_memcache_prefix.clone();
@@ -229,6 +249,25 @@ mod tests {
         ])
         .unwrap();
         assert!(RateLimiter::from_config(&config).is_err());
+        let config = Config::from_args([
+            "hasura-auth",
+            "--rate-limit-enable",
+            "--rate-limit-redis-url=redis://127.0.0.1:1",
+            "--rate-limit-memcache-server=127.0.0.1:1",
+        ])
+        .unwrap();
+        let err = RateLimiter::from_config(&config).err().unwrap();
+        assert!(err.contains("AUTH_RATE_LIMIT_REDIS_URL"), "{err}");
+        let config = Config::from_args([
+            "hasura-auth",
+            "--rate-limit-enable",
+            "--rate-limit-redis-url=redis://:hunter2@127.0.0.1:1",
+            "--rate-limit-redis-prefix=a\nb",
+        ])
+        .unwrap();
+        let err = RateLimiter::from_config(&config).err().unwrap();
+        assert!(err.contains("AUTH_RATE_LIMIT_REDIS_PREFIX"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
         let config = Config::from_args(["hasura-auth", "--trusted-proxies=nope"]).unwrap();
         assert!(RateLimiter::from_config(&config).is_err());
         let config = Config::from_args(["hasura-auth"]).unwrap();

@@ -1,4 +1,4 @@
-//! Where the counters live: in process memory, or in memcached (shared by every
+//! Where the counters live: in process memory, or in memcached or Redis (shared by every
 //! instance that uses the same server and prefix). Errors fail open, as upstream.
 
 use std::collections::HashMap;
@@ -6,11 +6,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::window::ceil_secs;
 use crate::adapters::memcached::{self, Memcached};
+use crate::adapters::redis_counters::RedisCounters;
 
 /// Where the counters live.
 pub enum Store {
     Memory(MemoryStore),
-    Memcached { client: Memcached, prefix: String },
+    Memcached {
+        client: Memcached,
+        prefix: String,
+    },
+    /// Same keys and semantics as memcached; see [`RedisCounters`].
+    Redis {
+        client: RedisCounters,
+        prefix: String,
+    },
 }
 
 impl Store {
@@ -28,6 +37,19 @@ impl Store {
                     }
                 }
             }
+            Store::Redis { client, prefix } => {
+                let (ka, kb) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
+                match client.get_many(&[&ka, &kb]).await {
+                    Ok(counts) => (
+                        counts.first().copied().unwrap_or(0),
+                        counts.get(1).copied().unwrap_or(0),
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "rate limit: redis read failed; not limiting");
+                        (0, 0)
+                    }
+                }
+            }
         }
     }
 
@@ -41,6 +63,15 @@ impl Store {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::error!(error = %e, "rate limit: memcached increment failed; not limiting");
+                        0
+                    }
+                }
+            }
+            Store::Redis { client, prefix } => {
+                match client.increment(&format!("{prefix}{key}"), ttl_ms).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "rate limit: redis increment failed; not limiting");
                         0
                     }
                 }
