@@ -1,7 +1,7 @@
 //! SQL on `hasura_auth.audit_events`: the audit trail (written in batches, purged by age).
 
-use chrono::{DateTime, Utc};
 use super::Db;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::DbError;
@@ -57,11 +57,7 @@ pub async fn insert_batch(db: &impl Db, rows: &[AuditRow<'_>]) -> Result<u64, Db
 }
 
 /// Deletes at most `batch` events older than `max_age_secs`; returns how many.
-pub async fn purge_older_than(
-    db: &impl Db,
-    max_age_secs: i64,
-    batch: i64,
-) -> Result<u64, DbError> {
+pub async fn purge_older_than(db: &impl Db, max_age_secs: i64, batch: i64) -> Result<u64, DbError> {
     let stmt = db
         .prepare_cached(
             "DELETE FROM hasura_auth.audit_events WHERE id IN (\

@@ -1,8 +1,8 @@
 //! SQL on `hasura_auth.account_lockouts`: failed attempts per account and the temporary
 //! lock they lead to (per-account brute-force protection).
 
-use chrono::{DateTime, Utc};
 use super::Db;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::DbError;

@@ -55,7 +55,8 @@ pub async fn plain_totp_secrets(db: &impl Db) -> Result<Vec<(Uuid, String)>, DbE
         "SELECT id, totp_secret FROM auth.users \
          WHERE totp_secret IS NOT NULL AND totp_secret <> '' AND NOT {ENCRYPTED}"
     );
-    let rows = db.query(&sql, &[]).await?;
+    let stmt = db.prepare_cached(&sql).await?;
+    let rows = db.query(&stmt, &[]).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
@@ -64,7 +65,8 @@ pub async fn plain_totp_secrets(db: &impl Db) -> Result<Vec<(Uuid, String)>, DbE
 /// One TOTP secret stored in the encrypted form, if any (the start-up key check).
 pub async fn one_encrypted_totp_secret(db: &impl Db) -> Result<Option<String>, DbError> {
     let sql = format!("SELECT totp_secret FROM auth.users WHERE {ENCRYPTED} LIMIT 1");
-    let row = db.query_opt(&sql, &[]).await?;
+    let stmt = db.prepare_cached(&sql).await?;
+    let row = db.query_opt(&stmt, &[]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
@@ -76,11 +78,9 @@ pub async fn replace_totp_secret(
     old: &str,
     new: &str,
 ) -> Result<bool, DbError> {
-    let n = db
-        .execute(
-            "UPDATE auth.users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2",
-            &[&user_id, &old, &new],
-        )
+    let stmt = db
+        .prepare_cached("UPDATE auth.users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
         .await?;
+    let n = db.execute(&stmt, &[&user_id, &old, &new]).await?;
     Ok(n == 1)
 }

@@ -45,11 +45,7 @@ impl OtpCounter {
 }
 
 /// Starts a new count for the user: call when a new code is issued.
-pub async fn reset(
-    db: &impl Db,
-    counter: OtpCounter,
-    user_id: Uuid,
-) -> Result<(), DbError> {
+pub async fn reset(db: &impl Db, counter: OtpCounter, user_id: Uuid) -> Result<(), DbError> {
     let sql = match counter {
         OtpCounter::Users => {
             "UPDATE auth.users SET otp_attempts = 0 WHERE id = $1 AND otp_attempts <> 0"

@@ -102,10 +102,7 @@ pub async fn consume_code(
 
 /// The user with a pending SMS code for one of the phone `forms`, if any (whose wrong
 /// guess is counted).
-pub async fn code_holder(
-    db: &impl Db,
-    forms: &[String],
-) -> Result<Option<Uuid>, DbError> {
+pub async fn code_holder(db: &impl Db, forms: &[String]) -> Result<Option<Uuid>, DbError> {
     let stmt = db
         .prepare_cached(
             "SELECT c.id FROM auth.users c \
