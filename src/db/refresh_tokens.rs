@@ -42,24 +42,6 @@ pub async fn create_session(
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// Records the client of a session created by another statement (sign-up's
-/// `users::insert_user`).
-pub async fn insert_session_client(
-    db: &impl Db,
-    token_id: Uuid,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<(), DbError> {
-    let stmt = db
-        .prepare_cached(
-            "INSERT INTO hasura_auth.session_clients (refresh_token_id, user_agent, ip) \
-             VALUES ($1, $2, $3) ON CONFLICT (refresh_token_id) DO NOTHING",
-        )
-        .await?;
-    db.execute(&stmt, &[&token_id, &user_agent, &ip]).await?;
-    Ok(())
-}
-
 /// A live (unexpired) token of the given type with its user and roles.
 pub struct TokenOwner {
     pub token_id: Uuid,

@@ -109,6 +109,9 @@ pub struct FirstRows<'a> {
     pub security_key: Option<&'a NewKey<'a>>,
     /// A first refresh token: its hash and lifetime in seconds.
     pub refresh_token: Option<(&'a str, i64)>,
+    /// The client (user agent, IP) recorded with the first refresh token, in the same
+    /// statement (`hasura_auth.session_clients`).
+    pub session_client: (Option<&'a str>, Option<&'a str>),
 }
 
 /// What a user insert created.
@@ -215,7 +218,9 @@ pub async fn insert_user(
              t AS (INSERT INTO auth.refresh_tokens (user_id, refresh_token_hash, expires_at) \
                SELECT u.id, $31::text, now() + make_interval(secs => $32::bigint) FROM u \
                WHERE $31::text IS NOT NULL \
-               RETURNING id) \
+               RETURNING id), \
+             c AS (INSERT INTO hasura_auth.session_clients (refresh_token_id, user_agent, ip) \
+               SELECT t.id, $33::text, $34::text FROM t WHERE $33::text IS NOT NULL OR $34::text IS NOT NULL) \
              SELECT u.id, u.created_at, (SELECT id FROM t) FROM u",
         )
         .await?;
@@ -262,6 +267,8 @@ pub async fn insert_user(
                 &key.map(|k| k.flags.backup_state),
                 &token_hash,
                 &token_ttl,
+                &first.session_client.0,
+                &first.session_client.1,
             ],
         )
         .await

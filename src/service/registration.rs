@@ -194,6 +194,7 @@ impl Registration {
             seen: signed_in || matches!(account.credential, Credential::Provider(_)),
             ..profile(options, account.avatar_url)
         };
+        let client = crate::service::session::ClientInfo::current();
         let first = FirstRows {
             provider_link: match account.credential {
                 Credential::Provider(link) => Some(link),
@@ -204,6 +205,7 @@ impl Registration {
                 _ => None,
             },
             refresh_token: refresh_hash.as_deref().map(|hash| (hash, refresh_ttl)),
+            session_client: (client.user_agent.as_deref(), client.ip.as_deref()),
         };
 
         if let Some(refresh) = refresh {
@@ -215,7 +217,6 @@ impl Registration {
             let token_id = inserted
                 .refresh_token_id
                 .ok_or_else(|| ApiError::internal("sign-up inserted no refresh token"))?;
-            self.sessions.record_client(token_id).await;
             audit::event("signup", Outcome::Success)
                 .user(inserted.id)
                 .record();

@@ -282,31 +282,6 @@ impl Sessions {
         })
     }
 
-    /// Records the client of the request being served with a session whose row another
-    /// workflow inserted (sign-up creates the user and the session in one statement).
-    /// Best effort: the account and the session exist already, and what is recorded is
-    /// only shown to the user, so a failure is logged rather than failing the sign-up.
-    pub async fn record_client(&self, token_id: Uuid) {
-        let client = ClientInfo::current();
-        if client.user_agent.is_none() && client.ip.is_none() {
-            return;
-        }
-        let recorded = async {
-            let db = self.db.get().await?;
-            refresh_tokens::insert_session_client(
-                &db,
-                token_id,
-                client.user_agent.as_deref(),
-                client.ip.as_deref(),
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        };
-        if let Err(e) = recorded.await {
-            tracing::warn!(error = %e, refresh_token_id = %token_id, "recording the client of a new session failed");
-        }
-    }
-
     /// Upstream's `NewSession`: a new refresh token row for an existing user.
     pub async fn new_session(&self, user: &UserRow) -> Result<Session, ApiError> {
         self.new_session_with(user, false).await
