@@ -19,7 +19,7 @@ use super::Config;
 pub const MASK: &str = "********";
 
 /// Parts of a flag name that mark its value as secret (upstream's rule).
-const SENSITIVE_PARTS: [&str; 8] = [
+const SENSITIVE_PARTS: [&str; 9] = [
     "pass",
     "token",
     "secret",
@@ -28,13 +28,20 @@ const SENSITIVE_PARTS: [&str; 8] = [
     "postgres",
     "client-id",
     "client-secret",
+    // A Redis URL may carry a password.
+    "redis-url",
 ];
+
+/// Flags whose names contain a part above but whose values are not secrets.
+const PUBLIC_DESPITE_NAME: [&str; 1] = ["postgres-transaction-pooler"];
 
 /// Whether the value of the flag `name` (without `--`) must never be shown. A time limit
 /// is never a secret (`--postgres-pool-timeout` names the database, not its URL); no
 /// upstream flag ends in `-timeout` and contains a sensitive part.
 pub fn is_sensitive(name: &str) -> bool {
-    !name.ends_with("-timeout") && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
+    !name.ends_with("-timeout")
+        && !PUBLIC_DESPITE_NAME.contains(&name)
+        && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
 }
 
 /// The value of every flag, in declaration order, keyed by flag name.

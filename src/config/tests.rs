@@ -492,12 +492,13 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
     assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
     // Our additions are public values, except the key list (masked like the single key)
-    // the TOTP encryption key and the audit webhook's signing key.
+    // the TOTP encryption key, the audit webhook's signing key and the Redis URL.
     for extra in ADDED_FLAGS {
         let secret = [
             "hasura-graphql-jwt-secrets",
             "encryption-key",
             "audit-webhook-secret",
+            "rate-limit-redis-url",
         ]
         .contains(extra);
         assert_eq!(is_sensitive(extra), secret, "{extra}");
@@ -568,8 +569,8 @@ fn config_debug_never_prints_a_secret() {
         .collect();
     // database URLs, JWT key and key list, admin secret, SMTP/Modica passwords, Twilio
     // token, Turnstile, 15 OAuth client secrets, the Apple key, the Twitter consumer secret,
-    // the TOTP encryption key, the audit webhook's signing key
-    assert_eq!(secrets.len(), 28, "{secrets:?}");
+    // the TOTP encryption key, the audit webhook's signing key, the Redis URL
+    assert_eq!(secrets.len(), 29, "{secrets:?}");
 
     let args: Vec<String> = secrets
         .iter()
