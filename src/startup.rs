@@ -597,10 +597,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let limits = ServerLimits::from_config(&state.config().server);
+    // Background workers (audit writer and purge) hold clones of the pool beyond the
+    // router: closing it when serving ends closes the idle connections now, before a
+    // private development cluster is stopped or the process exits.
+    let pool = state.db.clone();
     let app = crate::http::router(state);
     // Start-up is over: its code need not stay resident (see `memory`).
     crate::memory::release_startup_code();
     crate::http::server::serve(listener, app, limits, shutdown).await;
+    pool.close();
     Ok(())
 }
 
