@@ -73,32 +73,27 @@ fn load(paths: &[std::path::PathBuf]) -> Result<Vec<Value>, String> {
         .collect()
 }
 
+/// The figures of scenario `name` in one run.
+fn scenario<'a>(run: &'a Value, name: &str) -> Option<&'a Value> {
+    run["scenarios"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
+}
+
 /// The median over runs of one figure of one lane of one scenario.
-fn lane_median(runs: &[Value], scenario: &str, lane: usize, field: &str) -> Option<f64> {
+fn lane_median(runs: &[Value], name: &str, lane: usize, field: &str) -> Option<f64> {
     median(
         runs.iter()
-            .filter_map(|r| {
-                r["scenarios"]
-                    .as_array()?
-                    .iter()
-                    .find(|s| s["name"] == scenario)
-                    .and_then(|s| s["lanes"].get(lane))
-                    .and_then(|l| l[field].as_f64())
-            })
+            .filter_map(|r| scenario(r, name)?["lanes"].get(lane)?[field].as_f64())
             .collect(),
     )
 }
 
-fn scenario_median(runs: &[Value], scenario: &str, field: &str) -> Option<f64> {
+fn scenario_median(runs: &[Value], name: &str, field: &str) -> Option<f64> {
     median(
         runs.iter()
-            .filter_map(|r| {
-                r["scenarios"]
-                    .as_array()?
-                    .iter()
-                    .find(|s| s["name"] == scenario)
-                    .and_then(|s| s[field].as_f64())
-            })
+            .filter_map(|r| scenario(r, name)?[field].as_f64())
             .collect(),
     )
 }
@@ -151,14 +146,7 @@ pub fn report(
             let p99 = |runs: &[Value]| lane_median(runs, name, lane, "p99_ms");
             let non2xx = |runs: &[Value]| -> u64 {
                 runs.iter()
-                    .filter_map(|r| {
-                        r["scenarios"]
-                            .as_array()?
-                            .iter()
-                            .find(|x| x["name"] == name)
-                            .and_then(|x| x["lanes"].get(lane))
-                            .and_then(|l| l["non2xx"].as_u64())
-                    })
+                    .filter_map(|r| scenario(r, name)?["lanes"].get(lane)?["non2xx"].as_u64())
                     .sum()
             };
             // CPU figures belong to the whole scenario (all its lanes together).
