@@ -66,6 +66,12 @@ pub fn json_bytes(body: bytes::Bytes) -> Response {
 pub fn router(state: SharedState) -> Router {
     let config = state.config();
     let prefix = normalise_prefix(&config.server.api_prefix);
+    // Parsed once here, not per request; a list that does not parse was refused at
+    // start-up (the rate limiter parses it too), so the fallback trusts nobody.
+    let proxies = std::sync::Arc::new(
+        crate::domain::client_ip::TrustedProxies::parse(&config.rate_limit.trusted_proxies)
+            .unwrap_or_default(),
+    );
     let mut api: Router<SharedState> = Router::new();
     let mut root: Router<SharedState> = Router::new();
     for route in routes::table() {
@@ -76,10 +82,10 @@ pub fn router(state: SharedState) -> Router {
             Mount::Api => {
                 // The label is the path as matched, prefix included.
                 let label = format!("{}{}", prefix.as_deref().unwrap_or(""), route.path);
-                api = api.route(route.path, layered(&state, route, Some(label)));
+                api = api.route(route.path, layered(&state, &proxies, route, Some(label)));
             }
             Mount::RootWhenPrefixed if prefix.is_some() => {
-                root = root.route(route.path, layered(&state, route, None));
+                root = root.route(route.path, layered(&state, &proxies, route, None));
             }
             Mount::RootWhenPrefixed => {}
         }
@@ -88,12 +94,6 @@ pub fn router(state: SharedState) -> Router {
         body: config.server.http_body_read_timeout,
         handler: config.server.http_request_timeout,
     };
-    // Parsed once here, not per request; a list that does not parse was refused at
-    // start-up (the rate limiter parses it too), so the fallback trusts nobody.
-    let proxies = std::sync::Arc::new(
-        crate::domain::client_ip::TrustedProxies::parse(&config.rate_limit.trusted_proxies)
-            .unwrap_or_default(),
-    );
     drop(config);
     let app = match prefix {
         None => api,
@@ -108,7 +108,6 @@ pub fn router(state: SharedState) -> Router {
             },
             middleware::error_contract,
         ))
-        .layer(from_fn_with_state(proxies, middleware::client_info))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(deadlines, middleware::deadlines))
         // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
@@ -119,11 +118,13 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// A route's handlers under its policy, outermost first: rate limit → Turnstile →
-/// metrics → handler. `MethodRouter::layer` also covers the route's 405 answers.
-/// `metrics_label`: the route's label in `/metrics`, if it is counted.
+/// A route's handlers under its policy, outermost first: rate limit → client capture →
+/// Turnstile → metrics → handler. `MethodRouter::layer` also covers the route's 405
+/// answers. `metrics_label`: the route's label in `/metrics`, if it is counted. Read-only
+/// routes (health, JWKS, `/user`, …) skip the client capture, which allocates.
 fn layered(
     state: &SharedState,
+    proxies: &std::sync::Arc<crate::domain::client_ip::TrustedProxies>,
     route: Route,
     metrics_label: Option<String>,
 ) -> MethodRouter<SharedState> {
@@ -136,6 +137,9 @@ fn layered(
     }
     if route.policy.challenge == Challenge::Turnstile {
         handlers = handlers.layer(from_fn_with_state(state.clone(), turnstile::verify));
+    }
+    if route.captures_client {
+        handlers = handlers.layer(from_fn_with_state(proxies.clone(), middleware::client_info));
     }
     if state.rate_limiter.is_some() {
         handlers = handlers.layer(from_fn_with_state(

@@ -29,6 +29,9 @@ pub struct Route {
     pub mount: Mount,
     /// Whether upstream's OpenAPI document lists the route.
     pub in_contract: bool,
+    /// Whether the client (user agent, IP) is captured for the request: routes that may
+    /// start a session or write an audit event need it; read-only routes skip the work.
+    pub captures_client: bool,
     pub(super) handlers: MethodRouter<SharedState>,
 }
 
@@ -61,6 +64,7 @@ where
         },
         mount: Mount::Api,
         in_contract: true,
+        captures_client: true,
         handlers: on(filter, handler),
     }
 }
@@ -106,6 +110,12 @@ impl Route {
         self
     }
 
+    /// The route starts no session and records no audit event.
+    fn read_only(mut self) -> Route {
+        self.captures_client = false;
+        self
+    }
+
     fn at_root(mut self) -> Route {
         self.mount = Mount::RootWhenPrefixed;
         self
@@ -123,21 +133,21 @@ pub fn table() -> Vec<Route> {
     const TURNSTILE: Challenge = Challenge::Turnstile;
     vec![
         // path                                        handler                                  buckets                      Turnstile gate                     access token
-        get("/healthz",                                system::healthz,                         &[],                         NO,        Open,                    Public).and_head(),
-        get("/healthz",                                system::healthz_unprefixed,              &[],                         NO,        Open,                    Public).at_root().not_in_contract(),
-        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).not_in_contract(),
-        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).at_root().not_in_contract(),
-        get("/version",                                system::version,                         &[],                         NO,        Open,                    Public),
-        get("/.well-known/jwks.json",                  system::jwks,                            &[],                         NO,        Open,                    Public),
-        get("/openapi.json",                           system::openapi,                         &[],                         NO,        Open,                    Public).not_in_contract(),
+        get("/healthz",                                system::healthz,                         &[],                         NO,        Open,                    Public).and_head().read_only(),
+        get("/healthz",                                system::healthz_unprefixed,              &[],                         NO,        Open,                    Public).at_root().not_in_contract().read_only(),
+        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).not_in_contract().read_only(),
+        get("/readyz",                                 system::readyz,                          &[],                         NO,        Open,                    Public).at_root().not_in_contract().read_only(),
+        get("/version",                                system::version,                         &[],                         NO,        Open,                    Public).read_only(),
+        get("/.well-known/jwks.json",                  system::jwks,                            &[],                         NO,        Open,                    Public).read_only(),
+        get("/openapi.json",                           system::openapi,                         &[],                         NO,        Open,                    Public).not_in_contract().read_only(),
         post("/signup/email-password",                 signup::email_password::handle,          &[EmailIfVerifying, Signups],TURNSTILE, Open,                    Public),
         post("/signin/email-password",                 signin::email_password::handle,          &[BruteForce],               NO,        Open,                    Public),
         post("/signin/anonymous",                      signin::anonymous::handle,               &[BruteForce],               NO,        Switch(AnonymousUsers),  Public),
         post("/token",                                 token::refresh,                          &[],                         NO,        Open,                    Public),
         post("/token/exchange",                        token::exchange,                         &[],                         NO,        Open,                    Public),
-        post("/token/verify",                          token::verify,                           &[BruteForce],               NO,        Open,                    OptionalBearer),
+        post("/token/verify",                          token::verify,                           &[BruteForce],               NO,        Open,                    OptionalBearer).read_only(),
         post("/signout",                               signout::handle,                         &[],                         NO,        Open,                    OptionalBearer),
-        get("/user",                                   user::get,                               &[],                         NO,        Open,                    Bearer),
+        get("/user",                                   user::get,                               &[],                         NO,        Open,                    Bearer).read_only(),
         get("/verify",                                 verify::handle,                          &[BruteForce],               NO,        Open,                    Public),
         get("/signin/provider/{provider}",             signin::provider::start,                 &[BruteForce],               NO,        Provider,                Public),
         get("/signin/provider/{provider}/callback",    signin::provider::callback_get,          &[BruteForce],               NO,        Provider,                Public).and_post(signin::provider::callback_post),
@@ -160,7 +170,7 @@ pub fn table() -> Vec<Route> {
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
         post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
         post("/user/password/reset",                   user::password::reset,                   &[Email],                    TURNSTILE,       Open,                    Public),
-        get("/user/sessions",                          user::sessions::list,                    &[],                         NO,        Open,                    Bearer),
+        get("/user/sessions",                          user::sessions::list,                    &[],                         NO,        Open,                    Bearer).read_only(),
         post("/user/sessions/revoke",                  user::sessions::revoke,                  &[],                         NO,        Open,                    Elevated),
         post("/signup/passwordless/email",             signin::passwordless_email::sign_up,     &[Signups],                  TURNSTILE, Switch(EmailPasswordless), Public),
         post("/signup/otp/email",                      signin::otp_email::sign_up,              &[Signups],                  TURNSTILE, Switch(OtpEmail),        Public),
@@ -276,6 +286,48 @@ mod tests {
                 "/signup/passwordless/sms",
                 "/signup/idtoken",
                 "/signup/webauthn"
+            ]
+        );
+    }
+
+    /// A route that can start a session (sign-in, sign-up, refresh, PKCE exchange) or that
+    /// writes an audit event (everything that changes an account) records the client; only
+    /// reads skip it. `POST /token/verify` is a read despite its method.
+    #[test]
+    fn only_reads_skip_the_client_capture() {
+        for route in table() {
+            let reads = route
+                .methods
+                .iter()
+                .all(|m| *m == Method::GET || *m == Method::HEAD)
+                && !route.path.starts_with("/signin")
+                && !route.path.starts_with("/signup")
+                && !route.path.starts_with("/mfa")
+                && route.path != "/verify";
+            if !route.captures_client {
+                assert!(
+                    reads || route.path == "/token/verify",
+                    "{} changes state but skips the client capture",
+                    route.path
+                );
+            }
+        }
+        let skipped: Vec<&str> = table()
+            .into_iter()
+            .filter(|r| !r.captures_client && r.mount == Mount::Api)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "/healthz",
+                "/readyz",
+                "/version",
+                "/.well-known/jwks.json",
+                "/openapi.json",
+                "/token/verify",
+                "/user",
+                "/user/sessions"
             ]
         );
     }
