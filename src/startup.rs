@@ -586,6 +586,7 @@ async fn build_user_admin(config: Config) -> Result<UserAdmin, Failure> {
         registration: core.registration,
         sessions: core.sessions,
         settings: core.settings,
+        schema: crate::db::SchemaLevel::new(found_version),
     })
 }
 

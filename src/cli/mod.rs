@@ -1,4 +1,4 @@
-//! The operator's commands (`hasura-auth users|sessions|keys …`, docs/cli.md): an outer
+//! The operator's commands (`hasura-auth users|sessions|keys|oauth2-clients …`, docs/cli.md): an outer
 //! layer next to [`crate::http`]. Like a handler, a command parses its arguments into
 //! domain values, calls one workflow ([`crate::service::admin::UserAdmin`], built by
 //! [`crate::startup`] from the server's configuration) and prints the result, as a table
@@ -6,6 +6,7 @@
 //! ([`ExitKind`]). Standard output is only ever the result, so logs go to stderr.
 
 mod keys;
+mod oauth2_clients;
 mod output;
 mod sessions;
 mod users;
@@ -76,6 +77,10 @@ impl From<AdminError> for Failure {
             AdminError::UnknownSession { .. } => {
                 Failure::new(ExitKind::NotFound, "session-not-found", message)
             }
+            AdminError::UnknownClient(_) => {
+                Failure::new(ExitKind::NotFound, "client-not-found", message)
+            }
+            AdminError::Schema(_) => Failure::schema(message),
             AdminError::Invalid(_) => Failure::usage(message),
             AdminError::Refused { code, .. } => {
                 Failure::new(ExitKind::Refused, code.as_str(), message)
@@ -102,6 +107,10 @@ where
         },
         OperatorCommand::Sessions(action) => match build(config).await {
             Ok(admin) => sessions::run(action, &admin, &mut out).await,
+            Err(e) => Err(e),
+        },
+        OperatorCommand::OAuth2Clients(action) => match build(config).await {
+            Ok(admin) => oauth2_clients::run(action, &admin, &mut out).await,
             Err(e) => Err(e),
         },
     };

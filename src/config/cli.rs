@@ -175,6 +175,7 @@ impl Cli {
             Some(super::Command::Users(a)) => &a.config,
             Some(super::Command::Sessions(a)) => &a.config,
             Some(super::Command::Keys(a)) => &a.config,
+            Some(super::Command::OAuth2Clients(a)) => &a.config,
         }
     }
 
@@ -190,6 +191,7 @@ impl Cli {
             Some(super::Command::Users(a)) => &mut a.config,
             Some(super::Command::Sessions(a)) => &mut a.config,
             Some(super::Command::Keys(a)) => &mut a.config,
+            Some(super::Command::OAuth2Clients(a)) => &mut a.config,
         }
     }
 }

@@ -28,6 +28,17 @@ pub struct SessionsArgs {
     pub config: Config,
 }
 
+/// `hasura-auth oauth2-clients …`.
+#[derive(Debug, Args)]
+pub struct OAuth2ClientsArgs {
+    #[command(subcommand)]
+    pub action: OAuth2ClientsAction,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub config: Config,
+}
+
 /// `hasura-auth keys …`.
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -52,6 +63,7 @@ pub enum OperatorCommand {
     Users(UsersAction),
     Sessions(SessionsAction),
     Keys(KeysAction),
+    OAuth2Clients(OAuth2ClientsAction),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -86,6 +98,48 @@ pub enum SessionsAction {
     List(UserRef),
     /// Revoke one session of a user, or all of them (as sign-out does)
     Revoke(RevokeSessions),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum OAuth2ClientsAction {
+    /// Register a client of the identity provider; a confidential client's secret is printed once
+    Create(CreateClient),
+    /// List the clients (never their secrets)
+    List,
+    /// Show one client
+    Show(ClientRef),
+    /// Give a confidential client a new secret (printed once); the old one stops working
+    RotateSecret(ClientRef),
+    /// Delete a client with its pending authorizations and refresh tokens
+    Delete(DeleteClient),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CreateClient {
+    /// A redirect URI, matched exactly (repeat for several; https, http on loopback, or an app scheme)
+    #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// An allowed scope (repeat for several; default: openid profile email phone offline_access graphql)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// A public client (a browser or native app): no secret, PKCE required
+    #[arg(long)]
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ClientRef {
+    /// The client id (`nhoa_…`, or a metadata-document URL)
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DeleteClient {
+    /// The client id
+    pub client_id: String,
+    /// Confirm the deletion (required: it cannot be undone)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

@@ -69,6 +69,9 @@ pub enum Command {
     Sessions(commands::SessionsArgs),
     /// Generate a JWT secret, print the JWKS of the configured one.
     Keys(commands::KeysArgs),
+    /// Manage the identity provider's OAuth2 clients: create, list, show, rotate a secret, delete.
+    #[command(name = "oauth2-clients")]
+    OAuth2Clients(commands::OAuth2ClientsArgs),
 }
 
 impl Cli {
@@ -96,6 +99,13 @@ impl Cli {
             Some(Command::Keys(a)) => (
                 CommandKind::Operator {
                     command: Box::new(OperatorCommand::Keys(a.action)),
+                    json: a.output.json,
+                },
+                a.config,
+            ),
+            Some(Command::OAuth2Clients(a)) => (
+                CommandKind::Operator {
+                    command: Box::new(OperatorCommand::OAuth2Clients(a.action)),
                     json: a.output.json,
                 },
                 a.config,

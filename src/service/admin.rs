@@ -32,6 +32,8 @@ pub struct UserAdmin {
     pub(crate) registration: Registration,
     pub(crate) sessions: Sessions,
     pub(crate) settings: SettingsHandle,
+    /// The level the database was found at (what the client commands may use).
+    pub(crate) schema: crate::db::SchemaLevel,
 }
 
 /// Why an operator's action did not happen.
@@ -41,6 +43,11 @@ pub enum AdminError {
     UnknownUser(String),
     #[error("user {user} has no session {session}")]
     UnknownSession { user: Uuid, session: Uuid },
+    #[error("no OAuth2 client {0}")]
+    UnknownClient(String),
+    /// The database's schema level lacks what the command needs.
+    #[error("{0}")]
+    Schema(String),
     /// Input that is not well-formed (an email, a password outside the contract's length…).
     #[error("{0}")]
     Invalid(String),
@@ -149,7 +156,7 @@ pub struct UserRecord {
     pub metadata: Value,
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 

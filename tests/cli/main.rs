@@ -6,6 +6,7 @@
 mod support;
 
 mod keys;
+mod oauth2_clients;
 mod sessions;
 mod users;
 
@@ -67,16 +68,25 @@ impl Run {
 impl Setup {
     /// A server with these settings (verification required, as upstream's default).
     pub async fn new(extra: &[&str]) -> Setup {
-        Self::build(extra, None).await
+        Self::build(extra, None, None).await
+    }
+
+    /// A server started on this database (a fixture of an older schema, say).
+    pub async fn on_db(db: support::db::TestDb, extra: &[&str]) -> Setup {
+        Self::build(extra, None, Some(db)).await
     }
 
     /// Same, with a test SMTP server for both the server and the commands.
     pub async fn with_smtp(extra: &[&str]) -> Setup {
         let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
-        Self::build(extra, Some(smtp)).await
+        Self::build(extra, Some(smtp), None).await
     }
 
-    async fn build(extra: &[&str], smtp: Option<SmtpServer>) -> Setup {
+    async fn build(
+        extra: &[&str],
+        smtp: Option<SmtpServer>,
+        db: Option<support::db::TestDb>,
+    ) -> Setup {
         let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         if let Some(smtp) = &smtp {
             flags.push("--smtp-host=127.0.0.1".into());
@@ -86,7 +96,10 @@ impl Setup {
             flags.push("--smtp-sender=auth@example.com".into());
         }
         let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
-        let app = TestApp::with(&refs).await;
+        let app = match db {
+            Some(db) => TestApp::with_db(db, &refs).await,
+            None => TestApp::with(&refs).await,
+        };
         flags.extend([
             format!("--postgres={}", app.db.url),
             format!("--hasura-graphql-jwt-secret={HS256_SECRET}"),
