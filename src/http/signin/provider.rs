@@ -50,7 +50,9 @@ fn provider_name(path: Result<Path<String>, PathRejection>) -> Result<String, Ap
     if OAuthProviders::is_known(&name) {
         Ok(name)
     } else {
-        Err(ApiError::validation(format!("unknown provider {name:?}")))
+        Err(ApiError::schema_violation(format!(
+            "unknown provider {name:?}"
+        )))
     }
 }
 
@@ -63,7 +65,7 @@ impl StartQuery {
         let code_challenge = non_empty(self.code_challenge)
             .map(|c| CodeChallenge::parse(&c))
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let allowed_roles = non_empty(self.allowed_roles).map(|roles| {
             roles
                 .split(',')
@@ -75,15 +77,15 @@ impl StartQuery {
         let display_name = non_empty(self.display_name)
             .map(DisplayName::parse)
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let locale = non_empty(self.locale)
             .map(LocaleCode::parse)
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let metadata = non_empty(self.metadata)
             .map(|m| parse_json::<Map<String, Value>>(m.as_bytes()))
             .transpose()
-            .map_err(|_| ApiError::validation("metadata must be a JSON object, without NUL"))?;
+            .map_err(|_| ApiError::schema_violation("metadata must be a JSON object, without NUL"))?;
         Ok(ProviderSignIn {
             provider,
             options: SignUpOptionsInput {
