@@ -297,7 +297,8 @@ impl SmsSender for GenericSms {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| transport(NAME, e))?;
+                // The URL may carry a key in its query: never in the error.
+                .map_err(|e| transport(NAME, e.without_url()))?;
             if res.status().is_success() {
                 Ok(())
             } else {
