@@ -45,8 +45,8 @@ const PUBLIC_DESPITE_NAME: [&str; 1] = ["postgres-transaction-pooler"];
 pub fn is_sensitive(name: &str) -> bool {
     SENSITIVE_DESPITE_NAME.contains(&name)
         || !name.ends_with("-timeout")
-        && !PUBLIC_DESPITE_NAME.contains(&name)
-        && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
+            && !PUBLIC_DESPITE_NAME.contains(&name)
+            && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
 }
 
 /// The value of every flag, in declaration order, keyed by flag name.

@@ -387,7 +387,10 @@ impl OAuthSignIn {
         )
         .await
         .map_err(|e| redirect_error(log_db(e)))?;
-        Ok(with_upstream_params(&authorization.url, &req.upstream_params))
+        Ok(with_upstream_params(
+            &authorization.url,
+            &req.upstream_params,
+        ))
     }
 
     /// `GET`/`POST /signin/provider/{provider}/callback`: always ends in a redirect.

@@ -345,12 +345,19 @@ async fn malformed_requests_get_the_standard_body_under_0_42() {
     let app = TestApp::with(&[NO_VERIFY, V0_42]).await;
     for (body, what) in [
         ("{\"email\":", "truncated JSON"),
-        ("{\"email\": 5, \"password\": \"password-123\"}", "wrong type"),
+        (
+            "{\"email\": 5, \"password\": \"password-123\"}",
+            "wrong type",
+        ),
         ("{\"password\": \"password-123\"}", "missing field"),
         ("", "no body"),
     ] {
         let r = app
-            .post_raw("/signin/email-password", body.to_owned(), "application/json")
+            .post_raw(
+                "/signin/email-password",
+                body.to_owned(),
+                "application/json",
+            )
             .await;
         assert_eq!(r.status, 400, "{what}: {}", r.text);
         assert_eq!(r.body["error"], "invalid-request", "{what}: {}", r.text);
@@ -371,7 +378,11 @@ async fn malformed_requests_get_the_validator_bodies_under_0_52() {
     // Not JSON, or no body at all: the request cannot be checked.
     for body in ["{\"email\":", "not json", ""] {
         let r = app
-            .post_raw("/signin/email-password", body.to_owned(), "application/json")
+            .post_raw(
+                "/signin/email-password",
+                body.to_owned(),
+                "application/json",
+            )
             .await;
         assert_validation_body(&r, "request-validation-error");
     }
@@ -386,7 +397,10 @@ async fn malformed_requests_get_the_validator_bodies_under_0_52() {
         assert_validation_body(&r, "schema-validation-error");
     }
     let r = app
-        .post("/signin/passwordless/email", json!({"email": ["a@example.com"]}))
+        .post(
+            "/signin/passwordless/email",
+            json!({"email": ["a@example.com"]}),
+        )
         .await;
     assert_validation_body(&r, "schema-validation-error");
     // Query arguments: a required one missing, a value outside the schema.
@@ -397,9 +411,12 @@ async fn malformed_requests_get_the_validator_bodies_under_0_52() {
     let r = app.get("/signin/provider/nope").await;
     assert_validation_body(&r, "schema-validation-error");
     // Application errors keep the standard body.
-    app.post("/signin/email-password", json!({"email": "x@example.com", "password": "password-123"}))
-        .await
-        .assert_error(401, "invalid-email-password");
+    app.post(
+        "/signin/email-password",
+        json!({"email": "x@example.com", "password": "password-123"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
     // A refused content type is not a validation answer.
     let r = app
         .post_raw("/signin/email-password", "{}".to_owned(), "text/plain")

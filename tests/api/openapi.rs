@@ -441,7 +441,10 @@ async fn contract_0_52_error_bodies_validate_against_the_served_document() {
     assert_eq!(r.body["error"], "request-validation-error", "{}", r.text);
     assert_conforms(&doc, "post", "/signin/email-password", &r);
     let r = app
-        .post("/signin/email-password", json!({"email": 1, "password": "x"}))
+        .post(
+            "/signin/email-password",
+            json!({"email": 1, "password": "x"}),
+        )
         .await;
     assert_eq!(r.body["error"], "schema-validation-error", "{}", r.text);
     assert_conforms(&doc, "post", "/signin/email-password", &r);

@@ -186,8 +186,15 @@ async fn a_foreign_state_comes_back_as_provider_state() {
     let url = callback_url(&app, "google").await;
     let landing = visit(&app, &with_state(&url, "idp-initiated/42 & more")).await;
     landing.assert_error("invalid-state");
-    assert_eq!(landing.base(), "http://localhost:3000/", "to the client URL");
-    assert_eq!(landing.get("provider_state"), Some("idp-initiated/42 & more"));
+    assert_eq!(
+        landing.base(),
+        "http://localhost:3000/",
+        "to the client URL"
+    );
+    assert_eq!(
+        landing.get("provider_state"),
+        Some("idp-initiated/42 & more")
+    );
     assert_eq!(landing.get("state"), None);
     // A used state is no longer ours either: handed back too, never a second session.
     visit(&app, &url).await.refresh_token();

@@ -167,7 +167,10 @@ async fn sms_generic_non_2xx_and_timeout_are_cannot_send_sms() {
         .await
         .assert_error(400, "cannot-send-sms");
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(2500), "timeout ignored: {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "timeout ignored: {took:?}"
+    );
 }
 
 async fn start_up_error(args: &[&str]) -> String {

@@ -20,9 +20,19 @@ pub(super) fn file_name(phone: &str) -> String {
     let safe: String = phone
         .chars()
         .take(64)
-        .map(|c| if c == '+' || c.is_ascii_digit() { c } else { '_' })
+        .map(|c| {
+            if c == '+' || c.is_ascii_digit() {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    let safe = if safe.is_empty() { "_".to_owned() } else { safe };
+    let safe = if safe.is_empty() {
+        "_".to_owned()
+    } else {
+        safe
+    };
     format!("{safe}.txt")
 }
 
@@ -56,7 +66,10 @@ mod tests {
     #[test]
     fn file_names_cannot_leave_the_directory() {
         assert_eq!(file_name("+33612345678"), "+33612345678.txt");
-        assert_eq!(file_name("../../etc/passwd"), format!("{}.txt", "_".repeat(16)));
+        assert_eq!(
+            file_name("../../etc/passwd"),
+            format!("{}.txt", "_".repeat(16))
+        );
         assert_eq!(file_name("+1/../x"), "+1_____.txt");
         assert_eq!(file_name(""), "_.txt");
         assert_eq!(file_name(&"9".repeat(200)).len(), 64 + 4);

@@ -253,9 +253,7 @@ impl GenericSms {
         let content_type = HeaderValue::from_str(content_type)
             .map_err(|_| invalid("a valid AUTH_SMS_GENERIC_CONTENT_TYPE".to_owned()))?;
         if settings.timeout.is_zero() {
-            return Err(invalid(
-                "a positive AUTH_SMS_GENERIC_TIMEOUT".to_owned(),
-            ));
+            return Err(invalid("a positive AUTH_SMS_GENERIC_TIMEOUT".to_owned()));
         }
         let http = tls
             .http_client()
@@ -345,9 +343,8 @@ mod tests {
         )
         .unwrap();
         let body = t.request_body("+1555", "a&b=\"c\"").unwrap();
-        let mut fields: Vec<(String, String)> = url::form_urlencoded::parse(&body)
-            .into_owned()
-            .collect();
+        let mut fields: Vec<(String, String)> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
         fields.sort();
         assert_eq!(
             fields,

@@ -135,7 +135,9 @@ impl StartQuery {
         let metadata = non_empty(self.metadata)
             .map(|m| parse_json::<Map<String, Value>>(m.as_bytes()))
             .transpose()
-            .map_err(|_| ApiError::schema_violation("metadata must be a JSON object, without NUL"))?;
+            .map_err(|_| {
+                ApiError::schema_violation("metadata must be a JSON object, without NUL")
+            })?;
         Ok(ProviderSignIn {
             provider,
             options: SignUpOptionsInput {
