@@ -241,6 +241,12 @@ pub enum ApiError {
     /// Input that does not satisfy the contract (decoding, schema, bearer token).
     #[error("invalid request: {0}")]
     Validation(String),
+    /// A request refused while it was decoded, before any handler logic (the JSON body,
+    /// the query, the form): v0.42 answers it as [`ApiError::Validation`]; 0.52's request
+    /// validator answers 400 `{"error":"schema-validation-error"|"request-validation-error",
+    /// "reason":…}` ([`Violation`]).
+    #[error("invalid request: {message}")]
+    Decoding { kind: Violation, message: String },
     /// A response outside the code's own status and message: the 404 fallback, 413,
     /// Turnstile refusals (upstream's statuses and texts for those).
     #[error("{code} ({status}): {message}")]
@@ -273,6 +279,24 @@ impl ApiError {
         ApiError::Validation(msg.into())
     }
 
+    /// The request breaks the schema: a wrong type, a missing or unknown property, a value
+    /// outside its format (0.52: `schema-validation-error`).
+    pub fn schema_violation(msg: impl Into<String>) -> Self {
+        ApiError::Decoding {
+            kind: Violation::Schema,
+            message: msg.into(),
+        }
+    }
+
+    /// The request cannot be validated at all: malformed JSON, a missing body or required
+    /// query argument, an unreadable body (0.52: `request-validation-error`).
+    pub fn request_invalid(msg: impl Into<String>) -> Self {
+        ApiError::Decoding {
+            kind: Violation::Request,
+            message: msg.into(),
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }
@@ -303,7 +327,7 @@ impl ApiError {
         match self {
             ApiError::Code(c) => *c,
             ApiError::Custom { code, .. } => *code,
-            ApiError::Validation(_) => ErrorCode::InvalidRequest,
+            ApiError::Validation(_) | ApiError::Decoding { .. } => ErrorCode::InvalidRequest,
             ApiError::Unauthorized {
                 refusal: AuthRefusal::NotElevated,
                 ..
@@ -351,6 +375,24 @@ impl ApiError {
                 v0_52: *v0_52,
             },
             other => other.code().into(),
+        }
+    }
+}
+
+/// Which of Nhost Auth 0.52's two request-validation answers a decoding failure gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// `schema-validation-error`: the input does not match the schema.
+    Schema,
+    /// `request-validation-error`: the request could not be checked against it.
+    Request,
+}
+
+impl Violation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Violation::Schema => "schema-validation-error",
+            Violation::Request => "request-validation-error",
         }
     }
 }
@@ -431,20 +473,31 @@ struct UnauthorizedBody<'a> {
     security_scheme: &'a str,
 }
 
+/// Nhost Auth 0.52's body for a request its validator refused.
+#[derive(Serialize)]
+struct ValidationBody<'a> {
+    error: &'a str,
+    reason: &'a str,
+}
+
 /// Marker left on error responses so [`for_contract`] can rewrite them: the code sent
 /// under v0.42, and what 0.52 sends instead when that is not derived from the code.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct RenderedCode {
     code: ErrorCode,
     v0_52: Option<V052Answer>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum V052Answer {
     Code(ErrorCode),
     Unauthorized {
         reason: &'static str,
         scheme: SecurityScheme,
+    },
+    Validation {
+        kind: Violation,
+        reason: std::sync::Arc<str>,
     },
 }
 
@@ -501,9 +554,12 @@ fn unauthorized(reason: &str, scheme: SecurityScheme) -> Response {
 /// - [`ApiError::Changed`] answers take their 0.52 code (`invalid-otp`,
 ///   `otp-too-many-attempts`, `provider-account-already-linked`).
 ///
+/// - a request refused while decoded ([`ApiError::Decoding`]) is 400
+///   `{"error":"schema-validation-error"|"request-validation-error","reason":…}`.
+///
 /// Concealment applies to the code of the contract served (the 401 reveals nothing).
 pub fn for_contract(res: Response, generation: Generation, conceal: bool) -> Response {
-    let Some(rendered) = res.extensions().get::<RenderedCode>().copied() else {
+    let Some(rendered) = res.extensions().get::<RenderedCode>().cloned() else {
         return res;
     };
     let answer = match generation {
@@ -519,6 +575,14 @@ pub fn for_contract(res: Response, generation: Generation, conceal: bool) -> Res
     };
     match answer {
         V052Answer::Unauthorized { reason, scheme } => unauthorized(reason, scheme),
+        V052Answer::Validation { kind, reason } => (
+            StatusCode::BAD_REQUEST,
+            Json(ValidationBody {
+                error: kind.as_str(),
+                reason: &reason,
+            }),
+        )
+            .into_response(),
         V052Answer::Code(code) => {
             let shown = code.visible(conceal);
             if shown == rendered.code {
@@ -535,6 +599,13 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Code(code) => error_response(code, code.message()),
             ApiError::Validation(msg) => error_response(ErrorCode::InvalidRequest, &msg),
+            ApiError::Decoding { kind, message } => with_v0_52(
+                error_response(ErrorCode::InvalidRequest, &message),
+                V052Answer::Validation {
+                    kind,
+                    reason: message.into(),
+                },
+            ),
             ApiError::Unauthorized { refusal, scheme } => {
                 let res = match &refusal {
                     AuthRefusal::NotElevated => error_response(

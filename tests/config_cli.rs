@@ -265,6 +265,10 @@ fn help_never_prints_secret_values() {
         ("AUTH_SMS_MODICA_PASSWORD", "s3cr3t-modica"),
         ("AUTH_TURNSTILE_SECRET", "s3cr3t-turnstile"),
         ("AUTH_ENCRYPTION_KEY", "s3cr3t-encryption"),
+        (
+            "AUTH_SMS_GENERIC_HEADERS",
+            r#"{"X-Api-Key":"s3cr3t-generic"}"#,
+        ),
         ("AUTH_PROVIDER_GITHUB_CLIENT_SECRET", "s3cr3t-github"),
         ("AUTH_PROVIDER_APPLE_PRIVATE_KEY", "s3cr3t-apple"),
         ("AUTH_PROVIDER_TWITTER_CONSUMER_SECRET", "s3cr3t-twitter"),
@@ -484,6 +488,10 @@ fn check_config_masks_secrets() {
             ("HASURA_GRAPHQL_DATABASE_URL", "postgres://u:s3cr3t-db@h/d"),
             ("AUTH_PROVIDER_GOOGLE_CLIENT_ID", "s3cr3t-id"),
             ("AUTH_SMTP_USER", "visible"),
+            (
+                "AUTH_SMS_GENERIC_HEADERS",
+                r#"{"Authorization":"Bearer s3cr3t-sms"}"#,
+            ),
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -499,6 +507,7 @@ fn check_config_masks_secrets() {
     assert_eq!(s["hasura-admin-secret"], "********");
     assert_eq!(s["postgres"], "********");
     assert_eq!(s["google-client-id"], "********");
+    assert_eq!(s["sms-generic-headers"], "********");
     assert_eq!(s["smtp-user"], "visible");
 }
 

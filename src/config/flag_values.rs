@@ -6,7 +6,7 @@
 //!
 //! Secrets are masked by upstream's rule: a flag whose name contains `pass`, `token`,
 //! `secret`, `key`, `license`, `postgres`, `client-id` or `client-secret` is shown as
-//! `********`, whatever its value. A [`super::Secret`] serializes as `********` anyway, so
+//! `********`, whatever its value; so is `--sms-generic-headers` (an API key, usually). A [`super::Secret`] serializes as `********` anyway, so
 //! the listing never holds one.
 
 use clap::{Args, Command};
@@ -32,6 +32,10 @@ const SENSITIVE_PARTS: [&str; 9] = [
     "redis-url",
 ];
 
+/// Flags masked although their names contain no part above: the generic SMS provider's
+/// headers usually carry an API key (upstream shows them).
+const SENSITIVE_DESPITE_NAME: [&str; 1] = ["sms-generic-headers"];
+
 /// Flags whose names contain a part above but whose values are not secrets.
 const PUBLIC_DESPITE_NAME: [&str; 1] = ["postgres-transaction-pooler"];
 
@@ -39,9 +43,10 @@ const PUBLIC_DESPITE_NAME: [&str; 1] = ["postgres-transaction-pooler"];
 /// is never a secret (`--postgres-pool-timeout` names the database, not its URL); no
 /// upstream flag ends in `-timeout` and contains a sensitive part.
 pub fn is_sensitive(name: &str) -> bool {
-    !name.ends_with("-timeout")
-        && !PUBLIC_DESPITE_NAME.contains(&name)
-        && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
+    SENSITIVE_DESPITE_NAME.contains(&name)
+        || !name.ends_with("-timeout")
+            && !PUBLIC_DESPITE_NAME.contains(&name)
+            && SENSITIVE_PARTS.iter().any(|part| name.contains(part))
 }
 
 /// The value of every flag, in declaration order, keyed by flag name.

@@ -197,6 +197,7 @@ impl SmtpAuthMethod {
 pub enum SmsProvider {
     Twilio,
     Modica,
+    Generic,
     Dev,
 }
 
@@ -205,6 +206,7 @@ impl SmsProvider {
         match self {
             Self::Twilio => "twilio",
             Self::Modica => "modica",
+            Self::Generic => "generic",
             Self::Dev => "dev",
         }
     }
@@ -358,6 +360,13 @@ pub const ADDED_FLAGS: &[&str] = &[
     "lockout-max-duration",
     "lockout-reveal",
     "security-notifications",
+    // Nhost Auth 0.52's, not v0.42's.
+    "sms-generic-url",
+    "sms-generic-content-type",
+    "sms-generic-headers",
+    "sms-generic-timeout",
+    "sms-generic-body-template",
+    "sms-dev-output-dir",
 ];
 
 impl Config {

@@ -125,9 +125,10 @@ pub fn sms_provider(s: &str) -> Result<super::SmsProvider, String> {
     match s.trim().to_lowercase().as_str() {
         "" | "twilio" => Ok(super::SmsProvider::Twilio),
         "modica" => Ok(super::SmsProvider::Modica),
+        "generic" => Ok(super::SmsProvider::Generic),
         "dev" => Ok(super::SmsProvider::Dev),
         other => Err(format!(
-            "unknown SMS provider {other:?} (use twilio, modica or dev)"
+            "unknown SMS provider {other:?} (use twilio, modica, generic or dev)"
         )),
     }
 }
@@ -209,6 +210,7 @@ mod tests {
         assert_eq!(sms_provider("Twilio"), Ok(SmsProvider::Twilio));
         assert_eq!(sms_provider("MODICA"), Ok(SmsProvider::Modica));
         assert_eq!(sms_provider("dev"), Ok(SmsProvider::Dev));
+        assert_eq!(sms_provider(" Generic "), Ok(SmsProvider::Generic));
         assert!(sms_provider("nexmo").is_err());
     }
 

@@ -514,7 +514,7 @@ pub struct SmsConfig {
     )]
     pub sms_passwordless_enabled: bool,
 
-    /// SMS provider: twilio, modica or dev (case-insensitive; empty means twilio)
+    /// SMS provider: twilio, modica, generic or dev (case-insensitive; empty means twilio)
     #[arg(help_heading = "SMS", long = "sms-provider", env = "AUTH_SMS_PROVIDER", default_value = "twilio",
           value_parser = parse::sms_provider)]
     pub sms_provider: SmsProvider,
@@ -594,6 +594,59 @@ pub struct SmsConfig {
         default_value = "https://api.modicagroup.com"
     )]
     pub sms_modica_api_url: String,
+
+    /// URL the generic SMS provider POSTs each message to (Nhost Auth 0.52's)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-generic-url",
+        env = "AUTH_SMS_GENERIC_URL",
+        default_value = ""
+    )]
+    pub sms_generic_url: String,
+
+    /// Content type of the generic SMS provider's request: application/json, application/x-www-form-urlencoded (the rendered template must then be a JSON object), or any other type (sent as rendered)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-generic-content-type",
+        env = "AUTH_SMS_GENERIC_CONTENT_TYPE",
+        default_value = "application/json"
+    )]
+    pub sms_generic_content_type: String,
+
+    /// Extra request headers of the generic SMS provider, as a JSON object of strings (may hold an API key: masked)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-generic-headers",
+        env = "AUTH_SMS_GENERIC_HEADERS",
+        default_value = "{}",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub sms_generic_headers: Secret,
+
+    /// Time limit of one request of the generic SMS provider
+    #[arg(help_heading = "SMS", long = "sms-generic-timeout", env = "AUTH_SMS_GENERIC_TIMEOUT",
+          default_value = "10s", value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub sms_generic_timeout: Duration,
+
+    /// Body template of the generic SMS provider: ${to} and ${body} are replaced (JSON-escaped for JSON and form content types); any other variable is a start-up error
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-generic-body-template",
+        env = "AUTH_SMS_GENERIC_BODY_TEMPLATE",
+        default_value = ""
+    )]
+    pub sms_generic_body_template: String,
+
+    /// With the dev SMS provider, each message body is also written to <dir>/<phone>.txt (empty: only logged)
+    #[arg(
+        help_heading = "SMS",
+        long = "sms-dev-output-dir",
+        env = "AUTH_SMS_DEV_OUTPUT_DIR",
+        default_value = ""
+    )]
+    pub sms_dev_output_dir: String,
 }
 
 /// TOTP multi-factor authentication.

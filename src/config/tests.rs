@@ -241,6 +241,7 @@ fn config_masking_follows_upstream_rule() {
         "refresh-token-expires-in",
         "github-token-url",
         "password-min-length",
+        "sms-generic-headers",
     ] {
         assert!(is_sensitive(name), "{name} must be masked");
     }
@@ -492,13 +493,15 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
     assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
     // Our additions are public values, except the key list (masked like the single key)
-    // the TOTP encryption key, the audit webhook's signing key and the Redis URL.
+    // the TOTP encryption key, the audit webhook's signing key, the Redis URL and the
+    // generic SMS provider's headers.
     for extra in ADDED_FLAGS {
         let secret = [
             "hasura-graphql-jwt-secrets",
             "encryption-key",
             "audit-webhook-secret",
             "rate-limit-redis-url",
+            "sms-generic-headers",
         ]
         .contains(extra);
         assert_eq!(is_sensitive(extra), secret, "{extra}");
@@ -569,8 +572,9 @@ fn config_debug_never_prints_a_secret() {
         .collect();
     // database URLs, JWT key and key list, admin secret, SMTP/Modica passwords, Twilio
     // token, Turnstile, 15 OAuth client secrets, the Apple key, the Twitter consumer secret,
-    // the TOTP encryption key, the audit webhook's signing key, the Redis URL
-    assert_eq!(secrets.len(), 29, "{secrets:?}");
+    // the TOTP encryption key, the audit webhook's signing key, the Redis URL, the generic
+    // SMS provider's headers
+    assert_eq!(secrets.len(), 30, "{secrets:?}");
 
     let args: Vec<String> = secrets
         .iter()

@@ -36,7 +36,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
                 "request body too large",
             )
         } else {
-            ApiError::validation(format!("cannot read request body: {rejection}"))
+            ApiError::request_invalid(format!("cannot read request body: {rejection}"))
         }
     })
 }
@@ -64,7 +64,7 @@ fn not_json() -> ApiError {
 }
 
 fn nul_refused(what: &str) -> ApiError {
-    ApiError::validation(format!(
+    ApiError::request_invalid(format!(
         "{what} contains a NUL character, which is not accepted"
     ))
 }
@@ -84,7 +84,15 @@ fn json_has_nul(value: &Value) -> bool {
 /// sequence is decoded in one pass; text with it (which may be an escaped backslash
 /// followed by `u0000`) is decoded to a value first and searched.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let invalid = |e: serde_json::Error| ApiError::validation(format!("invalid request body: {e}"));
+    let invalid = |e: serde_json::Error| {
+        let message = format!("invalid request body: {e}");
+        // Well-formed JSON of the wrong shape breaks the schema; text that is not JSON
+        // cannot be checked against it.
+        match e.classify() {
+            serde_json::error::Category::Data => ApiError::schema_violation(message),
+            _ => ApiError::request_invalid(message),
+        }
+    };
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return serde_json::from_slice(bytes).map_err(invalid);
     }
@@ -121,7 +129,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_json_body(req, state)
             .await?
-            .ok_or_else(|| ApiError::validation("request body is required"))?;
+            .ok_or_else(|| ApiError::request_invalid("request body is required"))?;
         Ok(ApiJson(parse_json(&bytes)?))
     }
 }
@@ -146,6 +154,18 @@ fn form_has_nul(encoded: &[u8]) -> bool {
     url::form_urlencoded::parse(encoded).any(|(k, v)| k.contains('\0') || v.contains('\0'))
 }
 
+/// A query or form that does not decode: a missing required argument cannot be validated
+/// (`request-validation-error` under 0.52), any other failure is a value outside the
+/// schema (`schema-validation-error`).
+pub fn query_error(what: &str, cause: &str) -> ApiError {
+    let message = format!("{what}: {cause}");
+    if cause.contains(": missing field `") || cause.starts_with("missing field `") {
+        ApiError::request_invalid(message)
+    } else {
+        ApiError::schema_violation(message)
+    }
+}
+
 /// Query parameters, with NUL refused.
 pub struct ApiQuery<T>(pub T);
 
@@ -158,7 +178,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         }
         Query::try_from_uri(&parts.uri)
             .map(|Query(value)| ApiQuery(value))
-            .map_err(|e| ApiError::validation(format!("invalid query: {e}")))
+            .map_err(|e| query_error("invalid query", &e.to_string()))
     }
 }
 
@@ -178,7 +198,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
         Form::from_request(req, state)
             .await
             .map(|Form(value)| ApiForm(value))
-            .map_err(|e| ApiError::validation(format!("invalid form: {e}")))
+            .map_err(|e| query_error("invalid form", &e.to_string()))
     }
 }
 

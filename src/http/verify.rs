@@ -63,19 +63,20 @@ pub async fn handle(
     // The other parameters never reach the database.
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::validation(format!("invalid query: {e}")))?;
+    let Query(params) =
+        params.map_err(|e| crate::http::extract::query_error("invalid query", &e.to_string()))?;
     let ticket = params
         .ticket
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::validation("query argument ticket is required"))?;
+        .ok_or_else(|| ApiError::request_invalid("query argument ticket is required"))?;
     let redirect_to = params
         .redirect_to
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::validation("query argument redirectTo is required"))?;
+        .ok_or_else(|| ApiError::request_invalid("query argument redirectTo is required"))?;
     if let Some(t) = &params.link_type
         && !LINK_TYPES.contains(&t.as_str())
     {
-        return Err(ApiError::validation(format!(
+        return Err(ApiError::schema_violation(format!(
             "type must be one of {}",
             LINK_TYPES.join(", ")
         )));
@@ -85,7 +86,7 @@ pub async fn handle(
         .filter(|c| !c.is_empty())
         .map(|c| CodeChallenge::parse(&c))
         .transpose()
-        .map_err(ApiError::validation)?;
+        .map_err(ApiError::schema_violation)?;
     let target = Url::parse(&redirect_to).map_err(|_| ApiError::Code(ErrorCode::InvalidRequest))?;
     if !settings.policy().redirects.allows(&redirect_to) {
         let client = Url::parse(&settings.config().client.client_url)

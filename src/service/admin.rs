@@ -76,7 +76,9 @@ impl From<ApiError> for AdminError {
             }
             ApiError::Code(code) => AdminError::refused(code, code.message()),
             ApiError::Custom { code, message, .. } => AdminError::refused(code, message),
-            ApiError::Validation(message) => AdminError::Invalid(message),
+            ApiError::Validation(message) | ApiError::Decoding { message, .. } => {
+                AdminError::Invalid(message)
+            }
             ApiError::Unauthorized { refusal, .. } => AdminError::Invalid(refusal.to_string()),
             // The operator reads the more precise of the two codes.
             ApiError::Changed { v0_52, .. } => AdminError::refused(v0_52, v0_52.message()),

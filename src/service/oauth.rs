@@ -38,6 +38,8 @@ use crate::tokens::secret::Redacted;
 pub const STATE_TTL_SECS: i64 = 600;
 /// How long after the callback `GET …/callback/tokens` can fetch the provider session.
 pub const PROVIDER_SESSION_TTL_SECS: i64 = 600;
+/// The longest callback `state` handed back as `provider_state` (a longer one is dropped).
+const MAX_PROVIDER_STATE_BYTES: usize = 2048;
 /// What `user_providers.access_token` (NOT NULL) holds when there is no provider
 /// access token (id-token sign-in and linking), as upstream writes it.
 const NO_ACCESS_TOKEN: &str = "unset";
@@ -51,6 +53,9 @@ pub struct ProviderSignIn {
     pub specific: ProviderSpecificParams,
     /// PKCE: the callback's redirect carries a code instead of the refresh token.
     pub code_challenge: Option<CodeChallenge>,
+    /// `upstreamParams`: set on the provider's authorization URL (replacing a parameter of
+    /// the same name); the handler refused the ones the service owns.
+    pub upstream_params: Vec<(String, String)>,
     /// `GET /signin/provider` (creates unknown users unless `AUTH_DISABLE_AUTO_SIGNUP`)
     /// or `GET /signup/provider` (refuses existing users).
     pub origin: Origin,
@@ -277,6 +282,26 @@ fn log_db(e: impl std::fmt::Display) -> ErrorCode {
     ErrorCode::InternalServerError
 }
 
+/// `url` with each of `params` set: a parameter of the same name is replaced.
+fn with_upstream_params(url: &str, params: &[(String, String)]) -> String {
+    if params.is_empty() {
+        return url.to_owned();
+    }
+    let Ok(mut parsed) = Url::parse(url) else {
+        return url.to_owned();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !params.iter().any(|(name, _)| name == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(kept.iter().chain(params));
+    parsed.into()
+}
+
 /// Sign-in with OAuth providers and id tokens, and provider tokens.
 #[derive(Clone)]
 pub struct OAuthSignIn {
@@ -362,7 +387,10 @@ impl OAuthSignIn {
         )
         .await
         .map_err(|e| redirect_error(log_db(e)))?;
-        Ok(authorization.url)
+        Ok(with_upstream_params(
+            &authorization.url,
+            &req.upstream_params,
+        ))
     }
 
     /// `GET`/`POST /signin/provider/{provider}/callback`: always ends in a redirect.
@@ -391,11 +419,15 @@ impl OAuthSignIn {
             _ => None,
         };
         let Some(kept) = kept else {
-            return Ok(fail(
-                &client_url,
-                Vec::new(),
-                ErrorCode::InvalidState.into(),
-            ));
+            // Not a sign-in we started (or no longer one): nothing in it can be trusted, so
+            // the browser goes to the client URL. The value is handed back as
+            // `provider_state` (Nhost Auth 0.43), so an app can recognise a sign-in its
+            // identity provider started and begin one of ours.
+            let mut params = Vec::new();
+            if cb.state.len() <= MAX_PROVIDER_STATE_BYTES {
+                params.push(("provider_state", cb.state.clone()));
+            }
+            return Ok(fail(&client_url, params, ErrorCode::InvalidState.into()));
         };
         // The allow-list may have changed since the sign-in started (`/change-env`).
         let Ok(redirect_to) = self
@@ -874,6 +906,27 @@ mod tests {
             back.options.into_input().allowed_roles,
             Some(vec!["me".to_owned()])
         );
+    }
+
+    #[test]
+    fn upstream_params_replace_or_extend_the_authorization_query() {
+        let url = "https://idp.example.com/authorize?client_id=c&prompt=consent&state=s";
+        let params = vec![
+            ("prompt".to_owned(), "select_account".to_owned()),
+            ("login_hint".to_owned(), "a b&c".to_owned()),
+        ];
+        let out = Url::parse(&with_upstream_params(url, &params)).unwrap();
+        let pairs: Vec<(String, String)> = out.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("client_id".to_owned(), "c".to_owned()),
+                ("state".to_owned(), "s".to_owned()),
+                ("prompt".to_owned(), "select_account".to_owned()),
+                ("login_hint".to_owned(), "a b&c".to_owned()),
+            ]
+        );
+        assert_eq!(with_upstream_params(url, &[]), url);
     }
 
     #[test]

@@ -327,3 +327,123 @@ async fn an_unknown_generation_is_refused_at_start_up() {
         .expect_err("refused");
     assert!(err.to_string().contains("0.47"), "{err}");
 }
+
+/// Nhost Auth 0.52's request-validator body: `error` and `reason`, nothing else.
+fn assert_validation_body(r: &crate::support::app::Reply, error: &str) {
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["error"], error, "{}", r.text);
+    assert!(
+        r.body["reason"].as_str().is_some_and(|s| !s.is_empty()),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body.as_object().map(|o| o.len()), Some(2), "{}", r.text);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_standard_body_under_0_42() {
+    let app = TestApp::with(&[NO_VERIFY, V0_42]).await;
+    for (body, what) in [
+        ("{\"email\":", "truncated JSON"),
+        (
+            "{\"email\": 5, \"password\": \"password-123\"}",
+            "wrong type",
+        ),
+        ("{\"password\": \"password-123\"}", "missing field"),
+        ("", "no body"),
+    ] {
+        let r = app
+            .post_raw(
+                "/signin/email-password",
+                body.to_owned(),
+                "application/json",
+            )
+            .await;
+        assert_eq!(r.status, 400, "{what}: {}", r.text);
+        assert_eq!(r.body["error"], "invalid-request", "{what}: {}", r.text);
+        assert_eq!(r.body["status"], 400, "{what}");
+        assert!(r.body["message"].is_string(), "{what}");
+    }
+    app.get("/verify?redirectTo=http://localhost:3000")
+        .await
+        .assert_error(400, "invalid-request");
+    app.get("/signin/provider/github?locale=toolong")
+        .await
+        .assert_error(400, "invalid-request");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_validator_bodies_under_0_52() {
+    let app = TestApp::with(&[NO_VERIFY, V0_52]).await;
+    // Not JSON, or no body at all: the request cannot be checked.
+    for body in ["{\"email\":", "not json", ""] {
+        let r = app
+            .post_raw(
+                "/signin/email-password",
+                body.to_owned(),
+                "application/json",
+            )
+            .await;
+        assert_validation_body(&r, "request-validation-error");
+    }
+    // Well-formed JSON that breaks the schema.
+    for body in [
+        json!({"email": 5, "password": "password-123"}),
+        json!({"password": "password-123"}),
+        json!({"email": "not-an-email", "password": "password-123"}),
+        json!({"email": "a@example.com", "password": "password-123", "options": {"locale": "toolong"}}),
+    ] {
+        let r = app.post("/signup/email-password", body.clone()).await;
+        assert_validation_body(&r, "schema-validation-error");
+    }
+    let r = app
+        .post(
+            "/signin/passwordless/email",
+            json!({"email": ["a@example.com"]}),
+        )
+        .await;
+    assert_validation_body(&r, "schema-validation-error");
+    // Query arguments: a required one missing, a value outside the schema.
+    let r = app.get("/verify?redirectTo=http://localhost:3000").await;
+    assert_validation_body(&r, "request-validation-error");
+    let r = app.get("/signin/provider/github?locale=toolong").await;
+    assert_validation_body(&r, "schema-validation-error");
+    let r = app.get("/signin/provider/nope").await;
+    assert_validation_body(&r, "schema-validation-error");
+    // Application errors keep the standard body.
+    app.post(
+        "/signin/email-password",
+        json!({"email": "x@example.com", "password": "password-123"}),
+    )
+    .await
+    .assert_error(401, "invalid-email-password");
+    // A refused content type is not a validation answer.
+    let r = app
+        .post_raw("/signin/email-password", "{}".to_owned(), "text/plain")
+        .await;
+    assert_eq!(r.status, 415, "{}", r.text);
+}
+
+/// 0.52's CORS (allow every origin, with credentials, GET/POST, max-age 86400) is what
+/// v0.42's reflection already gives: the same headers under both contracts.
+#[tokio::test]
+async fn cors_is_the_same_under_both_contracts() {
+    for generation in [V0_42, V0_52] {
+        let app = TestApp::with(&[generation]).await;
+        let res = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url("/signin/email-password"))
+            .header("Origin", "https://app.example.com")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .expect("preflight");
+        assert_eq!(res.status(), 204, "{generation}");
+        let h = res.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+        assert_eq!(h["access-control-allow-methods"], "POST, GET");
+        assert_eq!(h["access-control-allow-credentials"], "true");
+        assert_eq!(h["access-control-max-age"], "86400");
+    }
+}

@@ -425,3 +425,35 @@ async fn get_routes_answer_what_the_served_document_declares() {
         );
     }
 }
+
+/// The Nhost Auth 0.52 error bodies (401 `unauthorized`, the validator's 400s) are
+/// described by the served document, next to v0.42's `ErrorResponse`.
+#[tokio::test]
+async fn contract_0_52_error_bodies_validate_against_the_served_document() {
+    let doc = doc();
+    let app = TestApp::with(&["--upstream-generation=0.52"]).await;
+    let r = app.get("/user").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_conforms(&doc, "get", "/user", &r);
+    let r = app
+        .post_raw("/signin/email-password", "{".to_owned(), "application/json")
+        .await;
+    assert_eq!(r.body["error"], "request-validation-error", "{}", r.text);
+    assert_conforms(&doc, "post", "/signin/email-password", &r);
+    let r = app
+        .post(
+            "/signin/email-password",
+            json!({"email": 1, "password": "x"}),
+        )
+        .await;
+    assert_eq!(r.body["error"], "schema-validation-error", "{}", r.text);
+    assert_conforms(&doc, "post", "/signin/email-password", &r);
+    // Provider sign-in declares `upstreamParams`.
+    for path in ["/signin/provider/{provider}", "/signup/provider/{provider}"] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        assert!(
+            params.iter().any(|p| p["name"] == "upstreamParams"),
+            "{path}"
+        );
+    }
+}

@@ -177,3 +177,78 @@ async fn only_a_hash_of_the_state_is_stored_and_it_is_short_lived() {
         0
     );
 }
+
+/// A `state` we never issued (an identity-provider-initiated sign-in) is handed back to
+/// the client URL as `provider_state`, with `invalid-state`; nobody is signed in.
+#[tokio::test]
+async fn a_foreign_state_comes_back_as_provider_state() {
+    let (_fake, app) = setup().await;
+    let url = callback_url(&app, "google").await;
+    let landing = visit(&app, &with_state(&url, "idp-initiated/42 & more")).await;
+    landing.assert_error("invalid-state");
+    assert_eq!(
+        landing.base(),
+        "http://localhost:3000/",
+        "to the client URL"
+    );
+    assert_eq!(
+        landing.get("provider_state"),
+        Some("idp-initiated/42 & more")
+    );
+    assert_eq!(landing.get("state"), None);
+    // A used state is no longer ours either: handed back too, never a second session.
+    visit(&app, &url).await.refresh_token();
+    let again = visit(&app, &url).await;
+    again.assert_error("invalid-state");
+    assert_eq!(again.get("provider_state"), Some(state_of(&url).as_str()));
+    // A huge value is not echoed.
+    let landing = visit(&app, &with_state(&url, &"x".repeat(5000))).await;
+    landing.assert_error("invalid-state");
+    assert_eq!(landing.get("provider_state"), None);
+}
+
+/// `upstreamParams` (form-exploded, or as `upstreamParams[name]`) reach the provider's
+/// authorization URL; the parameters the service owns cannot be set.
+#[tokio::test]
+async fn upstream_params_reach_the_provider_but_not_the_owned_ones() {
+    let (_fake, app) = setup().await;
+    for path in ["/signin/provider/google", "/signup/provider/google"] {
+        let r = app
+            .get(&format!(
+                "{path}?redirectTo=http%3A%2F%2Flocalhost%3A3000%2Fapp&prompt=select_account\
+                 &upstreamParams%5Blogin_hint%5D=jane%40gmail.test&connection=c1&state=mine"
+            ))
+            .await;
+        assert_eq!(r.status, 302, "{}", r.text);
+        let at = url::Url::parse(&r.location()).expect("provider url");
+        let q: Vec<(String, String)> = at.query_pairs().into_owned().collect();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("prompt"), Some("select_account"), "{at}");
+        assert_eq!(get("login_hint"), Some("jane@gmail.test"), "{at}");
+        assert_eq!(get("client_id"), Some("client-google"));
+        // Our own parameters are not passed on.
+        assert_eq!(get("redirectTo"), None, "{at}");
+        assert_eq!(get("connection"), None, "{at}");
+        assert_ne!(get("state"), Some("mine"), "{at}");
+        assert_eq!(q.iter().filter(|(n, _)| n == "state").count(), 1);
+    }
+    for owned in [
+        "scope=openid",
+        "redirect_uri=https%3A%2F%2Fevil.test%2Fcb",
+        "client_id=other",
+        "upstreamParams%5Bresponse_type%5D=token",
+        "code_challenge=abc",
+        "NONCE=n",
+    ] {
+        let r = app.get(&format!("/signin/provider/google?{owned}")).await;
+        r.assert_error(400, "invalid-request");
+        assert!(r.text.contains("upstreamParams"), "{owned}: {}", r.text);
+    }
+    let many: Vec<String> = (0..21).map(|i| format!("p{i}=v")).collect();
+    app.get(&format!("/signin/provider/google?{}", many.join("&")))
+        .await
+        .assert_error(400, "invalid-request");
+    // And the whole round trip still signs in.
+    let landing = flow::sign_in(&app, "google", "prompt=login&login_hint=x").await;
+    landing.refresh_token();
+}

@@ -23,6 +23,8 @@ pub struct Recorded {
     /// `user:password` from HTTP basic auth.
     pub basic_auth: Option<String>,
     pub content_type: String,
+    /// Every header, by lower-case name (the last value of a repeated one).
+    pub headers: HashMap<String, String>,
     pub body: String,
 }
 
@@ -51,6 +53,8 @@ struct Shared {
     fail: Option<(u16, String)>,
     /// Pending Twilio Verify verifications by phone number.
     pending: HashMap<String, String>,
+    /// Time every answer waits before it is sent.
+    delay: Option<std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -70,7 +74,13 @@ impl FakeProvider {
             let shared = shared.clone();
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let shared = shared.clone();
-                async move { answer(&shared, method, uri, headers, body) }
+                async move {
+                    let delay = shared.lock().expect("lock").delay;
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    answer(&shared, method, uri, headers, body)
+                }
             }
         });
         tokio::spawn(async move {
@@ -95,6 +105,11 @@ impl FakeProvider {
     /// Every following request is answered with this status and body.
     pub fn fail_with(&self, status: u16, body: &str) {
         self.shared.lock().expect("lock").fail = Some((status, body.to_owned()));
+    }
+
+    /// Every following answer waits this long.
+    pub fn delay_answers(&self, delay: std::time::Duration) {
+        self.shared.lock().expect("lock").delay = Some(delay);
     }
 
     pub fn recover(&self) {
@@ -124,6 +139,15 @@ fn answer(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     let mut shared = shared.lock().expect("lock");
@@ -165,6 +189,9 @@ fn answer(
             }
             Some(_) => axum::Json(json!({"status": "pending", "valid": false})).into_response(),
         };
+    }
+    if path == "/generic/send" {
+        return (StatusCode::OK, "sent").into_response();
     }
     if path == "/rest/sms/v2/messages" {
         return (StatusCode::ACCEPTED, axum::Json(json!({"id": 1}))).into_response();

@@ -1,7 +1,9 @@
-//! SMS providers behind one trait: Twilio (Messages API, or Verify API), Modica, and a
-//! development provider that only logs. The services never see a provider's HTTP API.
+//! SMS providers behind one trait: Twilio (Messages API, or Verify API), Modica, a generic
+//! HTTP webhook (Nhost Auth 0.52's), and a development provider that only logs (and may
+//! write each message to a file). The services never see a provider's HTTP API.
 
 mod dev;
+mod generic;
 mod modica;
 mod twilio;
 
@@ -14,10 +16,12 @@ use crate::config::{Config, SmsProvider as ProviderKind};
 use crate::tls::Tls;
 
 pub use dev::DevSms;
+pub use generic::{GenericSettings, GenericSms};
 pub use modica::ModicaSms;
 pub use twilio::{TwilioMessages, TwilioVerify};
 
-/// Upstream's client timeout for Modica; used for every provider.
+/// Upstream's client timeout for Modica; used for every provider but the generic one
+/// (`AUTH_SMS_GENERIC_TIMEOUT`).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A sign-in code to deliver.
@@ -110,7 +114,21 @@ fn http_client(provider: &'static str, tls: &Tls) -> Result<reqwest::Client, Sms
 /// The provider `AUTH_SMS_PROVIDER` selects, with its settings checked.
 pub fn from_config(config: &Config, tls: &Tls) -> Result<Sms, SmsConfigError> {
     match config.sms.sms_provider {
-        ProviderKind::Dev => Ok(Arc::new(DevSms)),
+        ProviderKind::Dev => Ok(Arc::new(DevSms {
+            output_dir: Some(config.sms.sms_dev_output_dir.trim())
+                .filter(|d| !d.is_empty())
+                .map(std::path::PathBuf::from),
+        })),
+        ProviderKind::Generic => Ok(Arc::new(GenericSms::new(
+            GenericSettings {
+                url: &config.sms.sms_generic_url,
+                content_type: &config.sms.sms_generic_content_type,
+                headers: &config.sms.sms_generic_headers,
+                timeout: config.sms.sms_generic_timeout,
+                body_template: &config.sms.sms_generic_body_template,
+            },
+            tls,
+        )?)),
         ProviderKind::Modica => {
             require(
                 "modica",

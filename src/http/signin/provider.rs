@@ -1,7 +1,7 @@
 //! `GET /signin/provider/{provider}` (→ the provider), its callback by `GET` and by
 //! `POST` (Apple's `form_post`), and `GET …/callback/tokens` (the provider's tokens).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::{
@@ -27,8 +27,10 @@ use crate::service::registration::Origin;
 use crate::service::verify::with_query;
 use crate::settings::SettingsHandle;
 
-/// Query of `GET /signin/provider/{provider}`. Unknown parameters are ignored (the
-/// SDK spreads `providerSpecificParams` into the query).
+/// Query of `GET /signin/provider/{provider}`. The SDK spreads the objects
+/// `providerSpecificParams` and `upstreamParams` (form-exploded) into the query: every
+/// parameter that is not one of the fields below is an `upstreamParams` entry, passed on
+/// to the provider's authorization URL (`upstreamParams[name]=value` is read as `name`).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct StartQuery {
@@ -43,6 +45,54 @@ pub struct StartQuery {
     connection: Option<String>,
     organization: Option<String>,
     code_challenge: Option<String>,
+    #[serde(flatten)]
+    upstream_params: BTreeMap<String, String>,
+}
+
+/// Authorization-URL parameters the service sets and `upstreamParams` may not: the
+/// client, the callback, the single-use state and nonce, the flow and its PKCE, the
+/// operator's scopes (`AUTH_PROVIDER_*_SCOPE`), Apple's response mode, OAuth 1.0a's
+/// request token.
+const OWNED_PARAMS: [&str; 10] = [
+    "client_id",
+    "redirect_uri",
+    "state",
+    "nonce",
+    "response_type",
+    "response_mode",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "oauth_token",
+];
+
+/// At most this many `upstreamParams` entries.
+const MAX_UPSTREAM_PARAMS: usize = 20;
+
+fn upstream_params(query: BTreeMap<String, String>) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (name, value) in query {
+        let name = name
+            .strip_prefix("upstreamParams[")
+            .and_then(|n| n.strip_suffix(']'))
+            .map(str::to_owned)
+            .unwrap_or(name);
+        if name.is_empty() {
+            continue;
+        }
+        if OWNED_PARAMS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(ApiError::schema_violation(format!(
+                "upstreamParams may not set {name:?}: the service sets it"
+            )));
+        }
+        out.push((name, value));
+    }
+    if out.len() > MAX_UPSTREAM_PARAMS {
+        return Err(ApiError::schema_violation(format!(
+            "at most {MAX_UPSTREAM_PARAMS} upstreamParams"
+        )));
+    }
+    Ok(out)
 }
 
 fn provider_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -50,7 +100,9 @@ fn provider_name(path: Result<Path<String>, PathRejection>) -> Result<String, Ap
     if OAuthProviders::is_known(&name) {
         Ok(name)
     } else {
-        Err(ApiError::validation(format!("unknown provider {name:?}")))
+        Err(ApiError::schema_violation(format!(
+            "unknown provider {name:?}"
+        )))
     }
 }
 
@@ -63,7 +115,7 @@ impl StartQuery {
         let code_challenge = non_empty(self.code_challenge)
             .map(|c| CodeChallenge::parse(&c))
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let allowed_roles = non_empty(self.allowed_roles).map(|roles| {
             roles
                 .split(',')
@@ -75,15 +127,17 @@ impl StartQuery {
         let display_name = non_empty(self.display_name)
             .map(DisplayName::parse)
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let locale = non_empty(self.locale)
             .map(LocaleCode::parse)
             .transpose()
-            .map_err(ApiError::validation)?;
+            .map_err(ApiError::schema_violation)?;
         let metadata = non_empty(self.metadata)
             .map(|m| parse_json::<Map<String, Value>>(m.as_bytes()))
             .transpose()
-            .map_err(|_| ApiError::validation("metadata must be a JSON object, without NUL"))?;
+            .map_err(|_| {
+                ApiError::schema_violation("metadata must be a JSON object, without NUL")
+            })?;
         Ok(ProviderSignIn {
             provider,
             options: SignUpOptionsInput {
@@ -101,6 +155,7 @@ impl StartQuery {
                 organization: non_empty(self.organization),
             },
             code_challenge,
+            upstream_params: upstream_params(self.upstream_params)?,
             origin,
         })
     }
