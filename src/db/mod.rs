@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod oauth;
 pub mod oauth2_clients;
 pub mod otp_attempts;
+pub mod phone_change;
 pub mod pkce;
 pub mod refresh_tokens;
 pub mod schema_level;

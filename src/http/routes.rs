@@ -168,6 +168,8 @@ pub fn table() -> Vec<Route> {
         post("/user/deanonymize",                      user::deanonymize::handle,               &[EmailIfVerifying],         NO,        Open,                    Bearer),
         post("/user/email/change",                     user::email::change,                     &[Email],                    NO,        Open,                    Elevated),
         post("/user/email/send-verification-email",    user::email::send_verification,          &[EmailIfVerifying],         NO,        Open,                    Public),
+        post("/user/phone-number/change",              user::phone_number::change,              &[Sms],                      NO,        Switch(SmsPasswordless), Elevated),
+        post("/user/phone-number/change/verify",       user::phone_number::verify,              &[BruteForce],               NO,        Switch(SmsPasswordless), Elevated),
         post("/user/password",                         user::password::change,                  &[],                         NO,        Open,                    OptionalElevated),
         post("/user/password/reset",                   user::password::reset,                   &[Email],                    TURNSTILE,       Open,                    Public),
         get("/user/sessions",                          user::sessions::list,                    &[],                         NO,        Open,                    Bearer).read_only(),

@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod oauth2_clients;
 pub mod password;
+pub mod phone_change;
 pub mod password_check;
 pub mod passwordless;
 pub mod pat;

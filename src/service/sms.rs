@@ -21,18 +21,18 @@ pub const CODE_TTL_SECS: i64 = 5 * 60;
 pub const MAX_FAILURES: i32 = 5;
 
 /// A wrong, expired or used code (v0.42: `invalid-request`).
-const INVALID_OTP: ApiError = ApiError::Changed {
+pub(crate) const INVALID_OTP: ApiError = ApiError::Changed {
     v0_42: ErrorCode::InvalidRequest,
     v0_52: ErrorCode::InvalidOtp,
 };
 /// A code burned by wrong guesses (v0.42: `invalid-request`).
-const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
+pub(crate) const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
     v0_42: ErrorCode::InvalidRequest,
     v0_52: ErrorCode::OtpTooManyAttempts,
 };
 
 /// Six random digits, zero-padded.
-fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
@@ -49,10 +49,12 @@ pub struct SmsSignIn {
     pub(crate) settings: crate::settings::SettingsHandle,
     /// Where wrong guesses are counted (by the schema level).
     pub(crate) otp_counter: OtpCounter,
+    /// Where a phone-number change keeps the number asked for (by the schema level).
+    pub(crate) phone_stage: crate::db::phone_change::PhoneStage,
 }
 
 impl SmsSignIn {
-    fn sms_sender(&self) -> Result<Sms, ApiError> {
+    pub(crate) fn sms_sender(&self) -> Result<Sms, ApiError> {
         if !self.settings.config().sms.sms_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
@@ -63,7 +65,7 @@ impl SmsSignIn {
     }
 
     /// Sends a code to `to`; a failure is upstream's `cannot-send-sms`.
-    async fn deliver_code(
+    pub(crate) async fn deliver_code(
         &self,
         sms: &Sms,
         to: &PhoneNumber,
