@@ -11,4 +11,5 @@ mod mfa;
 mod mfa_encryption;
 mod pat;
 mod provider;
+mod phone_change;
 mod sms;
