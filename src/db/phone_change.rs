@@ -36,14 +36,23 @@ impl PhoneStage {
     }
 }
 
+/// SQL true when the user row `x` is a never-used SMS sign-up placeholder: a number
+/// nobody has proven (unverified), no other credential or identity, never signed in.
+/// Such a row is what anyone can create for any number (`POST /signin/passwordless/sms`
+/// without the code), so it must not block the number's owner: it does not count as
+/// owning its `phone_number`, and proving the number elsewhere releases it. (Nhost
+/// Auth 0.52 keeps such rows in `new_phone_number`; this rule gives the same guarantee
+/// at every schema level, for rows written by either implementation.)
+pub const PLACEHOLDER: &str = "(NOT x.phone_number_verified AND x.email IS NULL      AND x.new_email IS NULL AND x.password_hash IS NULL AND NOT x.is_anonymous      AND x.last_seen IS NULL AND x.totp_secret IS NULL      AND NOT EXISTS (SELECT 1 FROM auth.refresh_tokens r WHERE r.user_id = x.id)      AND NOT EXISTS (SELECT 1 FROM auth.user_providers p WHERE p.user_id = x.id)      AND NOT EXISTS (SELECT 1 FROM auth.user_security_keys k WHERE k.user_id = x.id))";
+
 /// True when a user other than `except` owns one of the phone `forms` (its
-/// `phone_number`; staged numbers do not count).
+/// `phone_number`, not a [`PLACEHOLDER`]; staged numbers do not count).
 pub async fn owned_by_other(db: &impl Db, forms: &[String], except: Uuid) -> Result<bool, DbError> {
-    let stmt = db
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM auth.users WHERE phone_number = ANY($1::text[]) AND id <> $2)",
-        )
-        .await?;
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM auth.users x WHERE x.phone_number = ANY($1::text[]) \
+         AND x.id <> $2 AND NOT {PLACEHOLDER})"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
     let row = db.query_one(&stmt, &[&forms, &except]).await?;
     Ok(row.try_get(0)?)
 }
@@ -108,6 +117,48 @@ pub async fn staged(db: &impl Db, stage: PhoneStage, user_id: Uuid) -> Result<Op
     Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
 }
 
+/// The user `$1` whose live phone-change code is `$2` (`NULL`: the provider approved
+/// it) for the staged number `$3`, with fewer than `$4` wrong guesses counted. With the
+/// provider's approval the expiry still bounds the request.
+fn live_code_sql(stage: PhoneStage, counter: OtpCounter) -> String {
+    let below = counter.below_limit_sql("c", "$4::int");
+    let staged_match = match stage {
+        PhoneStage::Users => "c.new_phone_number = $3",
+        PhoneStage::Internal => {
+            "EXISTS (SELECT 1 FROM hasura_auth.phone_changes p \
+             WHERE p.user_id = c.id AND p.new_phone_number = $3)"
+        }
+    };
+    format!(
+        "SELECT c.id FROM auth.users c \
+         WHERE c.id = $1 AND c.otp_method_last_used = '{METHOD}' \
+           AND c.otp_hash_expires_at > now() \
+           AND ($2::text IS NULL OR c.otp_hash = public.crypt($2::text, c.otp_hash)) \
+           AND {staged_match} AND {below}"
+    )
+}
+
+/// Deletes the [`PLACEHOLDER`]s holding `number` when the user's code for it is right
+/// (the number is proven): run in the transaction of [`confirm`], before it, with the
+/// same arguments. Returns how many went.
+pub async fn release_placeholders(
+    db: &impl Db,
+    stage: PhoneStage,
+    counter: OtpCounter,
+    user_id: Uuid,
+    number: &str,
+    code: Option<&str>,
+    limit: i32,
+) -> Result<u64, DbError> {
+    let live = live_code_sql(stage, counter);
+    let sql = format!(
+        "DELETE FROM auth.users x WHERE x.phone_number = $3 AND x.id <> $1 \
+         AND {PLACEHOLDER} AND EXISTS ({live})"
+    );
+    let stmt = db.prepare_cached(&sql).await?;
+    Ok(db.execute(&stmt, &[&user_id, &code, &number, &limit]).await?)
+}
+
 /// What [`confirm`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirmed {
@@ -130,7 +181,6 @@ pub async fn confirm(
     code: Option<&str>,
     limit: i32,
 ) -> Result<Confirmed, DbError> {
-    let below = counter.below_limit_sql("c", "$4::int");
     let mut ctes = Vec::new();
     let mut set = String::new();
     match counter {
@@ -140,34 +190,21 @@ pub async fn confirm(
                 .to_owned(),
         ),
     }
-    let staged_match = match stage {
-        PhoneStage::Users => {
-            set.push_str(", new_phone_number = NULL");
-            "c.new_phone_number = $3"
-        }
-        PhoneStage::Internal => {
-            ctes.push(
-                "s AS (DELETE FROM hasura_auth.phone_changes p USING t WHERE p.user_id = t.id)"
-                    .to_owned(),
-            );
-            "EXISTS (SELECT 1 FROM hasura_auth.phone_changes p \
-             WHERE p.user_id = c.id AND p.new_phone_number = $3)"
-        }
-    };
+    match stage {
+        PhoneStage::Users => set.push_str(", new_phone_number = NULL"),
+        PhoneStage::Internal => ctes.push(
+            "s AS (DELETE FROM hasura_auth.phone_changes p USING t WHERE p.user_id = t.id)"
+                .to_owned(),
+        ),
+    }
     let extra = if ctes.is_empty() {
         String::new()
     } else {
         format!(", {}", ctes.join(", "))
     };
-    // With the provider's approval (no code here) the expiry still bounds the request.
+    let live = live_code_sql(stage, counter);
     let sql = format!(
-        "WITH t AS ( \
-           SELECT c.id FROM auth.users c \
-           WHERE c.id = $1 AND c.otp_method_last_used = '{METHOD}' \
-             AND c.otp_hash_expires_at > now() \
-             AND ($2::text IS NULL OR c.otp_hash = public.crypt($2::text, c.otp_hash)) \
-             AND {staged_match} AND {below} \
-           FOR UPDATE){extra} \
+        "WITH t AS ({live} FOR UPDATE){extra} \
          UPDATE auth.users u SET phone_number = $3, phone_number_verified = true, \
            otp_hash = NULL, otp_hash_expires_at = now(){set} \
          FROM t WHERE u.id = t.id RETURNING u.id"

@@ -108,7 +108,7 @@ impl SmsSignIn {
             drop(db);
             Some(code)
         };
-        let db = self.db.get().await?;
+        let mut db = self.db.get().await?;
         if phone_change::owned_by_other(&db, &phone.lookup_forms(), user.id).await? {
             audit::event("phone-number-change", Outcome::Failure)
                 .user(user.id)
@@ -116,8 +116,11 @@ impl SmsSignIn {
                 .record();
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }
-        match phone_change::confirm(
-            &db,
+        // Two statements, one transaction: a placeholder's unique number must be gone
+        // before the update takes it.
+        let tx = db.transaction().await?;
+        phone_change::release_placeholders(
+            &tx,
             self.phone_stage,
             self.otp_counter,
             user.id,
@@ -125,8 +128,19 @@ impl SmsSignIn {
             checked_here,
             MAX_FAILURES,
         )
-        .await?
-        {
+        .await?;
+        let confirmed = phone_change::confirm(
+            &tx,
+            self.phone_stage,
+            self.otp_counter,
+            user.id,
+            phone.e164(),
+            checked_here,
+            MAX_FAILURES,
+        )
+        .await?;
+        tx.commit().await?;
+        match confirmed {
             Confirmed::Changed => {
                 audit::event("phone-number-change", Outcome::Success)
                     .user(user.id)

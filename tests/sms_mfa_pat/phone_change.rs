@@ -294,6 +294,32 @@ async fn phone_squat_never_blocks_the_owner() {
             .await
             .assert_error(409, "user-already-exists");
 
+        // An SMS sign-up placeholder made for a number without its code (anyone can
+        // make one) does not block the owner's change either, and is released by it.
+        const THIRD: &str = "+33644444444";
+        request_code(&app, THIRD).await;
+        let (other_victim, token) = email_user(&app, "victim2@example.com").await;
+        let r = change(&app, &token, THIRD).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let code = twilio_message_code(&provider.last(), THIRD);
+        let r = confirm(&app, &token, THIRD, &code).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            phone_of(&app, other_victim).await,
+            (Some(THIRD.to_owned()), true)
+        );
+        let holders: i64 = query_one(
+            &app,
+            &format!("SELECT count(*) FROM auth.users WHERE phone_number = '{THIRD}'"),
+        )
+        .await
+        .get(0);
+        assert_eq!(holders, 1, "the placeholder is gone");
+        // A verified SMS user does own the number.
+        change(&app, &attacker, THIRD)
+            .await
+            .assert_error(409, "user-already-exists");
+
         // Squatting a number nobody owns yet does not stop an SMS sign-up with it.
         change(&app, &attacker, OTHER).await;
         request_code(&app, OTHER).await;
