@@ -15,6 +15,7 @@ pub mod pkce;
 pub mod refresh_tokens;
 pub mod schema_level;
 pub mod sms;
+pub mod sms_deanonymize;
 pub mod tls;
 pub mod users;
 pub mod webauthn;

@@ -33,6 +33,7 @@ pub mod session;
 pub mod signin;
 pub mod signup;
 pub mod sms;
+pub mod sms_deanonymize;
 pub mod tickets;
 pub mod user_check;
 pub mod user_email;

@@ -8,3 +8,13 @@ CREATE TABLE hasura_auth.phone_changes (
   new_phone_number text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- sms_deanonymize_options: the sign-up options an anonymous user gave
+-- `POST /user/deanonymize/sms`, applied when the texted code is entered, on a schema
+-- below level 25 (no auth.users.pending_sms_deanonymize_options). The number itself is
+-- staged as for a phone change (new_phone_number from 24, phone_changes below).
+CREATE TABLE hasura_auth.sms_deanonymize_options (
+  user_id uuid PRIMARY KEY REFERENCES auth.users (id) ON DELETE CASCADE,
+  options jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
