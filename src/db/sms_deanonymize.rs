@@ -159,7 +159,8 @@ pub async fn stage(
     Ok(n == 1)
 }
 
-/// The anonymous users that staged `number` with a live SMS code (`$2` NULL: any live
+/// The users that staged `number` with a live SMS code: anonymous users deanonymising,
+/// and (at level 27) SMS sign-ups Nhost Auth 0.52 staged before handing the database over (`$2` NULL: any live
 /// request, the provider approved the code) and fewer than `limit` wrong guesses.
 fn candidates_sql(layout: Layout, with_code: bool) -> String {
     let below = layout.counter.below_limit_sql("c", "$3::int");
@@ -171,17 +172,16 @@ fn candidates_sql(layout: Layout, with_code: bool) -> String {
         "AND "
     };
     format!(
-        "SELECT c.id FROM auth.users c WHERE c.is_anonymous AND c.phone_number IS NULL \
+        "SELECT c.id FROM auth.users c WHERE c.phone_number IS NULL \
          AND c.otp_method_last_used = 'sms' {code}{staged} AND {below}"
     )
 }
 
-/// The anonymous users with a deanonymisation staged for `number` (whose wrong guesses
-/// are counted).
+/// The users with `number` staged under an SMS code (whose wrong guesses are counted).
 pub async fn holders(db: &impl Db, layout: Layout, number: &str) -> Result<Vec<Uuid>, DbError> {
     let staged = layout.staged_is("$1");
     let sql = format!(
-        "SELECT c.id FROM auth.users c WHERE c.is_anonymous AND c.phone_number IS NULL \
+        "SELECT c.id FROM auth.users c WHERE c.phone_number IS NULL \
          AND c.otp_method_last_used = 'sms' AND {staged}"
     );
     let stmt = db.prepare_cached(&sql).await?;
@@ -195,7 +195,8 @@ pub async fn holders(db: &impl Db, layout: Layout, number: &str) -> Result<Vec<U
 /// (`None`: the provider approved it): phone set and verified, not anonymous, roles and
 /// profile from the staged options, staging and code cleared, refresh tokens deleted.
 /// Placeholders holding the number are released first. Run in a transaction. `None`
-/// when no single row matches.
+/// when no single row matches; [`DbError::DuplicatePhoneNumber`] when another user owns
+/// the number (roll back).
 pub async fn promote(
     db: &impl Db,
     layout: Layout,
@@ -237,6 +238,9 @@ pub async fn promote(
     });
     let metadata = options.get("metadata").cloned().filter(|m| !m.is_null());
 
+    if super::phone_change::owned_by_other(db, &[number.to_owned()], user_id).await? {
+        return Err(DbError::DuplicatePhoneNumber);
+    }
     let stmt = db
         .prepare_cached(&format!(
             "DELETE FROM auth.users x WHERE x.phone_number = $1 AND x.id <> $2 AND {PLACEHOLDER}"

@@ -287,8 +287,16 @@ impl SmsSignIn {
         let mut db = self.db.get().await?;
         let tx = db.transaction().await?;
         let promoted =
-            sms_deanonymize::promote(&tx, self.sms_layout, phone.e164(), code, MAX_FAILURES)
-                .await?;
+            match sms_deanonymize::promote(&tx, self.sms_layout, phone.e164(), code, MAX_FAILURES)
+                .await
+            {
+                Ok(promoted) => promoted,
+                // Owned by another user since the request (the transaction rolls back).
+                Err(crate::db::DbError::DuplicatePhoneNumber) => {
+                    return Err(ErrorCode::EmailAlreadyInUse.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
         tx.commit().await?;
         if let Some(user) = &promoted {
             audit::event("deanonymize", Outcome::Success)

@@ -13,3 +13,4 @@ mod pat;
 mod provider;
 mod phone_change;
 mod sms;
+mod sms_deanonymize;
