@@ -432,3 +432,55 @@ async fn phone_change_refusals_and_hostile_input() {
         .await
         .assert_error(403, "forbidden-anonymous");
 }
+
+/// With Twilio Verify the provider keeps and checks the code: the change and the
+/// deanonymisation complete with its approval, and a refusal counts as a wrong guess.
+#[tokio::test]
+async fn phone_change_and_deanonymize_with_twilio_verify() {
+    use crate::provider::VERIFY_CODE;
+    let provider = FakeProvider::start().await;
+    let app = twilio_app(
+        &provider,
+        &[
+            V052,
+            crate::common::NO_VERIFY,
+            "--enable-anonymous-users",
+            "--sms-twilio-messaging-service-id=VAservice",
+        ],
+    )
+    .await;
+    let (id, token) = email_user(&app, "a@example.com").await;
+    let r = change(&app, &token, NEW).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(provider.last().path, "/v2/Services/VAservice/Verifications");
+    confirm(&app, &token, NEW, "111111")
+        .await
+        .assert_error(400, "invalid-otp");
+    // Another number than the staged one is refused before Twilio is asked.
+    let asked = provider.requests().len();
+    confirm(&app, &token, OTHER, VERIFY_CODE)
+        .await
+        .assert_error(400, "invalid-otp");
+    assert_eq!(provider.requests().len(), asked);
+    let r = confirm(&app, &token, NEW, VERIFY_CODE).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(phone_of(&app, id).await, (Some(NEW.to_owned()), true));
+
+    let anon = app.post("/signin/anonymous", json!({})).await;
+    let anon_token = anon.body["session"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let r = app
+        .post_auth(
+            "/user/deanonymize/sms",
+            &anon_token,
+            json!({"phoneNumber": OTHER}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = verify(&app, OTHER, VERIFY_CODE).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["isAnonymous"], json!(false));
+    assert_eq!(r.body["session"]["user"]["phoneNumber"], json!(OTHER));
+}
