@@ -105,7 +105,11 @@ pub async fn stage(
 }
 
 /// The number the user staged, if any.
-pub async fn staged(db: &impl Db, stage: PhoneStage, user_id: Uuid) -> Result<Option<String>, DbError> {
+pub async fn staged(
+    db: &impl Db,
+    stage: PhoneStage,
+    user_id: Uuid,
+) -> Result<Option<String>, DbError> {
     let sql = match stage {
         PhoneStage::Users => "SELECT new_phone_number FROM auth.users WHERE id = $1",
         PhoneStage::Internal => {
@@ -114,7 +118,10 @@ pub async fn staged(db: &impl Db, stage: PhoneStage, user_id: Uuid) -> Result<Op
     };
     let stmt = db.prepare_cached(sql).await?;
     let row = db.query_opt(&stmt, &[&user_id]).await?;
-    Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
+    Ok(row
+        .map(|r| r.try_get::<_, Option<String>>(0))
+        .transpose()?
+        .flatten())
 }
 
 /// The user `$1` whose live phone-change code is `$2` (`NULL`: the provider approved
@@ -156,7 +163,9 @@ pub async fn release_placeholders(
          AND {PLACEHOLDER} AND EXISTS ({live})"
     );
     let stmt = db.prepare_cached(&sql).await?;
-    Ok(db.execute(&stmt, &[&user_id, &code, &number, &limit]).await?)
+    Ok(db
+        .execute(&stmt, &[&user_id, &code, &number, &limit])
+        .await?)
 }
 
 /// What [`confirm`] did.
@@ -210,7 +219,10 @@ pub async fn confirm(
          FROM t WHERE u.id = t.id RETURNING u.id"
     );
     let stmt = db.prepare_cached(&sql).await?;
-    match db.query_opt(&stmt, &[&user_id, &code, &number, &limit]).await {
+    match db
+        .query_opt(&stmt, &[&user_id, &code, &number, &limit])
+        .await
+    {
         Ok(Some(_)) => Ok(Confirmed::Changed),
         Ok(None) => Ok(Confirmed::NoMatch),
         Err(e) => match super::classify(e) {

@@ -4,8 +4,8 @@
 //! code lifetime and wrong-guess limit).
 
 use crate::db::otp_attempts;
-use crate::db::users::UserRow;
 use crate::db::phone_change::{self, Confirmed};
+use crate::db::users::UserRow;
 use crate::domain::{OneTimeCode, PhoneNumber};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::audit::{self, Outcome};

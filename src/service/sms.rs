@@ -7,12 +7,12 @@ use crate::adapters::sms::{CodeMessage, Sms};
 use crate::db::otp_attempts::{self, OtpCounter};
 use crate::db::sms as sms_db;
 use crate::db::sms_deanonymize;
-use crate::service::audit::{self, Outcome};
 use crate::db::users::UserRow;
 use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::registration::{Created, Origin, PasswordlessAccount};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
@@ -274,7 +274,11 @@ impl SmsSignIn {
             .await?;
             burned |= matches!(attempts, Some(n) if n >= MAX_FAILURES);
         }
-        Ok(if burned { TOO_MANY_ATTEMPTS } else { INVALID_OTP })
+        Ok(if burned {
+            TOO_MANY_ATTEMPTS
+        } else {
+            INVALID_OTP
+        })
     }
 
     /// Completes the SMS deanonymisation of the single anonymous user that staged the

@@ -10,7 +10,7 @@ mod elevation;
 mod mfa;
 mod mfa_encryption;
 mod pat;
-mod provider;
 mod phone_change;
+mod provider;
 mod sms;
 mod sms_deanonymize;

@@ -103,7 +103,10 @@ async fn phone_change_end_to_end_at_level_27() {
     )
     .await;
     assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some(NEW));
-    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("sms-change"));
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        Some("sms-change")
+    );
     assert_eq!(row.get::<_, i16>(2), 0);
     assert!(row.get::<_, bool>(3) && row.get::<_, bool>(4));
 
@@ -250,8 +253,10 @@ async fn phone_change_to_an_owned_number_is_409_under_both_contracts() {
         .await;
         let r = change(&app, &token, NEW).await;
         assert_eq!(r.status, 200, "{}", r.text);
-        app.sql(&format!("UPDATE auth.users SET phone_number = NULL WHERE id = '{id}'"))
-            .await;
+        app.sql(&format!(
+            "UPDATE auth.users SET phone_number = NULL WHERE id = '{id}'"
+        ))
+        .await;
         // Taken meanwhile.
         change(&app, &token, "+33633333333").await;
         let otp = twilio_message_code(&provider.last(), "+33633333333");
@@ -354,7 +359,11 @@ async fn phone_change_refusals_and_hostile_input() {
         assert_eq!(r.status, 401, "{}", r.text);
         let forged = format!("{}x", &token[..token.len() - 1]);
         let r = app
-            .post_auth(path, &forged, json!({"newPhoneNumber": NEW, "otp": "123456"}))
+            .post_auth(
+                path,
+                &forged,
+                json!({"newPhoneNumber": NEW, "otp": "123456"}),
+            )
             .await;
         assert_eq!(r.status, 401, "{}", r.text);
         let r = app
@@ -363,7 +372,14 @@ async fn phone_change_refusals_and_hostile_input() {
         assert_eq!(r.status, 401, "{}", r.text);
     }
     // Numbers no SMS reaches: cannot-send-sms, nothing sent.
-    for bad in ["0612345678", "+1234", "hello", "", "'; DROP TABLE auth.users; --", "<b>+33</b>"] {
+    for bad in [
+        "0612345678",
+        "+1234",
+        "hello",
+        "",
+        "'; DROP TABLE auth.users; --",
+        "<b>+33</b>",
+    ] {
         change(&app, &token, bad)
             .await
             .assert_error(400, "cannot-send-sms");

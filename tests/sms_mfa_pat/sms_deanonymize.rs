@@ -64,7 +64,12 @@ async fn app_at_18(provider: &FakeProvider) -> TestApp {
 /// The whole flow; `staged_sql` reads (number, options) staged for user `$1`.
 async fn end_to_end(app: &TestApp, provider: &FakeProvider, staged_sql: &str) {
     let (token, refresh, id) = anonymous(app).await;
-    let r = request(app, &token, json!({"phoneNumber": PHONE, "options": options()})).await;
+    let r = request(
+        app,
+        &token,
+        json!({"phoneNumber": PHONE, "options": options()}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!("OK"));
     let code = twilio_message_code(&provider.last(), PHONE);
@@ -179,7 +184,13 @@ async fn sms_deanonymize_refusals() {
     let r = request(&app, &forged, json!({"phoneNumber": PHONE})).await;
     assert_eq!(r.status, 401, "{}", r.text);
     // Bad numbers, bad options, malformed bodies: nothing sent.
-    for bad in ["0612", "hello", "", "'); DELETE FROM auth.users; --", "<script>"] {
+    for bad in [
+        "0612",
+        "hello",
+        "",
+        "'); DELETE FROM auth.users; --",
+        "<script>",
+    ] {
         request(&app, &token, json!({"phoneNumber": bad}))
             .await
             .assert_error(400, "cannot-send-sms");
