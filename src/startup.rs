@@ -250,6 +250,8 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             registration: registration.clone(),
             settings: settings.clone(),
             otp_counter: crate::db::otp_attempts::OtpCounter::for_level(schema),
+            phone_stage: crate::db::phone_change::PhoneStage::for_level(schema),
+            sms_layout: crate::db::sms_deanonymize::Layout::for_level(schema),
         }),
         mfa: Arc::new(TotpMfa {
             db: db.clone(),

@@ -237,6 +237,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         name: "0008_audit_lockout",
         sql: include_str!("internal_migrations/0008_audit_lockout.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_phone_changes",
+        sql: include_str!("internal_migrations/0009_phone_changes.sql"),
+    },
 ];
 
 /// The version a fully migrated database is at (Nhost Auth 0.52).

@@ -3,6 +3,7 @@
 pub mod deanonymize;
 pub mod email;
 pub mod password;
+pub mod phone_number;
 pub mod sessions;
 
 pub mod mfa;

@@ -6,11 +6,13 @@ use rand::Rng;
 use crate::adapters::sms::{CodeMessage, Sms};
 use crate::db::otp_attempts::{self, OtpCounter};
 use crate::db::sms as sms_db;
+use crate::db::sms_deanonymize;
 use crate::db::users::UserRow;
 use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
 use crate::domain::options::SignUpOptionsInput;
 use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
 use crate::service::registration::{Created, Origin, PasswordlessAccount};
 use crate::service::session::Session;
 use crate::service::user_check::Tolerate;
@@ -21,18 +23,18 @@ pub const CODE_TTL_SECS: i64 = 5 * 60;
 pub const MAX_FAILURES: i32 = 5;
 
 /// A wrong, expired or used code (v0.42: `invalid-request`).
-const INVALID_OTP: ApiError = ApiError::Changed {
+pub(crate) const INVALID_OTP: ApiError = ApiError::Changed {
     v0_42: ErrorCode::InvalidRequest,
     v0_52: ErrorCode::InvalidOtp,
 };
 /// A code burned by wrong guesses (v0.42: `invalid-request`).
-const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
+pub(crate) const TOO_MANY_ATTEMPTS: ApiError = ApiError::Changed {
     v0_42: ErrorCode::InvalidRequest,
     v0_52: ErrorCode::OtpTooManyAttempts,
 };
 
 /// Six random digits, zero-padded.
-fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
@@ -49,10 +51,14 @@ pub struct SmsSignIn {
     pub(crate) settings: crate::settings::SettingsHandle,
     /// Where wrong guesses are counted (by the schema level).
     pub(crate) otp_counter: OtpCounter,
+    /// Where a phone-number change keeps the number asked for (by the schema level).
+    pub(crate) phone_stage: crate::db::phone_change::PhoneStage,
+    /// Where an SMS deanonymisation is staged (by the schema level).
+    pub(crate) sms_layout: crate::db::sms_deanonymize::Layout,
 }
 
 impl SmsSignIn {
-    fn sms_sender(&self) -> Result<Sms, ApiError> {
+    pub(crate) fn sms_sender(&self) -> Result<Sms, ApiError> {
         if !self.settings.config().sms.sms_passwordless_enabled {
             return Err(ErrorCode::DisabledEndpoint.into());
         }
@@ -63,7 +69,7 @@ impl SmsSignIn {
     }
 
     /// Sends a code to `to`; a failure is upstream's `cannot-send-sms`.
-    async fn deliver_code(
+    pub(crate) async fn deliver_code(
         &self,
         sms: &Sms,
         to: &PhoneNumber,
@@ -220,7 +226,16 @@ impl SmsSignIn {
             let forms = phone.lookup_forms();
             match sms_db::consume_code(&db, self.otp_counter, &forms, code, MAX_FAILURES).await? {
                 Some(user) => user,
-                None => return Err(self.wrong_guess(&db, &forms).await?),
+                None => {
+                    drop(db);
+                    match self.promote_staged(&phone, Some(code)).await? {
+                        Some(user) => user,
+                        None => {
+                            let db = self.db.get().await?;
+                            return Err(self.wrong_guess(&db, &phone).await?);
+                        }
+                    }
+                }
             }
         };
         // Upstream's ValidateUserEmailOptional: email rules only for users with an email.
@@ -235,21 +250,65 @@ impl SmsSignIn {
     }
 
     /// Counts a wrong guess against the number's pending code: the answer for it.
+    /// Counts a wrong guess against the pending code of the number's owner or, without
+    /// one, of every anonymous user that staged the number (as 0.52: each such row pays
+    /// one attempt).
     async fn wrong_guess(
         &self,
         db: &impl crate::db::Db,
-        forms: &[String],
+        phone: &PhoneNumber,
     ) -> Result<ApiError, ApiError> {
-        let Some(user_id) = sms_db::code_holder(db, forms).await? else {
-            return Ok(INVALID_OTP);
+        let holders = match sms_db::code_holder(db, &phone.lookup_forms()).await? {
+            Some(user_id) => vec![user_id],
+            None => sms_deanonymize::holders(db, self.sms_layout, phone.e164()).await?,
         };
-        let attempts =
-            otp_attempts::record_wrong_guess(db, self.otp_counter, user_id, "sms", MAX_FAILURES)
-                .await?;
-        Ok(match attempts {
-            Some(n) if n >= MAX_FAILURES => TOO_MANY_ATTEMPTS,
-            _ => INVALID_OTP,
+        let mut burned = false;
+        for user_id in holders {
+            let attempts = otp_attempts::record_wrong_guess(
+                db,
+                self.otp_counter,
+                user_id,
+                "sms",
+                MAX_FAILURES,
+            )
+            .await?;
+            burned |= matches!(attempts, Some(n) if n >= MAX_FAILURES);
+        }
+        Ok(if burned {
+            TOO_MANY_ATTEMPTS
+        } else {
+            INVALID_OTP
         })
+    }
+
+    /// Completes the SMS deanonymisation of the single anonymous user that staged the
+    /// number with this code (`None`: the provider approved it), in one transaction.
+    async fn promote_staged(
+        &self,
+        phone: &PhoneNumber,
+        code: Option<&str>,
+    ) -> Result<Option<UserRow>, ApiError> {
+        let mut db = self.db.get().await?;
+        let tx = db.transaction().await?;
+        let promoted =
+            match sms_deanonymize::promote(&tx, self.sms_layout, phone.e164(), code, MAX_FAILURES)
+                .await
+            {
+                Ok(promoted) => promoted,
+                // Owned by another user since the request (the transaction rolls back).
+                Err(crate::db::DbError::DuplicatePhoneNumber) => {
+                    return Err(ErrorCode::EmailAlreadyInUse.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+        tx.commit().await?;
+        if let Some(user) = &promoted {
+            audit::event("deanonymize", Outcome::Success)
+                .user(user.id)
+                .reason("sms")
+                .record();
+        }
+        Ok(promoted)
     }
 
     async fn verify_with_provider(
@@ -269,9 +328,10 @@ impl SmsSignIn {
             return Err(INVALID_OTP);
         }
         let db = self.db.get().await?;
-        let mut user = sms_db::find_by_phone(&db, &phone.lookup_forms())
-            .await?
-            .ok_or(INVALID_OTP)?;
+        let Some(mut user) = sms_db::find_by_phone(&db, &phone.lookup_forms()).await? else {
+            drop(db);
+            return self.promote_staged(phone, None).await?.ok_or(INVALID_OTP);
+        };
         sms_db::mark_phone_verified(&db, user.id).await?;
         user.phone_number_verified = true;
         Ok(user)

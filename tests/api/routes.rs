@@ -172,6 +172,11 @@ fn sample(method: &Method, path: &str) -> (&'static str, Input) {
         (_, "/signin/pat") => json!({"personalAccessToken": uuid::Uuid::new_v4().to_string()}),
         (_, "/pat") => json!({"expiresAt": "2099-01-01T00:00:00Z"}),
         (_, "/user/password") => json!({"newPassword": "hunter2222"}),
+        (_, "/user/deanonymize/sms") => json!({"phoneNumber": phone}),
+        (_, "/user/phone-number/change") => json!({"newPhoneNumber": phone}),
+        (_, "/user/phone-number/change/verify") => {
+            json!({"newPhoneNumber": phone, "otp": "123456"})
+        }
         (_, "/user/deanonymize") => {
             json!({"signInMethod": "email-password", "email": email, "password": "hunter22"})
         }

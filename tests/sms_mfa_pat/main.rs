@@ -12,5 +12,7 @@ mod generic_sms;
 mod mfa;
 mod mfa_encryption;
 mod pat;
+mod phone_change;
 mod provider;
 mod sms;
+mod sms_deanonymize;

@@ -8,7 +8,7 @@ use crate::support::app::TestApp;
 
 const PHONE: &str = "+33612345678";
 
-async fn twilio_app(provider: &FakeProvider, extra: &[&str]) -> TestApp {
+pub(crate) async fn twilio_app(provider: &FakeProvider, extra: &[&str]) -> TestApp {
     let mut args = vec![
         "--sms-passwordless-enabled=true".to_owned(),
         "--sms-provider=twilio".to_owned(),
@@ -29,12 +29,12 @@ async fn twilio_app(provider: &FakeProvider, extra: &[&str]) -> TestApp {
     TestApp::with(&args).await
 }
 
-async fn request_code(app: &TestApp, phone: &str) -> crate::support::app::Reply {
+pub(crate) async fn request_code(app: &TestApp, phone: &str) -> crate::support::app::Reply {
     app.post("/signin/passwordless/sms", json!({"phoneNumber": phone}))
         .await
 }
 
-async fn verify(app: &TestApp, phone: &str, otp: &str) -> crate::support::app::Reply {
+pub(crate) async fn verify(app: &TestApp, phone: &str, otp: &str) -> crate::support::app::Reply {
     app.post(
         "/signin/passwordless/sms/otp",
         json!({"phoneNumber": phone, "otp": otp}),
@@ -43,7 +43,7 @@ async fn verify(app: &TestApp, phone: &str, otp: &str) -> crate::support::app::R
 }
 
 /// Asserts the Twilio Messages request and returns the code it carried.
-fn twilio_message_code(r: &Recorded, to: &str) -> String {
+pub(crate) fn twilio_message_code(r: &Recorded, to: &str) -> String {
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/2010-04-01/Accounts/ACtest/Messages.json");
     assert_eq!(r.basic_auth.as_deref(), Some("ACtest:tw-secret"));
@@ -659,7 +659,7 @@ async fn sms_explicit_sign_up_at_level_18() {
 }
 
 /// `n` six-digit codes that are not `code`.
-fn wrong_codes(code: &str, n: u32) -> Vec<String> {
+pub(crate) fn wrong_codes(code: &str, n: u32) -> Vec<String> {
     (0..n)
         .map(|i| {
             format!(

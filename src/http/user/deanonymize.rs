@@ -46,3 +46,25 @@ pub async fn handle(
         .await?;
     Ok(ok())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SmsBody {
+    phone_number: String,
+    options: Option<SignUpOptionsInput>,
+}
+
+/// `POST /user/deanonymize/sms` (Nhost Auth 0.52): completed by
+/// `POST /signin/passwordless/sms/otp`.
+pub async fn sms(
+    State(sms): State<Arc<crate::service::sms::SmsSignIn>>,
+    Bearer(token): Bearer,
+    ApiJson(body): ApiJson<SmsBody>,
+) -> Result<Response, ApiError> {
+    let phone = crate::domain::PhoneNumber::parse(&body.phone_number)
+        .inspect_err(|e| tracing::debug!(error = %e, "phone number refused"))
+        .ok();
+    sms.deanonymize_sms_request(&token, phone, body.options)
+        .await?;
+    Ok(ok())
+}
