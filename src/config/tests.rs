@@ -492,13 +492,17 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     let c = parse(&["--sms-modica-api-url=http://127.0.0.1:9/x"]);
     assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
     // Our additions are public values, except the key list (masked like the single key)
-    // the TOTP encryption key, the audit webhook's signing key and the Redis URL.
+    // the TOTP encryption key, the audit webhook's signing key and the Redis URL; the
+    // OAuth2 provider's TTLs are masked by name.
     for extra in ADDED_FLAGS {
         let secret = [
             "hasura-graphql-jwt-secrets",
             "encryption-key",
             "audit-webhook-secret",
             "rate-limit-redis-url",
+            // Not secrets, but upstream's rule masks every name containing `token`.
+            "oauth2-provider-access-token-ttl",
+            "oauth2-provider-refresh-token-ttl",
         ]
         .contains(extra);
         assert_eq!(is_sensitive(extra), secret, "{extra}");

@@ -8,6 +8,7 @@ pub mod lockout;
 pub mod mfa;
 pub mod migrate;
 pub mod oauth;
+pub mod oauth2_provider;
 pub mod oauth2_tokens;
 pub mod otp_attempts;
 pub mod pkce;

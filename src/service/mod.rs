@@ -21,6 +21,7 @@ pub mod health;
 pub mod lockout;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth2_provider;
 pub mod password;
 pub mod password_check;
 pub mod passwordless;

@@ -708,6 +708,21 @@ impl JwtKeys {
         &self.current().issuer
     }
 
+    /// The signing key's issuer when its secret names one (`issuer`), else `None`.
+    pub fn configured_issuer(&self) -> Option<&str> {
+        let key = self.current();
+        key.issuer_configured.then_some(key.issuer.as_str())
+    }
+
+    /// Whether the signing key is a shared secret (HS256/384/512), which cannot sign
+    /// tokens that third parties verify.
+    pub fn signs_with_shared_secret(&self) -> bool {
+        matches!(
+            self.current().alg,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        )
+    }
+
     /// Sets the issuer of every key whose secret names none (v0.42: [`DEFAULT_ISSUER`];
     /// Nhost Auth 0.52: `AUTH_SERVER_URL`). Tokens signed and accepted follow it.
     pub fn set_default_issuer(&mut self, issuer: &str) {
