@@ -312,6 +312,8 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             passwords: passwords.clone(),
             accounts: accounts.clone(),
             audit: audit.clone(),
+            claims: sessions.claims.clone(),
+            cleanup: Default::default(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

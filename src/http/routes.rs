@@ -7,7 +7,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::policy::{Auth, Bucket, Challenge, Feature, Gate, Limits, Policy};
-use super::{change_env, elevate, link, mfa, pat, signin, signout, signup, system, token};
+use super::{change_env, elevate, link, mfa, oauth2, pat, signin, signout, signup, system, token};
 use super::{user, verify};
 use crate::http::state::SharedState;
 
@@ -175,6 +175,10 @@ pub fn table() -> Vec<Route> {
         post("/user/webauthn/verify",                  user::webauthn::verify,                  &[BruteForce],               NO,        Switch(WebAuthn),        ElevatedFirstKey),
         post("/elevate/webauthn",                      elevate::webauthn::start,                &[],                         NO,        Switch(WebAuthn),        Bearer),
         post("/elevate/webauthn/verify",               elevate::webauthn::verify,               &[BruteForce],               NO,        Switch(WebAuthn),        Bearer),
+        post("/oauth2/token",                          oauth2::token::handle,                   &[OAuth2Server],             NO,        Open,                    Public),
+        get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
+        post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
+        post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -207,6 +211,10 @@ mod tests {
         }
         if path.starts_with("/signup") {
             buckets.push(Bucket::Signups);
+        }
+        // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints.
+        if matches!(path, "/oauth2/token" | "/oauth2/introspect") {
+            buckets.push(Bucket::OAuth2Server);
         }
         buckets
     }

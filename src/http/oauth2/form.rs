@@ -65,7 +65,10 @@ pub fn parse(body: &[u8]) -> Result<HashMap<String, String>, &'static str> {
         if name.contains('\0') || value.contains('\0') {
             return Err("The request contains a NUL character");
         }
-        if fields.insert(name.into_owned(), value.into_owned()).is_some() {
+        if fields
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
             return Err("A parameter is repeated");
         }
     }
@@ -151,7 +154,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             CONTENT_TYPE,
-            "application/x-www-form-urlencoded; charset=UTF-8".parse().unwrap(),
+            "application/x-www-form-urlencoded; charset=UTF-8"
+                .parse()
+                .unwrap(),
         );
         assert!(declares_form(&h));
         h.insert(CONTENT_TYPE, "application/json".parse().unwrap());

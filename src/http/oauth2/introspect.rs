@@ -9,13 +9,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::{FormRejection, OAuth2Form};
-use crate::service::oauth2_provider::tokens::OAuth2Tokens;
+use crate::service::oauth2_provider::OAuth2Provider;
 
 pub async fn handle(
-    State(tokens): State<Arc<OAuth2Tokens>>,
+    State(provider): State<Arc<OAuth2Provider>>,
     form: Result<OAuth2Form, FormRejection>,
 ) -> Response {
-    if let Err(e) = tokens.provider.ensure_enabled() {
+    if let Err(e) = provider.ensure_enabled() {
         return e.into_response();
     }
     let form = match form {
@@ -24,7 +24,7 @@ pub async fn handle(
     };
     let answer = async {
         let credentials = form.credentials()?;
-        tokens
+        provider
             .introspect(&credentials, form.get("token"), form.get("token_type_hint"))
             .await
     }

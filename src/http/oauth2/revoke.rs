@@ -1,5 +1,5 @@
 //! `POST /oauth2/revoke` (reference §2.1.8, RFC 7009): the calling client ends one of
-//! its refresh tokens. 200 with an empty body, also for unknown tokens and access tokens
+//! its refresh provider. 200 with an empty body, also for unknown tokens and access tokens
 //! (which cannot be revoked: they expire).
 
 use std::sync::Arc;
@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::form::{FormRejection, OAuth2Form};
-use crate::service::oauth2_provider::tokens::OAuth2Tokens;
+use crate::service::oauth2_provider::OAuth2Provider;
 
 pub async fn handle(
-    State(tokens): State<Arc<OAuth2Tokens>>,
+    State(provider): State<Arc<OAuth2Provider>>,
     form: Result<OAuth2Form, FormRejection>,
 ) -> Response {
-    if let Err(e) = tokens.provider.ensure_enabled() {
+    if let Err(e) = provider.ensure_enabled() {
         return e.into_response();
     }
     let form = match form {
@@ -24,7 +24,7 @@ pub async fn handle(
     };
     let answer = async {
         let credentials = form.credentials()?;
-        tokens.revoke(&credentials, form.get("token")).await
+        provider.revoke(&credentials, form.get("token")).await
     }
     .await;
     match answer {

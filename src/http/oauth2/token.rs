@@ -11,15 +11,15 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::{FormRejection, OAuth2Form};
-use crate::service::oauth2_provider::OAuth2Error;
-use crate::service::oauth2_provider::tokens::{OAuth2Tokens, TokenRequest};
+use crate::service::oauth2_provider::tokens::TokenRequest;
+use crate::service::oauth2_provider::{OAuth2Error, OAuth2Provider};
 
 pub async fn handle(
-    State(tokens): State<Arc<OAuth2Tokens>>,
+    State(provider): State<Arc<OAuth2Provider>>,
     form: Result<OAuth2Form, FormRejection>,
 ) -> Response {
     // Disabled first: whatever the request, the provider is off.
-    if let Err(e) = tokens.provider.ensure_enabled() {
+    if let Err(e) = provider.ensure_enabled() {
         return error(e);
     }
     let mut form = match form {
@@ -36,7 +36,7 @@ pub async fn handle(
             refresh_token: form.take("refresh_token"),
             credentials: Some(credentials),
         };
-        tokens.token(req).await
+        provider.token(req).await
     }
     .await;
     match answer {

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 
-use crate::service::oauth2_provider::tokens::OAuth2Tokens;
+use crate::service::oauth2_provider::OAuth2Provider;
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive,
 /// RFC 6750 §2.1).
@@ -22,8 +22,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-pub async fn handle(State(tokens): State<Arc<OAuth2Tokens>>, headers: HeaderMap) -> Response {
-    match tokens.userinfo(bearer(&headers)).await {
+pub async fn handle(State(provider): State<Arc<OAuth2Provider>>, headers: HeaderMap) -> Response {
+    match provider.userinfo(bearer(&headers)).await {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.with_bearer_challenge().into_response(),
     }

@@ -9,9 +9,10 @@
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::OAuth2Provider;
 use super::clients::Credentials;
 use super::error::OAuth2Error;
-use super::tokens::{MAX_TOKEN_LEN, OAuth2Tokens, hasura_roles, profile_claims, token_hash};
+use super::tokens::{MAX_TOKEN_LEN, hasura_roles, profile_claims, token_hash};
 use crate::db::{oauth2_tokens as sql, users};
 use crate::service::audit::{self, Outcome};
 use crate::service::user_check::Tolerate;
@@ -28,18 +29,14 @@ pub struct AccessToken {
 /// The token kinds of `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1).
 const HINT_ACCESS_TOKEN: &str = "access_token";
 
-impl OAuth2Tokens {
+impl OAuth2Provider {
     /// Verifies a provider access token: signature and key, expiry, the provider's
     /// issuer, a subject that is a user id, a `scope` string and an audience.
     pub fn verify_access_token(&self, token: &str) -> Option<AccessToken> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return None;
         }
-        let payload = self
-            .provider
-            .jwt
-            .verify_oauth2(token, &self.provider.settings.issuer)
-            .ok()?;
+        let payload = self.jwt.verify_oauth2(token, &self.settings.issuer).ok()?;
         let user_id = payload
             .get("sub")
             .and_then(Value::as_str)
@@ -74,23 +71,18 @@ impl OAuth2Tokens {
     /// with a graphql scope the Hasura claims with their JSON types. Every refusal is a
     /// 401 `invalid_token` with `WWW-Authenticate`.
     pub async fn userinfo(&self, bearer: Option<&str>) -> Result<Value, OAuth2Error> {
-        self.provider.ensure_enabled()?;
+        self.ensure_enabled()?;
         let refuse = |msg: &'static str| OAuth2Error::invalid_token(msg).with_bearer_challenge();
         let token = bearer.ok_or_else(|| refuse("Missing bearer token"))?;
         let token = self
             .verify_access_token(token)
             .ok_or_else(|| refuse("Invalid or expired access token"))?;
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         let (user, roles) = users::find_by_id_with_roles(&db, token.user_id)
             .await?
             .ok_or_else(|| refuse("User not found"))?;
         drop(db);
-        if self
-            .provider
-            .accounts
-            .check(&user, Tolerate::default())
-            .is_err()
-        {
+        if self.accounts.check(&user, Tolerate::default()).is_err() {
             return Err(refuse("User account is not active"));
         }
         let mut body = Map::new();
@@ -110,9 +102,7 @@ impl OAuth2Tokens {
             for (name, value) in self.claims.custom_claims_json(user.id).await {
                 claims.entry(name).or_insert(value);
             }
-            self.provider
-                .jwt
-                .place_hasura(&mut body, Value::Object(claims));
+            self.jwt.place_hasura(&mut body, Value::Object(claims));
         }
         Ok(Value::Object(body))
     }
@@ -121,14 +111,11 @@ impl OAuth2Tokens {
     /// client's type.
     async fn caller(&self, creds: &Credentials) -> Result<String, OAuth2Error> {
         if creds.client_id.is_none() {
-            return Err(OAuth2Error::invalid_client("Client authentication required"));
+            return Err(OAuth2Error::invalid_client(
+                "Client authentication required",
+            ));
         }
-        Ok(self
-            .provider
-            .authenticate_client(creds)
-            .await?
-            .id()
-            .to_owned())
+        Ok(self.authenticate_client(creds).await?.id().to_owned())
     }
 
     /// `POST /oauth2/introspect`: `{"active":false}` for anything that is not a live
@@ -139,7 +126,7 @@ impl OAuth2Tokens {
         token: Option<&str>,
         hint: Option<&str>,
     ) -> Result<Value, OAuth2Error> {
-        self.provider.ensure_enabled()?;
+        self.ensure_enabled()?;
         let client_id = self.caller(creds).await?;
         let token = token
             .filter(|t| !t.is_empty())
@@ -169,7 +156,7 @@ impl OAuth2Tokens {
         token: &str,
         client_id: &str,
     ) -> Result<Option<Value>, OAuth2Error> {
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         let found = sql::find_refresh_of_client(&db, &token_hash(token), client_id).await?;
         Ok(found.map(|t| {
             json!({
@@ -179,7 +166,7 @@ impl OAuth2Tokens {
                 "scope": t.scopes.join(" "),
                 "exp": t.expires_at.timestamp(),
                 "iat": t.created_at.timestamp(),
-                "iss": self.provider.settings.issuer,
+                "iss": self.settings.issuer,
                 "token_type": "refresh_token",
             })
         }))
@@ -204,8 +191,12 @@ impl OAuth2Tokens {
 
     /// `POST /oauth2/revoke`: deletes the refresh token if it is the calling client's;
     /// unknown tokens and access tokens (which cannot be revoked) are no error.
-    pub async fn revoke(&self, creds: &Credentials, token: Option<&str>) -> Result<(), OAuth2Error> {
-        self.provider.ensure_enabled()?;
+    pub async fn revoke(
+        &self,
+        creds: &Credentials,
+        token: Option<&str>,
+    ) -> Result<(), OAuth2Error> {
+        self.ensure_enabled()?;
         let client_id = self.caller(creds).await?;
         let token = token
             .filter(|t| !t.is_empty())
@@ -213,7 +204,7 @@ impl OAuth2Tokens {
         if token.len() > MAX_TOKEN_LEN {
             return Ok(());
         }
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         if let Some(user_id) =
             sql::delete_refresh_of_client(&db, &token_hash(token), &client_id).await?
         {

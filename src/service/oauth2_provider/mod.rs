@@ -15,7 +15,9 @@
 
 pub mod clients;
 pub mod error;
+pub mod introspect;
 pub mod scopes;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ use crate::config::Config;
 use crate::db::{DbPool, SchemaLevel};
 use crate::service::accounts::Accounts;
 use crate::service::audit::Audit;
+use crate::service::custom_claims::ClaimsSource;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
 
@@ -160,6 +163,10 @@ pub struct OAuth2Provider {
     pub(crate) passwords: Arc<PasswordHasher>,
     pub(crate) accounts: Accounts,
     pub(crate) audit: Audit,
+    /// Custom claims of the Hasura claims in access tokens and userinfo.
+    pub(crate) claims: ClaimsSource,
+    /// The occasional deletion of expired requests, codes and refresh tokens.
+    pub cleanup: tokens::Cleanup,
 }
 
 impl OAuth2Provider {

@@ -27,7 +27,6 @@ use super::scopes;
 use crate::db::users::UserRow;
 use crate::db::{DbPool, oauth2_tokens as sql};
 use crate::service::audit::{self, Outcome};
-use crate::service::custom_claims::ClaimsSource;
 use crate::service::session::allowed_roles_with_default;
 use crate::service::user_check::Tolerate;
 use crate::tokens::secret::Redacted;
@@ -141,13 +140,6 @@ impl Cleanup {
     }
 }
 
-/// The provider's token endpoints.
-pub struct OAuth2Tokens {
-    pub provider: Arc<OAuth2Provider>,
-    pub(crate) claims: ClaimsSource,
-    pub cleanup: Cleanup,
-}
-
 /// What a grant hands to token issuance.
 struct Grant<'a> {
     user: &'a UserRow,
@@ -182,8 +174,7 @@ fn s256(verifier: &str) -> String {
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
 fn valid_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len())
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
@@ -319,14 +310,14 @@ pub fn id_payload(
     payload
 }
 
-impl OAuth2Tokens {
+impl OAuth2Provider {
     fn jwt(&self) -> &JwtKeys {
-        &self.provider.jwt
+        &self.jwt
     }
 
     /// `POST /oauth2/token`.
     pub async fn token(&self, req: TokenRequest) -> Result<TokenResponse, OAuth2Error> {
-        self.provider.ensure_enabled()?;
+        self.ensure_enabled()?;
         let result = match req.grant_type.as_deref() {
             None | Some("") => Err(OAuth2Error::invalid_request("grant_type is required")),
             Some(GRANT_AUTHORIZATION_CODE) => self.code_grant(&req).await,
@@ -337,7 +328,7 @@ impl OAuth2Tokens {
             )),
         };
         match &result {
-            Ok(_) => self.cleanup.maybe_start(&self.provider.db),
+            Ok(_) => self.cleanup.maybe_start(&self.db),
             Err(e) => {
                 if matches!(
                     e.code,
@@ -366,7 +357,7 @@ impl OAuth2Tokens {
             Some(id) if id != grant_client => {
                 Err(OAuth2Error::invalid_client("Client ID mismatch"))
             }
-            Some(_) => self.provider.authenticate_client(creds).await,
+            Some(_) => self.authenticate_client(creds).await,
             None => Err(OAuth2Error::invalid_client("client_id is required")),
         }
     }
@@ -375,7 +366,7 @@ impl OAuth2Tokens {
         let code = usable(req.code.as_deref())
             .ok_or_else(|| OAuth2Error::invalid_request("code is required"))?;
         let creds = req.credentials.clone().unwrap_or_else(no_credentials);
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         let invalid = || OAuth2Error::invalid_grant("Invalid authorization code");
         let grant = sql::find_code(&db, &token_hash(code))
             .await?
@@ -407,13 +398,13 @@ impl OAuth2Tokens {
                 "PKCE is required for public clients",
             ));
         }
-        if self.provider.accounts.check(user, Tolerate::default()).is_err() {
+        if self.accounts.check(user, Tolerate::default()).is_err() {
             return Err(inactive());
         }
         let hasura = hasura_roles(&grant.scopes, user, roles.clone())?;
         let refresh = new_token();
-        let db = self.provider.db.get().await?;
-        let ttl = self.provider.settings.refresh_token_ttl;
+        let db = self.db.get().await?;
+        let ttl = self.settings.refresh_token_ttl;
         sql::consume_code(&db, grant.code_id, &token_hash(&refresh), ttl)
             .await?
             .ok_or_else(invalid)?;
@@ -442,14 +433,13 @@ impl OAuth2Tokens {
         let creds = req.credentials.clone().unwrap_or_else(no_credentials);
         let invalid = || OAuth2Error::invalid_grant("Invalid refresh token");
         let old_hash = token_hash(presented);
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         let grant = sql::find_refresh(&db, &old_hash)
             .await?
             .ok_or_else(invalid)?;
         drop(db);
         self.client_of_grant(&creds, &grant.client_id).await?;
         if self
-            .provider
             .accounts
             .check(&grant.user, Tolerate::default())
             .is_err()
@@ -459,13 +449,13 @@ impl OAuth2Tokens {
         // Narrowed roles are checked again: the user may have lost one since.
         let hasura = hasura_roles(&grant.scopes, &grant.user, grant.roles.clone())?;
         let next = new_token();
-        let db = self.provider.db.get().await?;
+        let db = self.db.get().await?;
         let rotated = sql::rotate_refresh(
             &db,
             grant.token_id,
             &old_hash,
             &token_hash(&next),
-            self.provider.settings.refresh_token_ttl,
+            self.settings.refresh_token_ttl,
         )
         .await?;
         drop(db);
@@ -497,7 +487,7 @@ impl OAuth2Tokens {
         hasura: Option<(Vec<String>, String)>,
         refresh: String,
     ) -> Result<TokenResponse, OAuth2Error> {
-        let settings = &self.provider.settings;
+        let settings = &self.settings;
         let ttl = settings.access_token_ttl;
         let iat = Utc::now().timestamp();
         let custom = match &hasura {
@@ -558,5 +548,130 @@ fn no_credentials() -> Credentials {
         client_id: None,
         secret: None,
         method: super::clients::AuthMethod::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::oauth2_provider::OAuth2ErrorCode;
+
+    fn user() -> UserRow {
+        UserRow {
+            id: Uuid::nil(),
+            created_at: Utc::now(),
+            display_name: "Ada".into(),
+            avatar_url: String::new(),
+            locale: "en".into(),
+            email: Some("ada@example.com".into()),
+            phone_number: None,
+            password_hash: None,
+            email_verified: true,
+            phone_number_verified: false,
+            default_role: "user".into(),
+            is_anonymous: false,
+            disabled: false,
+            active_mfa_type: None,
+            metadata: None,
+            new_email: None,
+            totp_secret: None,
+        }
+    }
+
+    fn scopes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_algorithms_hash() {
+        // Computed independently (Python hashlib + urlsafe base64).
+        let token = "eyJhbGciOiJSUzI1NiJ9.payload.sig";
+        assert_eq!(at_hash(token, 256), "KnyKq4dTsIxs5R0iaEP0iQ");
+        assert_eq!(at_hash(token, 384), "V5BRN0jxXiOgFUVUjhOWo5q8HrWTL_cM");
+        assert_eq!(
+            at_hash(token, 512),
+            "8ByWEtEHfCdm_HkTy-6ZxsyBXrW1lXiquQm0-iAVU6E"
+        );
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc_7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(valid_verifier(verifier));
+        assert_eq!(
+            s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(!valid_verifier("short"));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}+", "a".repeat(43))));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+
+    #[test]
+    fn hasura_roles_follow_the_graphql_scopes() {
+        let u = user();
+        let roles = vec!["user".to_owned(), "editor".to_owned()];
+        assert_eq!(
+            hasura_roles(&scopes(&["openid"]), &u, roles.clone()).unwrap(),
+            None
+        );
+        let (allowed, default) = hasura_roles(&scopes(&["graphql"]), &u, roles.clone())
+            .unwrap()
+            .unwrap();
+        assert_eq!(allowed, ["user", "editor"]);
+        assert_eq!(default, "user");
+        // The default role counts even without a user_roles row.
+        let (allowed, _) = hasura_roles(&scopes(&["graphql"]), &u, vec!["editor".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(allowed, ["editor", "user"]);
+        let (allowed, default) = hasura_roles(
+            &scopes(&[
+                "graphql:role:editor",
+                "graphql:role:user",
+                "graphql:role:editor",
+            ]),
+            &u,
+            roles.clone(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(allowed, ["editor", "user"]);
+        assert_eq!(default, "editor");
+        let e = hasura_roles(&scopes(&["graphql:role:admin"]), &u, roles).unwrap_err();
+        assert_eq!(e.code, OAuth2ErrorCode::AccessDenied);
+    }
+
+    #[test]
+    fn profile_claims_only_as_the_scopes_allow_and_when_present() {
+        let mut u = user();
+        let mut out = Map::new();
+        profile_claims(&scopes(&["openid"]), &u, &mut out);
+        assert!(out.is_empty());
+        profile_claims(&scopes(&["profile", "email", "phone"]), &u, &mut out);
+        assert_eq!(
+            Value::Object(out),
+            json!({"name": "Ada", "locale": "en", "email": "ada@example.com", "email_verified": true})
+        );
+        u.phone_number = Some("+15555550100".into());
+        u.email = None;
+        let mut out = Map::new();
+        profile_claims(&scopes(&["email", "phone"]), &u, &mut out);
+        assert_eq!(
+            Value::Object(out),
+            json!({"phone_number": "+15555550100", "phone_number_verified": false})
+        );
+    }
+
+    #[test]
+    fn stored_hash_is_lowercase_hex_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let a = new_token();
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, new_token());
     }
 }

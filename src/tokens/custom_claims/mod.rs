@@ -153,7 +153,11 @@ impl CustomClaims {
     pub fn named(&self, values: &BTreeMap<String, Value>) -> Vec<(String, Value)> {
         self.claims
             .iter()
-            .filter_map(|c| values.get(&c.name).map(|v| (c.token_name.clone(), v.clone())))
+            .filter_map(|c| {
+                values
+                    .get(&c.name)
+                    .map(|v| (c.token_name.clone(), v.clone()))
+            })
             .collect()
     }
 
