@@ -7,4 +7,8 @@
 mod support;
 
 mod common;
+mod grants;
+mod introspect;
 mod startup;
+mod token;
+mod userinfo;
