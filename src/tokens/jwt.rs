@@ -593,6 +593,14 @@ impl JwtKey {
             }
             _ => {}
         }
+        // An access token of the OAuth2 provider (the only tokens with `scope`) grants a
+        // third-party client what its scopes say, through Hasura; it is not a session
+        // of this service (no account changes, no personal access tokens with it).
+        if payload.contains_key("scope") {
+            return Err(JwtError::Invalid(
+                "an OAuth2 access token is not a session token".into(),
+            ));
+        }
         let subject = payload
             .get("sub")
             .and_then(Value::as_str)

@@ -842,3 +842,41 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     let c = app.db.client().await;
     c.query_one(sql, &[]).await.unwrap().get(0)
 }
+
+/// An OAuth2 access token with Hasura claims is for Hasura: the service's own
+/// bearer-protected routes refuse it even when its issuer is the session tokens' issuer
+/// (a client granted `graphql` must not change the account or mint personal access
+/// tokens).
+#[tokio::test]
+async fn oauth2_access_tokens_are_not_session_tokens() {
+    let secret = format!(
+        "--hasura-graphql-jwt-secret={}",
+        rsa_secret_with_issuer("https://auth.example.com")
+    );
+    let app = provider_app(&[&secret]).await;
+    let client = confidential_client(&app).await;
+    let (user, session) = signed_in_user(&app, "not-a-session@example.com").await;
+    let authz = Authz {
+        scopes: &["openid", "graphql"],
+        ..Authz::default()
+    };
+    let (code, _) = code_for(&app, &client, &user, authz).await;
+    let r = exchange(&app, Auth::Basic(&client, CLIENT_SECRET), &code, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let access = text(&r.body, "access_token");
+    let claims = payload(&access);
+    assert_eq!(claims["iss"], "https://auth.example.com");
+    assert_eq!(claims["https://hasura.io/jwt/claims"]["x-hasura-user-id"], user.as_str());
+
+    assert_eq!(app.get_auth("/user", &session).await.status, 200);
+    let r = app.get_auth("/user", &access).await;
+    assert_eq!(r.status, 400, "refused like an invalid token (0.42): {}", r.text);
+    let r = app
+        .post_auth("/pat", &access, json!({"expiresAt": "2099-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = app
+        .post("/token/verify", json!({"token": access}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}
