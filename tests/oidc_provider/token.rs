@@ -866,17 +866,26 @@ async fn oauth2_access_tokens_are_not_session_tokens() {
     let access = text(&r.body, "access_token");
     let claims = payload(&access);
     assert_eq!(claims["iss"], "https://auth.example.com");
-    assert_eq!(claims["https://hasura.io/jwt/claims"]["x-hasura-user-id"], user.as_str());
+    assert_eq!(
+        claims["https://hasura.io/jwt/claims"]["x-hasura-user-id"],
+        user.as_str()
+    );
 
     assert_eq!(app.get_auth("/user", &session).await.status, 200);
     let r = app.get_auth("/user", &access).await;
-    assert_eq!(r.status, 400, "refused like an invalid token (0.42): {}", r.text);
+    assert_eq!(
+        r.status, 400,
+        "refused like an invalid token (0.42): {}",
+        r.text
+    );
     let r = app
-        .post_auth("/pat", &access, json!({"expiresAt": "2099-01-01T00:00:00Z"}))
+        .post_auth(
+            "/pat",
+            &access,
+            json!({"expiresAt": "2099-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let r = app
-        .post("/token/verify", json!({"token": access}))
-        .await;
+    let r = app.post("/token/verify", json!({"token": access})).await;
     assert_eq!(r.status, 400, "{}", r.text);
 }

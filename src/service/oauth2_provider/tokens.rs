@@ -255,25 +255,38 @@ pub fn profile_claims(scopes: &[String], user: &UserRow, into: &mut Map<String, 
     }
 }
 
+/// What every token of a grant shares.
+pub struct Common<'a> {
+    pub issuer: &'a str,
+    pub user: &'a UserRow,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub iat: i64,
+    pub ttl: i64,
+}
+
+impl Common<'_> {
+    /// `iss`, `iat`, `exp`, `sub`, `aud`.
+    fn registered(&self, capacity: usize) -> Map<String, Value> {
+        let mut payload = Map::with_capacity(capacity);
+        payload.insert("iss".into(), json!(self.issuer));
+        payload.insert("iat".into(), json!(self.iat));
+        payload.insert("exp".into(), json!(self.iat + self.ttl));
+        payload.insert("sub".into(), json!(self.user.id.to_string()));
+        payload.insert("aud".into(), json!(self.client_id));
+        payload
+    }
+}
+
 /// The payload of an access token: `iss`, `iat`, `exp`, `sub`, `aud` (the client),
 /// `scope`, and the Hasura claims (as the signing key lays them out) when given.
 pub fn access_payload(
     jwt: &JwtKeys,
-    issuer: &str,
-    user_id: Uuid,
-    client_id: &str,
-    scopes: &[String],
-    iat: i64,
-    ttl: i64,
+    common: &Common<'_>,
     hasura: Option<&AccessClaims<'_>>,
 ) -> Map<String, Value> {
-    let mut payload = Map::with_capacity(7);
-    payload.insert("iss".into(), json!(issuer));
-    payload.insert("iat".into(), json!(iat));
-    payload.insert("exp".into(), json!(iat + ttl));
-    payload.insert("sub".into(), json!(user_id.to_string()));
-    payload.insert("aud".into(), json!(client_id));
-    payload.insert("scope".into(), json!(scopes.join(" ")));
+    let mut payload = common.registered(7);
+    payload.insert("scope".into(), json!(common.scopes.join(" ")));
     if let Some(claims) = hasura {
         jwt.place_hasura(&mut payload, jwt.hasura_claims(claims));
     }
@@ -281,24 +294,13 @@ pub fn access_payload(
 }
 
 /// The payload of an ID token.
-#[allow(clippy::too_many_arguments)]
 pub fn id_payload(
-    issuer: &str,
-    user: &UserRow,
-    client_id: &str,
-    scopes: &[String],
-    iat: i64,
-    ttl: i64,
+    common: &Common<'_>,
     auth_time: Option<DateTime<Utc>>,
     at_hash: &str,
     nonce: Option<&str>,
 ) -> Map<String, Value> {
-    let mut payload = Map::with_capacity(16);
-    payload.insert("iss".into(), json!(issuer));
-    payload.insert("iat".into(), json!(iat));
-    payload.insert("exp".into(), json!(iat + ttl));
-    payload.insert("sub".into(), json!(user.id.to_string()));
-    payload.insert("aud".into(), json!(client_id));
+    let mut payload = common.registered(16);
     if let Some(t) = auth_time {
         payload.insert("auth_time".into(), json!(t.timestamp()));
     }
@@ -306,7 +308,7 @@ pub fn id_payload(
     if let Some(nonce) = nonce.filter(|n| !n.is_empty()) {
         payload.insert("nonce".into(), json!(nonce));
     }
-    profile_claims(scopes, user, &mut payload);
+    profile_claims(common.scopes, common.user, &mut payload);
     payload
 }
 
@@ -503,29 +505,19 @@ impl OAuth2Provider {
             elevated: false,
         });
         let jwt = self.jwt();
-        let payload = access_payload(
-            jwt,
-            &settings.issuer,
-            grant.user.id,
-            grant.client_id,
-            grant.scopes,
+        let common = Common {
+            issuer: &settings.issuer,
+            user: grant.user,
+            client_id: grant.client_id,
+            scopes: grant.scopes,
             iat,
             ttl,
-            claims.as_ref(),
-        );
+        };
+        let payload = access_payload(jwt, &common, claims.as_ref());
         let access_token = jwt.sign_payload(&payload).map_err(OAuth2Error::internal)?;
         let id_token = if grant.scopes.iter().any(|s| s == "openid") {
-            let payload = id_payload(
-                &settings.issuer,
-                grant.user,
-                grant.client_id,
-                grant.scopes,
-                iat,
-                ttl,
-                grant.auth_time,
-                &at_hash(&access_token, jwt.at_hash_bits()),
-                grant.nonce,
-            );
+            let at_hash = at_hash(&access_token, jwt.at_hash_bits());
+            let payload = id_payload(&common, grant.auth_time, &at_hash, grant.nonce);
             Some(Redacted::new(
                 jwt.sign_payload(&payload).map_err(OAuth2Error::internal)?,
             ))
