@@ -141,6 +141,19 @@ async fn graphql_claims_have_json_types() {
     assert_eq!(claims["x-hasura-allowed-roles"], json!(["me"]));
     assert_eq!(claims["x-hasura-default-role"], "me");
     assert_eq!(claims["x-hasura-user-id"], user.as_str());
+
+    // The role is taken away: the narrowed claims are no longer served.
+    app.sql(&format!(
+        "DELETE FROM auth.user_roles WHERE user_id = '{user}' AND role = 'me'"
+    ))
+    .await;
+    let r = userinfo(
+        &app,
+        Some(&format!("Bearer {}", text(&tokens, "access_token"))),
+        false,
+    )
+    .await;
+    assert_invalid_token(&r, "The user no longer has a role the token names");
 }
 
 #[tokio::test]
