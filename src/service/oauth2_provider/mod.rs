@@ -13,8 +13,11 @@
 //! Settings are read once at start-up ([`ProviderSettings::from_config`], which also
 //! refuses configurations the provider cannot run with).
 
+pub mod authorize;
 pub mod clients;
+pub mod discovery;
 pub mod error;
+pub mod login;
 pub mod scopes;
 
 use std::sync::Arc;
@@ -22,7 +25,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::{DbPool, SchemaLevel};
 use crate::service::accounts::Accounts;
-use crate::service::audit::Audit;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
 
@@ -159,7 +161,6 @@ pub struct OAuth2Provider {
     pub(crate) jwt: Arc<JwtKeys>,
     pub(crate) passwords: Arc<PasswordHasher>,
     pub(crate) accounts: Accounts,
-    pub(crate) audit: Audit,
 }
 
 impl OAuth2Provider {
