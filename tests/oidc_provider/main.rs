@@ -7,4 +7,5 @@
 mod support;
 
 mod common;
+mod flows;
 mod startup;
