@@ -311,7 +311,6 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             jwt: jwt.clone(),
             passwords: passwords.clone(),
             accounts: accounts.clone(),
-            audit: audit.clone(),
             claims: sessions.claims.clone(),
             cleanup: Default::default(),
         }),

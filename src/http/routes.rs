@@ -29,6 +29,9 @@ pub struct Route {
     pub mount: Mount,
     /// Whether upstream's OpenAPI document lists the route.
     pub in_contract: bool,
+    /// Methods whose access token differs from `policy.auth` (`POST /oauth2/login`
+    /// needs the user's token, its `GET` does not).
+    pub auth_overrides: Vec<(Method, Auth)>,
     pub(super) handlers: MethodRouter<SharedState>,
 }
 
@@ -61,6 +64,7 @@ where
         },
         mount: Mount::Api,
         in_contract: true,
+        auth_overrides: Vec::new(),
         handlers: on(filter, handler),
     }
 }
@@ -93,6 +97,24 @@ impl Route {
         self.methods.push(Method::POST);
         self.handlers = self.handlers.post(handler);
         self
+    }
+
+    /// A `POST` handler on the same path, under the same policy except its access token.
+    fn and_post_with_auth<H: Handler<T, SharedState>, T: 'static>(
+        mut self,
+        handler: H,
+        auth: Auth,
+    ) -> Route {
+        self.auth_overrides.push((Method::POST, auth));
+        self.and_post(handler)
+    }
+
+    /// The access token `method` needs on this route.
+    pub fn auth_for(&self, method: &Method) -> Auth {
+        self.auth_overrides
+            .iter()
+            .find(|(m, _)| m == method)
+            .map_or(self.policy.auth, |(_, auth)| *auth)
     }
 
     /// Lists the `HEAD` that axum answers for a `GET` route, where the contract has it.
@@ -175,6 +197,13 @@ pub fn table() -> Vec<Route> {
         post("/user/webauthn/verify",                  user::webauthn::verify,                  &[BruteForce],               NO,        Switch(WebAuthn),        ElevatedFirstKey),
         post("/elevate/webauthn",                      elevate::webauthn::start,                &[],                         NO,        Switch(WebAuthn),        Bearer),
         post("/elevate/webauthn/verify",               elevate::webauthn::verify,               &[BruteForce],               NO,        Switch(WebAuthn),        Bearer),
+        // The OAuth2/OIDC identity provider (Nhost Auth 0.46+). Not gated: while it is
+        // off, each answers its own "OAuth2 provider is disabled" error.
+        get("/.well-known/openid-configuration",       oauth2::discovery::openid_configuration, &[],                         NO,        Open,                    Public),
+        get("/.well-known/oauth-authorization-server", oauth2::discovery::openid_configuration, &[],                         NO,        Open,                    Public),
+        get("/oauth2/jwks",                            oauth2::discovery::jwks,                 &[],                         NO,        Open,                    Public),
+        get("/oauth2/authorize",                       oauth2::authorize::get,                  &[BruteForce],               NO,        Open,                    Public).and_post(oauth2::authorize::post),
+        get("/oauth2/login",                           oauth2::login::get,                      &[BruteForce],               NO,        Open,                    Public).and_post_with_auth(oauth2::login::post, Bearer),
         post("/oauth2/token",                          oauth2::token::handle,                   &[OAuth2Server],             NO,        Open,                    Public),
         get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
         post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
@@ -211,6 +240,11 @@ mod tests {
         }
         if path.starts_with("/signup") {
             buckets.push(Bucket::Signups);
+        }
+        // Nhost Auth 0.52 (`ratelimit/rate_limit.go`): the identity provider's browser
+        // endpoints count as brute force.
+        if matches!(path, "/oauth2/authorize" | "/oauth2/login") {
+            buckets.push(Bucket::BruteForce);
         }
         // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints.
         if matches!(path, "/oauth2/token" | "/oauth2/introspect") {

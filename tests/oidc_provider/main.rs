@@ -7,6 +7,8 @@
 mod support;
 
 mod common;
+mod end_to_end;
+mod flows;
 mod grants;
 mod introspect;
 mod startup;

@@ -13,9 +13,12 @@
 //! Settings are read once at start-up ([`ProviderSettings::from_config`], which also
 //! refuses configurations the provider cannot run with).
 
+pub mod authorize;
 pub mod clients;
+pub mod discovery;
 pub mod error;
 pub mod introspect;
+pub mod login;
 pub mod scopes;
 pub mod tokens;
 
@@ -24,7 +27,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::{DbPool, SchemaLevel};
 use crate::service::accounts::Accounts;
-use crate::service::audit::Audit;
 use crate::service::custom_claims::ClaimsSource;
 use crate::tokens::JwtKeys;
 use crate::tokens::password_hash::PasswordHasher;
@@ -162,7 +164,6 @@ pub struct OAuth2Provider {
     pub(crate) jwt: Arc<JwtKeys>,
     pub(crate) passwords: Arc<PasswordHasher>,
     pub(crate) accounts: Accounts,
-    pub(crate) audit: Audit,
     /// Custom claims of the Hasura claims in access tokens and userinfo.
     pub(crate) claims: ClaimsSource,
     /// The occasional deletion of expired requests, codes and refresh tokens.

@@ -18,7 +18,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use uuid::Uuid;
 
 use super::OAuth2Provider;
 use super::clients::{Client, Credentials};
@@ -33,13 +32,11 @@ use crate::tokens::secret::Redacted;
 use crate::tokens::{AccessClaims, JwtKeys};
 
 /// The stored form of a code or refresh token: lowercase hex SHA-256 of the value.
-pub fn token_hash(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
+pub use super::login::stored_hash as token_hash;
 
 /// A fresh code or refresh token: a v4 UUID from the operating system's CSPRNG.
 pub fn new_token() -> String {
-    Uuid::new_v4().to_string()
+    super::login::random_uuid().to_string()
 }
 
 /// Longest code, refresh token or access token read from a request; longer values are
@@ -547,6 +544,7 @@ fn no_credentials() -> Credentials {
 mod tests {
     use super::*;
     use crate::service::oauth2_provider::OAuth2ErrorCode;
+    use uuid::Uuid;
 
     fn user() -> UserRow {
         UserRow {
