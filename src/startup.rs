@@ -311,6 +311,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             jwt: jwt.clone(),
             passwords: passwords.clone(),
             accounts: accounts.clone(),
+            tls: tls.clone(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

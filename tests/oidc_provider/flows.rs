@@ -17,8 +17,12 @@ async fn authorize_post(app: &TestApp, params: &[(&str, &str)]) -> Reply {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
-    app.post_raw("/oauth2/authorize", body, "application/x-www-form-urlencoded")
-        .await
+    app.post_raw(
+        "/oauth2/authorize",
+        body,
+        "application/x-www-form-urlencoded",
+    )
+    .await
 }
 
 #[track_caller]
@@ -178,22 +182,32 @@ async fn authorize_success_stores_the_request_and_goes_to_the_login_page() {
     assert_eq!(row.get::<_, i32>(9), 600);
 
     // POST (form) works the same; no scope means openid; a custom login URL is used.
-    let app = provider_app(&["--oauth2-provider-login-url=https://ui.example.com/consent?x=1"])
-        .await;
+    let app =
+        provider_app(&["--oauth2-provider-login-url=https://ui.example.com/consent?x=1"]).await;
     let client = confidential_client(&app).await;
     let r = authorize_post(
         &app,
-        &[("client_id", &client), ("redirect_uri", REDIRECT_URI), ("response_type", "code")],
+        &[
+            ("client_id", &client),
+            ("redirect_uri", REDIRECT_URI),
+            ("response_type", "code"),
+        ],
     )
     .await;
     assert_eq!(r.status, 302, "{}", r.text);
-    assert!(r.location().starts_with("https://ui.example.com/consent?x=1&request_id="));
+    assert!(
+        r.location()
+            .starts_with("https://ui.example.com/consent?x=1&request_id=")
+    );
     let id: uuid::Uuid = query_of(&r.location())["request_id"].parse().unwrap();
     let scopes: Vec<String> = app
         .db
         .client()
         .await
-        .query_one("SELECT scopes FROM auth.oauth2_auth_requests WHERE id = $1", &[&id])
+        .query_one(
+            "SELECT scopes FROM auth.oauth2_auth_requests WHERE id = $1",
+            &[&id],
+        )
         .await
         .unwrap()
         .get(0);
@@ -204,18 +218,34 @@ async fn authorize_success_stores_the_request_and_goes_to_the_login_page() {
 async fn authorize_json_errors_before_the_redirect_uri_is_trusted() {
     let app = provider_app(&[]).await;
     let client = confidential_client(&app).await;
-    let r = authorize(&app, &[("redirect_uri", REDIRECT_URI), ("response_type", "code")]).await;
+    let r = authorize(
+        &app,
+        &[("redirect_uri", REDIRECT_URI), ("response_type", "code")],
+    )
+    .await;
     assert_oauth2_error(&r, 400, "invalid_request", "client_id is required");
-    for unknown in ["nhoa_0000000000000000", "' OR 1=1 --", "<script>alert(1)</script>"] {
+    for unknown in [
+        "nhoa_0000000000000000",
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+    ] {
         let r = authorize(
             &app,
-            &[("client_id", unknown), ("redirect_uri", REDIRECT_URI), ("response_type", "code")],
+            &[
+                ("client_id", unknown),
+                ("redirect_uri", REDIRECT_URI),
+                ("response_type", "code"),
+            ],
         )
         .await;
         assert_oauth2_error(&r, 401, "invalid_client", "Unknown client");
     }
     let long = "x".repeat(5000);
-    let r = authorize(&app, &[("client_id", &long), ("redirect_uri", REDIRECT_URI)]).await;
+    let r = authorize(
+        &app,
+        &[("client_id", &long), ("redirect_uri", REDIRECT_URI)],
+    )
+    .await;
     assert_oauth2_error(&r, 401, "invalid_client", "Unknown client");
     // The client is known, the redirect URI is not exactly one of its own: no redirect,
     // even when the other parameters are wrong too.
@@ -277,34 +307,102 @@ async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
     let issuer = app.base.clone();
     let confidential = confidential_client(&app).await;
     let public = public_client(&app).await;
-    let narrow = insert_client(&app, Some(CLIENT_SECRET), &[REDIRECT_URI], Some(&["openid"])).await;
+    let narrow = insert_client(
+        &app,
+        Some(CLIENT_SECRET),
+        &[REDIRECT_URI],
+        Some(&["openid"]),
+    )
+    .await;
     let (_, challenge) = pkce_pair();
     let cases: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
-        (&confidential, vec![("response_type", "token")], "unsupported_response_type",
-         "Only the code response type is supported"),
-        (&confidential, vec![], "invalid_request", "response_type is required"),
-        (&confidential, vec![("response_type", "code"), ("scope", "openid address")],
-         "invalid_scope", "Unsupported scope: address"),
-        (&narrow, vec![("response_type", "code"), ("scope", "openid email")],
-         "invalid_scope", "Scope not allowed for this client: email"),
-        (&narrow, vec![("response_type", "code"), ("scope", "graphql:role:user")],
-         "invalid_scope", "Scope not allowed for this client: graphql:role:user"),
-        (&confidential, vec![("response_type", "code"), ("scope", "graphql graphql:role:user")],
-         "invalid_scope", "The graphql scope cannot be combined with graphql:role scopes"),
-        (&public, vec![("response_type", "code")], "invalid_request",
-         "PKCE code_challenge is required for public clients"),
-        (&public, vec![("response_type", "code"), ("code_challenge", &challenge),
-                       ("code_challenge_method", "plain")],
-         "invalid_request", "Only the S256 code_challenge_method is supported"),
-        (&confidential, vec![("response_type", "code"), ("code_challenge_method", "S256")],
-         "invalid_request", "code_challenge_method requires a code_challenge"),
-        (&public, vec![("response_type", "code"), ("code_challenge", "short"),
-                       ("code_challenge_method", "S256")],
-         "invalid_request", "code_challenge must be 43 base64url characters (S256)"),
-        (&confidential, vec![("response_type", "code"), ("request", "eyJ...")],
-         "invalid_request", "Request objects are not supported"),
-        (&confidential, vec![("response_type", "code"), ("scope", "openid"), ("scope", "email")],
-         "invalid_request", "scope must not be repeated"),
+        (
+            &confidential,
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+            "Only the code response type is supported",
+        ),
+        (
+            &confidential,
+            vec![],
+            "invalid_request",
+            "response_type is required",
+        ),
+        (
+            &confidential,
+            vec![("response_type", "code"), ("scope", "openid address")],
+            "invalid_scope",
+            "Unsupported scope: address",
+        ),
+        (
+            &narrow,
+            vec![("response_type", "code"), ("scope", "openid email")],
+            "invalid_scope",
+            "Scope not allowed for this client: email",
+        ),
+        (
+            &narrow,
+            vec![("response_type", "code"), ("scope", "graphql:role:user")],
+            "invalid_scope",
+            "Scope not allowed for this client: graphql:role:user",
+        ),
+        (
+            &confidential,
+            vec![
+                ("response_type", "code"),
+                ("scope", "graphql graphql:role:user"),
+            ],
+            "invalid_scope",
+            "The graphql scope cannot be combined with graphql:role scopes",
+        ),
+        (
+            &public,
+            vec![("response_type", "code")],
+            "invalid_request",
+            "PKCE code_challenge is required for public clients",
+        ),
+        (
+            &public,
+            vec![
+                ("response_type", "code"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+            "Only the S256 code_challenge_method is supported",
+        ),
+        (
+            &confidential,
+            vec![("response_type", "code"), ("code_challenge_method", "S256")],
+            "invalid_request",
+            "code_challenge_method requires a code_challenge",
+        ),
+        (
+            &public,
+            vec![
+                ("response_type", "code"),
+                ("code_challenge", "short"),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_request",
+            "code_challenge must be 43 base64url characters (S256)",
+        ),
+        (
+            &confidential,
+            vec![("response_type", "code"), ("request", "eyJ...")],
+            "invalid_request",
+            "Request objects are not supported",
+        ),
+        (
+            &confidential,
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("scope", "email"),
+            ],
+            "invalid_request",
+            "scope must not be repeated",
+        ),
     ];
     for (client, extra, code, description) in cases {
         let mut params = vec![
@@ -324,8 +422,12 @@ async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
     let q = redirect_error(
         &authorize(
             &app,
-            &[("client_id", &confidential), ("redirect_uri", REDIRECT_URI),
-              ("response_type", "code"), ("nonce", &long)],
+            &[
+                ("client_id", &confidential),
+                ("redirect_uri", REDIRECT_URI),
+                ("response_type", "code"),
+                ("nonce", &long),
+            ],
         )
         .await,
     );
@@ -342,9 +444,22 @@ async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
     assert_eq!(stored, 0, "no failed request is stored");
 
     // The good cases of the same rules.
-    pending_request_id(&app, &public, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]).await;
+    pending_request_id(
+        &app,
+        &public,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
     pending_request_id(&app, &public, &[("code_challenge", &challenge)]).await;
-    pending_request_id(&app, &confidential, &[("scope", "graphql:role:user graphql:role:me")]).await;
+    pending_request_id(
+        &app,
+        &confidential,
+        &[("scope", "graphql:role:user graphql:role:me")],
+    )
+    .await;
     pending_request_id(&app, &confidential, &[("scope", "openid graphql")]).await;
 }
 
@@ -352,7 +467,12 @@ async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
 async fn login_shows_and_approves_a_request_once() {
     let app = provider_app(&[]).await;
     let client = confidential_client(&app).await;
-    let id = pending_request_id(&app, &client, &[("scope", "openid email"), ("state", "s 1")]).await;
+    let id = pending_request_id(
+        &app,
+        &client,
+        &[("scope", "openid email"), ("state", "s 1")],
+    )
+    .await;
     let r = app.get(&format!("/oauth2/login?request_id={id}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
@@ -365,8 +485,14 @@ async fn login_shows_and_approves_a_request_once() {
         .post_auth("/oauth2/login", &token, json!({"requestId": id}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let redirect = r.body["redirectUri"].as_str().expect("redirectUri").to_owned();
-    assert!(redirect.starts_with(&format!("{REDIRECT_URI}?code=")), "{redirect}");
+    let redirect = r.body["redirectUri"]
+        .as_str()
+        .expect("redirectUri")
+        .to_owned();
+    assert!(
+        redirect.starts_with(&format!("{REDIRECT_URI}?code=")),
+        "{redirect}"
+    );
     let q = query_of(&redirect);
     assert_eq!(q["iss"], app.base);
     assert_eq!(q["state"], "s 1");
@@ -410,7 +536,9 @@ async fn login_errors() {
     let client = confidential_client(&app).await;
     let (_, token) = signed_in_user(&app, "errors@example.com").await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    let r = app.get(&format!("/oauth2/login?request_id={unknown}")).await;
+    let r = app
+        .get(&format!("/oauth2/login?request_id={unknown}"))
+        .await;
     r.assert_error(400, "invalid-request");
     assert_eq!(r.body["message"], "Unknown authorization request");
     let r = app
@@ -426,18 +554,31 @@ async fn login_errors() {
     ))
     .await;
     let r = app.get(&format!("/oauth2/login?request_id={id}")).await;
-    assert_eq!(r.body["message"], "Authorization request expired", "{}", r.text);
+    assert_eq!(
+        r.body["message"], "Authorization request expired",
+        "{}",
+        r.text
+    );
     let r = app
         .post_auth("/oauth2/login", &token, json!({"requestId": id}))
         .await;
     r.assert_error(400, "invalid-request");
     assert_eq!(r.body["message"], "Authorization request expired");
     // Malformed input.
-    for query in ["", "?request_id=", "?request_id=1%27%20OR%201=1", "?request_id=<b>x</b>"] {
+    for query in [
+        "",
+        "?request_id=",
+        "?request_id=1%27%20OR%201=1",
+        "?request_id=<b>x</b>",
+    ] {
         let r = app.get(&format!("/oauth2/login{query}")).await;
         r.assert_error(400, "invalid-request");
     }
-    for body in [json!({}), json!({"requestId": 5}), json!({"requestId": "x", "extra": 1})] {
+    for body in [
+        json!({}),
+        json!({"requestId": 5}),
+        json!({"requestId": "x", "extra": 1}),
+    ] {
         let r = app.post_auth("/oauth2/login", &token, body).await;
         r.assert_error(400, "invalid-request");
     }
@@ -451,8 +592,10 @@ async fn login_errors() {
     assert_eq!(r.status, 400, "{}", r.text);
     // A disabled user is refused, and the request stays pending.
     let (user_id, token) = signed_in_user(&app, "disabled@example.com").await;
-    app.sql(&format!("UPDATE auth.users SET disabled = true WHERE id = '{user_id}'"))
-        .await;
+    app.sql(&format!(
+        "UPDATE auth.users SET disabled = true WHERE id = '{user_id}'"
+    ))
+    .await;
     let r = app
         .post_auth("/oauth2/login", &token, json!({"requestId": id}))
         .await;
@@ -473,7 +616,12 @@ async fn concurrent_approvals_issue_one_code() {
     )
     .await;
     let ok = replies.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
     let codes: i64 = app
         .db
         .client()

@@ -161,6 +161,8 @@ pub struct OAuth2Provider {
     pub(crate) jwt: Arc<JwtKeys>,
     pub(crate) passwords: Arc<PasswordHasher>,
     pub(crate) accounts: Accounts,
+    /// TLS roots for metadata-document fetches.
+    pub(crate) tls: crate::tls::Tls,
 }
 
 impl OAuth2Provider {
