@@ -313,6 +313,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             accounts: accounts.clone(),
             claims: sessions.claims.clone(),
             cleanup: Default::default(),
+            tls: tls.clone(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

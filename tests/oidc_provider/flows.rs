@@ -301,6 +301,9 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A client, extra parameters, the error and its description.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
     let app = provider_app(&[]).await;
@@ -315,7 +318,7 @@ async fn authorize_redirect_errors_after_the_redirect_uri_is_trusted() {
     )
     .await;
     let (_, challenge) = pkce_pair();
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             &confidential,
             vec![("response_type", "token")],

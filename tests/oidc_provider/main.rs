@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cimd;
 mod common;
 mod end_to_end;
 mod flows;

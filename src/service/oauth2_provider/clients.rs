@@ -148,6 +148,14 @@ fn form_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// How long a fetched metadata document is used before it is fetched again.
+pub const CIMD_CACHE_SECS: i64 = 3600;
+
+fn fresh(row: &ClientRow) -> bool {
+    row.metadata_document_fetched_at
+        .is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::seconds(CIMD_CACHE_SECS))
+}
+
 /// Longest client id looked up (a URL client id included); longer ones are unknown.
 pub const MAX_CLIENT_ID_LEN: usize = 2048;
 
@@ -158,10 +166,58 @@ impl OAuth2Provider {
         if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_LEN || client_id.contains('\0') {
             return Ok(None);
         }
+        let cimd = self.settings.cimd_enabled && crate::adapters::cimd::is_url_client_id(client_id);
         let db = self.db.get().await?;
-        Ok(sql::find_client(&db, client_id)
-            .await?
-            .map(|row| Client { row }))
+        let row = sql::find_client(&db, client_id).await?;
+        drop(db);
+        match row {
+            // A URL client id is re-read once its document is an hour old.
+            Some(row) if cimd && row.kind == CIMD_TYPE && !fresh(&row) => {
+                self.fetch_cimd_client(client_id).await.map(Some)
+            }
+            Some(row) => Ok(Some(Client { row })),
+            None if cimd => self.fetch_cimd_client(client_id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Fetches, checks and stores the client a metadata document describes.
+    async fn fetch_cimd_client(&self, client_id: &str) -> Result<Client, OAuth2Error> {
+        let rejected = |e: &dyn std::fmt::Display| {
+            OAuth2Error::invalid_client(format!("Client metadata document rejected: {e}"))
+        };
+        let meta = crate::adapters::cimd::fetch(
+            &self.tls,
+            client_id,
+            self.settings.cimd_allow_insecure_transport,
+        )
+        .await
+        .map_err(|e| rejected(&e))?;
+        let scopes: Vec<String> = match meta.scope {
+            Some(list) => {
+                if let Some(bad) = list.iter().find(|s| !super::scopes::is_valid(s)) {
+                    return Err(rejected(&format!("unsupported scope {bad:?}")));
+                }
+                list
+            }
+            None => super::scopes::SUPPORTED
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let db = self.db.get().await?;
+        let row = sql::upsert_cimd_client(
+            &db,
+            &sql::CimdClient {
+                client_id,
+                redirect_uris: &meta.redirect_uris,
+                scopes: &scopes,
+                metadata: &meta.document,
+            },
+        )
+        .await?
+        .ok_or_else(|| OAuth2Error::invalid_client("Unknown client"))?;
+        Ok(Client { row })
     }
 
     /// Authenticates the client of a token, introspection or revocation request.

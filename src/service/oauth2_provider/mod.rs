@@ -168,6 +168,8 @@ pub struct OAuth2Provider {
     pub(crate) claims: ClaimsSource,
     /// The occasional deletion of expired requests, codes and refresh tokens.
     pub cleanup: tokens::Cleanup,
+    /// TLS roots for metadata-document fetches.
+    pub(crate) tls: crate::tls::Tls,
 }
 
 impl OAuth2Provider {
