@@ -28,6 +28,7 @@ use crate::service::health::Health;
 use crate::service::lockout::Lockout;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
+use crate::service::oauth2_provider::{OAuth2Provider, ProviderSettings};
 use crate::service::password::PasswordChange;
 use crate::service::password_check::NewPasswordRules;
 use crate::service::passwordless::EmailSignIn;
@@ -116,6 +117,8 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
     );
     let schema = report.level();
     check_locales_fit(&settings, schema)?;
+    let oauth2_settings =
+        ProviderSettings::from_config(config, &jwt, schema).map_err(StartupError::Config)?;
     let generation = config
         .server
         .upstream_generation
@@ -303,6 +306,16 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             registration: registration.clone(),
             pkce: pkce.clone(),
             settings: settings.clone(),
+        }),
+        oauth2: Arc::new(OAuth2Provider {
+            db: db.clone(),
+            settings: oauth2_settings,
+            jwt: jwt.clone(),
+            passwords: passwords.clone(),
+            accounts: accounts.clone(),
+            claims: sessions.claims.clone(),
+            cleanup: Default::default(),
+            tls: tls.clone(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

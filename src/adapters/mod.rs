@@ -2,6 +2,7 @@
 //! services never see SMTP, HTTP APIs or file layouts.
 
 pub mod audit_webhook;
+pub mod cimd;
 pub mod email;
 pub mod hasura;
 pub mod hibp;

@@ -30,8 +30,9 @@ pub use providers::ProviderSettings;
 pub use secret::Secret;
 pub use sections::{
     ClientAppConfig, DatabaseConfig, EmailConfig, HasuraConfig, IdTokenConfig, JwtConfig,
-    LoggingConfig, MetricsConfig, MfaConfig, PasswordlessConfig, RateLimitConfig, SecurityConfig,
-    ServerConfig, SignupConfig, SmsConfig, TurnstileConfig, WebauthnConfig,
+    LoggingConfig, MetricsConfig, MfaConfig, OAuth2ProviderConfig, PasswordlessConfig,
+    RateLimitConfig, SecurityConfig, ServerConfig, SignupConfig, SmsConfig, TurnstileConfig,
+    WebauthnConfig,
 };
 
 /// Upstream's default connection string, used when neither env var nor flag is given.
@@ -310,6 +311,10 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub hasura: HasuraConfig,
+    /// The OAuth2/OIDC identity provider (Nhost Auth 0.46+).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub oauth2_provider: OAuth2ProviderConfig,
     /// Our OAuth additions: provider endpoints, generic OpenID Connect ([`oauth`]).
     #[command(flatten)]
     #[serde(flatten)]
@@ -367,6 +372,15 @@ pub const ADDED_FLAGS: &[&str] = &[
     "sms-generic-timeout",
     "sms-generic-body-template",
     "sms-dev-output-dir",
+    // Nhost Auth 0.46's OAuth2/OIDC identity provider, not v0.42's.
+    "oauth2-provider-enabled",
+    "oauth2-provider-login-url",
+    "oauth2-provider-access-token-ttl",
+    "oauth2-provider-refresh-token-ttl",
+    "oauth2-provider-cimd-enabled",
+    "oauth2-provider-cimd-allow-insecure-transport",
+    "rate-limit-oauth2-server-burst",
+    "rate-limit-oauth2-server-interval",
 ];
 
 impl Config {

@@ -1073,6 +1073,21 @@ pub struct RateLimitConfig {
     )]
     pub rate_limit_redis_prefix: String,
 
+    /// Requests to /oauth2/token and /oauth2/introspect allowed per client per interval
+    #[arg(
+        help_heading = "Rate limiting",
+        long = "rate-limit-oauth2-server-burst",
+        env = "AUTH_RATE_LIMIT_OAUTH2_SERVER_BURST",
+        default_value = "100"
+    )]
+    pub rate_limit_oauth2_server_burst: u32,
+
+    /// Window of the oauth2-server limit
+    #[arg(help_heading = "Rate limiting", long = "rate-limit-oauth2-server-interval", env = "AUTH_RATE_LIMIT_OAUTH2_SERVER_INTERVAL", default_value = "5m",
+          value_parser = parse::go_duration)]
+    #[serde(serialize_with = "go_duration")]
+    pub rate_limit_oauth2_server_interval: Duration,
+
     /// Proxies (IPs or CIDRs, comma list) whose X-Forwarded-For is trusted; empty trusts none
     #[arg(
         help_heading = "Rate limiting",
@@ -1186,4 +1201,64 @@ pub struct HasuraConfig {
           default_value = "5s", value_parser = parse::go_duration)]
     #[serde(serialize_with = "go_duration")]
     pub custom_claims_timeout: Duration,
+}
+
+/// The OAuth2/OIDC identity provider (Nhost Auth 0.46+; docs/oidc-provider.md).
+#[derive(Clone, Debug, Args, Serialize)]
+pub struct OAuth2ProviderConfig {
+    /// Turn on the OAuth2/OIDC identity provider (/oauth2/*, discovery)
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-enabled",
+        env = "AUTH_OAUTH2_PROVIDER_ENABLED",
+        go_bool = "false"
+    )]
+    pub oauth2_provider_enabled: bool,
+
+    /// URL of the consent/login UI; empty: <AUTH_CLIENT_URL>/oauth2/login
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-login-url",
+        env = "AUTH_OAUTH2_PROVIDER_LOGIN_URL",
+        default_value = ""
+    )]
+    pub oauth2_provider_login_url: String,
+
+    /// Lifetime of OAuth2 access and ID tokens in seconds
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-access-token-ttl",
+        env = "AUTH_OAUTH2_PROVIDER_ACCESS_TOKEN_TTL",
+        default_value = "900",
+        hide_env_values = true
+    )]
+    pub oauth2_provider_access_token_ttl: i64,
+
+    /// Lifetime of OAuth2 refresh tokens in seconds
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-refresh-token-ttl",
+        env = "AUTH_OAUTH2_PROVIDER_REFRESH_TOKEN_TTL",
+        default_value = "2592000",
+        hide_env_values = true
+    )]
+    pub oauth2_provider_refresh_token_ttl: i64,
+
+    /// Accept https URLs as client ids (Client ID Metadata Documents)
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-cimd-enabled",
+        env = "AUTH_OAUTH2_PROVIDER_CIMD_ENABLED",
+        go_bool = "false"
+    )]
+    pub oauth2_provider_cimd_enabled: bool,
+
+    /// Allow http and private/loopback addresses for metadata document fetches (dev only)
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-cimd-allow-insecure-transport",
+        env = "AUTH_OAUTH2_PROVIDER_CIMD_ALLOW_INSECURE_TRANSPORT",
+        go_bool = "false"
+    )]
+    pub oauth2_provider_cimd_allow_insecure_transport: bool,
 }

@@ -494,7 +494,7 @@ fn config_sms_api_urls_default_to_the_real_providers() {
     assert_eq!(c.sms.sms_modica_api_url, "http://127.0.0.1:9/x");
     // Our additions are public values, except the key list (masked like the single key)
     // the TOTP encryption key, the audit webhook's signing key, the Redis URL and the
-    // generic SMS provider's headers.
+    // generic SMS provider's headers; the OAuth2 provider's TTLs are masked by name.
     for extra in ADDED_FLAGS {
         let secret = [
             "hasura-graphql-jwt-secrets",
@@ -502,6 +502,9 @@ fn config_sms_api_urls_default_to_the_real_providers() {
             "audit-webhook-secret",
             "rate-limit-redis-url",
             "sms-generic-headers",
+            // Not secrets, but upstream's rule masks every name containing `token`.
+            "oauth2-provider-access-token-ttl",
+            "oauth2-provider-refresh-token-ttl",
         ]
         .contains(extra);
         assert_eq!(is_sensitive(extra), secret, "{extra}");

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod link;
 pub mod mfa;
 pub mod middleware;
+pub mod oauth2;
 pub mod pat;
 pub mod policy;
 pub mod rate_limit;

@@ -15,6 +15,9 @@ pub enum Bucket {
     Sms,
     BruteForce,
     Signups,
+    /// The OAuth2 provider's client endpoints (`/oauth2/token`, `/oauth2/introspect`),
+    /// per IP: Nhost Auth 0.52's `oauth2-server` bucket.
+    OAuth2Server,
 }
 
 /// When a route counts in the email bucket.
@@ -34,6 +37,7 @@ pub struct Limits {
     pub sms: bool,
     pub brute_force: bool,
     pub signups: bool,
+    pub oauth2_server: bool,
 }
 
 impl Limits {
@@ -43,6 +47,7 @@ impl Limits {
         sms: false,
         brute_force: false,
         signups: false,
+        oauth2_server: false,
     };
 
     pub const fn of(buckets: &[Bucket]) -> Limits {
@@ -55,6 +60,7 @@ impl Limits {
                 Bucket::Sms => limits.sms = true,
                 Bucket::BruteForce => limits.brute_force = true,
                 Bucket::Signups => limits.signups = true,
+                Bucket::OAuth2Server => limits.oauth2_server = true,
             }
             i += 1;
         }

@@ -7,7 +7,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::policy::{Auth, Bucket, Challenge, Feature, Gate, Limits, Policy};
-use super::{change_env, elevate, link, mfa, pat, signin, signout, signup, system, token};
+use super::{change_env, elevate, link, mfa, oauth2, pat, signin, signout, signup, system, token};
 use super::{user, verify};
 use crate::http::state::SharedState;
 
@@ -32,6 +32,9 @@ pub struct Route {
     /// Whether the client (user agent, IP) is captured for the request: routes that may
     /// start a session or write an audit event need it; read-only routes skip the work.
     pub captures_client: bool,
+    /// Methods whose access token differs from `policy.auth` (`POST /oauth2/login`
+    /// needs the user's token, its `GET` does not).
+    pub auth_overrides: Vec<(Method, Auth)>,
     pub(super) handlers: MethodRouter<SharedState>,
 }
 
@@ -65,6 +68,7 @@ where
         mount: Mount::Api,
         in_contract: true,
         captures_client: true,
+        auth_overrides: Vec::new(),
         handlers: on(filter, handler),
     }
 }
@@ -97,6 +101,24 @@ impl Route {
         self.methods.push(Method::POST);
         self.handlers = self.handlers.post(handler);
         self
+    }
+
+    /// A `POST` handler on the same path, under the same policy except its access token.
+    fn and_post_with_auth<H: Handler<T, SharedState>, T: 'static>(
+        mut self,
+        handler: H,
+        auth: Auth,
+    ) -> Route {
+        self.auth_overrides.push((Method::POST, auth));
+        self.and_post(handler)
+    }
+
+    /// The access token `method` needs on this route.
+    pub fn auth_for(&self, method: &Method) -> Auth {
+        self.auth_overrides
+            .iter()
+            .find(|(m, _)| m == method)
+            .map_or(self.policy.auth, |(_, auth)| *auth)
     }
 
     /// Lists the `HEAD` that axum answers for a `GET` route, where the contract has it.
@@ -188,6 +210,17 @@ pub fn table() -> Vec<Route> {
         post("/user/webauthn/verify",                  user::webauthn::verify,                  &[BruteForce],               NO,        Switch(WebAuthn),        ElevatedFirstKey),
         post("/elevate/webauthn",                      elevate::webauthn::start,                &[],                         NO,        Switch(WebAuthn),        Bearer),
         post("/elevate/webauthn/verify",               elevate::webauthn::verify,               &[BruteForce],               NO,        Switch(WebAuthn),        Bearer),
+        // The OAuth2/OIDC identity provider (Nhost Auth 0.46+). Not gated: while it is
+        // off, each answers its own "OAuth2 provider is disabled" error.
+        get("/.well-known/openid-configuration",       oauth2::discovery::openid_configuration, &[],                         NO,        Open,                    Public).read_only(),
+        get("/.well-known/oauth-authorization-server", oauth2::discovery::openid_configuration, &[],                         NO,        Open,                    Public).read_only(),
+        get("/oauth2/jwks",                            oauth2::discovery::jwks,                 &[],                         NO,        Open,                    Public).read_only(),
+        get("/oauth2/authorize",                       oauth2::authorize::get,                  &[BruteForce],               NO,        Open,                    Public).and_post(oauth2::authorize::post),
+        get("/oauth2/login",                           oauth2::login::get,                      &[BruteForce],               NO,        Open,                    Public).and_post_with_auth(oauth2::login::post, Bearer),
+        post("/oauth2/token",                          oauth2::token::handle,                   &[OAuth2Server],             NO,        Open,                    Public),
+        get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
+        post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
+        post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -225,6 +258,15 @@ mod tests {
         }
         if path.starts_with("/signup") {
             buckets.push(Bucket::Signups);
+        }
+        // Nhost Auth 0.52 (`ratelimit/rate_limit.go`): the identity provider's browser
+        // endpoints count as brute force.
+        if matches!(path, "/oauth2/authorize" | "/oauth2/login") {
+            buckets.push(Bucket::BruteForce);
+        }
+        // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints.
+        if matches!(path, "/oauth2/token" | "/oauth2/introspect") {
+            buckets.push(Bucket::OAuth2Server);
         }
         buckets
     }
@@ -335,7 +377,10 @@ mod tests {
                 "/openapi.json",
                 "/token/verify",
                 "/user",
-                "/user/sessions"
+                "/user/sessions",
+                "/.well-known/openid-configuration",
+                "/.well-known/oauth-authorization-server",
+                "/oauth2/jwks"
             ]
         );
     }

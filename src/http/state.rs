@@ -21,6 +21,7 @@ use crate::service::deanonymize::Deanonymization;
 use crate::service::health::Health;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
+use crate::service::oauth2_provider::OAuth2Provider;
 use crate::service::password::PasswordChange;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
@@ -72,6 +73,8 @@ pub struct Workflows {
     pub verify: Arc<TicketVerification>,
     pub pkce: Arc<PkceCodes>,
     pub oauth: Arc<OAuthSignIn>,
+    /// The OAuth2/OIDC identity provider (`/oauth2/*`, discovery).
+    pub oauth2: Arc<OAuth2Provider>,
     pub passkeys: Arc<Passkeys>,
     pub change_env: Arc<EnvChange>,
     pub health: Arc<Health>,
@@ -147,6 +150,7 @@ workflow_state! {
     verify: TicketVerification,
     pkce: PkceCodes,
     oauth: OAuthSignIn,
+    oauth2: OAuth2Provider,
     passkeys: Passkeys,
     change_env: EnvChange,
     health: Health,

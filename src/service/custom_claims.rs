@@ -21,10 +21,32 @@ pub struct ClaimsSource {
 impl ClaimsSource {
     /// The custom claims of a user, named and encoded for the token.
     pub async fn custom_claims(&self, user_id: Uuid) -> Vec<(String, String)> {
+        match self.lookup(user_id).await {
+            Some((claims, values)) => claims.encode(&values),
+            None => Vec::new(),
+        }
+    }
+
+    /// The custom claims of a user, named for the token, as JSON values (not encoded as
+    /// text): what `/oauth2/userinfo` answers.
+    pub async fn custom_claims_json(&self, user_id: Uuid) -> Vec<(String, serde_json::Value)> {
+        match self.lookup(user_id).await {
+            Some((claims, values)) => claims.named(&values),
+            None => Vec::new(),
+        }
+    }
+
+    /// The configured claims and their values for a user (the defaults when the lookup
+    /// fails); `None` when no custom claims are configured.
+    async fn lookup(
+        &self,
+        user_id: Uuid,
+    ) -> Option<(
+        std::sync::Arc<crate::tokens::custom_claims::CustomClaims>,
+        std::collections::BTreeMap<String, serde_json::Value>,
+    )> {
         let settings = self.settings.snapshot();
-        let Some(claims) = settings.claims.as_deref() else {
-            return Vec::new();
-        };
+        let claims = settings.claims.clone()?;
         let config = &settings.config;
         let values = match hasura::fetch_user(
             &self.http,
@@ -46,6 +68,6 @@ impl ClaimsSource {
                 claims.defaults_only()
             }
         };
-        claims.encode(&values)
+        Some((claims, values))
     }
 }

@@ -22,6 +22,7 @@ pub mod lockout;
 pub mod mfa;
 pub mod oauth;
 pub mod oauth2_clients;
+pub mod oauth2_provider;
 pub mod password;
 pub mod password_check;
 pub mod passwordless;

@@ -104,6 +104,9 @@ struct JwtKey {
     decoding: DecodingKey,
     header: Header,
     validation: Validation,
+    /// Signature, algorithm, expiry and `nbf` only: OAuth2 tokens carry the provider's
+    /// issuer and the client as audience, checked by their caller.
+    oauth2_validation: Validation,
     issuer: String,
     /// The secret names its `issuer` (else [`DEFAULT_ISSUER`] or the contract's default).
     issuer_configured: bool,
@@ -467,6 +470,12 @@ impl JwtKey {
             _ => validation.validate_aud = false,
         }
 
+        let mut oauth2_validation = Validation::new(alg);
+        oauth2_validation.leeway = 0;
+        oauth2_validation.validate_nbf = true;
+        oauth2_validation.validate_aud = false;
+        oauth2_validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+
         Ok(JwtKey {
             alg,
             kid,
@@ -476,6 +485,7 @@ impl JwtKey {
             decoding,
             header,
             validation,
+            oauth2_validation,
             issuer,
             issuer_configured,
             location,
@@ -485,12 +495,8 @@ impl JwtKey {
         })
     }
 
-    fn sign_at(
-        &self,
-        claims: &AccessClaims<'_>,
-        iat: i64,
-        ttl_seconds: i64,
-    ) -> Result<String, JwtError> {
+    /// The Hasura claims object of a token (stringified when the secret says so).
+    fn hasura_claims(&self, claims: &AccessClaims<'_>) -> Value {
         let user_id = claims.user_id.to_string();
         let mut hasura = Map::with_capacity(5 + claims.extra.len());
         hasura.insert("x-hasura-allowed-roles".into(), json!(claims.allowed_roles));
@@ -507,36 +513,73 @@ impl JwtKey {
         if claims.elevated {
             hasura.insert("x-hasura-auth-elevated".into(), json!(user_id));
         }
-        let hasura = if self.stringified {
+        if self.stringified {
             Value::String(Value::Object(hasura).to_string())
         } else {
             Value::Object(hasura)
-        };
+        }
+    }
 
+    /// Puts a Hasura claims object where the secret says it lives.
+    fn place_hasura(&self, payload: &mut Map<String, Value>, hasura: Value) {
+        match &self.location {
+            ClaimsLocation::Namespace(ns) => {
+                payload.insert(ns.clone(), hasura);
+            }
+            ClaimsLocation::Path(path) => insert_at_path(payload, path, hasura),
+        }
+    }
+
+    /// Signs a payload as it is, with this key's header (and `kid`).
+    fn sign_payload(&self, payload: &Map<String, Value>) -> Result<String, JwtError> {
+        match &self.signer {
+            Some(signer) => {
+                let bytes =
+                    serde_json::to_vec(payload).map_err(|e| JwtError::Invalid(e.to_string()))?;
+                signer.sign(&self.header_b64, &bytes)
+            }
+            None => encode(&self.header, payload, &self.encoding)
+                .map_err(|e| JwtError::Invalid(e.to_string())),
+        }
+    }
+
+    fn sign_at(
+        &self,
+        claims: &AccessClaims<'_>,
+        iat: i64,
+        ttl_seconds: i64,
+    ) -> Result<String, JwtError> {
+        let hasura = self.hasura_claims(claims);
         let mut payload = Map::with_capacity(6);
-        payload.insert("sub".into(), json!(user_id));
+        payload.insert("sub".into(), json!(claims.user_id.to_string()));
         payload.insert("iss".into(), json!(self.issuer));
         payload.insert("iat".into(), json!(iat));
         payload.insert("exp".into(), json!(iat + ttl_seconds));
         if let Some(aud) = &self.audience {
             payload.insert("aud".into(), aud.clone());
         }
-        match &self.location {
-            ClaimsLocation::Namespace(ns) => {
-                payload.insert(ns.clone(), hasura);
-            }
-            ClaimsLocation::Path(path) => insert_at_path(&mut payload, path, hasura),
+        self.place_hasura(&mut payload, hasura);
+        self.sign_payload(&payload)
+    }
+
+    /// Signature, algorithm, expiry, `nbf`, `iat` not in the future and `iss` equal to
+    /// `issuer`; the payload as it is (no Hasura claims required, `aud` not checked).
+    fn verify_oauth2(&self, token: &str, issuer: &str) -> Result<Map<String, Value>, JwtError> {
+        let data = decode::<Map<String, Value>>(token, &self.decoding, &self.oauth2_validation)
+            .map_err(|e| JwtError::Invalid(e.to_string()))?;
+        let payload = data.claims;
+        if payload.get("iss").and_then(Value::as_str) != Some(issuer) {
+            return Err(JwtError::Invalid("wrong issuer".into()));
         }
-        let payload = Value::Object(payload);
-        match &self.signer {
-            Some(signer) => {
-                let bytes =
-                    serde_json::to_vec(&payload).map_err(|e| JwtError::Invalid(e.to_string()))?;
-                signer.sign(&self.header_b64, &bytes)
-            }
-            None => encode(&self.header, &payload, &self.encoding)
-                .map_err(|e| JwtError::Invalid(e.to_string())),
+        let now = chrono::Utc::now().timestamp();
+        if payload
+            .get("iat")
+            .and_then(Value::as_i64)
+            .is_some_and(|iat| iat > now)
+        {
+            return Err(JwtError::Invalid("token used before issued".into()));
         }
+        Ok(payload)
     }
 
     fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
@@ -549,6 +592,14 @@ impl JwtKey {
                 return Err(JwtError::Invalid("token used before issued".into()));
             }
             _ => {}
+        }
+        // An access token of the OAuth2 provider (the only tokens with `scope`) grants a
+        // third-party client what its scopes say, through Hasura; it is not a session
+        // of this service (no account changes, no personal access tokens with it).
+        if payload.contains_key("scope") {
+            return Err(JwtError::Invalid(
+                "an OAuth2 access token is not a session token".into(),
+            ));
         }
         let subject = payload
             .get("sub")
@@ -665,6 +716,21 @@ impl JwtKeys {
         &self.current().issuer
     }
 
+    /// The signing key's issuer when its secret names one (`issuer`), else `None`.
+    pub fn configured_issuer(&self) -> Option<&str> {
+        let key = self.current();
+        key.issuer_configured.then_some(key.issuer.as_str())
+    }
+
+    /// Whether the signing key is a shared secret (HS256/384/512), which cannot sign
+    /// tokens that third parties verify.
+    pub fn signs_with_shared_secret(&self) -> bool {
+        matches!(
+            self.current().alg,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        )
+    }
+
     /// Sets the issuer of every key whose secret names none (v0.42: [`DEFAULT_ISSUER`];
     /// Nhost Auth 0.52: `AUTH_SERVER_URL`). Tokens signed and accepted follow it.
     pub fn set_default_issuer(&mut self, issuer: &str) {
@@ -713,11 +779,55 @@ impl JwtKeys {
         self.current().sign_at(claims, iat, ttl_seconds)
     }
 
+    /// The Hasura claims object the signing key lays out for these claims (a JSON
+    /// string when the secret's `claims_format` is `stringified_json`).
+    pub fn hasura_claims(&self, claims: &AccessClaims<'_>) -> Value {
+        self.current().hasura_claims(claims)
+    }
+
+    /// Puts a Hasura claims object where the signing key's secret says it lives
+    /// (`claims_namespace` or `claims_namespace_path`).
+    pub fn place_hasura(&self, payload: &mut Map<String, Value>, hasura: Value) {
+        self.current().place_hasura(payload, hasura);
+    }
+
+    /// Signs a complete payload with the current key (the OAuth2 provider's tokens, whose
+    /// claims it lays out itself).
+    pub fn sign_payload(&self, payload: &Map<String, Value>) -> Result<String, JwtError> {
+        self.current().sign_payload(payload)
+    }
+
+    /// The hash algorithm OpenID Connect pairs with the signing algorithm for `at_hash`
+    /// (Core §3.1.3.6: the hash of the JWS `alg`; EdDSA uses SHA-512).
+    pub fn at_hash_bits(&self) -> u16 {
+        match self.current().alg {
+            Algorithm::HS384 | Algorithm::RS384 | Algorithm::ES384 | Algorithm::PS384 => 384,
+            Algorithm::HS512 | Algorithm::RS512 | Algorithm::PS512 | Algorithm::EdDSA => 512,
+            _ => 256,
+        }
+    }
+
+    /// Verifies a token the OAuth2 provider issued (the key chosen as in
+    /// [`Self::verify`]): signature, algorithm, expiry, `nbf`, `iat` and `iss` equal to
+    /// `issuer`. Returns the whole payload; the audience is the caller's to check.
+    pub fn verify_oauth2(&self, token: &str, issuer: &str) -> Result<Map<String, Value>, JwtError> {
+        self.verify_with(token, |key| key.verify_oauth2(token, issuer))
+    }
+
     /// Verifies signature, algorithm, issuer, expiry, `nbf` and that `iat` is not in the
     /// future, against the configured key the token names: by `kid` (and `alg`) when it
     /// carries one that a key has, else every key of its `alg` that has no kid to match
     /// (an HMAC key without a configured kid); without a `kid`, every key of its `alg`.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+        self.verify_with(token, |key| key.verify(token))
+    }
+
+    /// Tries `check` with each key that may have signed the token; the first success.
+    fn verify_with<T>(
+        &self,
+        token: &str,
+        check: impl Fn(&JwtKey) -> Result<T, JwtError>,
+    ) -> Result<T, JwtError> {
         // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such variant.
         let header = decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
         // A kid that names a configured key selects it; an unknown kid can only match a
@@ -737,7 +847,7 @@ impl JwtKeys {
         let mut last =
             JwtError::Invalid("no configured key matches the token's kid and alg".into());
         for key in candidates {
-            match key.verify(token) {
+            match check(key) {
                 Ok(verified) => return Ok(verified),
                 Err(e) => last = e,
             }

@@ -141,10 +141,10 @@ async fn served_document_and_route_table_list_the_same_operations() {
             let declared = &served.body["paths"][route.path][method.as_str().to_lowercase()];
             assert_eq!(
                 declared["security"],
-                security(route.policy.auth),
+                security(route.auth_for(method)),
                 "{method} {}: the document's security vs the table's {:?}",
                 route.path,
-                route.policy.auth
+                route.auth_for(method)
             );
         }
     }
@@ -395,7 +395,10 @@ async fn get_routes_answer_what_the_served_document_declares() {
     for (path, item) in served["paths"].as_object().into_iter().flatten() {
         let Some(op) = item.get("get") else { continue };
         let has_parameters = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
-        if has_parameters || path.contains('{') {
+        // The identity provider's documents answer `server_error` while it is off (as
+        // here); tests/oidc_provider checks them with it on.
+        let provider = path.starts_with("/oauth2/") || path.starts_with("/.well-known/o");
+        if has_parameters || path.contains('{') || provider {
             continue;
         }
         let reply = if op["security"].is_array() {

@@ -26,7 +26,9 @@ fn operations() -> Vec<(Method, &'static str, Policy)> {
         }
         for method in &route.methods {
             if *method != Method::HEAD {
-                ops.push((method.clone(), route.path, route.policy));
+                let mut policy = route.policy;
+                policy.auth = route.auth_for(method);
+                ops.push((method.clone(), route.path, policy));
             }
         }
     }

@@ -448,15 +448,17 @@ enum Only {
     Sms,
     BruteForce,
     Signups,
+    OAuth2Server,
 }
 
 impl Only {
-    const ALL: [Only; 5] = [
+    const ALL: [Only; 6] = [
         Only::Global,
         Only::Email,
         Only::Sms,
         Only::BruteForce,
         Only::Signups,
+        Only::OAuth2Server,
     ];
 
     fn flag(self, burst: u32) -> String {
@@ -466,6 +468,7 @@ impl Only {
             Only::Sms => "sms",
             Only::BruteForce => "brute-force",
             Only::Signups => "signups",
+            Only::OAuth2Server => "oauth2-server",
         };
         format!("--rate-limit-{name}-burst={burst}")
     }
@@ -481,6 +484,7 @@ impl Only {
             Only::Sms => limits.sms,
             Only::BruteForce => limits.brute_force,
             Only::Signups => limits.signups,
+            Only::OAuth2Server => limits.oauth2_server,
         }
     }
 }
@@ -498,6 +502,7 @@ async fn rate_limit_every_route_counts_in_the_buckets_it_declares() {
         (Only::Sms, true),
         (Only::BruteForce, true),
         (Only::Signups, true),
+        (Only::OAuth2Server, true),
     ];
     for prefix in ["", "/v1"] {
         for (only, verifying) in cases {

@@ -23,6 +23,7 @@ pub struct RateLimiter {
     sms: SlidingWindow,
     brute_force: SlidingWindow,
     signups: SlidingWindow,
+    oauth2_server: SlidingWindow,
     pub trusted_proxies: TrustedProxies,
 }
 
@@ -54,6 +55,10 @@ impl RateLimiter {
             (
                 "AUTH_RATE_LIMIT_SIGNUPS_INTERVAL",
                 config.rate_limit.rate_limit_signups_interval,
+            ),
+            (
+                "AUTH_RATE_LIMIT_OAUTH2_SERVER_INTERVAL",
+                config.rate_limit.rate_limit_oauth2_server_interval,
             ),
         ] {
             if interval.as_millis() == 0 {
@@ -128,19 +133,25 @@ impl RateLimiter {
                 config.rate_limit.rate_limit_signups_burst,
                 config.rate_limit.rate_limit_signups_interval,
             ),
+            oauth2_server: SlidingWindow::new(
+                "oauth2-server",
+                config.rate_limit.rate_limit_oauth2_server_burst,
+                config.rate_limit.rate_limit_oauth2_server_interval,
+            ),
             trusted_proxies,
         }))
     }
 
     /// The buckets a request counts in, in upstream's order, each with whether it is
     /// keyed by the one global key. `email`: the route's email bucket applies now.
-    fn buckets(&self, limits: &Limits, email: bool) -> [Option<(&SlidingWindow, bool)>; 5] {
+    fn buckets(&self, limits: &Limits, email: bool) -> [Option<(&SlidingWindow, bool)>; 6] {
         [
             Some((&self.global, false)),
             email.then_some((&self.email, self.email_is_global)),
             limits.sms.then_some((&self.sms, false)),
             limits.brute_force.then_some((&self.brute_force, false)),
             limits.signups.then_some((&self.signups, false)),
+            limits.oauth2_server.then_some((&self.oauth2_server, false)),
         ]
     }
 
@@ -217,6 +228,10 @@ mod tests {
                 "user-bruteforce",
                 "user-signups"
             ]
+        );
+        assert_eq!(
+            prefixes(&l, &[OAuth2Server, BruteForce], false),
+            ["user-global", "user-bruteforce", "oauth2-server"]
         );
         assert_eq!(
             prefixes(&l, &[EmailIfVerifying, Signups], false),

@@ -148,6 +148,19 @@ impl CustomClaims {
             .collect()
     }
 
+    /// Claims by token name (`x-hasura-…`) with their values as JSON (userinfo's
+    /// native types), for extracted values.
+    pub fn named(&self, values: &BTreeMap<String, Value>) -> Vec<(String, Value)> {
+        self.claims
+            .iter()
+            .filter_map(|c| {
+                values
+                    .get(&c.name)
+                    .map(|v| (c.token_name.clone(), v.clone()))
+            })
+            .collect()
+    }
+
     fn default_or_null(&self, name: &str) -> Value {
         self.defaults.get(name).cloned().unwrap_or(Value::Null)
     }
