@@ -388,7 +388,12 @@ pub async fn run(server: &Server, cases: usize) -> Report {
             Err(e) => (0, e.to_string()),
         };
         report.tally.add(status);
-        if status >= 500 {
+        // The identity provider is off on this server (it needs an asymmetric key), and
+        // Nhost 0.52's contract for its endpoints then is this 500; any other 5xx counts.
+        let provider_off = status == 500
+            && text
+                == r#"{"error":"server_error","error_description":"OAuth2 provider is disabled"}"#;
+        if status >= 500 && !provider_off {
             let shown: String = text.chars().take(200).collect();
             report.failures.push(format!(
                 "{} {path} ?{query:?} [{mutation:?}] → {status} {shown}",
