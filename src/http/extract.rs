@@ -103,6 +103,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(invalid)
 }
 
+/// A request body of the API: every one is a JSON object. Checked before decoding
+/// because serde also reads a struct from an array of its fields in order, so
+/// `["+331…"]` would otherwise pass for `{"phoneNumber": "+331…"}`.
+fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    // Well-formed JSON of another kind breaks the schema; text that is not JSON at all
+    // gets the decoder's own message.
+    if !object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::schema_violation(
+            "invalid request body: expected a JSON object",
+        ));
+    }
+    parse_json(bytes)
+}
+
 /// Reads a JSON body: `None` when it is empty (whatever its type), else the bytes of a
 /// body declared JSON.
 async fn read_json_body<S: Send + Sync>(
@@ -130,7 +145,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = read_json_body(req, state)
             .await?
             .ok_or_else(|| ApiError::request_invalid("request body is required"))?;
-        Ok(ApiJson(parse_json(&bytes)?))
+        Ok(ApiJson(parse_json_object(&bytes)?))
     }
 }
 
@@ -143,7 +158,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match read_json_body(req, state).await? {
             None => Ok(OptionalJson(None)),
-            Some(bytes) => Ok(OptionalJson(Some(parse_json(&bytes)?))),
+            Some(bytes) => Ok(OptionalJson(Some(parse_json_object(&bytes)?))),
         }
     }
 }
@@ -389,6 +404,32 @@ mod tests {
         }
         assert!(parse_json::<Strict>(br#"{"a":"\\u0000","b":1}"#).is_err());
         assert!(parse_json::<Strict>(br#"{"a":"\\u0000"}"#).is_ok());
+    }
+
+    #[test]
+    fn api_bodies_are_objects_not_arrays_of_their_fields() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Phone {
+            #[allow(dead_code)]
+            phone_number: String,
+        }
+        assert!(
+            parse_json::<Phone>(br#"["+33611111111"]"#).is_ok(),
+            "what serde allows"
+        );
+        for bad in [
+            &br#"["+33611111111"]"#[..],
+            b" [1]",
+            b"\"x\"",
+            b"12",
+            b"true",
+            b"null",
+        ] {
+            assert!(parse_json_object::<Phone>(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_json_object::<Phone>(br#" {"phone_number":"+33611111111"}"#).is_ok());
+        assert!(parse_json_object::<Phone>(b"{oops").is_err());
+        assert!(parse_json_object::<Phone>(b"not json").is_err());
     }
 
     #[test]

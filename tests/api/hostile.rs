@@ -16,6 +16,39 @@ async fn malformed_json_is_a_400_with_a_message() {
     }
 }
 
+/// serde reads a struct from an array of its fields in order; the API does not: a body
+/// is an object or it is refused (the sign-ups below would otherwise create the user).
+#[tokio::test]
+async fn a_body_is_an_object_not_an_array_of_its_fields() {
+    let app = TestApp::spawn().await;
+    for body in [
+        r#"["array@example.com", "hunter22hunter22"]"#,
+        r#"[["array@example.com"]]"#,
+        r#""array@example.com""#,
+    ] {
+        let r = app
+            .post_raw("/signup/email-password", body, "application/json")
+            .await;
+        r.assert_error(400, "invalid-request");
+        assert!(
+            r.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expected a JSON object")),
+            "{}",
+            r.text
+        );
+    }
+    let users: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM auth.users", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(users, 0);
+}
+
 #[tokio::test]
 async fn wrong_types_and_unknown_fields_are_rejected() {
     let app = TestApp::spawn().await;
