@@ -21,6 +21,15 @@ async fn stored_hash(setup: &Setup, client_id: &str) -> Option<String> {
     .get(0)
 }
 
+/// `oauth2-clients create ARGS…` (JSON), which must succeed: what it printed, and the id.
+async fn create(setup: &Setup, args: &[&str]) -> (Value, String) {
+    let mut argv = vec!["oauth2-clients", "create"];
+    argv.extend_from_slice(args);
+    let created = setup.run(&argv).await.ok().json();
+    let id = field(&created["client"], "clientId").to_owned();
+    (created, id)
+}
+
 fn field<'a>(value: &'a Value, name: &str) -> &'a str {
     value[name]
         .as_str()
@@ -97,16 +106,7 @@ async fn a_confidential_client_gets_a_secret_once_and_only_its_bcrypt_hash_is_st
 #[tokio::test]
 async fn rotating_a_secret_makes_the_old_one_useless() {
     let setup = Setup::new(&[]).await;
-    let created = setup
-        .run(&[
-            "oauth2-clients",
-            "create",
-            "--redirect-uri",
-            "https://app.example.com/cb",
-        ])
-        .await;
-    let created = created.ok().json();
-    let id = field(&created["client"], "clientId").to_owned();
+    let (created, id) = create(&setup, &["--redirect-uri", "https://app.example.com/cb"]).await;
     let old = field(&created, "clientSecret").to_owned();
     // Default scopes: the table's.
     assert_eq!(
@@ -138,17 +138,15 @@ async fn rotating_a_secret_makes_the_old_one_useless() {
 #[tokio::test]
 async fn a_public_client_has_no_secret_to_store_or_rotate() {
     let setup = Setup::new(&[]).await;
-    let created = setup
-        .run(&[
-            "oauth2-clients",
-            "create",
+    let (created, id) = create(
+        &setup,
+        &[
             "--public",
             "--redirect-uri",
             "com.example.app:/oauth2redirect",
-        ])
-        .await;
-    let created = created.ok().json();
-    let id = field(&created["client"], "clientId").to_owned();
+        ],
+    )
+    .await;
     assert_eq!(created["client"]["kind"], "public");
     assert_eq!(created["clientSecret"], Value::Null);
     assert_eq!(stored_hash(&setup, &id).await, None);
@@ -162,15 +160,7 @@ async fn a_public_client_has_no_secret_to_store_or_rotate() {
 async fn deleting_a_client_takes_its_authorizations_and_tokens_with_it() {
     let setup = Setup::new(&[]).await;
     let user = setup.user("owner@example.com").await;
-    let created = setup
-        .run(&[
-            "oauth2-clients",
-            "create",
-            "--redirect-uri",
-            "https://app.example.com/cb",
-        ])
-        .await;
-    let id = field(&created.ok().json()["client"], "clientId").to_owned();
+    let (_, id) = create(&setup, &["--redirect-uri", "https://app.example.com/cb"]).await;
     let db = setup.app.db.client().await;
     let user_id = uuid::Uuid::parse_str(&user).expect("uuid");
     db.execute(
