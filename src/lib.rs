@@ -28,6 +28,7 @@ pub mod devmode;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod log_writer;
 pub mod memory;
 pub mod metrics;
 pub mod otel;

@@ -3,9 +3,10 @@
 //! Through `tracing` the line cost as much as the rest of a cheap request: a span per
 //! request, its fields visited and written twice (`span` and `spans`), a JSON formatter
 //! that allocates per field, and a blocking write to stdout. In JSON mode the line is
-//! built here instead, once, into a buffer the thread reuses, and handed to the
-//! non-blocking writer every log line goes through (a background thread writes to stdout;
-//! when it falls behind, lines are dropped and counted rather than making a request wait).
+//! built here instead, once, into a buffer the thread reuses, and appended to the
+//! batching writer every log line goes through ([`crate::log_writer`]: a background
+//! thread writes to stdout; when it falls behind, lines are dropped and counted rather
+//! than making a request wait).
 //! A span per request is made only when OpenTelemetry export is on, since only the
 //! exporter reads it. In text mode (development) the line stays an ordinary event.
 //!
@@ -17,16 +18,16 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tracing_appender::non_blocking::NonBlocking;
+use crate::log_writer::LogWriter;
 
 /// The `target` of request lines (`RUST_LOG=hasura_auth::request=warn` silences them).
 pub const TARGET: &str = "hasura_auth::request";
 
-static JSON_SINK: OnceLock<NonBlocking> = OnceLock::new();
+static JSON_SINK: OnceLock<LogWriter> = OnceLock::new();
 static SPANS: AtomicBool = AtomicBool::new(false);
 
 /// JSON mode: request lines are written to `writer` directly.
-pub fn write_json_to(writer: NonBlocking) {
+pub fn write_json_to(writer: LogWriter) {
     let _ = JSON_SINK.set(writer);
 }
 
@@ -39,11 +40,9 @@ pub fn spans() -> bool {
     SPANS.load(Ordering::Relaxed)
 }
 
-/// Lines the non-blocking writer dropped because stdout did not keep up.
+/// Lines the log writer dropped because stdout did not keep up.
 pub fn dropped_lines() -> u64 {
-    JSON_SINK
-        .get()
-        .map_or(0, |w| w.error_counter().dropped_lines() as u64)
+    JSON_SINK.get().map_or(0, LogWriter::dropped_lines)
 }
 
 /// A B3 trace id (or span id) as received or generated: at most 64 bytes, kept inline so
@@ -150,8 +149,8 @@ pub fn log(line: &RequestLine<'_>) {
     LINE.with_borrow_mut(|buf| {
         buf.clear();
         if encode(buf, line, chrono::Utc::now()).is_ok() {
-            // One write is one line for the writer: lines never interleave.
-            let _ = sink.clone().write_all(buf);
+            // One append is one line for the writer: lines never interleave.
+            sink.append(buf);
         }
     });
 }
@@ -163,11 +162,9 @@ fn encode(
     line: &RequestLine<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::io::Result<()> {
-    write!(
-        buf,
-        r#"{{"timestamp":"{}","level":"INFO","message":"request","trace_id":"#,
-        now.format("%Y-%m-%dT%H:%M:%S%.6fZ")
-    )?;
+    buf.extend_from_slice(br#"{"timestamp":""#);
+    timestamp(buf, now);
+    buf.extend_from_slice(br#"","level":"INFO","message":"request","trace_id":"#);
     string(buf, line.trace_id.as_str())?;
     buf.extend_from_slice(br#","span_id":"#);
     string(buf, line.span_id.map_or("", TraceId::as_str))?;
@@ -184,6 +181,42 @@ fn encode(
     )?;
     buf.push(b'\n');
     Ok(())
+}
+
+/// `now` as `%Y-%m-%dT%H:%M:%S%.6fZ`, written digit by digit: chrono's `format` parses
+/// the pattern on every call, which cost as much as the rest of the line.
+fn timestamp(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    let Ok(year) = u32::try_from(now.year()) else {
+        let _ = write!(buf, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        return;
+    };
+    if year > 9999 {
+        let _ = write!(buf, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        return;
+    }
+    // chrono keeps a leap second as nanoseconds past 10^9 of second 59.
+    let nanos = now.nanosecond();
+    let second = now.second() + u32::from(nanos >= 1_000_000_000);
+    let fields: [(u32, usize, u8); 7] = [
+        (year, 4, b'-'),
+        (now.month(), 2, b'-'),
+        (now.day(), 2, b'T'),
+        (now.hour(), 2, b':'),
+        (now.minute(), 2, b':'),
+        (second, 2, b'.'),
+        ((nanos % 1_000_000_000) / 1000, 6, b'Z'),
+    ];
+    for (value, width, after) in fields {
+        let mut digits = [b'0'; 6];
+        let mut rest = value;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        buf.extend_from_slice(&digits[..width]);
+        buf.push(after);
+    }
 }
 
 fn string(buf: &mut Vec<u8>, value: &str) -> std::io::Result<()> {
@@ -274,6 +307,40 @@ mod tests {
                 "target": "hasura_auth::request",
             })
         );
+    }
+
+    #[test]
+    fn timestamps_are_written_as_chrono_formats_them() {
+        let instants = [
+            "2026-12-05T19:30:01.5Z",
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "0099-07-04T03:04:05.000007Z",
+            "9999-12-31T23:59:59.123456Z",
+        ];
+        for text in instants {
+            let now = chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            let mut buf = Vec::new();
+            timestamp(&mut buf, now);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                "{text}"
+            );
+        }
+        // Now, and a leap second (chrono: nanoseconds past 10^9).
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_250_000_000))
+            .unwrap()
+            .and_utc();
+        for now in [chrono::Utc::now(), leap] {
+            let mut buf = Vec::new();
+            timestamp(&mut buf, now);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
     }
 
     #[test]

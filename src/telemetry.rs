@@ -29,7 +29,7 @@ pub fn filter(config: &Config) -> tracing_subscriber::EnvFilter {
 /// Flushes exported traces and buffered log lines when shut down (or dropped).
 pub struct TelemetryGuard {
     provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
-    _log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+    _log_writer: Option<crate::log_writer::LogWriterGuard>,
 }
 
 impl TelemetryGuard {
@@ -158,20 +158,33 @@ pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
         LogFormat::Json => {
             // JSON is the production format: lines go through a background thread, and
             // the request line is written by `request_log` without the formatter.
-            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(true)
-                .buffered_lines_limit(LOG_BUFFER_LINES)
-                .thread_name("hasura-auth-log")
-                .finish(crate::request_log::QuietStdout::new());
-            log_writer = Some(guard);
-            crate::request_log::write_json_to(writer.clone());
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_span_list(false)
-                .with_writer(writer)
-                .log_internal_errors(false)
-                .boxed()
+            match crate::log_writer::LogWriter::spawn(
+                crate::request_log::QuietStdout::new(),
+                LOG_BUFFER_BYTES,
+                "hasura-auth-log",
+            ) {
+                Ok((writer, guard)) => {
+                    log_writer = Some(guard);
+                    crate::request_log::write_json_to(writer.clone());
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .flatten_event(true)
+                        .with_span_list(false)
+                        .with_writer(writer)
+                        .log_internal_errors(false)
+                        .boxed()
+                }
+                // No thread for the writer: lines are written by the thread that logs.
+                Err(e) => {
+                    eprintln!("hasura-auth: log writer thread: {e}; writing logs directly");
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .flatten_event(true)
+                        .with_span_list(false)
+                        .log_internal_errors(false)
+                        .boxed()
+                }
+            }
         }
         LogFormat::Text { dev: false } => tracing_subscriber::fmt::layer()
             .with_ansi(ansi_colours())
@@ -203,9 +216,10 @@ pub fn init(config: &Config, tls: &Tls, format: LogFormat) -> TelemetryGuard {
     }
 }
 
-/// Lines the log writer holds while stdout is slow; beyond, lines are dropped (and
-/// counted in `/metrics`) rather than making requests wait.
-const LOG_BUFFER_LINES: usize = 16 * 1024;
+/// Bytes of lines the log writer holds while stdout is slow (some 16,000 request
+/// lines); beyond, lines are dropped (and counted in `/metrics`) rather than making
+/// requests wait.
+const LOG_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Logs every setting in one info line (`starting program`, field `flags` = JSON object keyed
 /// by flag name). Secrets are masked as `********` by upstream's rule (see

@@ -303,3 +303,96 @@ async fn traces_are_exported_over_otlp_http_when_configured() {
     let _ = child.start_kill();
     assert!(exported, "no span for GET /version reached the collector");
 }
+
+/// The batching log writer: a request's JSON line reaches stdout while the server runs
+/// (within a second, not only when a buffer fills), and every line of the requests
+/// served before a SIGTERM is written, whole, by the time the process exits.
+#[tokio::test]
+async fn request_lines_reach_stdout_promptly_and_all_are_written_by_exit() {
+    use tokio::io::AsyncBufReadExt;
+    let db = TestDb::empty().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hasura-auth"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("POSTGRES_CONNECTION", &db.url)
+        .env(
+            "HASURA_GRAPHQL_JWT_SECRET",
+            format!(r#"{{"type":"HS256","key":"{JWT_KEY}"}}"#),
+        )
+        .env("AUTH_PORT", port.to_string())
+        .env("AUTH_SERVER_URL", &base)
+        .env("AUTH_CLIENT_URL", "http://localhost:3000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    let http = support::app::http_client().build().expect("client");
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+
+    let request_path = |line: &str| -> Option<String> {
+        let v: Value = serde_json::from_str(line).ok()?;
+        (v["message"] == "request").then(|| v["path"].as_str().unwrap_or_default().to_owned())
+    };
+    // While running: the line of one request arrives without more traffic.
+    http.get(format!("{base}/prompt-line"))
+        .send()
+        .await
+        .expect("request");
+    let seen = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(line) = lines.recv().await {
+            if request_path(&line).as_deref() == Some("/prompt-line") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        seen,
+        Ok(true),
+        "the request line was not written within 1 s"
+    );
+
+    // A burst, then SIGTERM at once: every line is in the output when the process ends.
+    for i in 0..100 {
+        http.get(format!("{base}/burst-{i}"))
+            .send()
+            .await
+            .expect("request");
+    }
+    let pid = child.id().expect("pid") as i32;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exit within 20 s")
+        .expect("wait");
+    assert!(status.success(), "{status:?}");
+    let mut burst = std::collections::BTreeSet::new();
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(5), lines.recv()).await {
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+        if let Some(i) = v["path"].as_str().and_then(|p| p.strip_prefix("/burst-")) {
+            burst.insert(i.parse::<u32>().expect("burst number"));
+        }
+    }
+    assert_eq!(burst, (0..100).collect(), "request lines lost at exit");
+}
