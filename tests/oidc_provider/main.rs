@@ -11,6 +11,7 @@ mod common;
 mod end_to_end;
 mod flows;
 mod grants;
+mod interop;
 mod introspect;
 mod startup;
 mod token;
