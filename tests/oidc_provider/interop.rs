@@ -32,6 +32,7 @@ const SCENARIOS: &[&str] = &[
     "wrong_verifier",
     "plain_method",
     "mixed_graphql_scopes",
+    "tokens_of_another_client",
     "disabled_user",
     "revoked_client",
 ];

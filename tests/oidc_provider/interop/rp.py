@@ -647,6 +647,47 @@ def mixed_graphql_scopes(ctx):
 
 
 @scenario
+def tokens_of_another_client(ctx):
+    """Introspection and revocation answer only for the caller's own tokens (RFC 7662
+    §2.2, RFC 7009 §2.1), and need the caller's credentials."""
+    owner_id = ctx.env["RP_CONFIDENTIAL_ID"]
+    owner = ctx.client(owner_id, ctx.env["RP_CONFIDENTIAL_SECRET"])
+    request = ctx.authorize(owner, ctx.session_token(ctx.env["RP_USER_EMAIL"]))
+    token = ctx.exchange(owner, request)
+    ctx.id_token_claims(token, owner_id, request["nonce"])
+    other = ctx.client(ctx.env["RP_PUBLIC_ID"], None, "none")
+    introspect = ctx.metadata["introspection_endpoint"]
+    revoke = ctx.metadata["revocation_endpoint"]
+
+    for kind in ("refresh_token", "access_token"):
+        res = other.introspect_token(introspect, token=token[kind], token_type_hint=kind)
+        ctx.equal(res.status_code, 200, f"introspection of another client's {kind}")
+        ctx.equal(res.json(), {"active": False}, f"another client's {kind}")
+    res = other.revoke_token(revoke, token=token["refresh_token"])
+    ctx.equal(res.status_code, 200, "revocation of another client's token")
+    ctx.equal(res.text, "", "empty revocation answer")
+    res = owner.introspect_token(introspect, token=token["refresh_token"])
+    ctx.equal(res.json().get("active"), True, "still active for its owner")
+
+    # No client authentication at all; a wrong secret; no token.
+    res = ctx.http.post(introspect, data={"token": token["refresh_token"]}, timeout=TIMEOUT)
+    ctx.json_error(res, 401, "invalid_client", "Client authentication required")
+    res = ctx.http.post(revoke, data={"token": token["refresh_token"]}, timeout=TIMEOUT)
+    ctx.json_error(res, 401, "invalid_client", "Client authentication required")
+    wrong = ctx.client(owner_id, "not-the-secret")
+    res = wrong.introspect_token(introspect, token=token["refresh_token"])
+    ctx.json_error(res, 401, "invalid_client")
+    credentials = (owner_id, ctx.env["RP_CONFIDENTIAL_SECRET"])
+    res = ctx.http.post(introspect, data={}, auth=credentials, timeout=TIMEOUT)
+    ctx.json_error(res, 400, "invalid_request")
+    ctx.equal(
+        owner.refresh_token(refresh_token=token["refresh_token"])["token_type"],
+        "Bearer",
+        "the owner can still refresh",
+    )
+
+
+@scenario
 def disabled_user(ctx):
     """A user disabled by the operator: a pending code, the refresh token, userinfo and
     a new approval are all refused."""
@@ -680,6 +721,9 @@ def disabled_user(ctx):
     res = session.get(ctx.metadata["userinfo_endpoint"], timeout=TIMEOUT)
     ctx.equal(res.status_code, 401, f"userinfo of a disabled user ({res.text})")
     ctx.equal(res.json().get("error"), "invalid_token", "userinfo error")
+    ctx.equal(
+        res.json().get("error_description"), "User account is not active", "userinfo reason"
+    )
     ctx.check(res.headers.get("WWW-Authenticate", "").startswith("Bearer "), "WWW-Authenticate")
     res = ctx.approve(waiting_id, user_token)
     ctx.equal(res.status_code, 401, f"approval by a disabled user ({res.text})")
