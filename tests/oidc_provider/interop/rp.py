@@ -27,8 +27,11 @@ Settings come from the environment (tests/oidc_provider/interop.rs sets them):
 Arguments: scenario names to run (default: all). Output: one JSON line per scenario,
 {"scenario", "result": "pass"|"fail", "checks", "error"?}; exit 1 if any failed.
 
-A scenario is a function taking the `Context`, registered with `@scenario`: a new flow
-(the device grant, say) is one more such function.
+A scenario is a function taking the `Context`, registered with `@scenario`. A new flow
+(the device grant, say) is one more such function, with its client in an `RP_*` variable
+that interop.rs sets (a client made there with `oauth2-clients create`) and its name added
+to interop.rs's `SCENARIOS`; `ctx.client`, `ctx.session_token`, `ctx.id_token_claims` and
+`ctx.token_error` serve it as they serve the code flow.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Context:
         self.issuer = env["RP_ISSUER"]
         self.redirect_uri = env["RP_REDIRECT_URI"]
         self.http = requests.Session()
+        # Loopback only: no proxy from the environment (HTTP_PROXY and the like).
+        self.http.trust_env = False
         self.checks = 0
         self.rejections = []
         self.metadata = None
@@ -122,6 +127,7 @@ class Context:
             code_challenge_method="S256",
             token_endpoint=metadata["token_endpoint"],
         )
+        session.trust_env = False
         session.last = None
 
         def remember(res, *args, **kwargs):
@@ -594,6 +600,7 @@ def plain_method(ctx):
     session = ctx.client(client_id, None, "none")
     # Authlib only ever makes S256 challenges: a plain one is put in by hand.
     plain = OAuth2Session(client_id=client_id, scope=SCOPE, redirect_uri=ctx.redirect_uri)
+    plain.trust_env = False
     endpoint = ctx.metadata["authorization_endpoint"]
     verifier = generate_token(48)
     url, state = plain.create_authorization_url(
