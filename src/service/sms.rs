@@ -5,8 +5,8 @@ use rand::Rng;
 
 use crate::adapters::sms::{CodeMessage, Sms};
 use crate::db::otp_attempts::{self, OtpCounter};
-use crate::db::sms as sms_db;
 use crate::db::phone_change::PhoneStage;
+use crate::db::sms as sms_db;
 use crate::db::sms_deanonymize;
 use crate::db::sms_staging;
 use crate::db::users::UserRow;

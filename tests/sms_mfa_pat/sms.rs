@@ -115,7 +115,10 @@ async fn sms_twilio_messages_sign_up_then_sign_in_end_to_end() {
          (SELECT count(*) FROM auth.refresh_tokens) FROM auth.users",
     )
     .await;
-    assert!(row.get::<_, bool>(0), "promoted: owned, verified, staging cleared");
+    assert!(
+        row.get::<_, bool>(0),
+        "promoted: owned, verified, staging cleared"
+    );
     assert_eq!(row.get::<_, i64>(1), 1);
 
     // Single use.

@@ -120,7 +120,10 @@ async fn sms_sign_up_is_staged_until_its_code_at_level_27() {
     let staged = holders(&app, N, true).await;
     assert_eq!(staged.len(), 1, "{staged:?}");
     let id = staged[0].id;
-    assert_eq!(staged[0].phone_number, None, "no number owned before the code");
+    assert_eq!(
+        staged[0].phone_number, None,
+        "no number owned before the code"
+    );
     assert_eq!(staged[0].new_phone_number.as_deref(), Some(N));
     assert!(!staged[0].verified);
     let row = query_one(
@@ -133,7 +136,10 @@ async fn sms_sign_up_is_staged_until_its_code_at_level_27() {
     .await;
     assert_eq!(row.get::<_, String>(0), "sms");
     assert_eq!(row.get::<_, i16>(1), 0);
-    assert!(row.get::<_, bool>(2) && row.get::<_, bool>(3), "code hashed");
+    assert!(
+        row.get::<_, bool>(2) && row.get::<_, bool>(3),
+        "code hashed"
+    );
     assert_eq!(row.get::<_, String>(4), "fr");
 
     // A retry, through the sign-in route: the same row, a new code, the new profile.
@@ -230,7 +236,10 @@ async fn sms_sign_up_writes_phone_number_at_level_18() {
     let r = verify(&app, N, &second).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["session"]["user"]["id"], json!(id));
-    assert_eq!(r.body["session"]["user"]["phoneNumberVerified"], json!(true));
+    assert_eq!(
+        r.body["session"]["user"]["phoneNumberVerified"],
+        json!(true)
+    );
     assert_eq!(user_count(&app).await, before + 1);
     let version: i64 = query_one(&app, "SELECT version FROM auth.schema_migrations")
         .await
@@ -257,7 +266,11 @@ async fn squatters_do_not_block_the_owner_at_level_27() {
     let placeholder = holders(&app, N, true).await[0].id;
     let (anon_token, _, anon_id) = anonymous(&app).await;
     let r = app
-        .post_auth("/user/deanonymize/sms", &anon_token, json!({"phoneNumber": N}))
+        .post_auth(
+            "/user/deanonymize/sms",
+            &anon_token,
+            json!({"phoneNumber": N}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let anon_code = twilio_message_code(&provider.last(), N);
@@ -692,7 +705,10 @@ async fn rows_staged_by_0_52_are_swept_or_re_staged_after_take_over() {
     )
     .await
     .get(0);
-    assert!(anon_kept, "a staged deanonymisation without code is not a sign-up");
+    assert!(
+        anon_kept,
+        "a staged deanonymisation without code is not a sign-up"
+    );
     let code = twilio_message_code(&provider.last(), DORA_PHONE);
     let r = verify(&app, DORA_PHONE, &code).await;
     assert_eq!(r.status, 200, "{}", r.text);
