@@ -739,3 +739,81 @@ async fn rows_staged_by_0_52_are_swept_or_re_staged_after_take_over() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["session"]["user"]["id"], json!(live));
 }
+
+/// Level 24 (0.52's column, not yet its data move nor index; the deanonymisation
+/// options in our schema): Erin's v0.42-style placeholder in `phone_number` is
+/// re-staged for the number's owner; a new sign-up is staged in `new_phone_number`, a
+/// retry re-stages it and an expired one is swept; Fred (with a session) is an account.
+#[tokio::test]
+async fn staging_at_level_24() {
+    const ERIN: &str = "55555555-5555-4555-8555-555555555555";
+    const FRED: &str = "66666666-6666-4666-8666-666666666666";
+    let provider = FakeProvider::start().await;
+    let db = crate::support::db::TestDb::empty().await;
+    let client = db.client().await;
+    for fixture in [
+        include_str!("../fixtures/upstream/v18.sql"),
+        include_str!("../fixtures/upstream/v22.sql"),
+        include_str!("../fixtures/upstream/v24.sql"),
+    ] {
+        client.batch_execute(fixture).await.expect("load fixture");
+    }
+    drop(client);
+    let args = [
+        "--sms-passwordless-enabled=true".to_owned(),
+        "--sms-provider=twilio".to_owned(),
+        "--sms-twilio-account-sid=ACtest".to_owned(),
+        "--sms-twilio-auth-token=tw-secret".to_owned(),
+        "--sms-twilio-messaging-service-id=MGtest".to_owned(),
+        format!("--sms-twilio-api-url={}", provider.base),
+        V052.to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let app = TestApp::with_db(db, &args).await;
+    let version: i64 = query_one(&app, "SELECT version FROM auth.schema_migrations")
+        .await
+        .get(0);
+    assert_eq!(version, 24);
+
+    // Erin's number: her never-used row is re-staged for the caller, who completes it.
+    let r = sign_up(&app, "+33622222222", json!({"displayName": "Owner"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = twilio_message_code(&provider.last(), "+33622222222");
+    let r = verify(&app, "+33622222222", &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["id"], json!(ERIN));
+    assert_eq!(r.body["session"]["user"]["displayName"], json!("Owner"));
+    // Fred holds a session: his number is known, the sign-up route sends nothing.
+    let sent = provider.requests().len();
+    let r = sign_up(&app, "+33633333333", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(provider.requests().len(), sent);
+    let fred = Uuid::parse_str(FRED).expect("uuid");
+
+    // A new number is staged; a retry re-stages the same row; its code promotes it.
+    sign_up(&app, N, json!({})).await;
+    let first = holders(&app, N, true).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].phone_number, None);
+    sign_in(&app, N, json!({})).await;
+    let code = twilio_message_code(&provider.last(), N);
+    let again = holders(&app, N, true).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, first[0].id);
+    let r = verify(&app, N, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["session"]["user"]["id"], json!(first[0].id));
+
+    // An expired staged sign-up is swept by the next request; Fred stays.
+    let other = "+33655555511";
+    sign_up(&app, other, json!({})).await;
+    let stale = holders(&app, other, true).await[0].id;
+    app.sql(&format!(
+        "UPDATE auth.users SET otp_hash_expires_at = now() - interval '1 minute' \
+         WHERE id IN ('{stale}', '{FRED}')"
+    ))
+    .await;
+    sign_in(&app, "+33655555512", json!({})).await;
+    assert!(!exists(&app, stale).await);
+    assert!(exists(&app, fred).await);
+}
