@@ -18,6 +18,7 @@ pub mod refresh_tokens;
 pub mod schema_level;
 pub mod sms;
 pub mod sms_deanonymize;
+pub mod sms_staging;
 pub mod tls;
 pub mod users;
 pub mod webauthn;

@@ -172,7 +172,7 @@ fn candidates_sql(layout: Layout, with_code: bool) -> String {
         "AND "
     };
     format!(
-        "SELECT c.id FROM auth.users c WHERE c.phone_number IS NULL \
+        "SELECT c.id, c.is_anonymous FROM auth.users c WHERE c.phone_number IS NULL \
          AND c.otp_method_last_used = 'sms' {code}{staged} AND {below}"
     )
 }
@@ -191,10 +191,12 @@ pub async fn holders(db: &impl Db, layout: Layout, number: &str) -> Result<Vec<U
         .collect()
 }
 
-/// Promotes the single anonymous user that staged `number` when `code` is its live code
-/// (`None`: the provider approved it): phone set and verified, not anonymous, roles and
-/// profile from the staged options, staging and code cleared, refresh tokens deleted.
-/// Placeholders holding the number are released first. Run in a transaction. `None`
+/// Promotes the single row that staged `number` (an anonymous user deanonymising, or an
+/// SMS sign-up placeholder) when `code` is its live code (`None`: the provider approved
+/// it): phone set and verified, not anonymous, roles and profile from the staged
+/// options (a sign-up has none: its profile stays), staging and code cleared, refresh
+/// tokens deleted. Placeholders holding the number in `phone_number` are released
+/// first. Run in a transaction. Returns the user and whether it was anonymous; `None`
 /// when no single row matches; [`DbError::DuplicatePhoneNumber`] when another user owns
 /// the number (roll back).
 pub async fn promote(
@@ -203,7 +205,7 @@ pub async fn promote(
     number: &str,
     code: Option<&str>,
     limit: i32,
-) -> Result<Option<UserRow>, DbError> {
+) -> Result<Option<(UserRow, bool)>, DbError> {
     let candidates = candidates_sql(layout, true);
     let stmt = db
         .prepare_cached(&format!("{candidates} FOR UPDATE"))
@@ -213,6 +215,7 @@ pub async fn promote(
         return Ok(None);
     };
     let user_id: Uuid = row.try_get(0)?;
+    let was_anonymous: bool = row.try_get(1)?;
     let options_sql = match layout.options {
         OptionsStore::Users => {
             "SELECT pending_sms_deanonymize_options FROM auth.users WHERE id = $1"
@@ -309,5 +312,5 @@ pub async fn promote(
             .await?;
         db.execute(&stmt, &[&user_id, &roles]).await?;
     }
-    Ok(Some(user))
+    Ok(Some((user, was_anonymous)))
 }

@@ -301,6 +301,7 @@ impl EmailSignIn {
                 PasswordlessAccount {
                     email: Some(email),
                     phone_number: None,
+                    phone_staged: None,
                     sms_code: None,
                     options,
                     avatar_url: &avatar_url,

@@ -116,6 +116,10 @@ impl PasswordlessPlan {
 pub struct PasswordlessAccount<'a> {
     pub email: Option<&'a Email>,
     pub phone_number: Option<&'a PhoneNumber>,
+    /// `Some(lifetime in seconds)`: the number is only staged (`new_phone_number`,
+    /// schema level 24 and later) until its code proves it, for that long even when the
+    /// provider keeps the code; `phone_number` stays NULL, a sign-up owns nothing yet.
+    pub phone_staged: Option<i64>,
     /// An SMS code to keep (hashed) with its lifetime in seconds.
     pub sms_code: Option<(&'a str, i64)>,
     pub options: &'a SignUpOptions,
@@ -293,14 +297,22 @@ impl Registration {
         account: PasswordlessAccount<'_>,
         plan: PasswordlessPlan,
     ) -> Result<Created, ApiError> {
+        let (owned, staged) = match account.phone_staged {
+            Some(ttl) => (None, account.phone_number.map(|p| (p, ttl))),
+            None => (account.phone_number, None),
+        };
         let new_user = NewUser {
             email: account.email,
-            phone_number: account.phone_number,
+            phone_number: owned,
             disabled: plan.disabled,
             sms_code: account.sms_code.filter(|_| plan.may_contact()),
             ..profile(account.options, account.avatar_url)
         };
-        match users::insert_user(db, &new_user, &FirstRows::default()).await {
+        let inserted = users::insert_user(db, &new_user, &FirstRows::default()).await;
+        if let (Ok(inserted), Some((number, ttl))) = (&inserted, staged) {
+            crate::db::sms_staging::stage_new(db, inserted.id, number.e164(), ttl).await?;
+        }
+        match inserted {
             Ok(_) if plan.disabled => Ok(Created::Disabled),
             Ok(inserted) => Ok(Created::Ready {
                 user_id: inserted.id,

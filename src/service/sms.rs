@@ -5,8 +5,10 @@ use rand::Rng;
 
 use crate::adapters::sms::{CodeMessage, Sms};
 use crate::db::otp_attempts::{self, OtpCounter};
+use crate::db::phone_change::PhoneStage;
 use crate::db::sms as sms_db;
 use crate::db::sms_deanonymize;
+use crate::db::sms_staging;
 use crate::db::users::UserRow;
 use crate::domain::OneTimeCode;
 use crate::domain::PhoneNumber;
@@ -119,9 +121,21 @@ impl SmsSignIn {
             .resolve_signup_options(options, default_name)?;
         let phone = phone.ok_or(ErrorCode::CannotSendSms)?;
         let db = self.db.get().await?;
+        self.sweep_expired_staging(&db).await;
         let existing = sms_db::find_by_phone(&db, &phone.lookup_forms()).await?;
         drop(db);
         let code = (!sms.checks_codes()).then(new_code);
+
+        // A never-used placeholder holding the number is not an account: the request
+        // (whoever sends it) re-stages it, so a squatted number reaches its owner.
+        if let Some(user_id) = self
+            .restage_placeholder(existing.as_ref(), &phone, &options, code.as_deref(), origin)
+            .await?
+        {
+            return self
+                .send_or_void(&sms, user_id, &phone, &options.locale, code.as_deref())
+                .await;
+        }
 
         let Some(user) = existing else {
             let Some(plan) = self.registration.plan_passwordless(origin)? else {
@@ -142,6 +156,7 @@ impl SmsSignIn {
                     PasswordlessAccount {
                         email: None,
                         phone_number: Some(&phone),
+                        phone_staged: self.stages_sign_ups().then_some(CODE_TTL_SECS),
                         sms_code: code.as_deref().map(|c| (c, CODE_TTL_SECS)),
                         options: &options,
                         avatar_url: &avatar_url,
@@ -192,17 +207,106 @@ impl SmsSignIn {
         )
         .await?;
         drop(db);
-        if let Err(e) = self
-            .deliver_code(&sms, &phone, &user.locale, code.as_deref())
+        self.send_or_void(&sms, user.id, &phone, &user.locale, code.as_deref())
             .await
-        {
-            if let Some(code) = &code {
+    }
+
+    /// Whether new SMS sign-ups stage their number in `new_phone_number` (schema level
+    /// 24 and later, as Nhost Auth 0.52) rather than write `phone_number`.
+    fn stages_sign_ups(&self) -> bool {
+        self.phone_stage == PhoneStage::Users
+    }
+
+    /// Sends the code just stored for `user_id`; a failed send voids it.
+    async fn send_or_void(
+        &self,
+        sms: &Sms,
+        user_id: uuid::Uuid,
+        phone: &PhoneNumber,
+        locale: &str,
+        code: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if let Err(e) = self.deliver_code(sms, phone, locale, code).await {
+            if let Some(code) = code {
                 let db = self.db.get().await?;
-                sms_db::void_code(&db, user.id, code).await?;
+                sms_db::void_code(&db, user_id, code).await?;
             }
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Re-stages the never-used SMS sign-up placeholder that holds the number, if any:
+    /// `existing` when it is one (the number in `phone_number`, as below level 24), else
+    /// from level 24 the oldest credential-free row that staged it in
+    /// `new_phone_number`. It gets the new code and this request's profile (what a
+    /// squatter chose does not survive). `Some(id)` when one was re-staged (the caller
+    /// sends the code); `signup-disabled` for the sign-up route when sign-up is closed,
+    /// `disabled-user` for a disabled placeholder (nothing sent).
+    async fn restage_placeholder(
+        &self,
+        existing: Option<&UserRow>,
+        phone: &PhoneNumber,
+        options: &crate::domain::SignUpOptions,
+        code: Option<&str>,
+        origin: Origin,
+    ) -> Result<Option<uuid::Uuid>, ApiError> {
+        let mut db = self.db.get().await?;
+        let tx = db.transaction().await?;
+        let found = match existing {
+            Some(user) => sms_staging::lock_legacy(&tx, user.id).await?,
+            None if self.stages_sign_ups() => {
+                sms_staging::lock_staged(&tx, self.sms_layout, &phone.lookup_forms()).await?
+            }
+            None => None,
+        };
+        let Some(placeholder) = found else {
+            return Ok(None);
+        };
+        if origin == Origin::SignUp {
+            self.registration.check_open()?;
+        }
+        if placeholder.disabled {
+            return Err(ErrorCode::DisabledUser.into());
+        }
+        let avatar_url = self.settings.policy().avatar_url("");
+        sms_staging::restage(
+            &tx,
+            self.otp_counter,
+            placeholder.id,
+            code,
+            CODE_TTL_SECS,
+            &sms_staging::Profile {
+                display_name: &options.display_name,
+                avatar_url: &avatar_url,
+                locale: &options.locale,
+                default_role: &options.default_role,
+                roles: &options.allowed_roles,
+                metadata: &options.metadata,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(placeholder.id))
+    }
+
+    /// Releases expired staged deanonymisations and (from level 24) deletes staged
+    /// sign-up placeholders whose code expired. Opportunistic, on each SMS code request:
+    /// at level 27 both read only the staged rows (partial index), which the SMS rate
+    /// limit and the 5-minute lifetime keep few. A failure is logged, not answered: the
+    /// request does not depend on it.
+    pub(crate) async fn sweep_expired_staging(&self, db: &impl crate::db::Db) {
+        if let Err(e) = sms_deanonymize::release_expired(db, self.sms_layout).await {
+            tracing::warn!(error = %e, "releasing expired SMS deanonymisations failed");
+        }
+        if !self.stages_sign_ups() {
+            return;
+        }
+        match sms_staging::sweep_expired(db, self.sms_layout).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired staged SMS sign-ups deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting expired staged SMS sign-ups failed"),
+        }
     }
 
     /// `POST /signin/passwordless/sms/otp`: a session for the right code.
@@ -302,13 +406,18 @@ impl SmsSignIn {
                 Err(e) => return Err(e.into()),
             };
         tx.commit().await?;
-        if let Some(user) = &promoted {
-            audit::event("deanonymize", Outcome::Success)
-                .user(user.id)
-                .reason("sms")
-                .record();
+        match promoted {
+            Some((user, was_anonymous)) => {
+                if was_anonymous {
+                    audit::event("deanonymize", Outcome::Success)
+                        .user(user.id)
+                        .reason("sms")
+                        .record();
+                }
+                Ok(Some(user))
+            }
+            None => Ok(None),
         }
-        Ok(promoted)
     }
 
     async fn verify_with_provider(

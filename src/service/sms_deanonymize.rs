@@ -42,7 +42,7 @@ impl SmsSignIn {
             .resolve_signup_options(options, default_name)?;
         let phone = phone.ok_or(ErrorCode::CannotSendSms)?;
         let db = self.db.get().await?;
-        sms_deanonymize::release_expired(&db, self.sms_layout).await?;
+        self.sweep_expired_staging(&db).await;
         if phone_change::owned_by_other(&db, &phone.lookup_forms(), user_id).await? {
             return Err(ErrorCode::EmailAlreadyInUse.into());
         }

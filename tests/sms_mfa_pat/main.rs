@@ -16,3 +16,4 @@ mod phone_change;
 mod provider;
 mod sms;
 mod sms_deanonymize;
+mod sms_staging;

@@ -15,23 +15,23 @@ const CHANGE: &str = "/user/phone-number/change";
 const VERIFY: &str = "/user/phone-number/change/verify";
 const V052: &str = "--upstream-generation=0.52";
 
-async fn change(app: &TestApp, token: &str, number: &str) -> Reply {
+pub(crate) async fn change(app: &TestApp, token: &str, number: &str) -> Reply {
     app.post_auth(CHANGE, token, json!({"newPhoneNumber": number}))
         .await
 }
 
-async fn confirm(app: &TestApp, token: &str, number: &str, otp: &str) -> Reply {
+pub(crate) async fn confirm(app: &TestApp, token: &str, number: &str, otp: &str) -> Reply {
     app.post_auth(VERIFY, token, json!({"newPhoneNumber": number, "otp": otp}))
         .await
 }
 
 /// An email user (verification not required) and an elevated token for them.
-async fn email_user(app: &TestApp, email: &str) -> (Uuid, String) {
+pub(crate) async fn email_user(app: &TestApp, email: &str) -> (Uuid, String) {
     let (id, _) = user_with_token(app, email).await;
     (id, token_for(app, id, true))
 }
 
-async fn app_at_18(provider: &FakeProvider, extra: &[&str]) -> TestApp {
+pub(crate) async fn app_at_18(provider: &FakeProvider, extra: &[&str]) -> TestApp {
     let db = crate::support::db::TestDb::empty().await;
     db.client()
         .await

@@ -78,11 +78,12 @@ async fn sms_twilio_messages_sign_up_then_sign_in_end_to_end() {
         "French text for a French user"
     );
 
+    // Schema 27: the number is staged until its code proves it (Nhost Auth 0.52).
     let row = query_one(
         &app,
-        "SELECT phone_number, display_name, locale, otp_hash, otp_method_last_used, \
+        "SELECT new_phone_number, display_name, locale, otp_hash, otp_method_last_used, \
          otp_hash_expires_at > now() + interval '4 minutes', otp_hash_expires_at < now() + interval '6 minutes', \
-         email IS NULL, phone_number_verified, metadata->>'plan' FROM auth.users",
+         email IS NULL AND phone_number IS NULL, phone_number_verified, metadata->>'plan' FROM auth.users",
     )
     .await;
     assert_eq!(row.get::<_, String>(0), PHONE);
@@ -110,10 +111,14 @@ async fn sms_twilio_messages_sign_up_then_sign_in_end_to_end() {
     assert!(s["refreshToken"].is_string() && s["accessToken"].is_string());
     let row = query_one(
         &app,
-        "SELECT phone_number_verified, (SELECT count(*) FROM auth.refresh_tokens) FROM auth.users",
+        "SELECT phone_number_verified AND phone_number IS NOT NULL AND new_phone_number IS NULL, \
+         (SELECT count(*) FROM auth.refresh_tokens) FROM auth.users",
     )
     .await;
-    assert!(row.get::<_, bool>(0));
+    assert!(
+        row.get::<_, bool>(0),
+        "promoted: owned, verified, staging cleared"
+    );
     assert_eq!(row.get::<_, i64>(1), 1);
 
     // Single use.

@@ -14,7 +14,7 @@ const V052: &str = "--upstream-generation=0.52";
 const ANON: &str = "--enable-anonymous-users";
 
 /// (access token, refresh token, user id) of a new anonymous user.
-async fn anonymous(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn anonymous(app: &TestApp) -> (String, String, String) {
     let r = app.post("/signin/anonymous", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let s = &r.body["session"];
