@@ -617,7 +617,7 @@ pub async fn serve(
     // router: closing it when serving ends closes the idle connections now, before a
     // private development cluster is stopped or the process exits.
     let pool = state.db.clone();
-    let app = crate::http::router(state);
+    let app = crate::http::app(state);
     // Start-up is over: its code need not stay resident (see `memory`).
     crate::memory::release_startup_code();
     crate::http::server::serve(listener, app, limits, shutdown).await;
@@ -787,7 +787,9 @@ async fn run_command(
                 let url = format!("{}/metrics", local_url(metrics_listener.local_addr()?));
                 tracing::info!(address = %metrics_address, "metrics listening on {url}");
                 metrics_url = Some(url);
-                let app = crate::http::metrics_router(state.clone());
+                let app = tower::util::BoxCloneSyncService::new(crate::http::metrics_router(
+                    state.clone(),
+                ));
                 let limits = ServerLimits::from_config(&state.config().server);
                 metrics_task = Some(tokio::spawn(crate::http::server::serve(
                     metrics_listener,

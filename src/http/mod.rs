@@ -61,10 +61,50 @@ pub fn json_bytes(body: bytes::Bytes) -> Response {
         .into_response()
 }
 
+/// What the server runs for every request: the routes behind the middleware every
+/// request passes through.
+pub type App =
+    tower::util::BoxCloneSyncService<axum::extract::Request, Response, std::convert::Infallible>;
+
+/// The API ([`routes`]) behind the middleware every request passes through, outermost
+/// first: CORS → trace ids and the request log → read deadlines → body limit → the
+/// served contract's error bodies.
+///
+/// These wrap the router as a whole, not each route: `Router::layer` wraps every route
+/// in a boxed service per layer, and each `from_fn` layer clones the boxed stack under
+/// it on every request, so five layers cost some 60 allocations per request. Here the
+/// stack is boxed once, and cloning the router inside is a reference count.
+pub fn app(state: SharedState) -> App {
+    let config = state.config();
+    let deadlines = middleware::Deadlines {
+        body: config.server.http_body_read_timeout,
+        handler: config.server.http_request_timeout,
+    };
+    drop(config);
+    let error_contract = middleware::ErrorContract {
+        settings: state.settings.clone(),
+        generation: state.generation,
+    };
+    // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
+    // rate limiter and Turnstile are layers of each route: routing picks the route's
+    // policy first, which nothing observes.
+    let stack = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::cors))
+        .layer(axum::middleware::from_fn(middleware::b3_trace))
+        .layer(from_fn_with_state(deadlines, middleware::deadlines))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            error_contract,
+            middleware::error_contract,
+        ))
+        .service(routes(state));
+    tower::util::BoxCloneSyncService::new(stack)
+}
+
 /// The API, built from [`routes::table`] only: each route carries its own rate-limit and
 /// Turnstile layers (see [`layered`]); requests that match no route count in the global
 /// bucket and get the 404 body.
-pub fn router(state: SharedState) -> Router {
+pub fn routes(state: SharedState) -> Router {
     let config = state.config();
     let prefix = normalise_prefix(&config.server.api_prefix);
     // Parsed once here, not per request; a list that does not parse was refused at
@@ -91,32 +131,12 @@ pub fn router(state: SharedState) -> Router {
             Mount::RootWhenPrefixed => {}
         }
     }
-    let deadlines = middleware::Deadlines {
-        body: config.server.http_body_read_timeout,
-        handler: config.server.http_request_timeout,
-    };
     drop(config);
     let app = match prefix {
         None => api,
         Some(prefix) => root.nest(&prefix, api),
     };
-
-    app.fallback_service(unrouted(&state))
-        .layer(from_fn_with_state(
-            middleware::ErrorContract {
-                settings: state.settings.clone(),
-                generation: state.generation,
-            },
-            middleware::error_contract,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(deadlines, middleware::deadlines))
-        // Upstream's order: CORS → request log → rate limiter → Turnstile → routes. The
-        // rate limiter and Turnstile are layers of each route: routing picks the route's
-        // policy first, which nothing observes.
-        .layer(axum::middleware::from_fn(middleware::b3_trace))
-        .layer(axum::middleware::from_fn(middleware::cors))
-        .with_state(state)
+    app.fallback_service(unrouted(&state)).with_state(state)
 }
 
 /// A route's handlers under its policy, outermost first: rate limit → client capture →

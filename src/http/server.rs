@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -63,7 +62,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// documentation). Handlers see the peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: crate::http::App,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -149,7 +148,7 @@ fn is_client_error(e: &std::io::Error) -> bool {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: crate::http::App,
     limits: ServerLimits,
     mut drain: watch::Receiver<bool>,
     mut force: watch::Receiver<bool>,
