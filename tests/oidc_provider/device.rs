@@ -650,6 +650,8 @@ async fn discovery_and_the_verification_url_setting() {
     let r = device(&app, Auth::Id(&client), None).await;
     assert_eq!(r.status, 500, "{}", r.text);
     assert_eq!(r.body["error"], "server_error");
+    let r = poll(&app, Auth::Id(&client), "code").await;
+    assert_oauth2_error(&r, 400, "unsupported_grant_type", "Unsupported grant_type");
 
     let err = startup_error(
         crate::support::db::TestDb::empty().await,

@@ -328,7 +328,10 @@ impl OAuth2Provider {
             None | Some("") => Err(OAuth2Error::invalid_request("grant_type is required")),
             Some(GRANT_AUTHORIZATION_CODE) => self.code_grant(&req).await,
             Some(GRANT_REFRESH_TOKEN) => self.refresh_grant(&req).await,
-            Some(GRANT_DEVICE_CODE) => self.device_grant(&req).await,
+            // Off without a verification page, as discovery then says.
+            Some(GRANT_DEVICE_CODE) if !self.settings.device_verify_url.is_empty() => {
+                self.device_grant(&req).await
+            }
             Some(_) => Err(OAuth2Error::new(
                 super::OAuth2ErrorCode::UnsupportedGrantType,
                 "Unsupported grant_type",
