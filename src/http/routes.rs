@@ -269,7 +269,10 @@ mod tests {
         // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints; ours:
         // the device authorization endpoint with them (`/oauth2/device/verify` counts as
         // brute force by the `/verify` rule above).
-        if matches!(path, "/oauth2/token" | "/oauth2/introspect" | "/oauth2/device") {
+        if matches!(
+            path,
+            "/oauth2/token" | "/oauth2/introspect" | "/oauth2/device"
+        ) {
             buckets.push(Bucket::OAuth2Server);
         }
         buckets

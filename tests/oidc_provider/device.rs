@@ -75,7 +75,13 @@ async fn full_flow_with_a_confidential_client() {
     let r = device(&app, basic, Some("openid email graphql")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_no_store(&r);
-    let mut keys: Vec<&str> = r.body.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
@@ -96,10 +102,16 @@ async fn full_flow_with_a_confidential_client() {
     assert_eq!(user_code.len(), 9, "{user_code}");
     assert_eq!(&user_code[4..5], "-");
     assert!(
-        user_code.chars().filter(|c| *c != '-').all(|c| ALPHABET.contains(c)),
+        user_code
+            .chars()
+            .filter(|c| *c != '-')
+            .all(|c| ALPHABET.contains(c)),
         "{user_code}"
     );
-    assert_eq!(r.body["verification_uri"], "http://localhost:3000/oauth2/device");
+    assert_eq!(
+        r.body["verification_uri"],
+        "http://localhost:3000/oauth2/device"
+    );
     assert_eq!(
         r.body["verification_uri_complete"],
         format!("http://localhost:3000/oauth2/device?user_code={user_code}")
@@ -118,7 +130,10 @@ async fn full_flow_with_a_confidential_client() {
         .await
         .expect("one device code");
     assert_eq!(row.get::<_, String>(0), sha256_hex(&device_code));
-    assert_eq!(row.get::<_, String>(1), sha256_hex(&user_code.replace('-', "")));
+    assert_eq!(
+        row.get::<_, String>(1),
+        sha256_hex(&user_code.replace('-', ""))
+    );
     assert_eq!(row.get::<_, String>(2), "pending");
     assert_eq!(row.get::<_, Vec<String>>(3), ["openid", "email", "graphql"]);
     assert!(row.get::<_, bool>(4));
@@ -138,7 +153,10 @@ async fn full_flow_with_a_confidential_client() {
         .db
         .client()
         .await
-        .query_one("SELECT interval_secs FROM hasura_auth.oauth2_device_codes", &[])
+        .query_one(
+            "SELECT interval_secs FROM hasura_auth.oauth2_device_codes",
+            &[],
+        )
         .await
         .expect("row")
         .get(0);
@@ -222,11 +240,26 @@ async fn a_public_client_needs_no_secret_nor_pkce() {
     let (user, token) = signed_in_user(&app, "cli@example.com").await;
     let (device_code, user_code) = codes(&app, Auth::Id(&client), None).await;
     let r = verify_get(&app, &user_code).await;
-    assert_eq!(r.body["scopes"], json!(["openid"]), "default scope: {}", r.text);
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
+    assert_eq!(
+        r.body["scopes"],
+        json!(["openid"]),
+        "default scope: {}",
+        r.text
+    );
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
     // A public client presenting a secret is refused.
     let r = poll(&app, Auth::Post(&client, "anything"), &device_code).await;
-    assert_oauth2_error(&r, 401, "invalid_client", "Public clients authenticate without a secret");
+    assert_oauth2_error(
+        &r,
+        401,
+        "invalid_client",
+        "Public clients authenticate without a secret",
+    );
     let r = poll(&app, Auth::Id(&client), &device_code).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["scope"], "openid");
@@ -236,7 +269,12 @@ async fn a_public_client_needs_no_secret_nor_pkce() {
     // Without openid: no ID token.
     let client2 = insert_client(&app, None, &[REDIRECT_URI], Some(&["email"])).await;
     let (device_code, user_code) = codes(&app, Auth::Id(&client2), Some("email")).await;
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
     let r = poll(&app, Auth::Id(&client2), &device_code).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.body.get("id_token").is_none(), "{}", r.text);
@@ -253,7 +291,12 @@ async fn denial_is_access_denied_until_expiry() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "denied");
     let r = poll(&app, auth, &device_code).await;
-    assert_oauth2_error(&r, 400, "access_denied", "The user denied the authorization request");
+    assert_oauth2_error(
+        &r,
+        400,
+        "access_denied",
+        "The user denied the authorization request",
+    );
     // Polled again (even too fast): still denied, never slow_down nor tokens.
     let r = poll(&app, auth, &device_code).await;
     assert_eq!(r.body["error"], "access_denied", "{}", r.text);
@@ -274,7 +317,11 @@ async fn expired_codes_are_expired_token() {
         .await;
     let r = poll(&app, auth, &device_code).await;
     assert_oauth2_error(&r, 400, "expired_token", "The device code expired");
-    assert_ui_error(&verify_get(&app, &user_code).await, 400, "User code expired");
+    assert_ui_error(
+        &verify_get(&app, &user_code).await,
+        400,
+        "User code expired",
+    );
     assert_ui_error(
         &verify_post(&app, &token, &user_code, "approve").await,
         400,
@@ -282,7 +329,12 @@ async fn expired_codes_are_expired_token() {
     );
     // Approved, then expired before the poll: expired too.
     let (device_code, user_code) = codes(&app, auth, None).await;
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
     app.sql(
         "UPDATE hasura_auth.oauth2_device_codes SET expires_at = now() - interval '1 second' \
          WHERE status = 'approved'",
@@ -309,11 +361,21 @@ async fn concurrent_polls_yield_tokens_once() {
     let (_, token) = signed_in_user(&app, "race@example.com").await;
     let auth = Auth::Basic(&client, CLIENT_SECRET);
     let (device_code, user_code) = codes(&app, auth, None).await;
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
     let polls = (0..8).map(|_| poll(&app, auth, &device_code));
     let replies = futures_util::future::join_all(polls).await;
     let ok = replies.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
     for r in replies.iter().filter(|r| r.status != 200) {
         assert_oauth2_error(r, 400, "invalid_grant", "Invalid device code");
     }
@@ -340,7 +402,12 @@ async fn concurrent_decisions_decide_once() {
     });
     let replies = futures_util::future::join_all(decisions).await;
     let ok = replies.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -352,7 +419,11 @@ async fn client_authentication_at_both_endpoints() {
     // The device authorization endpoint.
     let r = device(&app, Auth::Id(&client), None).await;
     assert_oauth2_error(&r, 401, "invalid_client", "Client secret is required");
-    assert!(r.headers.get("www-authenticate").is_some(), "{:?}", r.headers);
+    assert!(
+        r.headers.get("www-authenticate").is_some(),
+        "{:?}",
+        r.headers
+    );
     assert_no_store(&r);
     let r = device(&app, Auth::Basic(&client, "wrong"), None).await;
     assert_oauth2_error(&r, 401, "invalid_client", "Invalid client credentials");
@@ -398,8 +469,10 @@ async fn client_authentication_at_both_endpoints() {
     let r = poll(&app, Auth::Basic(&client, CLIENT_SECRET), &device_code).await;
     assert_eq!(r.body["error"], "authorization_pending", "{}", r.text);
     // A deleted client's codes are unknown.
-    app.sql(&format!("DELETE FROM auth.oauth2_clients WHERE client_id = '{client}'"))
-        .await;
+    app.sql(&format!(
+        "DELETE FROM auth.oauth2_clients WHERE client_id = '{client}'"
+    ))
+    .await;
     let r = poll(&app, Auth::Basic(&client, CLIENT_SECRET), &device_code).await;
     assert_oauth2_error(&r, 400, "invalid_grant", "Invalid device code");
 }
@@ -410,7 +483,12 @@ async fn scopes_follow_the_authorization_rules() {
     let narrow = insert_client(&app, None, &[REDIRECT_URI], Some(&["openid", "graphql"])).await;
     let auth = Auth::Id(&narrow);
     let r = device(&app, auth, Some("openid email")).await;
-    assert_oauth2_error(&r, 400, "invalid_scope", "Scope not allowed for this client: email");
+    assert_oauth2_error(
+        &r,
+        400,
+        "invalid_scope",
+        "Scope not allowed for this client: email",
+    );
     let r = device(&app, auth, Some("openid admin")).await;
     assert_oauth2_error(&r, 400, "invalid_scope", "Unsupported scope: admin");
     let r = device(&app, auth, Some("graphql graphql:role:user")).await;
@@ -420,9 +498,19 @@ async fn scopes_follow_the_authorization_rules() {
     // A role scope the user lacks: refused at the token endpoint, as for the code grant.
     let (_, token) = signed_in_user(&app, "role@example.com").await;
     let (device_code, user_code) = codes(&app, auth, Some("openid graphql:role:admin")).await;
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
     let r = poll(&app, auth, &device_code).await;
-    assert_oauth2_error(&r, 400, "access_denied", "The user does not have the role admin");
+    assert_oauth2_error(
+        &r,
+        400,
+        "access_denied",
+        "The user does not have the role admin",
+    );
 }
 
 #[tokio::test]
@@ -457,7 +545,11 @@ async fn unknown_user_codes_spend_a_service_wide_budget() {
     let client = public_client(&app).await;
     let (_, token) = signed_in_user(&app, "guess@example.com").await;
     let (_, user_code) = codes(&app, Auth::Id(&client), None).await;
-    let wrong = if user_code == "BCDF-GHJK" { "BCDF-GHJL" } else { "BCDF-GHJK" };
+    let wrong = if user_code == "BCDF-GHJK" {
+        "BCDF-GHJL"
+    } else {
+        "BCDF-GHJK"
+    };
     // Malformed codes cannot match and spend nothing.
     for _ in 0..70 {
         assert_eq!(verify_get(&app, "nope").await.status, 400);
@@ -473,7 +565,11 @@ async fn unknown_user_codes_spend_a_service_wide_budget() {
     }
     // Spent: every lookup is refused for the rest of the window, the right code too.
     let r = verify_get(&app, &user_code).await;
-    assert_ui_error(&r, 429, "Too many unknown user codes, try again in a minute");
+    assert_ui_error(
+        &r,
+        429,
+        "Too many unknown user codes, try again in a minute",
+    );
     let r = verify_post(&app, &token, &user_code, "approve").await;
     assert_eq!(r.status, 429, "{}", r.text);
 }
@@ -508,7 +604,9 @@ async fn hostile_verification_requests() {
         json!({"userCode": user_code, "action": "approve", "userId": "someone"}),
         json!({"requestId": user_code}),
     ] {
-        let r = app.post_auth("/oauth2/device/verify", &token, body.clone()).await;
+        let r = app
+            .post_auth("/oauth2/device/verify", &token, body.clone())
+            .await;
         assert_eq!(r.status, 400, "{body}: {}", r.text);
     }
     let r = Reply::read(
@@ -544,7 +642,11 @@ async fn hostile_device_and_token_requests() {
     let mut not_utf8 = format!("client_id={client}&scope=").into_bytes();
     not_utf8.push(0xFF);
     let raw = app
-        .post_raw("/oauth2/device", not_utf8, "application/x-www-form-urlencoded")
+        .post_raw(
+            "/oauth2/device",
+            not_utf8,
+            "application/x-www-form-urlencoded",
+        )
         .await;
     assert_eq!(raw.body["error"], "invalid_request", "{}", raw.text);
     // An escape that decodes to no UTF-8 is a scope nobody has.
@@ -561,18 +663,33 @@ async fn hostile_device_and_token_requests() {
         format!("client_id={client}&client_id={client}"),
     ] {
         let r = app
-            .post_raw("/oauth2/device", body.clone(), "application/x-www-form-urlencoded")
+            .post_raw(
+                "/oauth2/device",
+                body.clone(),
+                "application/x-www-form-urlencoded",
+            )
             .await;
         assert_eq!(r.body["error"], "invalid_request", "{body}: {}", r.text);
     }
     // SQL and HTML in the client id and scope.
     let r = device(&app, Auth::Id("x' OR '1'='1"), None).await;
     assert_oauth2_error(&r, 401, "invalid_client", "Unknown client");
-    let r = device(&app, Auth::Id(&client), Some("openid'; DROP TABLE auth.users; --")).await;
+    let r = device(
+        &app,
+        Auth::Id(&client),
+        Some("openid'; DROP TABLE auth.users; --"),
+    )
+    .await;
     assert_eq!(r.body["error"], "invalid_scope", "{}", r.text);
     // Device codes that are not ours.
     let auth = Auth::Id(&client);
-    for code in ["", "x", &"A".repeat(9000), "' OR 1=1 --", &uuid::Uuid::new_v4().to_string()] {
+    for code in [
+        "",
+        "x",
+        &"A".repeat(9000),
+        "' OR 1=1 --",
+        &uuid::Uuid::new_v4().to_string(),
+    ] {
         let r = poll(&app, auth, code).await;
         // Empty or longer than any token: not even looked up.
         let expected = if code.is_empty() || code.len() > 8192 {
@@ -580,7 +697,13 @@ async fn hostile_device_and_token_requests() {
         } else {
             "invalid_grant"
         };
-        assert_eq!(r.body["error"], expected, "{:?}: {}", code.get(..20), r.text);
+        assert_eq!(
+            r.body["error"],
+            expected,
+            "{:?}: {}",
+            code.get(..20),
+            r.text
+        );
         assert_no_store(&r);
     }
     let r = post_form(&app, "/oauth2/token", auth, &[("grant_type", DEVICE_GRANT)]).await;
@@ -602,16 +725,27 @@ async fn a_user_disabled_after_approval_gets_no_tokens() {
     let client = public_client(&app).await;
     let (user, token) = signed_in_user(&app, "gone@example.com").await;
     let (device_code, user_code) = codes(&app, Auth::Id(&client), None).await;
-    assert_eq!(verify_post(&app, &token, &user_code, "approve").await.status, 200);
-    app.sql(&format!("UPDATE auth.users SET disabled = true WHERE id = '{user}'"))
-        .await;
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
+    app.sql(&format!(
+        "UPDATE auth.users SET disabled = true WHERE id = '{user}'"
+    ))
+    .await;
     let r = poll(&app, Auth::Id(&client), &device_code).await;
     assert_oauth2_error(&r, 400, "invalid_grant", "User account is not active");
     // A disabled user cannot approve either.
     let (_, user_code) = codes(&app, Auth::Id(&client), None).await;
     let r = verify_post(&app, &token, &user_code, "approve").await;
     assert!(r.status.is_client_error(), "{}", r.text);
-    assert_eq!(verify_get(&app, &user_code).await.status, 200, "still pending");
+    assert_eq!(
+        verify_get(&app, &user_code).await.status,
+        200,
+        "still pending"
+    );
 }
 
 #[tokio::test]
@@ -628,10 +762,15 @@ async fn discovery_and_the_verification_url_setting() {
         .unwrap_or_default();
     assert!(grants.contains(&json!(DEVICE_GRANT)), "{grants:?}");
 
-    let app = provider_app(&["--oauth2-provider-device-verify-url=https://tv.example.com/activate?x=1"]).await;
+    let app =
+        provider_app(&["--oauth2-provider-device-verify-url=https://tv.example.com/activate?x=1"])
+            .await;
     let client = public_client(&app).await;
     let r = device(&app, Auth::Id(&client), None).await;
-    assert_eq!(r.body["verification_uri"], "https://tv.example.com/activate?x=1");
+    assert_eq!(
+        r.body["verification_uri"],
+        "https://tv.example.com/activate?x=1"
+    );
     let user_code = text(&r.body, "user_code");
     assert_eq!(
         r.body["verification_uri_complete"],
@@ -645,7 +784,11 @@ async fn discovery_and_the_verification_url_setting() {
     ])
     .await;
     let doc = app.get("/.well-known/openid-configuration").await;
-    assert!(doc.body.get("device_authorization_endpoint").is_none(), "{}", doc.text);
+    assert!(
+        doc.body.get("device_authorization_endpoint").is_none(),
+        "{}",
+        doc.text
+    );
     let client = public_client(&app).await;
     let r = device(&app, Auth::Id(&client), None).await;
     assert_eq!(r.status, 500, "{}", r.text);
@@ -655,10 +798,16 @@ async fn discovery_and_the_verification_url_setting() {
 
     let err = startup_error(
         crate::support::db::TestDb::empty().await,
-        &[ENABLED, "--oauth2-provider-device-verify-url=javascript:alert(1)"],
+        &[
+            ENABLED,
+            "--oauth2-provider-device-verify-url=javascript:alert(1)",
+        ],
     )
     .await;
-    assert!(err.contains("AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL"), "{err}");
+    assert!(
+        err.contains("AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -86,10 +86,8 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
         .filter(|c| !matches!(c, '-' | ' ' | '\t'))
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let valid = code.len() == USER_CODE_LEN
-        && code
-            .bytes()
-            .all(|b| USER_CODE_ALPHABET.contains(&b));
+    let valid =
+        code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
     valid.then_some(code)
 }
 
@@ -242,7 +240,9 @@ impl OAuth2Provider {
             self.cleanup.maybe_start(&self.db);
             let mut complete = url::Url::parse(verification_uri)
                 .map_err(|e| OAuth2Error::internal(format!("device verify URL: {e}")))?;
-            complete.query_pairs_mut().append_pair("user_code", &user_code);
+            complete
+                .query_pairs_mut()
+                .append_pair("user_code", &user_code);
             return Ok(DeviceAuthorization {
                 device_code: Redacted::new(device_code),
                 user_code: Redacted::new(user_code),
@@ -339,7 +339,10 @@ impl OAuth2Provider {
     ) -> Result<TokenResponse, OAuth2Error> {
         let device_code = usable(req.device_code.as_deref())
             .ok_or_else(|| OAuth2Error::invalid_request("device_code is required"))?;
-        let creds = req.credentials.clone().unwrap_or_else(super::tokens::no_credentials);
+        let creds = req
+            .credentials
+            .clone()
+            .unwrap_or_else(super::tokens::no_credentials);
         let invalid = || OAuth2Error::invalid_grant("Invalid device code");
         let db = self.db.get().await?;
         let grant = sql::find_by_device_code(&db, &token_hash(device_code))
@@ -444,8 +447,18 @@ mod tests {
 
     #[test]
     fn user_codes_are_read_leniently() {
-        for typed in ["BCDF-GHJK", "bcdfghjk", "bcdf ghjk", " Bcdf-Ghjk ", "B-C-D-F-G-H-J-K"] {
-            assert_eq!(normalize_user_code(typed).as_deref(), Some("BCDFGHJK"), "{typed}");
+        for typed in [
+            "BCDF-GHJK",
+            "bcdfghjk",
+            "bcdf ghjk",
+            " Bcdf-Ghjk ",
+            "B-C-D-F-G-H-J-K",
+        ] {
+            assert_eq!(
+                normalize_user_code(typed).as_deref(),
+                Some("BCDFGHJK"),
+                "{typed}"
+            );
         }
         for bad in [
             "",
@@ -496,6 +509,9 @@ mod tests {
             interval: 5,
         };
         let text = format!("{d:?}");
-        assert!(!text.contains("device-secret") && !text.contains("BCDF-GHJK"), "{text}");
+        assert!(
+            !text.contains("device-secret") && !text.contains("BCDF-GHJK"),
+            "{text}"
+        );
     }
 }

@@ -128,6 +128,9 @@ mod tests {
         assert_eq!(doc["client_id_metadata_document_supported"], true);
         // No verification page: no device flow advertised.
         assert!(doc.get("device_authorization_endpoint").is_none());
-        assert_eq!(doc["grant_types_supported"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            doc["grant_types_supported"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 }
