@@ -828,3 +828,87 @@ async fn the_device_flow_is_off_with_the_provider() {
     let r = poll(&app, Auth::Id("nhoa_x"), "code").await;
     assert_oauth2_error(&r, 500, "server_error", "OAuth2 provider is disabled");
 }
+
+/// The audit events of `name`, `(outcome, reason)` in order, waiting up to five seconds
+/// for `count` of them (the trail is written in the background).
+async fn audit_of(app: &TestApp, name: &str, count: usize) -> Vec<(String, Option<String>)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let rows: Vec<(String, Option<String>)> = app
+            .db
+            .client()
+            .await
+            .query(
+                "SELECT outcome, reason FROM hasura_auth.audit_events WHERE event = $1 \
+                 ORDER BY id",
+                &[&name],
+            )
+            .await
+            .expect("audit rows")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        if rows.len() >= count || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn decisions_and_tokens_are_audited_without_codes() {
+    let app = provider_app(&[]).await;
+    let client = public_client(&app).await;
+    let (_, token) = signed_in_user(&app, "audit@example.com").await;
+    let auth = Auth::Id(&client);
+    let (device_code, user_code) = codes(&app, auth, None).await;
+    assert_eq!(
+        verify_post(&app, &token, &user_code, "approve")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(poll(&app, auth, &device_code).await.status, 200);
+    let (_, denied_code) = codes(&app, auth, None).await;
+    assert_eq!(
+        verify_post(&app, &token, &denied_code, "deny").await.status,
+        200
+    );
+    assert_eq!(
+        verify_post(&app, &token, &denied_code, "deny").await.status,
+        400
+    );
+
+    let approvals = audit_of(&app, "oauth2-device-approval", 1).await;
+    assert_eq!(approvals, [("success".to_owned(), Some(client.clone()))]);
+    let denials = audit_of(&app, "oauth2-device-denial", 2).await;
+    assert_eq!(
+        denials,
+        [
+            ("success".to_owned(), Some(client.clone())),
+            (
+                "failure".to_owned(),
+                Some("User code already used".to_owned())
+            )
+        ]
+    );
+    let issued = audit_of(&app, "oauth2-token", 1).await;
+    assert_eq!(
+        issued,
+        [("success".to_owned(), Some(DEVICE_GRANT.to_owned()))]
+    );
+    let dump: String = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT string_agg(a::text, ' ') FROM hasura_auth.audit_events a",
+            &[],
+        )
+        .await
+        .expect("dump")
+        .get(0);
+    for code in [&device_code, &user_code, &denied_code] {
+        assert!(!dump.contains(code.as_str()), "{code} in the audit trail");
+    }
+}
