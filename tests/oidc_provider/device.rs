@@ -912,3 +912,47 @@ async fn decisions_and_tokens_are_audited_without_codes() {
         assert!(!dump.contains(code.as_str()), "{code} in the audit trail");
     }
 }
+
+#[tokio::test]
+async fn cleanup_deletes_expired_device_codes_only() {
+    let app = provider_app(&[]).await;
+    let client = public_client(&app).await;
+    let auth = Auth::Id(&client);
+    let (_, expired_user_code) = codes(&app, auth, None).await;
+    app.sql("UPDATE hasura_auth.oauth2_device_codes SET expires_at = now() - interval '1 minute'")
+        .await;
+    // Every successful call starts it (upstream's odds, 1/1000, are too rare for a test).
+    app.state.workflows.oauth2.cleanup.set_one_in(1);
+    let (_, live_user_code) = codes(&app, auth, None).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let hashes: Vec<String> = app
+            .db
+            .client()
+            .await
+            .query(
+                "SELECT user_code_hash FROM hasura_auth.oauth2_device_codes",
+                &[],
+            )
+            .await
+            .expect("rows")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if hashes.len() == 1 {
+            assert_eq!(hashes[0], sha256_hex(&live_user_code.replace('-', "")));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clean-up did not run: {hashes:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_ui_error(
+        &verify_get(&app, &expired_user_code).await,
+        400,
+        "Unknown user code",
+    );
+    assert_eq!(verify_get(&app, &live_user_code).await.status, 200);
+}
