@@ -316,6 +316,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             claims: sessions.claims.clone(),
             cleanup: Default::default(),
             tls: tls.clone(),
+            device_failures: Default::default(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

@@ -379,6 +379,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "oauth2-provider-refresh-token-ttl",
     "oauth2-provider-cimd-enabled",
     "oauth2-provider-cimd-allow-insecure-transport",
+    // Nhost's unreleased branch (reference §2.8): the device flow.
+    "oauth2-provider-device-verify-url",
     "rate-limit-oauth2-server-burst",
     "rate-limit-oauth2-server-interval",
 ];

@@ -1224,6 +1224,15 @@ pub struct OAuth2ProviderConfig {
     )]
     pub oauth2_provider_login_url: String,
 
+    /// Device flow verification page (verification_uri); empty: <AUTH_CLIENT_URL>/oauth2/device
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-device-verify-url",
+        env = "AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL",
+        default_value = ""
+    )]
+    pub oauth2_provider_device_verify_url: String,
+
     /// Lifetime of OAuth2 access and ID tokens in seconds
     #[arg(
         help_heading = "OAuth2 provider",

@@ -195,7 +195,8 @@ pub const MIGRATIONS: &[Migration] = &[
 /// applied after upstream's steps, under the same lock, and recorded in
 /// `hasura_auth.migrations`, never in upstream's ledgers. Features take their own
 /// numbers: 1 schema, 2 SMS/MFA, 3 WebAuthn, 4 OAuth, 5 email workflows, 6 sessions
-/// (reuse detection, session clients), 7 PKCE codes.
+/// (reuse detection, session clients), 7 PKCE codes, 8 audit and lock-out, 9 phone
+/// changes, 11 OAuth2 device codes.
 pub const INTERNAL_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -241,6 +242,11 @@ pub const INTERNAL_MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "0009_phone_changes",
         sql: include_str!("internal_migrations/0009_phone_changes.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "0011_oauth2_device_codes",
+        sql: include_str!("internal_migrations/0011_oauth2_device_codes.sql"),
     },
 ];
 

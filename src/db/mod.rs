@@ -9,6 +9,7 @@ pub mod mfa;
 pub mod migrate;
 pub mod oauth;
 pub mod oauth2_clients;
+pub mod oauth2_device;
 pub mod oauth2_provider;
 pub mod oauth2_tokens;
 pub mod otp_attempts;

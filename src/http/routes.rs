@@ -218,6 +218,8 @@ pub fn table() -> Vec<Route> {
         get("/oauth2/authorize",                       oauth2::authorize::get,                  &[BruteForce],               NO,        Open,                    Public).and_post(oauth2::authorize::post),
         get("/oauth2/login",                           oauth2::login::get,                      &[BruteForce],               NO,        Open,                    Public).and_post_with_auth(oauth2::login::post, Bearer),
         post("/oauth2/token",                          oauth2::token::handle,                   &[OAuth2Server],             NO,        Open,                    Public),
+        post("/oauth2/device",                         oauth2::device::authorize,               &[OAuth2Server],             NO,        Open,                    Public),
+        get("/oauth2/device/verify",                   oauth2::device::get,                     &[BruteForce],               NO,        Open,                    Public).and_post_with_auth(oauth2::device::post, Bearer),
         get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
         post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
         post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
@@ -264,8 +266,13 @@ mod tests {
         if matches!(path, "/oauth2/authorize" | "/oauth2/login") {
             buckets.push(Bucket::BruteForce);
         }
-        // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints.
-        if matches!(path, "/oauth2/token" | "/oauth2/introspect") {
+        // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints; ours:
+        // the device authorization endpoint with them (`/oauth2/device/verify` counts as
+        // brute force by the `/verify` rule above).
+        if matches!(
+            path,
+            "/oauth2/token" | "/oauth2/introspect" | "/oauth2/device"
+        ) {
             buckets.push(Bucket::OAuth2Server);
         }
         buckets

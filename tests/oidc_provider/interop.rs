@@ -21,6 +21,8 @@ const PASSWORD: &str = "correct-horse-battery";
 /// The consent page the provider sends browsers to (nothing serves it: the RP plays the
 /// page through the `/oauth2/login` API).
 const CONSENT_URL: &str = "https://app.example.com/oauth2/consent";
+/// The device flow's verification page (likewise played through its API by the RP).
+const DEVICE_VERIFY_URL: &str = "https://app.example.com/activate";
 /// What the RP must report, all passed. A scenario added to rp.py is added here.
 const SCENARIOS: &[&str] = &[
     "discovery",
@@ -33,6 +35,7 @@ const SCENARIOS: &[&str] = &[
     "plain_method",
     "mixed_graphql_scopes",
     "tokens_of_another_client",
+    "device_flow",
     "disabled_user",
     "revoked_client",
 ];
@@ -67,6 +70,10 @@ impl Server {
             ("HASURA_GRAPHQL_JWT_SECRET", rsa_secret()),
             ("AUTH_SERVER_URL", base.clone()),
             ("AUTH_OAUTH2_PROVIDER_LOGIN_URL", CONSENT_URL.to_owned()),
+            (
+                "AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL",
+                DEVICE_VERIFY_URL.to_owned(),
+            ),
         ];
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "oidc-interop-{}.log",
@@ -239,6 +246,7 @@ async fn authlib_completes_every_flow_against_the_documented_settings() {
         ("RP_ISSUER", server.base.clone()),
         ("RP_REDIRECT_URI", REDIRECT_URI.to_owned()),
         ("RP_CONSENT_URL", CONSENT_URL.to_owned()),
+        ("RP_DEVICE_VERIFY_URL", DEVICE_VERIFY_URL.to_owned()),
         ("RP_CONFIDENTIAL_ID", confidential),
         ("RP_CONFIDENTIAL_SECRET", secret.expect("a secret")),
         ("RP_PUBLIC_ID", public),

@@ -1,14 +1,16 @@
 //! The OAuth2/OIDC identity provider (Nhost Auth 0.46+, docs/oidc-provider.md), end to
 //! end over HTTP against a real database: start-up checks, discovery, the authorization
-//! endpoint, the consent UI's API, the key set, metadata-document clients, and (in the
-//! token modules) the token, userinfo, introspection and revocation endpoints; `interop`
-//! runs an independent relying party (Python's Authlib) against the real binary.
+//! endpoint, the consent UI's API, the key set, metadata-document clients, the device
+//! flow, and (in the token modules) the token, userinfo, introspection and revocation
+//! endpoints; `interop` runs an independent relying party (Python's Authlib) against the
+//! real binary.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod cimd;
 mod common;
+mod device;
 mod end_to_end;
 mod flows;
 mod grants;

@@ -581,7 +581,8 @@ async fn grant_types_and_hostile_forms() {
         "client_credentials",
         "password",
         "implicit",
-        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     ] {
         let r = post_form(&app, "/oauth2/token", basic, &[("grant_type", grant)]).await;
         assert_oauth2_error(&r, 400, "unsupported_grant_type", "Unsupported grant_type");

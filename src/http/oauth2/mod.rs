@@ -1,8 +1,10 @@
 //! The OAuth2/OIDC identity provider's endpoints (reference §2.1; the domain is
 //! [`crate::service::oauth2_provider`]). They answer OAuth2 errors
-//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login`.
+//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login` and
+//! `/oauth2/device/verify`.
 
 pub mod authorize;
+pub mod device;
 pub mod discovery;
 pub mod form;
 pub mod introspect;

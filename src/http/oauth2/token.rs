@@ -1,5 +1,5 @@
-//! `POST /oauth2/token` (reference §2.1.4): the `authorization_code` and
-//! `refresh_token` grants. Every answer, success or error, carries
+//! `POST /oauth2/token` (reference §2.1.4): the `authorization_code`,
+//! `refresh_token` and device-code (RFC 8628) grants. Every answer, success or error, carries
 //! `Cache-Control: no-store` and `Pragma: no-cache`; a 401 (`invalid_client`) also
 //! `WWW-Authenticate`.
 
@@ -34,6 +34,7 @@ pub async fn handle(
             redirect_uri: form.take("redirect_uri"),
             code_verifier: form.take("code_verifier"),
             refresh_token: form.take("refresh_token"),
+            device_code: form.take("device_code"),
             credentials: Some(credentials),
         };
         provider.token(req).await
@@ -50,11 +51,11 @@ pub async fn handle(
 }
 
 /// An error of the token endpoint, with its headers.
-fn error(e: OAuth2Error) -> Response {
+pub(super) fn error(e: OAuth2Error) -> Response {
     e.with_bearer_challenge().no_store().into_response()
 }
 
-fn no_store(res: &mut Response) {
+pub(super) fn no_store(res: &mut Response) {
     let headers = res.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

@@ -42,6 +42,18 @@ pub fn document(settings: &ProviderSettings) -> Value {
         "request_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
     });
+    // The device flow is on when it has a verification page to send users to.
+    if !settings.device_verify_url.is_empty()
+        && let Some(map) = doc.as_object_mut()
+    {
+        map.insert(
+            "device_authorization_endpoint".into(),
+            Value::String(settings.endpoint("/oauth2/device")),
+        );
+        if let Some(Value::Array(grants)) = map.get_mut("grant_types_supported") {
+            grants.push(Value::String(super::tokens::GRANT_DEVICE_CODE.into()));
+        }
+    }
     if settings.cimd_enabled
         && let Some(map) = doc.as_object_mut()
     {
@@ -77,6 +89,11 @@ mod tests {
             enabled: true,
             issuer: issuer.into(),
             login_url: "https://app.example.com/oauth2/login".into(),
+            device_verify_url: if cimd {
+                String::new()
+            } else {
+                "https://app.example.com/oauth2/device".into()
+            },
             access_token_ttl: 900,
             refresh_token_ttl: 60,
             cimd_enabled: cimd,
@@ -93,9 +110,27 @@ mod tests {
             "https://auth.example.com/v1/oauth2/token"
         );
         assert!(doc.get("client_id_metadata_document_supported").is_none());
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            "https://auth.example.com/v1/oauth2/device"
+        );
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
         let doc = document(&settings("https://auth.example.com/v1/", true));
         assert_eq!(doc["issuer"], "https://auth.example.com/v1/");
         assert_eq!(doc["jwks_uri"], "https://auth.example.com/v1/oauth2/jwks");
         assert_eq!(doc["client_id_metadata_document_supported"], true);
+        // No verification page: no device flow advertised.
+        assert!(doc.get("device_authorization_endpoint").is_none());
+        assert_eq!(
+            doc["grant_types_supported"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 }

@@ -31,6 +31,10 @@ pub enum OAuth2ErrorCode {
     AccessDenied,
     ServerError,
     InvalidToken,
+    /// RFC 8628 §3.5: the device flow's polling answers.
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
 }
 
 impl OAuth2ErrorCode {
@@ -46,6 +50,9 @@ impl OAuth2ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -258,6 +265,9 @@ mod tests {
             (UnsupportedGrantType, 400),
             (AccessDenied, 400),
             (UnauthorizedClient, 400),
+            (AuthorizationPending, 400),
+            (SlowDown, 400),
+            (ExpiredToken, 400),
         ] {
             assert_eq!(code.status().as_u16(), status, "{code}");
         }

@@ -15,6 +15,7 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod introspect;
@@ -48,6 +49,10 @@ pub struct ProviderSettings {
     /// Where `/oauth2/authorize` sends the browser: `AUTH_OAUTH2_PROVIDER_LOGIN_URL`, else
     /// `<AUTH_CLIENT_URL>/oauth2/login`.
     pub login_url: String,
+    /// The device flow's verification page (`verification_uri`):
+    /// `AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL`, else `<AUTH_CLIENT_URL>/oauth2/device`;
+    /// empty when neither is set (the device flow is then off).
+    pub device_verify_url: String,
     /// Access and ID token lifetime, seconds.
     pub access_token_ttl: i64,
     /// Refresh token lifetime, seconds.
@@ -82,10 +87,18 @@ impl ProviderSettings {
             },
             url => url.to_owned(),
         };
+        let device_verify_url = match c.oauth2_provider_device_verify_url.trim() {
+            "" => match config.client.client_url.trim().trim_end_matches('/') {
+                "" => String::new(),
+                client => format!("{client}/oauth2/device"),
+            },
+            url => url.to_owned(),
+        };
         let settings = ProviderSettings {
             enabled: c.oauth2_provider_enabled,
             issuer,
             login_url,
+            device_verify_url,
             access_token_ttl: c.oauth2_provider_access_token_ttl,
             refresh_token_ttl: c.oauth2_provider_refresh_token_ttl,
             cimd_enabled: c.oauth2_provider_cimd_enabled,
@@ -120,6 +133,19 @@ impl ProviderSettings {
                      (AUTH_OAUTH2_PROVIDER_LOGIN_URL, or AUTH_CLIENT_URL + /oauth2/login)",
                     self.login_url
                 ));
+            }
+        }
+        if !self.device_verify_url.is_empty() {
+            match url::Url::parse(&self.device_verify_url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.fragment().is_none() => {}
+                _ => {
+                    return Err(format!(
+                        "the OAuth2 provider's device verification URL {:?} is not an \
+                         http(s) URL without fragment (AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL, \
+                         or AUTH_CLIENT_URL + /oauth2/device)",
+                        self.device_verify_url
+                    ));
+                }
             }
         }
         if self.access_token_ttl <= 0 {
@@ -170,6 +196,8 @@ pub struct OAuth2Provider {
     pub cleanup: tokens::Cleanup,
     /// TLS roots for metadata-document fetches.
     pub(crate) tls: crate::tls::Tls,
+    /// The service-wide budget of unknown user codes (device flow).
+    pub device_failures: device::FailureBudget,
 }
 
 impl OAuth2Provider {

@@ -46,6 +46,8 @@ pub const MAX_TOKEN_LEN: usize = 8192;
 /// The grants `/oauth2/token` serves.
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+/// RFC 8628 §3.4 (see [`super::device`]).
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A token request as received (form fields; credentials already read).
 #[derive(Default)]
@@ -55,6 +57,7 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
+    pub device_code: Option<String>,
     pub credentials: Option<Credentials>,
 }
 
@@ -111,7 +114,7 @@ impl Cleanup {
         self.one_in.store(one_in, Ordering::Relaxed);
     }
 
-    fn maybe_start(&self, db: &DbPool) {
+    pub(super) fn maybe_start(&self, db: &DbPool) {
         use rand::Rng;
         let one_in = self.one_in.load(Ordering::Relaxed);
         if one_in == 0 || !rand::thread_rng().gen_ratio(1, one_in) {
@@ -125,7 +128,11 @@ impl Cleanup {
         tokio::spawn(async move {
             let sweep = async {
                 let client = db.get().await?;
-                sql::delete_expired(&client, CLEANUP_BATCH).await
+                let deleted = sql::delete_expired(&client, CLEANUP_BATCH).await?;
+                Ok::<_, crate::db::DbError>(
+                    deleted
+                        + crate::db::oauth2_device::delete_expired(&client, CLEANUP_BATCH).await?,
+                )
             };
             match tokio::time::timeout(CLEANUP_TIMEOUT, sweep).await {
                 Ok(Ok(deleted)) => tracing::debug!(deleted, "expired OAuth2 rows deleted"),
@@ -138,22 +145,22 @@ impl Cleanup {
 }
 
 /// What a grant hands to token issuance.
-struct Grant<'a> {
-    user: &'a UserRow,
-    client_id: &'a str,
-    scopes: &'a [String],
-    auth_time: Option<DateTime<Utc>>,
-    nonce: Option<&'a str>,
+pub(super) struct Grant<'a> {
+    pub user: &'a UserRow,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub auth_time: Option<DateTime<Utc>>,
+    pub nonce: Option<&'a str>,
 }
 
 /// `invalid_grant` "User account is not active" (disabled, unverified, anonymous, or an
 /// email the access lists refuse).
-fn inactive() -> OAuth2Error {
+pub(super) fn inactive() -> OAuth2Error {
     OAuth2Error::invalid_grant("User account is not active")
 }
 
 /// A value of a request that cannot be a token: empty, too long, or not text we issued.
-fn usable(value: Option<&str>) -> Option<&str> {
+pub(super) fn usable(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty() && v.len() <= MAX_TOKEN_LEN)
 }
 
@@ -321,6 +328,10 @@ impl OAuth2Provider {
             None | Some("") => Err(OAuth2Error::invalid_request("grant_type is required")),
             Some(GRANT_AUTHORIZATION_CODE) => self.code_grant(&req).await,
             Some(GRANT_REFRESH_TOKEN) => self.refresh_grant(&req).await,
+            // Off without a verification page, as discovery then says.
+            Some(GRANT_DEVICE_CODE) if !self.settings.device_verify_url.is_empty() => {
+                self.device_grant(&req).await
+            }
             Some(_) => Err(OAuth2Error::new(
                 super::OAuth2ErrorCode::UnsupportedGrantType,
                 "Unsupported grant_type",
@@ -347,7 +358,7 @@ impl OAuth2Provider {
     /// The client of a grant: the id presented must be the grant's client (or absent
     /// with no credentials at all, which only a public client may do — and then it
     /// must name itself), and the credentials must authenticate it.
-    async fn client_of_grant(
+    pub(super) async fn client_of_grant(
         &self,
         creds: &Credentials,
         grant_client: &str,
@@ -480,7 +491,7 @@ impl OAuth2Provider {
     }
 
     /// Signs the access token (and the ID token when `openid` was granted).
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         grant: Grant<'_>,
         hasura: Option<(Vec<String>, String)>,
@@ -532,7 +543,7 @@ impl OAuth2Provider {
     }
 }
 
-fn no_credentials() -> Credentials {
+pub(super) fn no_credentials() -> Credentials {
     Credentials {
         client_id: None,
         secret: None,

@@ -21,6 +21,7 @@ Settings come from the environment (tests/oidc_provider/interop.rs sets them):
   RP_USER_PASSWORD
   RP_DISABLED_EMAIL     a verified user the `disabled_user` scenario disables (same password)
   RP_CONSENT_URL        (optional) the consent page the provider must send the browser to
+  RP_DEVICE_VERIFY_URL  the device flow's verification page (verification_uri)
   RP_OPERATOR           the `hasura-auth` binary: the operator's commands (`users disable`,
                         `oauth2-clients delete`) run with this process's environment
 
@@ -691,6 +692,105 @@ def tokens_of_another_client(ctx):
         owner.refresh_token(refresh_token=token["refresh_token"])["token_type"],
         "Bearer",
         "the owner can still refresh",
+    )
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_authorization(ctx, session, auth_method):
+    """RFC 8628 §3.1, with the client authentication Authlib makes for the token
+    endpoint; returns the §3.2 answer, checked."""
+    endpoint = ctx.metadata["device_authorization_endpoint"]
+    res = session.post(
+        endpoint,
+        data={"scope": SCOPE},
+        auth=session.client_auth(auth_method),
+        withhold_token=True,
+    )
+    ctx.equal(res.status_code, 200, f"POST {endpoint} ({res.text})")
+    ctx.equal(res.headers.get("Cache-Control"), "no-store", "device answer no-store")
+    body = res.json()
+    for field in ("device_code", "user_code", "verification_uri", "verification_uri_complete"):
+        ctx.check(isinstance(body.get(field), str) and body[field], f"{field} in {body}")
+    ctx.equal(body.get("expires_in"), 600, "expires_in")
+    ctx.equal(body.get("interval"), 5, "interval")
+    ctx.equal(body["verification_uri"], ctx.env["RP_DEVICE_VERIFY_URL"], "verification_uri")
+    ctx.equal(
+        parse_qs(urlsplit(body["verification_uri_complete"]).query).get("user_code"),
+        [body["user_code"]],
+        "user_code in verification_uri_complete",
+    )
+    return body
+
+
+def device_page(ctx, user_code, user_token, action):
+    """The verification page: shows the request, then the user decides."""
+    shown = ctx.http.get(
+        f"{ctx.issuer}/oauth2/device/verify",
+        params={"user_code": user_code.lower()},
+        timeout=TIMEOUT,
+    )
+    ctx.equal(shown.status_code, 200, f"GET /oauth2/device/verify ({shown.text})")
+    ctx.equal(shown.json()["scopes"], SCOPE.split(), "scopes shown")
+    res = ctx.http.post(
+        f"{ctx.issuer}/oauth2/device/verify",
+        json={"userCode": user_code, "action": action},
+        headers={"Authorization": f"Bearer {user_token}"},
+        timeout=TIMEOUT,
+    )
+    ctx.equal(res.status_code, 200, f"POST /oauth2/device/verify ({res.text})")
+
+
+@scenario
+def device_flow(ctx):
+    """RFC 8628 with Authlib's token requests: advertised, pending, slow_down, approved
+    (tokens whose ID token passes the same checks as the code flow's, without nonce),
+    then the spent code refused; a public client's denial is access_denied."""
+    metadata = ctx.discover()
+    ctx.equal(
+        metadata.get("device_authorization_endpoint"),
+        f"{ctx.issuer}/oauth2/device",
+        "device_authorization_endpoint",
+    )
+    ctx.check(DEVICE_GRANT in metadata["grant_types_supported"], "device grant advertised")
+    user_token = ctx.session_token(ctx.env["RP_USER_EMAIL"])
+
+    client_id = ctx.env["RP_CONFIDENTIAL_ID"]
+    session = ctx.client(client_id, ctx.env["RP_CONFIDENTIAL_SECRET"], "client_secret_basic")
+    codes = device_authorization(ctx, session, "client_secret_basic")
+
+    def poll():
+        return session.fetch_token(grant_type=DEVICE_GRANT, device_code=codes["device_code"])
+
+    ctx.token_error(
+        session, poll, 400, "authorization_pending", "The user has not approved the request yet"
+    )
+    ctx.token_error(
+        session,
+        poll,
+        400,
+        "slow_down",
+        "Polling too fast: wait the interval, now five seconds longer",
+    )
+    device_page(ctx, codes["user_code"], user_token, "approve")
+    token = poll()
+    ctx.equal(session.last.headers.get("Cache-Control"), "no-store", "no-store")
+    ctx.equal(token.get("token_type"), "Bearer", "token_type")
+    ctx.check(token.get("refresh_token"), "a refresh token")
+    claims = ctx.id_token_claims(token, client_id, None)
+    ctx.check("nonce" not in claims, "no nonce in a device-flow ID token")
+    ctx.token_error(session, poll, 400, "invalid_grant", "Invalid device code")
+
+    public = ctx.client(ctx.env["RP_PUBLIC_ID"], None, "none")
+    codes = device_authorization(ctx, public, "none")
+    device_page(ctx, codes["user_code"], user_token, "deny")
+    ctx.token_error(
+        public,
+        lambda: public.fetch_token(grant_type=DEVICE_GRANT, device_code=codes["device_code"]),
+        400,
+        "access_denied",
+        "The user denied the authorization request",
     )
 
 
