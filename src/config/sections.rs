@@ -1224,6 +1224,15 @@ pub struct OAuth2ProviderConfig {
     )]
     pub oauth2_provider_login_url: String,
 
+    /// Serve the built-in sign-in and consent page (/oauth2/ui/login); used as the login URL when AUTH_OAUTH2_PROVIDER_LOGIN_URL is empty
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-builtin-login-page",
+        env = "AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE",
+        go_bool = "false"
+    )]
+    pub oauth2_provider_builtin_login_page: bool,
+
     /// Lifetime of OAuth2 access and ID tokens in seconds
     #[arg(
         help_heading = "OAuth2 provider",

@@ -221,6 +221,9 @@ pub fn table() -> Vec<Route> {
         get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
         post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
         post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
+        // Ours: the built-in sign-in and consent page (HTML), routed only when it is on.
+        get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post).not_in_contract(),
+        post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).not_in_contract(),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -262,6 +265,10 @@ mod tests {
         // Nhost Auth 0.52 (`ratelimit/rate_limit.go`): the identity provider's browser
         // endpoints count as brute force.
         if matches!(path, "/oauth2/authorize" | "/oauth2/login") {
+            buckets.push(Bucket::BruteForce);
+        }
+        // Ours: the built-in sign-in page counts as the JSON sign-in does.
+        if path.starts_with("/oauth2/ui/") {
             buckets.push(Bucket::BruteForce);
         }
         // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints.

@@ -1,6 +1,7 @@
 //! The OAuth2/OIDC identity provider's endpoints (reference §2.1; the domain is
 //! [`crate::service::oauth2_provider`]). They answer OAuth2 errors
-//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login`.
+//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login` and the
+//! built-in HTML pages of [`ui`].
 
 pub mod authorize;
 pub mod discovery;
@@ -9,6 +10,7 @@ pub mod introspect;
 pub mod login;
 pub mod revoke;
 pub mod token;
+pub mod ui;
 pub mod userinfo;
 
 use axum::body::Bytes;
