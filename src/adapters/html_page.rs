@@ -130,9 +130,10 @@ mod tests {
             &[("message", Slot::Text("<script>alert(\"1\")</script> & 'x'"))],
         )
         .unwrap();
-        assert!(out.as_str().contains(
-            "&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt; &amp; &#39;x&#39;"
-        ));
+        assert!(
+            out.as_str()
+                .contains("&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt; &amp; &#39;x&#39;")
+        );
         let page = render(
             Page::Layout,
             &[

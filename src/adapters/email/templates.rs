@@ -205,7 +205,10 @@ impl Compiled {
 
 /// Renders a page template (`crate::adapters::html_page`) with the same `${name}`
 /// syntax: the template's own text is kept, each placeholder is written by `fill`.
-pub(crate) fn render_with(src: &str, mut fill: impl FnMut(&str, &mut String)) -> Result<String, String> {
+pub(crate) fn render_with(
+    src: &str,
+    mut fill: impl FnMut(&str, &mut String),
+) -> Result<String, String> {
     let mut out = String::new();
     for piece in Compiled::parse(src)?.0 {
         match piece {

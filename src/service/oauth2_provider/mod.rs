@@ -125,9 +125,11 @@ impl ProviderSettings {
             ));
         }
         if self.builtin_login_page && self.builtin_login_url.is_empty() {
-            return Err("AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE=true needs AUTH_SERVER_URL \
+            return Err(
+                "AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE=true needs AUTH_SERVER_URL \
                         (the page is served at <AUTH_SERVER_URL>/oauth2/ui/login)"
-                .into());
+                    .into(),
+            );
         }
         if self.builtin_login_page
             && !url::Url::parse(&self.builtin_login_url)

@@ -76,6 +76,11 @@ impl PageKey {
             .or(jwt.jwt_secret.as_ref())
             .map(|s| s.expose())
             .unwrap_or_default();
+        PageKey::from_secret(secret)
+    }
+
+    /// The key derived from a JWT secret's text.
+    pub fn from_secret(secret: &str) -> PageKey {
         let tag = aws_lc_rs::hmac::sign(
             &hmac_key(secret.as_bytes()),
             b"hasura-auth oauth2 built-in page key v1",
@@ -228,7 +233,12 @@ impl LoginPage {
         drop(db);
         let client_name = client
             .and_then(|c| c.metadata)
-            .and_then(|m| m.get("client_name")?.as_str().map(str::trim).map(str::to_owned))
+            .and_then(|m| {
+                m.get("client_name")?
+                    .as_str()
+                    .map(str::trim)
+                    .map(str::to_owned)
+            })
             .filter(|n| !n.is_empty())
             .map(|n| n.chars().take(MAX_CLIENT_NAME).collect());
         let scopes = request
@@ -269,11 +279,9 @@ impl LoginPage {
             return Err(ErrorCode::InvalidEmailPassword.into());
         };
         match self.password.check_email_password(email, password).await? {
-            PasswordCheck::User(user) => Ok(SignInStep::SignedIn(self.signed_in_as(
-                request_id,
-                &user,
-                "password",
-            ))),
+            PasswordCheck::User(user) => Ok(SignInStep::SignedIn(
+                self.signed_in_as(request_id, &user, "password"),
+            )),
             PasswordCheck::Mfa(challenge) => Ok(SignInStep::Totp(challenge.ticket)),
         }
     }

@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::{PageAnswer, cookie, form_action_source, message_page, read_form, see_other, set_cookie};
+use super::{
+    PageAnswer, cookie, form_action_source, message_page, read_form, see_other, set_cookie,
+};
 use crate::adapters::html_page::{self, Markup, Page, PageError, Slot};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::oauth2_provider::ui::{
@@ -108,9 +110,7 @@ async fn load(page: &LoginPage, id: Uuid) -> Result<PageRequest, Response> {
 
 /// The name the page calls the client by: its `client_name`, else its id.
 fn client_name(req: &PageRequest) -> &str {
-    req.client_name
-        .as_deref()
-        .unwrap_or(&req.request.client_id)
+    req.client_name.as_deref().unwrap_or(&req.request.client_id)
 }
 
 fn client_block(req: &PageRequest) -> Result<Markup, PageError> {
@@ -150,12 +150,23 @@ fn alert(error: Option<&str>) -> Result<(Markup, Markup), PageError> {
 
 /// The views of the page.
 enum View<'a> {
-    SignIn { email: &'a str, error: Option<&'a str> },
-    Totp { ticket: &'a str },
-    Consent { email: &'a str },
+    SignIn {
+        email: &'a str,
+        error: Option<&'a str>,
+    },
+    Totp {
+        ticket: &'a str,
+    },
+    Consent {
+        email: &'a str,
+    },
 }
 
-fn render_view(page: &LoginPage, req: &PageRequest, view: View<'_>) -> Result<(&'static str, Markup), PageError> {
+fn render_view(
+    page: &LoginPage,
+    req: &PageRequest,
+    view: View<'_>,
+) -> Result<(&'static str, Markup), PageError> {
     let csrf = page.csrf_token(req.request.request_id);
     let id = req.request.request_id.to_string();
     let client = client_block(req)?;
@@ -339,14 +350,7 @@ pub async fn consent(
         Ok(id) => id,
         Err(res) => return res,
     };
-    let forget = || {
-        Some(set_cookie(
-            COOKIE_NAME,
-            None,
-            0,
-            page.secure_cookies(),
-        ))
-    };
+    let forget = || Some(set_cookie(COOKIE_NAME, None, 0, page.secure_cookies()));
     match form.get("decision").map(String::as_str) {
         Some("approve") => match page.approve(id, cookie(&headers, COOKIE_NAME)).await {
             Ok(Some(location)) => see_other(&location, forget()),
