@@ -27,7 +27,8 @@ pub struct Route {
     pub methods: Vec<Method>,
     pub policy: Policy,
     pub mount: Mount,
-    /// Whether upstream's OpenAPI document lists the route.
+    /// Whether the OpenAPI document we serve lists the route: upstream's operations,
+    /// and ours documented beside them (the provider's built-in pages).
     pub in_contract: bool,
     /// Whether the client (user agent, IP) is captured for the request: routes that may
     /// start a session or write an audit event need it; read-only routes skip the work.
@@ -222,8 +223,8 @@ pub fn table() -> Vec<Route> {
         post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
         post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
         // Ours: the built-in sign-in and consent page (HTML), routed only when it is on.
-        get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post).not_in_contract(),
-        post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).not_in_contract(),
+        get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post),
+        post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
