@@ -256,14 +256,28 @@ impl LoginPage {
         })
     }
 
-    /// The user a sign-in cookie proves for `request_id`, if they may still sign in.
-    pub async fn signed_in(&self, request_id: Uuid, cookie: Option<&str>) -> Option<UserRow> {
-        let user_id = self.key().signed_in_user(request_id, cookie?, now())?;
-        self.provider
+    /// The user a sign-in cookie proves for `request_id`, if they may still sign in
+    /// (`Err` only when that cannot be told: the database).
+    pub async fn signed_in(
+        &self,
+        request_id: Uuid,
+        cookie: Option<&str>,
+    ) -> Result<Option<UserRow>, ApiError> {
+        let Some(user_id) = cookie.and_then(|c| self.key().signed_in_user(request_id, c, now()))
+        else {
+            return Ok(None);
+        };
+        match self
+            .provider
             .accounts
             .checked_user(user_id, Default::default())
             .await
-            .ok()
+        {
+            Ok(user) => Ok(Some(user)),
+            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => Err(e),
+            // Deleted, disabled, unverified since: no longer signed in.
+            Err(_) => Ok(None),
+        }
     }
 
     /// The password step, for a request that is still pending.
@@ -316,7 +330,7 @@ impl LoginPage {
         request_id: Uuid,
         cookie: Option<&str>,
     ) -> Result<Option<String>, ApiError> {
-        let Some(user) = self.signed_in(request_id, cookie).await else {
+        let Some(user) = self.signed_in(request_id, cookie).await? else {
             return Ok(None);
         };
         let approved = self.provider.approve_for(user.id, request_id).await?;

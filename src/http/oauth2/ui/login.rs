@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::{
-    PageAnswer, cookie, form_action_source, message_page, read_form, see_other, set_cookie,
+    PageAnswer, Refusal, cookie, form_action_source, message_page, read_form, see_other, set_cookie,
 };
 use crate::adapters::html_page::{self, Markup, Page, PageError, Slot};
 use crate::error::{ApiError, ErrorCode};
@@ -30,12 +30,12 @@ fn login_location(request_id: Uuid) -> String {
     format!("login?request_id={request_id}")
 }
 
-fn bad_link() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        UNUSABLE,
-        "The link has no valid authorization request.",
-    )
+fn bad_link() -> Refusal {
+    Refusal {
+        status: StatusCode::BAD_REQUEST,
+        heading: UNUSABLE,
+        message: "The link has no valid authorization request.",
+    }
 }
 
 /// An error of the workflow as a page: a request that cannot be used (unknown, expired,
@@ -88,17 +88,17 @@ fn query_request_id(query: Option<&str>) -> Option<Uuid> {
     parse_id(value.as_deref())
 }
 
-/// The request id of a page form whose CSRF token is right, or the page to answer.
-fn checked_form(page: &LoginPage, form: &HashMap<String, String>) -> Result<Uuid, Response> {
+/// The request id of a page form whose CSRF token is right.
+fn checked_form(page: &LoginPage, form: &HashMap<String, String>) -> Result<Uuid, Refusal> {
     let id = parse_id(form.get("request_id").map(String::as_str)).ok_or_else(bad_link)?;
     let token = form.get("csrf").map(String::as_str).unwrap_or_default();
     if !page.csrf_ok(id, token) {
-        return Err(message_page(
-            StatusCode::FORBIDDEN,
-            "This form cannot be used",
-            "The form expired or did not come from this page. Go back, reload the page and \
-             try again.",
-        ));
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            heading: "This form cannot be used",
+            message: "The form expired or did not come from this page. Go back, reload the \
+                      page and try again.",
+        });
     }
     Ok(id)
 }
@@ -239,18 +239,19 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Response {
     let Some(id) = query_request_id(query.as_deref()) else {
-        return bad_link();
+        return bad_link().into_response();
     };
     let req = match load(&page, id).await {
         Ok(req) => req,
         Err(res) => return res,
     };
     match page.signed_in(id, cookie(&headers, COOKIE_NAME)).await {
-        Some(user) => {
+        Err(e) => e.into_response(),
+        Ok(Some(user)) => {
             let email = user.email.as_deref().unwrap_or(&user.display_name);
             answer(&page, &req, StatusCode::OK, View::Consent { email })
         }
-        None => answer(
+        Ok(None) => answer(
             &page,
             &req,
             StatusCode::OK,
@@ -282,11 +283,11 @@ pub async fn post(
 ) -> Response {
     let mut form = match read_form(&headers, body) {
         Ok(form) => form,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     let id = match checked_form(&page, &form) {
         Ok(id) => id,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     let req = match load(&page, id).await {
         Ok(req) => req,
@@ -344,11 +345,11 @@ pub async fn consent(
 ) -> Response {
     let form = match read_form(&headers, body) {
         Ok(form) => form,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     let id = match checked_form(&page, &form) {
         Ok(id) => id,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     let forget = || Some(set_cookie(COOKIE_NAME, None, 0, page.secure_cookies()));
     match form.get("decision").map(String::as_str) {

@@ -141,30 +141,42 @@ pub fn message_page(status: StatusCode, heading: &'static str, message: &str) ->
     }
 }
 
-/// A page form's fields, or the page to answer instead (another content type, a body
-/// too large or unreadable, a field given twice, NUL).
+/// A refused form or link, answered as a message page.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub heading: &'static str,
+    pub message: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        message_page(self.status, self.heading, self.message)
+    }
+}
+
+/// A page form's fields, or why it is refused (another content type, a body too large
+/// or unreadable, a field given twice, NUL).
 pub fn read_form(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<HashMap<String, String>, Response> {
-    let refused = |status| {
-        Err(message_page(
-            status,
-            "This form cannot be read",
-            "The form was not sent as this page sends it.",
-        ))
+) -> Result<HashMap<String, String>, Refusal> {
+    let refused = |status| Refusal {
+        status,
+        heading: "This form cannot be read",
+        message: "The form was not sent as this page sends it.",
     };
     if !super::declares_form(headers) {
-        return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        return Err(refused(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refused(StatusCode::PAYLOAD_TOO_LARGE);
+            return Err(refused(StatusCode::PAYLOAD_TOO_LARGE));
         }
-        Err(_) => return refused(StatusCode::BAD_REQUEST),
+        Err(_) => return Err(refused(StatusCode::BAD_REQUEST)),
     };
-    super::form::parse(&body).or_else(|_| refused(StatusCode::BAD_REQUEST))
+    super::form::parse(&body).map_err(|_| refused(StatusCode::BAD_REQUEST))
 }
 
 /// The value of cookie `name` in the request, if exactly one is given.
