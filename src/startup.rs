@@ -241,10 +241,21 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         cleanup: Default::default(),
         tls: tls.clone(),
     });
+    let email_signin = Arc::new(EmailSignIn {
+        db: db.clone(),
+        passwords: passwords.clone(),
+        mail: mail.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        registration: registration.clone(),
+        settings: settings.clone(),
+        lockout: lockout.clone(),
+    });
     let login_page = Arc::new(LoginPage {
         provider: oauth2.clone(),
         password: email_password.clone(),
         mfa: mfa.clone(),
+        email: email_signin.clone(),
     });
     let workflows = Workflows {
         email_password,
@@ -261,16 +272,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             registration: registration.clone(),
             settings: settings.clone(),
         }),
-        email_signin: Arc::new(EmailSignIn {
-            db: db.clone(),
-            passwords: passwords.clone(),
-            mail: mail.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            registration: registration.clone(),
-            settings: settings.clone(),
-            lockout: lockout.clone(),
-        }),
+        email_signin: email_signin.clone(),
         sms: Arc::new(SmsSignIn {
             db: db.clone(),
             sms,

@@ -52,6 +52,8 @@ pub enum Page {
     Scope,
     Alert,
     Message,
+    MagicLink,
+    Sent,
 }
 
 macro_rules! page_file {
@@ -65,7 +67,7 @@ macro_rules! page_file {
 }
 
 impl Page {
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 10] = [
         Page::Layout,
         Page::SignIn,
         Page::Totp,
@@ -74,6 +76,8 @@ impl Page {
         Page::Scope,
         Page::Alert,
         Page::Message,
+        Page::MagicLink,
+        Page::Sent,
     ];
 
     fn source(self) -> &'static str {
@@ -86,6 +90,8 @@ impl Page {
             Page::Scope => page_file!("scope.html"),
             Page::Alert => page_file!("alert.html"),
             Page::Message => page_file!("message.html"),
+            Page::MagicLink => page_file!("magic-link.html"),
+            Page::Sent => page_file!("sent.html"),
         }
     }
 }

@@ -225,6 +225,7 @@ pub fn table() -> Vec<Route> {
         // Ours: the built-in sign-in and consent page (HTML), routed only when it is on.
         get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post),
         post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        post("/oauth2/ui/magic-link",                  oauth2::ui::login::magic_link,           &[Email, BruteForce],        NO,        Mounted(OAuth2LoginPage), Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -248,6 +249,10 @@ mod tests {
             "/user/email/send-verification-email" | "/signup/email-password" | "/user/deanonymize"
         ) {
             buckets.push(Bucket::EmailIfVerifying);
+        }
+        // Ours: the built-in page's magic link sends email.
+        if path == "/oauth2/ui/magic-link" {
+            buckets.push(Bucket::Email);
         }
         if path == "/signin/passwordless/sms" {
             buckets.push(Bucket::Sms);

@@ -921,3 +921,201 @@ async fn with_the_page_no_client_url_is_needed() {
     .await;
     assert!(err.contains("needs an http(s) AUTH_SERVER_URL"), "{err}");
 }
+
+/// A page app whose emails go to a test SMTP server, magic links on.
+async fn magic_link_app() -> (TestApp, crate::support::smtp::SmtpServer) {
+    use crate::support::smtp::{SmtpOptions, SmtpServer};
+    let smtp = SmtpServer::start(SmtpOptions::with_credentials("user", "password")).await;
+    let port = format!("--smtp-port={}", smtp.port());
+    let app = page_app(&[
+        "--smtp-host=127.0.0.1",
+        &port,
+        "--smtp-user=user",
+        "--smtp-password=password",
+        "--smtp-sender=Hasura Auth <hasura-auth@example.com>",
+        "--email-passwordless-enabled=true",
+    ])
+    .await;
+    (app, smtp)
+}
+
+/// The `X-Link` of the first email to `to`, waiting up to 10 s.
+async fn emailed_link(smtp: &crate::support::smtp::SmtpServer, to: &str) -> String {
+    for _ in 0..200 {
+        let found = smtp
+            .messages()
+            .into_iter()
+            .find(|m| m.rcpt_to.iter().any(|r| r == to));
+        if let Some(m) = found {
+            assert_eq!(
+                m.header("X-Email-Template").as_deref(),
+                Some("signin-passwordless")
+            );
+            return m.header("X-Link").expect("X-Link");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no email to {to}");
+}
+
+#[tokio::test]
+async fn a_magic_link_signs_in_for_this_request() {
+    let (app, smtp) = magic_link_app().await;
+    let client = confidential_client(&app).await;
+    let (user, _) = signed_in_user(&app, "link@example.com").await;
+    let id = start(&app, &client, REDIRECT_URI, "openid email").await;
+    let page = get_page(&app, &id, None).await;
+    assert!(
+        page.text.contains(r#"action="magic-link""#),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(r#"<label for="magic-email">"#));
+    let csrf = hidden(&page.text, "csrf");
+    let ask = |email: &'static str| {
+        let (app, id, csrf) = (&app, id.clone(), csrf.clone());
+        async move {
+            post_page(
+                app,
+                "/oauth2/ui/magic-link",
+                &[("request_id", &id), ("csrf", &csrf), ("email", email)],
+                None,
+            )
+            .await
+        }
+    };
+
+    // An unknown address reads the same and gets nothing.
+    let unknown = ask("nobody@example.com").await;
+    let known = ask("link@example.com").await;
+    assert_eq!(known.status, 200, "{}", known.text);
+    assert_eq!(unknown.status, 200);
+    assert!(
+        known
+            .text
+            .contains(r#"<p role="status">If an account uses <strong>link@example.com</strong>"#)
+    );
+    let strip = |s: &str, email: &str| {
+        regex::Regex::new(r#"nonce="[^"]*""#)
+            .unwrap()
+            .replace(&s.replace(email, "EMAIL"), "")
+            .into_owned()
+    };
+    assert_eq!(
+        strip(&known.text, "link@example.com"),
+        strip(&unknown.text, "nobody@example.com")
+    );
+    assert!(signin_cookie(&known).is_none());
+
+    let link = emailed_link(&smtp, "link@example.com").await;
+    let prefix = format!(
+        "{}{PAGE}?request_id={id}&ticket=passwordlessEmail%3A",
+        app.base
+    );
+    assert!(link.starts_with(&prefix), "{link}");
+    assert!(
+        smtp.messages()
+            .iter()
+            .all(|m| !m.rcpt_to.iter().any(|r| r == "nobody@example.com"))
+    );
+
+    let path = link.strip_prefix(&app.base).unwrap();
+    let r = app.get(path).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.location(), format!("login?request_id={id}"));
+    let cookie = signin_cookie(&r).expect("cookie").0;
+    // The link works once.
+    let again = app.get(path).await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again
+            .text
+            .contains("This sign-in link is invalid or has expired.")
+    );
+    assert!(signin_cookie(&again).is_none());
+
+    let r = post_page(
+        &app,
+        CONSENT,
+        &[
+            ("request_id", &id),
+            ("csrf", &csrf),
+            ("decision", "approve"),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let code = query_of(&r.location())["code"].clone();
+    let tokens = exchange(&app, Auth::Basic(&client, CLIENT_SECRET), &code, None).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    let idt = verified(&app, &text(&tokens.body, "id_token")).await;
+    assert_eq!(idt["sub"], user.as_str());
+
+    // A forged or foreign ticket signs no one in.
+    let id2 = start(&app, &client, REDIRECT_URI, "openid").await;
+    for ticket in [
+        "passwordlessEmail:00000000-0000-0000-0000-000000000000",
+        "mfaTotp:x",
+        "<script>",
+    ] {
+        let q = form(&[("request_id", id2.as_str()), ("ticket", ticket)]);
+        let r = app.get(&format!("{PAGE}?{q}")).await;
+        assert_eq!(r.status, 400, "{ticket}");
+        assert!(signin_cookie(&r).is_none());
+        assert!(!r.text.contains("<script>"));
+    }
+    // A malformed address.
+    let csrf2 = hidden(&get_page(&app, &id2, None).await.text, "csrf");
+    let r = post_page(
+        &app,
+        "/oauth2/ui/magic-link",
+        &[
+            ("request_id", &id2),
+            ("csrf", &csrf2),
+            ("email", "not an email"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("Enter a valid email address"));
+    // Without the CSRF token.
+    let r = post_page(
+        &app,
+        "/oauth2/ui/magic-link",
+        &[("request_id", &id2), ("email", "link@example.com")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn without_passwordless_email_there_is_no_magic_link() {
+    let app = page_app(&[]).await;
+    let client = confidential_client(&app).await;
+    let id = start(&app, &client, REDIRECT_URI, "openid").await;
+    let page = get_page(&app, &id, None).await;
+    assert!(!page.text.contains("magic-link"), "{}", page.text);
+    let csrf = hidden(&page.text, "csrf");
+    let r = post_page(
+        &app,
+        "/oauth2/ui/magic-link",
+        &[
+            ("request_id", &id),
+            ("csrf", &csrf),
+            ("email", "x@example.com"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let q = form(&[
+        ("request_id", id.as_str()),
+        ("ticket", "passwordlessEmail:abc"),
+    ]);
+    let r = app.get(&format!("{PAGE}?{q}")).await;
+    assert_eq!(r.status, 400);
+    assert!(signin_cookie(&r).is_none());
+}

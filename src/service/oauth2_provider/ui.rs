@@ -1,6 +1,6 @@
 //! The built-in sign-in and consent page (`AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`,
 //! docs/oidc-provider.md): what it shows (the client, the scopes in words) and does
-//! (password sign-in with its TOTP step, approve, deny), free of HTTP. The HTML is
+//! (password sign-in with its TOTP step, magic links, approve, deny), free of HTTP. The HTML is
 //! `crate::http::oauth2::ui`'s.
 //!
 //! No session is created: a sign-in on the page is bound to one authorization request
@@ -25,6 +25,7 @@ use crate::domain::{Email, OneTimeCode, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::audit::{self, Outcome};
 use crate::service::mfa::TotpMfa;
+use crate::service::passwordless::EmailSignIn;
 use crate::service::signin::{EmailPasswordSignIn, PasswordCheck};
 use crate::service::tickets::Ticket;
 use crate::tokens::secret::Redacted;
@@ -187,6 +188,7 @@ pub struct LoginPage {
     pub(crate) provider: Arc<OAuth2Provider>,
     pub(crate) password: Arc<EmailPasswordSignIn>,
     pub(crate) mfa: Arc<TotpMfa>,
+    pub(crate) email: Arc<EmailSignIn>,
 }
 
 fn now() -> i64 {
@@ -313,6 +315,39 @@ impl LoginPage {
             .check_mfa_totp(&Ticket::presented(ticket), &OneTimeCode::new(code))
             .await?;
         Ok(self.signed_in_as(request_id, &user, "totp"))
+    }
+
+    /// Whether the page offers magic links (`AUTH_EMAIL_PASSWORDLESS_ENABLED`).
+    pub fn magic_links(&self) -> bool {
+        self.email.magic_links_enabled()
+    }
+
+    /// Emails a magic link back to this page for `request_id` (existing users only;
+    /// the answer is the same for any address). `Err` for an address that is not one.
+    pub async fn send_magic_link(&self, request_id: Uuid, email: &str) -> Result<(), ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let email = Email::parse(email).map_err(ApiError::validation)?;
+        let page = self.provider.settings.builtin_login_url.clone();
+        self.email
+            .send_page_link(&email, |ticket| {
+                let mut url = page;
+                url.push_str("?request_id=");
+                url.push_str(&request_id.to_string());
+                url.push_str("&ticket=");
+                url.extend(url::form_urlencoded::byte_serialize(ticket.as_bytes()));
+                url
+            })
+            .await
+    }
+
+    /// The magic link followed: the cookie's value.
+    pub async fn sign_in_link(&self, request_id: Uuid, ticket: String) -> Result<String, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let user = self
+            .email
+            .check_page_link(&Ticket::presented(ticket))
+            .await?;
+        Ok(self.signed_in_as(request_id, &user, "magic-link"))
     }
 
     fn signed_in_as(&self, request_id: Uuid, user: &UserRow, how: &'static str) -> String {

@@ -1,6 +1,7 @@
 //! The built-in sign-in and consent page: `GET /oauth2/ui/login?request_id=…` (sign-in,
 //! or consent once signed in for the request), `POST /oauth2/ui/login` (the password
-//! step, then the TOTP step for users with MFA) and `POST /oauth2/ui/consent`
+//! step, then the TOTP step for users with MFA), `POST /oauth2/ui/magic-link` (an emailed
+//! link back to the page, whose `ticket` the GET accepts) and `POST /oauth2/ui/consent`
 //! (`decision=approve|deny`). Every form carries the request id and its CSRF token.
 
 use std::collections::HashMap;
@@ -79,13 +80,11 @@ fn parse_id(value: Option<&str>) -> Option<Uuid> {
     value.and_then(|v| Uuid::parse_str(v).ok())
 }
 
-/// `request_id` of a query string (the first one).
-fn query_request_id(query: Option<&str>) -> Option<Uuid> {
-    let query = query?;
-    let value = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(n, _)| n == "request_id")
-        .map(|(_, v)| v.into_owned());
-    parse_id(value.as_deref())
+/// Parameter `name` of a query string (the first one).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The request id of a page form whose CSRF token is right.
@@ -160,6 +159,10 @@ enum View<'a> {
     Consent {
         email: &'a str,
     },
+    /// A magic link was asked for.
+    Sent {
+        email: &'a str,
+    },
 }
 
 fn render_view(
@@ -174,6 +177,14 @@ fn render_view(
     match view {
         View::SignIn { email, error } => {
             let (alert, described) = alert(error)?;
+            let magic_link = if page.magic_links() {
+                html_page::render(
+                    Page::MagicLink,
+                    &[("requestId", Slot::Text(&id)), ("csrf", Slot::Text(&csrf))],
+                )?
+            } else {
+                Markup::default()
+            };
             let content = html_page::render(
                 Page::SignIn,
                 &[
@@ -183,6 +194,7 @@ fn render_view(
                     ("csrf", Slot::Text(&csrf)),
                     ("email", Slot::Text(email)),
                     ("describedBy", Slot::Html(&described)),
+                    ("magicLink", Slot::Html(&magic_link)),
                     ("client", Slot::Html(&client)),
                 ],
             )?;
@@ -216,6 +228,16 @@ fn render_view(
             )?;
             Ok(("Allow access?", content))
         }
+        View::Sent { email } => {
+            let content = html_page::render(
+                Page::Sent,
+                &[
+                    ("email", Slot::Text(email)),
+                    ("clientName", Slot::Text(name)),
+                ],
+            )?;
+            Ok(("Check your email", content))
+        }
     }
 }
 
@@ -238,13 +260,32 @@ pub async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let Some(id) = query_request_id(query.as_deref()) else {
+    let query = query.as_deref();
+    let Some(id) = parse_id(query_param(query, "request_id").as_deref()) else {
         return bad_link().into_response();
     };
     let req = match load(&page, id).await {
         Ok(req) => req,
         Err(res) => return res,
     };
+    // A magic link followed: signed in, then back to the page without the ticket.
+    if let Some(ticket) = query_param(query, "ticket") {
+        return match page.sign_in_link(id, ticket).await {
+            Ok(value) => signed_in(&page, id, &value),
+            Err(e) => match signin_failure(&e) {
+                Some(_) => answer(
+                    &page,
+                    &req,
+                    StatusCode::BAD_REQUEST,
+                    View::SignIn {
+                        email: "",
+                        error: Some("This sign-in link is invalid or has expired."),
+                    },
+                ),
+                None => problem(e),
+            },
+        };
+    }
     match page.signed_in(id, cookie(&headers, COOKIE_NAME)).await {
         Err(e) => e.into_response(),
         Ok(Some(user)) => {
@@ -368,5 +409,45 @@ pub async fn consent(
             "This form cannot be used",
             "Choose Approve or Deny.",
         ),
+    }
+}
+
+pub async fn magic_link(
+    State(page): State<Arc<LoginPage>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut form = match read_form(&headers, body) {
+        Ok(form) => form,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let id = match checked_form(&page, &form) {
+        Ok(id) => id,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let req = match load(&page, id).await {
+        Ok(req) => req,
+        Err(res) => return res,
+    };
+    if !page.magic_links() {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "Sign-in links are not available",
+            "Sign in with your password instead.",
+        );
+    }
+    let email = form.remove("email").unwrap_or_default();
+    match page.send_magic_link(id, &email).await {
+        Ok(()) => answer(&page, &req, StatusCode::OK, View::Sent { email: &email }),
+        Err(ApiError::Validation(_)) => answer(
+            &page,
+            &req,
+            StatusCode::BAD_REQUEST,
+            View::SignIn {
+                email: "",
+                error: Some("Enter a valid email address to get a sign-in link."),
+            },
+        ),
+        Err(e) => problem(e),
     }
 }
