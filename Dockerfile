@@ -26,9 +26,10 @@ RUN mkdir -p src bench/src \
     && cargo build --release --locked -p hasura-auth \
     && rm -rf src bench/src
 
-# 2. The service itself. Built-in email templates and migrations are compiled in.
+# 2. The service itself. Built-in email and page templates and migrations are compiled in.
 COPY src src
 COPY email-templates email-templates
+COPY page-templates page-templates
 COPY bench/src bench/src
 # Newer than the stub build's outputs, whatever the mtimes in the build context.
 RUN touch src/main.rs src/lib.rs \

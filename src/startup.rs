@@ -28,6 +28,7 @@ use crate::service::health::Health;
 use crate::service::lockout::Lockout;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
+use crate::service::oauth2_provider::ui::LoginPage;
 use crate::service::oauth2_provider::{OAuth2Provider, ProviderSettings};
 use crate::service::password::PasswordChange;
 use crate::service::password_check::NewPasswordRules;
@@ -215,7 +216,53 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         accounts: accounts.clone(),
         sessions: sessions.clone(),
     };
+    let email_password = Arc::new(EmailPasswordSignIn {
+        db: db.clone(),
+        passwords: passwords.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        lockout: lockout.clone(),
+    });
+    let mfa = Arc::new(TotpMfa {
+        db: db.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        settings: settings.clone(),
+        secrets: totp_secrets,
+        lockout: lockout.clone(),
+    });
+    let oauth2 = Arc::new(OAuth2Provider {
+        db: db.clone(),
+        settings: oauth2_settings,
+        jwt: jwt.clone(),
+        passwords: passwords.clone(),
+        accounts: accounts.clone(),
+        claims: sessions.claims.clone(),
+        cleanup: Default::default(),
+        tls: tls.clone(),
+        device_failures: Default::default(),
+    });
+    let email_signin = Arc::new(EmailSignIn {
+        db: db.clone(),
+        passwords: passwords.clone(),
+        mail: mail.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        registration: registration.clone(),
+        settings: settings.clone(),
+        lockout: lockout.clone(),
+    });
+    let login_page = Arc::new(LoginPage {
+        provider: oauth2.clone(),
+        password: email_password.clone(),
+        mfa: mfa.clone(),
+        email: email_signin.clone(),
+    });
     let workflows = Workflows {
+        email_password,
+        mfa,
+        oauth2,
+        login_page,
         signup: Arc::new(SignUp {
             passwords: passwords.clone(),
             password_rules: password_rules.clone(),
@@ -226,23 +273,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             registration: registration.clone(),
             settings: settings.clone(),
         }),
-        email_password: Arc::new(EmailPasswordSignIn {
-            db: db.clone(),
-            passwords: passwords.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            lockout: lockout.clone(),
-        }),
-        email_signin: Arc::new(EmailSignIn {
-            db: db.clone(),
-            passwords: passwords.clone(),
-            mail: mail.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            registration: registration.clone(),
-            settings: settings.clone(),
-            lockout: lockout.clone(),
-        }),
+        email_signin: email_signin.clone(),
         sms: Arc::new(SmsSignIn {
             db: db.clone(),
             sms,
@@ -255,14 +286,6 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             otp_counter: crate::db::otp_attempts::OtpCounter::for_level(schema),
             phone_stage: crate::db::phone_change::PhoneStage::for_level(schema),
             sms_layout: crate::db::sms_deanonymize::Layout::for_level(schema),
-        }),
-        mfa: Arc::new(TotpMfa {
-            db: db.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            settings: settings.clone(),
-            secrets: totp_secrets,
-            lockout: lockout.clone(),
         }),
         pats: Arc::new(PersonalAccessTokens {
             db: db.clone(),
@@ -306,17 +329,6 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             registration: registration.clone(),
             pkce: pkce.clone(),
             settings: settings.clone(),
-        }),
-        oauth2: Arc::new(OAuth2Provider {
-            db: db.clone(),
-            settings: oauth2_settings,
-            jwt: jwt.clone(),
-            passwords: passwords.clone(),
-            accounts: accounts.clone(),
-            claims: sessions.claims.clone(),
-            cleanup: Default::default(),
-            tls: tls.clone(),
-            device_failures: Default::default(),
         }),
         passkeys: Arc::new(Passkeys {
             db: db.clone(),

@@ -6,6 +6,7 @@ pub mod cimd;
 pub mod email;
 pub mod hasura;
 pub mod hibp;
+pub mod html_page;
 pub mod memcached;
 pub mod oauth;
 pub mod qr;

@@ -383,6 +383,8 @@ pub const ADDED_FLAGS: &[&str] = &[
     "oauth2-provider-device-verify-url",
     "rate-limit-oauth2-server-burst",
     "rate-limit-oauth2-server-interval",
+    // Ours: the built-in sign-in and consent page (docs/oidc-provider.md).
+    "oauth2-provider-builtin-login-page",
 ];
 
 impl Config {

@@ -1232,6 +1232,14 @@ pub struct OAuth2ProviderConfig {
         default_value = ""
     )]
     pub oauth2_provider_device_verify_url: String,
+    /// Serve the built-in sign-in and consent page (/oauth2/ui/login); used as the login URL when AUTH_OAUTH2_PROVIDER_LOGIN_URL is empty
+    #[arg(
+        help_heading = "OAuth2 provider",
+        long = "oauth2-provider-builtin-login-page",
+        env = "AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE",
+        go_bool = "false"
+    )]
+    pub oauth2_provider_builtin_login_page: bool,
 
     /// Lifetime of OAuth2 access and ID tokens in seconds
     #[arg(

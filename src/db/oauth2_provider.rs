@@ -190,6 +190,29 @@ pub async fn complete_auth_request(
     }))
 }
 
+/// Ends a pending, unexpired request without a user (the user denied it): it can no
+/// longer be completed. `None` when it is unknown, expired or already completed.
+pub async fn deny_auth_request(
+    db: &impl Db,
+    id: uuid::Uuid,
+) -> Result<Option<CompletedRequest>, DbError> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE auth.oauth2_auth_requests SET done = true \
+             WHERE id = $1 AND NOT done AND expires_at > now() \
+             RETURNING client_id, redirect_uri, state",
+        )
+        .await?;
+    let Some(r) = db.query_opt(&stmt, &[&id]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(CompletedRequest {
+        client_id: r.try_get(0)?,
+        redirect_uri: r.try_get(1)?,
+        state: r.try_get(2)?,
+    }))
+}
+
 /// What a metadata document gives a client (`type='client_id_metadata_document'`).
 pub struct CimdClient<'a> {
     pub client_id: &'a str,

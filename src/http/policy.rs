@@ -85,6 +85,8 @@ pub enum Feature {
     Mfa,
     WebAuthn,
     ChangeEnv,
+    /// The OAuth2 provider's built-in sign-in and consent page.
+    OAuth2LoginPage,
 }
 
 impl Feature {
@@ -97,6 +99,10 @@ impl Feature {
             Feature::Mfa => config.mfa.mfa_enabled,
             Feature::WebAuthn => config.webauthn.webauthn_enabled,
             Feature::ChangeEnv => config.server.enable_change_env,
+            Feature::OAuth2LoginPage => {
+                let c = &config.oauth2_provider;
+                c.oauth2_provider_enabled && c.oauth2_provider_builtin_login_page
+            }
         }
     }
 }

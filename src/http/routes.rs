@@ -27,7 +27,8 @@ pub struct Route {
     pub methods: Vec<Method>,
     pub policy: Policy,
     pub mount: Mount,
-    /// Whether upstream's OpenAPI document lists the route.
+    /// Whether the OpenAPI document we serve lists the route: upstream's operations,
+    /// and ours documented beside them (the provider's built-in pages).
     pub in_contract: bool,
     /// Whether the client (user agent, IP) is captured for the request: routes that may
     /// start a session or write an audit event need it; read-only routes skip the work.
@@ -223,6 +224,10 @@ pub fn table() -> Vec<Route> {
         get("/oauth2/userinfo",                        oauth2::userinfo::handle,                &[],                         NO,        Open,                    Public).and_post(oauth2::userinfo::handle),
         post("/oauth2/introspect",                     oauth2::introspect::handle,              &[OAuth2Server],             NO,        Open,                    Public),
         post("/oauth2/revoke",                         oauth2::revoke::handle,                  &[],                         NO,        Open,                    Public),
+        // Ours: the built-in sign-in and consent page (HTML), routed only when it is on.
+        get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post),
+        post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        post("/oauth2/ui/magic-link",                  oauth2::ui::login::magic_link,           &[Email, BruteForce],        NO,        Mounted(OAuth2LoginPage), Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -247,6 +252,10 @@ mod tests {
         ) {
             buckets.push(Bucket::EmailIfVerifying);
         }
+        // Ours: the built-in page's magic link sends email.
+        if path == "/oauth2/ui/magic-link" {
+            buckets.push(Bucket::Email);
+        }
         if path == "/signin/passwordless/sms" {
             buckets.push(Bucket::Sms);
         }
@@ -264,6 +273,10 @@ mod tests {
         // Nhost Auth 0.52 (`ratelimit/rate_limit.go`): the identity provider's browser
         // endpoints count as brute force.
         if matches!(path, "/oauth2/authorize" | "/oauth2/login") {
+            buckets.push(Bucket::BruteForce);
+        }
+        // Ours: the built-in sign-in page counts as the JSON sign-in does.
+        if path.starts_with("/oauth2/ui/") {
             buckets.push(Bucket::BruteForce);
         }
         // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints; ours:

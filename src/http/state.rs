@@ -22,6 +22,7 @@ use crate::service::health::Health;
 use crate::service::mfa::TotpMfa;
 use crate::service::oauth::OAuthSignIn;
 use crate::service::oauth2_provider::OAuth2Provider;
+use crate::service::oauth2_provider::ui::LoginPage;
 use crate::service::password::PasswordChange;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::pat::PersonalAccessTokens;
@@ -75,6 +76,8 @@ pub struct Workflows {
     pub oauth: Arc<OAuthSignIn>,
     /// The OAuth2/OIDC identity provider (`/oauth2/*`, discovery).
     pub oauth2: Arc<OAuth2Provider>,
+    /// The provider's built-in sign-in and consent page (`/oauth2/ui/*`).
+    pub login_page: Arc<LoginPage>,
     pub passkeys: Arc<Passkeys>,
     pub change_env: Arc<EnvChange>,
     pub health: Arc<Health>,
@@ -151,6 +154,7 @@ workflow_state! {
     pkce: PkceCodes,
     oauth: OAuthSignIn,
     oauth2: OAuth2Provider,
+    login_page: LoginPage,
     passkeys: Passkeys,
     change_env: EnvChange,
     health: Health,

@@ -240,6 +240,22 @@ impl Mail {
             .await
     }
 
+    /// Sends a ticket email whose `${link}` is given (the OAuth2 provider's built-in page
+    /// links back to itself, not to `/verify`).
+    pub async fn send_link(&self, mail: TicketEmail<'_>, link: String) -> Result<(), ApiError> {
+        let vars = self.template_vars(TemplateVars {
+            link,
+            display_name: mail.display_name.to_owned(),
+            email: mail.email.to_owned(),
+            new_email: mail.new_email.to_owned(),
+            ticket: mail.ticket.to_owned(),
+            redirect_to: mail.redirect_to.to_owned(),
+            ..Default::default()
+        });
+        self.deliver(mail.to, mail.template, mail.locale, vars)
+            .await
+    }
+
     /// Sends an email one-time code (upstream: `${link}` is empty, `${ticket}` the code).
     pub async fn send_otp(&self, mail: OtpEmail<'_>) -> Result<(), ApiError> {
         let vars = self.template_vars(TemplateVars {

@@ -167,6 +167,17 @@ impl TotpMfa {
         ticket: &Ticket,
         code: &OneTimeCode,
     ) -> Result<Session, ApiError> {
+        let user = self.check_mfa_totp(ticket, code).await?;
+        self.sessions.new_session(&user).await
+    }
+
+    /// The checks of `POST /signin/mfa/totp` without the session (the built-in consent
+    /// page): the ticket's user once the code is accepted.
+    pub async fn check_mfa_totp(
+        &self,
+        ticket: &Ticket,
+        code: &OneTimeCode,
+    ) -> Result<users::UserRow, ApiError> {
         let code = code.expose();
         self.require_mfa_enabled()?;
         if ticket.kind() != Some(TicketKind::MfaTotp) {
@@ -201,7 +212,7 @@ impl TotpMfa {
             return Err(e);
         }
         self.lockout.succeeded(user.id, standing).await;
-        self.sessions.new_session(&user).await
+        Ok(user)
     }
 }
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::adapters::email::TemplateName;
 use crate::db::email_otp::Attempt;
+use crate::db::users::UserRow;
 use crate::db::{email_otp, users};
 use crate::domain::OneTimeCode;
 use crate::domain::options::SignUpOptionsInput;
@@ -23,7 +24,7 @@ use crate::service::audit::{self, Outcome};
 use crate::service::email::{OtpEmail, TicketEmail};
 use crate::service::registration::{Created, Origin, PasswordlessAccount, Registration};
 use crate::service::session::Session;
-use crate::service::tickets::{self, TicketKind};
+use crate::service::tickets::{self, Ticket, TicketKind};
 use crate::service::user_check::Tolerate;
 
 /// Lifetime of an emailed one-time code (upstream: one hour).
@@ -135,6 +136,87 @@ impl EmailSignIn {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether magic links are on (`AUTH_EMAIL_PASSWORDLESS_ENABLED`).
+    pub fn magic_links_enabled(&self) -> bool {
+        self.settings
+            .config()
+            .passwordless
+            .email_passwordless_enabled
+    }
+
+    /// The OAuth2 provider's built-in page: emails an existing user a magic link (a
+    /// `passwordlessEmail` ticket) that `link` builds from the ticket. Sign-in only: an
+    /// unknown address, or an account that cannot sign in, gets no email and the same
+    /// answer.
+    pub async fn send_page_link(
+        &self,
+        email: &Email,
+        link: impl FnOnce(&str) -> String,
+    ) -> Result<(), ApiError> {
+        if !self.magic_links_enabled() {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        let db = self.db.get().await?;
+        let Some(user) = users::find_by_email(&db, email).await? else {
+            return Ok(());
+        };
+        let tolerate = Tolerate {
+            unverified: true,
+            anonymous: false,
+        };
+        if self.accounts.check(&user, tolerate).is_err() {
+            return Ok(());
+        }
+        let kind = TicketKind::PasswordlessEmail;
+        let ticket = tickets::issue(kind);
+        users::set_ticket(&db, user.id, &ticket.stored, kind.ttl_secs()).await?;
+        drop(db);
+        let link = link(&ticket.value);
+        self.mail
+            .send_link(
+                TicketEmail {
+                    template: TemplateName::SigninPasswordless,
+                    kind,
+                    to: email.as_str(),
+                    locale: &user.locale,
+                    display_name: &user.display_name,
+                    email: email.as_str(),
+                    new_email: "",
+                    ticket: &ticket.value,
+                    redirect_to: "",
+                    code_challenge: None,
+                },
+                link,
+            )
+            .await
+    }
+
+    /// The built-in page's magic link followed: the ticket's user, whose email is now
+    /// verified (as `/verify` does for a magic link).
+    pub async fn check_page_link(&self, ticket: &Ticket) -> Result<UserRow, ApiError> {
+        if !self.magic_links_enabled() {
+            return Err(ErrorCode::DisabledEndpoint.into());
+        }
+        if ticket.kind() != Some(TicketKind::PasswordlessEmail) {
+            return Err(ErrorCode::InvalidTicket.into());
+        }
+        let forms = ticket.lookup_forms();
+        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+        let db = self.db.get().await?;
+        let user = users::consume_ticket(&db, &forms)
+            .await?
+            .ok_or(ErrorCode::InvalidTicket)?;
+        self.accounts.check(
+            &user,
+            Tolerate {
+                unverified: true,
+                anonymous: false,
+            },
+        )?;
+        users::mark_email_verified(&db, user.id).await?;
+        Ok(user)
     }
 
     /// `POST /signin/otp/email`: emails a six-digit code valid one hour. The code is kept

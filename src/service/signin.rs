@@ -23,6 +23,12 @@ pub enum PasswordSignIn {
     Mfa(MfaChallenge),
 }
 
+/// A checked email and password: the user, or the second factor still to give.
+pub enum PasswordCheck {
+    User(Box<crate::db::users::UserRow>),
+    Mfa(MfaChallenge),
+}
+
 /// Password sign-in (`POST /signin/email-password`).
 #[derive(Clone)]
 pub struct EmailPasswordSignIn {
@@ -43,6 +49,21 @@ impl EmailPasswordSignIn {
         email: Email,
         password: Password,
     ) -> Result<PasswordSignIn, ApiError> {
+        match self.check_email_password(email, password).await? {
+            PasswordCheck::User(user) => Ok(PasswordSignIn::Session(Box::new(
+                self.sessions.new_session(&user).await?,
+            ))),
+            PasswordCheck::Mfa(m) => Ok(PasswordSignIn::Mfa(m)),
+        }
+    }
+
+    /// The checks of a password sign-in (lockout, password, account, second factor)
+    /// without the session: the built-in consent page signs in for one request only.
+    pub async fn check_email_password(
+        &self,
+        email: Email,
+        password: Password,
+    ) -> Result<PasswordCheck, ApiError> {
         let db = self.db.get().await?;
         let user = users::find_by_email(&db, &email).await?;
         drop(db);
@@ -94,13 +115,11 @@ impl EmailPasswordSignIn {
             let ticket = tickets::issue(TicketKind::MfaTotp);
             let db = self.db.get().await?;
             users::set_ticket(&db, user.id, &ticket.stored, TicketKind::MfaTotp.ttl_secs()).await?;
-            return Ok(PasswordSignIn::Mfa(MfaChallenge {
+            return Ok(PasswordCheck::Mfa(MfaChallenge {
                 ticket: Redacted::new(ticket.value),
             }));
         }
         self.lockout.succeeded(user.id, standing).await;
-        Ok(PasswordSignIn::Session(Box::new(
-            self.sessions.new_session(&user).await?,
-        )))
+        Ok(PasswordCheck::User(Box::new(user)))
     }
 }

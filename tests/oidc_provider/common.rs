@@ -56,10 +56,10 @@ pub async fn startup_error(db: TestDb, args: &[&str]) -> String {
     let mut argv: Vec<String> = vec![
         "hasura-auth".into(),
         format!("--postgres={}", db.url),
-        "--server-url=http://127.0.0.1:4000".into(),
         "--templates-path=/nonexistent-test-templates".into(),
     ];
     let defaults = [
+        "--server-url=http://127.0.0.1:4000".to_owned(),
         format!("--client-url={CLIENT_URL}"),
         format!("--hasura-graphql-jwt-secret={}", rsa_secret()),
         "--upstream-generation=0.42".to_owned(),

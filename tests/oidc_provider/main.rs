@@ -11,6 +11,8 @@ mod support;
 mod cimd;
 mod common;
 mod device;
+mod consent_browser;
+mod consent_page;
 mod end_to_end;
 mod flows;
 mod grants;

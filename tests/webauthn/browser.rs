@@ -4,157 +4,17 @@
 //! our server returns and posts the results back. Passkey sign-up, then sign-in, end
 //! to end.
 //!
-//! Chromium is found as `$CHROMIUM`, else `chromium` / `chromium-browser` /
-//! `google-chrome` on the PATH; `.ci/run` installs Debian's `chromium`. When no binary
-//! exists the test fails under CI (`CI=true`) and is skipped with a visible note elsewhere
-//! (`support::tools`); any other failure fails it.
+//! Chromium is driven by `support::browser` (skipped with a note when there is none,
+//! outside CI); any other failure fails the test.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use serde_json::json;
 
+use crate::support::browser::{Cdp, Chromium, find_chromium};
 use crate::{hasura_claims, sql_json};
 
 const PAGE: &str = include_str!("page.html");
-
-/// The Chromium binary; `None` (with a note) when there is none, outside CI.
-fn find_chromium() -> Option<PathBuf> {
-    crate::support::tools::require_one_of(
-        &["chromium", "chromium-browser", "google-chrome"],
-        Some("CHROMIUM"),
-        "install Debian's `chromium`",
-    )
-}
-
-/// A headless Chromium with its own profile, killed and cleaned up on drop.
-struct Chromium {
-    child: std::process::Child,
-    profile: PathBuf,
-}
-
-impl Chromium {
-    async fn launch(binary: &PathBuf) -> (Chromium, String) {
-        let profile =
-            std::env::temp_dir().join(format!("hasura-auth-chromium-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&profile).expect("profile dir");
-        let child = std::process::Command::new(binary)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                "--remote-debugging-port=0",
-                "--remote-debugging-address=127.0.0.1",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let chromium = Chromium { child, profile };
-        // Chromium writes its port and browser endpoint path here once it listens.
-        let file = chromium.profile.join("DevToolsActivePort");
-        for _ in 0..300 {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                let mut lines = text.lines();
-                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                    return (chromium, format!("ws://127.0.0.1:{port}{path}"));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("Chromium did not open its DevTools endpoint within 30 s");
-    }
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Its helper processes may still be writing into the profile for a moment.
-        for _ in 0..20 {
-            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-/// A minimal DevTools-protocol client: numbered calls, events skipped.
-struct Cdp {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    next_id: u64,
-    session: Option<String>,
-}
-
-impl Cdp {
-    async fn connect(url: &str) -> Cdp {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("DevTools websocket");
-        Cdp {
-            ws,
-            next_id: 0,
-            session: None,
-        }
-    }
-
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = json!({"id": id, "method": method, "params": params});
-        if let Some(s) = &self.session {
-            msg["sessionId"] = json!(s);
-        }
-        self.ws
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .expect("send to DevTools");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("DevTools did not answer {method}"));
-            let Some(Ok(Message::Text(text))) = next else {
-                continue;
-            };
-            let v: Value = serde_json::from_str(&text).expect("DevTools JSON");
-            if v["id"] == json!(id) {
-                if let Some(err) = v.get("error") {
-                    panic!("{method} failed: {err}");
-                }
-                return v["result"].clone();
-            }
-        }
-    }
-
-    /// Evaluates an expression in the page, awaiting a promise; returns its JSON value.
-    async fn eval(&mut self, expression: &str) -> Value {
-        let r = self
-            .call(
-                "Runtime.evaluate",
-                json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
-            )
-            .await;
-        if let Some(e) = r.get("exceptionDetails") {
-            panic!("{expression} threw: {e}");
-        }
-        r["result"]["value"].clone()
-    }
-}
 
 /// Serves the test page on 127.0.0.1 (reached as `localhost`).
 async fn serve_page(listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {

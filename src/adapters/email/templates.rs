@@ -203,6 +203,22 @@ impl Compiled {
     }
 }
 
+/// Renders a page template (`crate::adapters::html_page`) with the same `${name}`
+/// syntax: the template's own text is kept, each placeholder is written by `fill`.
+pub(crate) fn render_with(
+    src: &str,
+    mut fill: impl FnMut(&str, &mut String),
+) -> Result<String, String> {
+    let mut out = String::new();
+    for piece in Compiled::parse(src)?.0 {
+        match piece {
+            Piece::Lit(s) => out.push_str(&s),
+            Piece::Var(name) => fill(&name, &mut out),
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone)]
 struct EmailTemplate {
     subject: Compiled,

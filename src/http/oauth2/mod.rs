@@ -1,7 +1,7 @@
 //! The OAuth2/OIDC identity provider's endpoints (reference §2.1; the domain is
 //! [`crate::service::oauth2_provider`]). They answer OAuth2 errors
-//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login` and
-//! `/oauth2/device/verify`.
+//! (`{"error","error_description"}`), except the consent UI's `/oauth2/login`,
+//! `/oauth2/device/verify` and the built-in HTML pages of [`ui`].
 
 pub mod authorize;
 pub mod device;
@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod login;
 pub mod revoke;
 pub mod token;
+pub mod ui;
 pub mod userinfo;
 
 use axum::body::Bytes;

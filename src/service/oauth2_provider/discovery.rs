@@ -94,6 +94,9 @@ mod tests {
             } else {
                 "https://app.example.com/oauth2/device".into()
             },
+            builtin_login_page: false,
+            builtin_login_url: "https://auth.example.com/v1/oauth2/ui/login".into(),
+            page_key: crate::service::oauth2_provider::ui::PageKey::from_secret("k"),
             access_token_ttl: 900,
             refresh_token_ttl: 60,
             cimd_enabled: cimd,

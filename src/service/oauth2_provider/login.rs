@@ -100,12 +100,22 @@ impl OAuth2Provider {
             .accounts
             .user_from_token(token, Default::default())
             .await?;
+        self.approve_for(user.id, request_id).await
+    }
+
+    /// Completes `request_id` for a user who passed the sign-in checks, and issues the
+    /// code: `POST /oauth2/login` and the built-in page's approval.
+    pub(crate) async fn approve_for(
+        &self,
+        user_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<Approved, ApiError> {
         let code = random_uuid().to_string();
         let db = self.db.get().await?;
         let completed = sql::complete_auth_request(
             &db,
             request_id,
-            user.id,
+            user_id,
             &stored_hash(&code),
             AUTH_CODE_TTL_SECS,
         )
@@ -117,7 +127,7 @@ impl OAuth2Provider {
                 Some(_) => "Authorization request expired",
             };
             audit::event("oauth2-authorization", Outcome::Failure)
-                .user(user.id)
+                .user(user_id)
                 .reason(why)
                 .record();
             return Err(invalid(why));
@@ -134,7 +144,7 @@ impl OAuth2Provider {
             }
         }
         audit::event("oauth2-authorization", Outcome::Success)
-            .user(user.id)
+            .user(user_id)
             .reason(completed.client_id)
             .record();
         Ok(Approved {

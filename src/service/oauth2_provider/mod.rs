@@ -22,6 +22,7 @@ pub mod introspect;
 pub mod login;
 pub mod scopes;
 pub mod tokens;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -47,12 +48,19 @@ pub struct ProviderSettings {
     /// `AUTH_SERVER_URL` (whatever the upstream generation). Every OAuth2 token carries it.
     pub issuer: String,
     /// Where `/oauth2/authorize` sends the browser: `AUTH_OAUTH2_PROVIDER_LOGIN_URL`, else
-    /// `<AUTH_CLIENT_URL>/oauth2/login`.
+    /// the built-in page when it is on, else `<AUTH_CLIENT_URL>/oauth2/login`.
     pub login_url: String,
     /// The device flow's verification page (`verification_uri`):
     /// `AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL`, else `<AUTH_CLIENT_URL>/oauth2/device`;
     /// empty when neither is set (the device flow is then off).
     pub device_verify_url: String,
+    /// `AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`: `/oauth2/ui/*` is served.
+    pub builtin_login_page: bool,
+    /// The built-in page's own URL (`<AUTH_SERVER_URL>/oauth2/ui/login`), whether or not
+    /// it is the login URL.
+    pub builtin_login_url: String,
+    /// Signs the built-in page's CSRF tokens and sign-in cookies.
+    pub page_key: ui::PageKey,
     /// Access and ID token lifetime, seconds.
     pub access_token_ttl: i64,
     /// Refresh token lifetime, seconds.
@@ -80,7 +88,13 @@ impl ProviderSettings {
             .configured_issuer()
             .unwrap_or(config.server.server_url.trim())
             .to_owned();
+        let builtin_login_url = match config.server.server_url.trim().trim_end_matches('/') {
+            "" => String::new(),
+            server => format!("{server}{}", ui::LOGIN_PATH),
+        };
+        let builtin_login_page = c.oauth2_provider_builtin_login_page;
         let login_url = match c.oauth2_provider_login_url.trim() {
+            "" if builtin_login_page => builtin_login_url.clone(),
             "" => match config.client.client_url.trim().trim_end_matches('/') {
                 "" => String::new(),
                 client => format!("{client}/oauth2/login"),
@@ -99,6 +113,9 @@ impl ProviderSettings {
             issuer,
             login_url,
             device_verify_url,
+            builtin_login_page,
+            builtin_login_url,
+            page_key: ui::PageKey::from_config(config),
             access_token_ttl: c.oauth2_provider_access_token_ttl,
             refresh_token_ttl: c.oauth2_provider_refresh_token_ttl,
             cimd_enabled: c.oauth2_provider_cimd_enabled,
@@ -120,9 +137,27 @@ impl ProviderSettings {
                 jwt.algorithm()
             ));
         }
+        if self.builtin_login_page && self.builtin_login_url.is_empty() {
+            return Err(
+                "AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE=true needs AUTH_SERVER_URL \
+                        (the page is served at <AUTH_SERVER_URL>/oauth2/ui/login)"
+                    .into(),
+            );
+        }
+        if self.builtin_login_page
+            && !url::Url::parse(&self.builtin_login_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return Err(format!(
+                "AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE=true needs an http(s) AUTH_SERVER_URL \
+                 (the page would be {:?})",
+                self.builtin_login_url
+            ));
+        }
         if self.login_url.is_empty() {
             return Err("AUTH_OAUTH2_PROVIDER_ENABLED=true needs \
-                        AUTH_OAUTH2_PROVIDER_LOGIN_URL or AUTH_CLIENT_URL (the consent page)"
+                        AUTH_OAUTH2_PROVIDER_LOGIN_URL or AUTH_CLIENT_URL (the consent page), \
+                        or AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE=true"
                 .into());
         }
         match url::Url::parse(&self.login_url) {

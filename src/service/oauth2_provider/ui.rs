@@ -1,0 +1,454 @@
+//! The built-in sign-in and consent page (`AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`,
+//! docs/oidc-provider.md): what it shows (the client, the scopes in words) and does
+//! (password sign-in with its TOTP step, magic links, approve, deny), free of HTTP. The HTML is
+//! `crate::http::oauth2::ui`'s.
+//!
+//! No session is created: a sign-in on the page is bound to one authorization request
+//! and proved by a cookie signed with [`PageKey`] (request, user, expiry). Approval is
+//! [`OAuth2Provider::approve_for`], the same completion as `POST /oauth2/login`.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use super::authorize::error_redirect;
+use super::error::OAuth2Error;
+use super::login::PendingRequest;
+use super::{AUTH_REQUEST_TTL_SECS, OAuth2Provider, scopes};
+use crate::config::Config;
+use crate::db::oauth2_provider as sql;
+use crate::db::users::UserRow;
+use crate::domain::{Email, OneTimeCode, Password};
+use crate::error::{ApiError, ErrorCode};
+use crate::service::audit::{self, Outcome};
+use crate::service::mfa::TotpMfa;
+use crate::service::passwordless::EmailSignIn;
+use crate::service::signin::{EmailPasswordSignIn, PasswordCheck};
+use crate::service::tickets::Ticket;
+use crate::tokens::secret::Redacted;
+
+/// Where the pages live, under `AUTH_SERVER_URL` (the sign-in cookie's path).
+pub const UI_PATH: &str = "/oauth2/ui";
+/// The sign-in page, which `/oauth2/authorize` sends the browser to.
+pub const LOGIN_PATH: &str = "/oauth2/ui/login";
+/// Where the approve / deny form posts.
+pub const CONSENT_PATH: &str = "/oauth2/ui/consent";
+/// The sign-in cookie.
+pub const COOKIE_NAME: &str = "hasura_auth_oauth2_ui";
+/// A sign-in on the page lasts as long as a request can: ten minutes.
+pub const SIGNIN_TTL_SECS: i64 = AUTH_REQUEST_TTL_SECS;
+
+/// The key of the page's CSRF tokens and sign-in cookies: HMAC-SHA256 of a label under
+/// the JWT secret as configured (the provider's private key), so every instance sharing
+/// the secret shares it, and it is never the signing key itself.
+#[derive(Clone)]
+pub struct PageKey([u8; 32]);
+
+impl std::fmt::Debug for PageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageKey(**redacted**)")
+    }
+}
+
+fn hmac_key(key: &[u8]) -> aws_lc_rs::hmac::Key {
+    aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key)
+}
+
+/// The message of a MAC: each part length-prefixed, so no two part lists collide.
+fn message(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+impl PageKey {
+    pub fn from_config(config: &Config) -> PageKey {
+        let jwt = &config.jwt;
+        let secret = jwt
+            .jwt_secrets
+            .as_ref()
+            .filter(|s| !s.is_empty())
+            .or(jwt.jwt_secret.as_ref())
+            .map(|s| s.expose())
+            .unwrap_or_default();
+        PageKey::from_secret(secret)
+    }
+
+    /// The key derived from a JWT secret's text.
+    pub fn from_secret(secret: &str) -> PageKey {
+        let tag = aws_lc_rs::hmac::sign(
+            &hmac_key(secret.as_bytes()),
+            b"hasura-auth oauth2 built-in page key v1",
+        );
+        let mut key = [0u8; 32];
+        key.copy_from_slice(tag.as_ref());
+        PageKey(key)
+    }
+
+    fn sign(&self, parts: &[&[u8]]) -> String {
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&hmac_key(&self.0), &message(parts)))
+    }
+
+    /// Constant-time check of a MAC given as base64url.
+    fn verify(&self, parts: &[&[u8]], mac: &str) -> bool {
+        let Ok(mac) = URL_SAFE_NO_PAD.decode(mac) else {
+            return false;
+        };
+        aws_lc_rs::hmac::verify(&hmac_key(&self.0), &message(parts), &mac).is_ok()
+    }
+
+    /// The CSRF token of a form about `subject` (`login:<request id>`; a device page
+    /// would use its own subject): a MAC, so nothing is stored.
+    pub fn csrf_token(&self, subject: &str) -> String {
+        self.sign(&[b"csrf", subject.as_bytes()])
+    }
+
+    pub fn csrf_ok(&self, subject: &str, token: &str) -> bool {
+        self.verify(&[b"csrf", subject.as_bytes()], token)
+    }
+
+    /// The sign-in cookie's value: `<user id>.<expiry>.<mac>`, bound to the request.
+    pub fn signin_cookie(&self, request_id: Uuid, user_id: Uuid, now: i64) -> String {
+        let expires = (now + SIGNIN_TTL_SECS).to_string();
+        let mac = self.sign(&[
+            b"signin",
+            request_id.as_bytes(),
+            user_id.as_bytes(),
+            expires.as_bytes(),
+        ]);
+        format!("{user_id}.{expires}.{mac}")
+    }
+
+    /// The user a sign-in cookie proves for this request, if it is genuine and live.
+    pub fn signed_in_user(&self, request_id: Uuid, cookie: &str, now: i64) -> Option<Uuid> {
+        let mut parts = cookie.splitn(3, '.');
+        let (user, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let user_id = Uuid::parse_str(user).ok()?;
+        let ok = self.verify(
+            &[
+                b"signin",
+                request_id.as_bytes(),
+                user_id.as_bytes(),
+                expires.as_bytes(),
+            ],
+            mac,
+        );
+        (ok && expires.parse::<i64>().ok()? > now).then_some(user_id)
+    }
+}
+
+/// A scope as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeView {
+    pub scope: String,
+    pub description: String,
+}
+
+/// A scope in plain words.
+pub fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Confirm who you are (your user ID)".to_owned(),
+        "profile" => "See your name, profile picture and language".to_owned(),
+        "email" => "See your email address".to_owned(),
+        "phone" => "See your phone number".to_owned(),
+        "offline_access" => "Stay connected when you are not using it".to_owned(),
+        "graphql" => "Use the API on your behalf, with your roles".to_owned(),
+        other => match scopes::role_of(other) {
+            Some(role) => format!("Use the API on your behalf, as the role {role}"),
+            None => other.to_owned(),
+        },
+    }
+}
+
+/// What the page shows about a pending request.
+#[derive(Debug)]
+pub struct PageRequest {
+    pub request: PendingRequest,
+    /// The client's `client_name` from its metadata, when it has one (shown as text).
+    pub client_name: Option<String>,
+    pub scopes: Vec<ScopeView>,
+}
+
+/// The outcome of the password step.
+pub enum SignInStep {
+    /// Signed in: the cookie's value.
+    SignedIn(String),
+    /// The user has TOTP: the MFA ticket for the next step.
+    Totp(Redacted),
+}
+
+/// The built-in page's workflow.
+pub struct LoginPage {
+    pub(crate) provider: Arc<OAuth2Provider>,
+    pub(crate) password: Arc<EmailPasswordSignIn>,
+    pub(crate) mfa: Arc<TotpMfa>,
+    pub(crate) email: Arc<EmailSignIn>,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn invalid(message: &'static str) -> ApiError {
+    ApiError::custom(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
+}
+
+/// The longest `client_name` shown.
+const MAX_CLIENT_NAME: usize = 100;
+
+impl LoginPage {
+    /// Whether the page is served (the provider and the setting on).
+    pub fn enabled(&self) -> bool {
+        let s = &self.provider.settings;
+        s.enabled && s.builtin_login_page
+    }
+
+    pub fn key(&self) -> &PageKey {
+        &self.provider.settings.page_key
+    }
+
+    /// The CSRF subject of the forms about `request_id`.
+    pub fn csrf_subject(request_id: Uuid) -> String {
+        format!("login:{request_id}")
+    }
+
+    /// Whether this is the CSRF token of the forms about `request_id`.
+    pub fn csrf_ok(&self, request_id: Uuid, token: &str) -> bool {
+        self.key().csrf_ok(&Self::csrf_subject(request_id), token)
+    }
+
+    pub fn csrf_token(&self, request_id: Uuid) -> String {
+        self.key().csrf_token(&Self::csrf_subject(request_id))
+    }
+
+    /// The pending request `request_id` with its client's name and the scopes in words.
+    pub async fn request(&self, request_id: Uuid) -> Result<PageRequest, ApiError> {
+        let request = self.provider.pending_request(request_id).await?;
+        let db = self.provider.db.get().await?;
+        let client = sql::find_client(&db, &request.client_id).await?;
+        drop(db);
+        let client_name = client
+            .and_then(|c| c.metadata)
+            .and_then(|m| {
+                m.get("client_name")?
+                    .as_str()
+                    .map(str::trim)
+                    .map(str::to_owned)
+            })
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(MAX_CLIENT_NAME).collect());
+        let scopes = request
+            .scopes
+            .iter()
+            .map(|s| ScopeView {
+                scope: s.clone(),
+                description: describe_scope(s),
+            })
+            .collect();
+        Ok(PageRequest {
+            request,
+            client_name,
+            scopes,
+        })
+    }
+
+    /// The user a sign-in cookie proves for `request_id`, if they may still sign in
+    /// (`Err` only when that cannot be told: the database).
+    pub async fn signed_in(
+        &self,
+        request_id: Uuid,
+        cookie: Option<&str>,
+    ) -> Result<Option<UserRow>, ApiError> {
+        let Some(user_id) = cookie.and_then(|c| self.key().signed_in_user(request_id, c, now()))
+        else {
+            return Ok(None);
+        };
+        match self
+            .provider
+            .accounts
+            .checked_user(user_id, Default::default())
+            .await
+        {
+            Ok(user) => Ok(Some(user)),
+            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => Err(e),
+            // Deleted, disabled, unverified since: no longer signed in.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The password step, for a request that is still pending.
+    pub async fn sign_in_password(
+        &self,
+        request_id: Uuid,
+        email: &str,
+        password: String,
+    ) -> Result<SignInStep, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        // Malformed input gets the answer of wrong credentials: nothing to learn from it.
+        let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
+            return Err(ErrorCode::InvalidEmailPassword.into());
+        };
+        match self.password.check_email_password(email, password).await? {
+            PasswordCheck::User(user) => Ok(SignInStep::SignedIn(
+                self.signed_in_as(request_id, &user, "password"),
+            )),
+            PasswordCheck::Mfa(challenge) => Ok(SignInStep::Totp(challenge.ticket)),
+        }
+    }
+
+    /// The TOTP step: the ticket of the password step and a code.
+    pub async fn sign_in_totp(
+        &self,
+        request_id: Uuid,
+        ticket: String,
+        code: String,
+    ) -> Result<String, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let user = self
+            .mfa
+            .check_mfa_totp(&Ticket::presented(ticket), &OneTimeCode::new(code))
+            .await?;
+        Ok(self.signed_in_as(request_id, &user, "totp"))
+    }
+
+    /// Whether the page offers magic links (`AUTH_EMAIL_PASSWORDLESS_ENABLED`).
+    pub fn magic_links(&self) -> bool {
+        self.email.magic_links_enabled()
+    }
+
+    /// Emails a magic link back to this page for `request_id` (existing users only;
+    /// the answer is the same for any address). `Err` for an address that is not one.
+    pub async fn send_magic_link(&self, request_id: Uuid, email: &str) -> Result<(), ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let email = Email::parse(email).map_err(ApiError::validation)?;
+        let page = self.provider.settings.builtin_login_url.clone();
+        self.email
+            .send_page_link(&email, |ticket| {
+                let mut url = page;
+                url.push_str("?request_id=");
+                url.push_str(&request_id.to_string());
+                url.push_str("&ticket=");
+                url.extend(url::form_urlencoded::byte_serialize(ticket.as_bytes()));
+                url
+            })
+            .await
+    }
+
+    /// The magic link followed: the cookie's value.
+    pub async fn sign_in_link(&self, request_id: Uuid, ticket: String) -> Result<String, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let user = self
+            .email
+            .check_page_link(&Ticket::presented(ticket))
+            .await?;
+        Ok(self.signed_in_as(request_id, &user, "magic-link"))
+    }
+
+    fn signed_in_as(&self, request_id: Uuid, user: &UserRow, how: &'static str) -> String {
+        audit::event("signin", Outcome::Success)
+            .user(user.id)
+            .reason(format!("oauth2-login-page:{how}"))
+            .record();
+        self.key().signin_cookie(request_id, user.id, now())
+    }
+
+    /// Approves `request_id` for the cookie's user: where the browser goes (the client's
+    /// redirect URI with the code). `None` when no one is signed in for the request.
+    pub async fn approve(
+        &self,
+        request_id: Uuid,
+        cookie: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(user) = self.signed_in(request_id, cookie).await? else {
+            return Ok(None);
+        };
+        let approved = self.provider.approve_for(user.id, request_id).await?;
+        Ok(Some(approved.redirect_uri))
+    }
+
+    /// Whether cookies are marked `Secure`: the pages are served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.provider
+            .settings
+            .builtin_login_url
+            .starts_with("https://")
+    }
+
+    /// Denies `request_id` (RFC 6749 §4.1.2.1): the request can no longer be completed,
+    /// and the browser goes to the client with `error=access_denied`, `state` and `iss`.
+    pub async fn deny(&self, request_id: Uuid) -> Result<String, ApiError> {
+        self.provider.ensure_enabled_for_ui()?;
+        let db = self.provider.db.get().await?;
+        let denied = sql::deny_auth_request(&db, request_id).await?;
+        let Some(denied) = denied else {
+            let why = match sql::find_auth_request(&db, request_id).await? {
+                None => "Unknown authorization request",
+                Some(r) if r.done => "Authorization request already completed",
+                Some(_) => "Authorization request expired",
+            };
+            return Err(invalid(why));
+        };
+        drop(db);
+        let uri = url::Url::parse(&denied.redirect_uri)
+            .map_err(|e| ApiError::internal(format!("stored redirect_uri: {e}")))?;
+        audit::event("oauth2-authorization", Outcome::Failure)
+            .reason(format!("access_denied:{}", denied.client_id))
+            .record();
+        Ok(error_redirect(
+            &uri,
+            &OAuth2Error::access_denied("The user denied the request"),
+            &self.provider.settings.issuer,
+            denied.state.as_deref(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> PageKey {
+        PageKey([b; 32])
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_subject_and_key() {
+        let t = key(1).csrf_token("login:a");
+        assert!(key(1).csrf_ok("login:a", &t));
+        assert!(!key(1).csrf_ok("login:b", &t));
+        assert!(!key(2).csrf_ok("login:a", &t));
+        assert!(!key(1).csrf_ok("login:a", ""));
+        assert!(!key(1).csrf_ok("login:a", "not base64!"));
+    }
+
+    #[test]
+    fn signin_cookies_are_bound_to_request_and_expire() {
+        let (req, other, user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let c = key(1).signin_cookie(req, user, 1000);
+        assert_eq!(key(1).signed_in_user(req, &c, 1000), Some(user));
+        assert_eq!(key(1).signed_in_user(other, &c, 1000), None);
+        assert_eq!(key(2).signed_in_user(req, &c, 1000), None);
+        assert_eq!(key(1).signed_in_user(req, &c, 1000 + SIGNIN_TTL_SECS), None);
+        // Another user id or a later expiry under the same MAC is refused.
+        let (_, rest) = c.split_once('.').unwrap();
+        let forged = format!("{}.{rest}", Uuid::new_v4());
+        assert_eq!(key(1).signed_in_user(req, &forged, 1000), None);
+        let mut parts: Vec<&str> = c.split('.').collect();
+        let later = (1000 + 10 * SIGNIN_TTL_SECS).to_string();
+        parts[1] = &later;
+        assert_eq!(key(1).signed_in_user(req, &parts.join("."), 1000), None);
+        assert_eq!(key(1).signed_in_user(req, "garbage", 1000), None);
+    }
+
+    #[test]
+    fn scopes_in_words() {
+        assert_eq!(describe_scope("email"), "See your email address");
+        assert!(describe_scope("graphql:role:editor").ends_with("as the role editor"));
+    }
+}
