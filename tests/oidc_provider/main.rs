@@ -10,9 +10,9 @@ mod support;
 
 mod cimd;
 mod common;
-mod device;
 mod consent_browser;
 mod consent_page;
+mod device;
 mod end_to_end;
 mod flows;
 mod grants;
