@@ -252,11 +252,19 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         settings: settings.clone(),
         lockout: lockout.clone(),
     });
+    let passkeys = Arc::new(Passkeys {
+        db: db.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        registration: registration.clone(),
+        settings: settings.clone(),
+    });
     let login_page = Arc::new(LoginPage {
         provider: oauth2.clone(),
         password: email_password.clone(),
         mfa: mfa.clone(),
         email: email_signin.clone(),
+        passkeys: passkeys.clone(),
     });
     let workflows = Workflows {
         email_password,
@@ -330,13 +338,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             pkce: pkce.clone(),
             settings: settings.clone(),
         }),
-        passkeys: Arc::new(Passkeys {
-            db: db.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            registration: registration.clone(),
-            settings: settings.clone(),
-        }),
+        passkeys: passkeys.clone(),
         change_env: Arc::new(EnvChange {
             db: db.clone(),
             settings: settings.clone(),

@@ -1,6 +1,6 @@
 //! The built-in sign-in and consent page (`AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`,
 //! docs/oidc-provider.md): what it shows (the client, the scopes in words) and does
-//! (password sign-in with its TOTP step, magic links, approve, deny), free of HTTP. The HTML is
+//! (password sign-in with its TOTP step, magic links, passkeys, approve, deny), free of HTTP. The HTML is
 //! `crate::http::oauth2::ui`'s.
 //!
 //! No session is created: a sign-in on the page is bound to one authorization request
@@ -28,6 +28,8 @@ use crate::service::mfa::TotpMfa;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::signin::{EmailPasswordSignIn, PasswordCheck};
 use crate::service::tickets::Ticket;
+use crate::service::webauthn::{Passkeys, RequestOptions};
+use crate::domain::webauthn::CredentialAssertion;
 use crate::tokens::secret::Redacted;
 
 /// Where the pages live, under `AUTH_SERVER_URL` (the sign-in cookie's path).
@@ -189,6 +191,7 @@ pub struct LoginPage {
     pub(crate) password: Arc<EmailPasswordSignIn>,
     pub(crate) mfa: Arc<TotpMfa>,
     pub(crate) email: Arc<EmailSignIn>,
+    pub(crate) passkeys: Arc<Passkeys>,
 }
 
 fn now() -> i64 {
@@ -348,6 +351,37 @@ impl LoginPage {
             .check_page_link(&Ticket::presented(ticket))
             .await?;
         Ok(self.signed_in_as(request_id, &user, "magic-link"))
+    }
+
+    /// Whether the page offers passkey sign-in (`AUTH_WEBAUTHN_ENABLED`).
+    pub fn passkeys(&self) -> bool {
+        self.passkeys.enabled()
+    }
+
+    /// The options of a passkey sign-in for `request_id`: the user's keys when an
+    /// address is given, else any discoverable credential (as `POST /signin/webauthn`).
+    pub async fn passkey_options(
+        &self,
+        request_id: Uuid,
+        email: Option<&str>,
+    ) -> Result<RequestOptions, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) => Some(Email::parse(e).map_err(|_| ErrorCode::InvalidEmailPassword)?),
+        };
+        self.passkeys.webauthn_signin_start(email).await
+    }
+
+    /// The passkey's assertion checked (no session): the cookie's value.
+    pub async fn sign_in_passkey(
+        &self,
+        request_id: Uuid,
+        assertion: &CredentialAssertion,
+    ) -> Result<String, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let user = self.passkeys.check_webauthn_signin(assertion).await?;
+        Ok(self.signed_in_as(request_id, &user, "passkey"))
     }
 
     fn signed_in_as(&self, request_id: Uuid, user: &UserRow, how: &'static str) -> String {
