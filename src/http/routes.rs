@@ -404,7 +404,8 @@ mod tests {
                 "/user/sessions",
                 "/.well-known/openid-configuration",
                 "/.well-known/oauth-authorization-server",
-                "/oauth2/jwks"
+                "/oauth2/jwks",
+                "/oauth2/ui/passkey.js"
             ]
         );
     }

@@ -163,7 +163,7 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
     // The request is spent: its page routes refuse.
     let again = post_page(&app, OPTIONS, &[("request_id", &id), ("csrf", &csrf)], None).await;
     assert_eq!(again.status, 400, "{}", again.text);
-    assert!(text(&again.body, "error").contains("already completed"), "{}", again.text);
+    assert!(text(&again.body, "message").contains("already completed"), "{}", again.text);
 }
 
 #[tokio::test]
@@ -208,7 +208,10 @@ async fn with_an_email_the_users_keys_are_offered() {
         assert_eq!(r.status, 400, "{email}: {}", r.text);
         answers.push(r.body);
     }
-    assert_eq!(answers[0], json!({"error": "No passkey can be used for this email address."}));
+    assert_eq!(
+        answers[0]["message"],
+        "No passkey can be used for this email address."
+    );
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
 }
 
@@ -254,7 +257,8 @@ async fn forged_and_malformed_assertions_are_refused() {
     ));
     let r = verify(forged.to_string()).await;
     assert_eq!(r.status, 400, "{}", r.text);
-    assert_eq!(r.body, json!({"error": "The passkey was not accepted. Try again."}));
+    assert_eq!(r.body["message"], "The passkey was not accepted. Try again.");
+    assert_eq!(r.body["error"], "invalid-request");
     assert!(signin_cookie(&r).is_none());
 
     // The same challenge again (single use), with a good signature this time.
@@ -276,8 +280,8 @@ async fn forged_and_malformed_assertions_are_refused() {
         let r = verify(junk.to_owned()).await;
         assert_eq!(r.status, 400, "{junk}: {}", r.text);
         assert_eq!(
-            r.body,
-            json!({"error": "The passkey's answer could not be read. Try again."})
+            r.body["message"],
+            "The passkey's answer could not be read. Try again."
         );
     }
     assert_eq!(sessions_of(&app, &user).await, 1);
@@ -302,7 +306,7 @@ async fn forms_without_the_csrf_token_or_a_usable_request_are_refused() {
             let r = post_page(&app, path, &fields, None).await;
             assert_eq!(r.status, 403, "{path} {fields:?}: {}", r.text);
             assert_eq!(r.headers["content-type"], "application/json");
-            assert!(text(&r.body, "error").contains("did not come from this page"));
+            assert!(text(&r.body, "message").contains("did not come from this page"));
         }
         // A malformed request id, and an unknown one with its own valid token.
         let r = post_page(&app, path, &[("request_id", "nope"), ("csrf", &csrf)], None).await;
@@ -319,7 +323,7 @@ async fn forms_without_the_csrf_token_or_a_usable_request_are_refused() {
         .await;
         assert_eq!(r.status, 400, "{}", r.text);
         if path == OPTIONS {
-            assert_eq!(r.body, json!({"error": "Unknown authorization request"}));
+            assert_eq!(r.body["message"], "Unknown authorization request");
         }
 
         // Hostile bodies: JSON, a repeated field, too large.

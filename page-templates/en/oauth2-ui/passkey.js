@@ -53,8 +53,8 @@
     return body;
   }
 
-  // Our JSON answers carry `error` as text for the user; anything else (a rate limit,
-  // an outage) gets a generic sentence.
+  // Our refusals carry a sentence for the user in `message`; a rate limit or an
+  // outage gets a sentence of ours.
   function post(path, body) {
     return fetch(path, {
       method: "POST",
@@ -69,7 +69,10 @@
         if (res.status === 429) {
           throw new Error("Too many attempts. Try again later.");
         }
-        throw new Error(typeof json.error === "string" ? json.error : "Passkey sign-in failed. Try again.");
+        if (res.status < 500 && typeof json.message === "string") {
+          throw new Error(json.message);
+        }
+        throw new Error("Passkey sign-in failed. Try again.");
       });
     });
   }

@@ -3,7 +3,8 @@
 //! `POST /oauth2/ui/passkey/verify`. The two posts are the page's forms (urlencoded, the
 //! request id and its CSRF token) sent by the script, so they answer JSON: the options
 //! of `POST /signin/webauthn`, then `{"location": …}` with the sign-in cookie; a refusal
-//! is `{"error": <sentence for the user>}`. All three are 404 while WebAuthn is off.
+//! is the service's error body whose `message` is a sentence for the user (the script
+//! shows it in the page's alert). All three are 404 while WebAuthn is off.
 
 use std::sync::Arc;
 
@@ -28,20 +29,32 @@ const SCRIPT: &str = include_str!(concat!(
 /// A JSON answer for the script, never cached, maybe with the sign-in cookie.
 fn json_answer(status: StatusCode, body: serde_json::Value, cookie: Option<String>) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
+    no_store(&mut res);
+    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    res
+}
+
+fn no_store(res: &mut Response) {
     let headers = res.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        headers.insert(header::SET_COOKIE, cookie);
-    }
-    res
 }
 
+/// A refusal as the service's error body, whose `message` the script shows as it is.
 fn refused(status: StatusCode, message: &str) -> Response {
-    json_answer(status, json!({ "error": message }), None)
+    let code = match status {
+        StatusCode::NOT_FOUND => ErrorCode::DisabledEndpoint,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        _ => ErrorCode::InvalidRequest,
+    };
+    let mut res = ApiError::custom(status, code, message).into_response();
+    no_store(&mut res);
+    res
 }
 
 fn refusal(r: Refusal) -> Response {
@@ -71,7 +84,9 @@ fn failure(e: ApiError, rejected: &'static str) -> Response {
                     ApiError::Custom { status, .. } => *status,
                     e => e.code().status(),
                 };
-                refused(status, message)
+                let mut res = ApiError::custom(status, e.code(), message).into_response();
+                no_store(&mut res);
+                res
             }
             None => e.into_response(),
         },
