@@ -229,8 +229,8 @@ pub fn table() -> Vec<Route> {
         post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
         post("/oauth2/ui/magic-link",                  oauth2::ui::login::magic_link,           &[Email, BruteForce],        NO,        Mounted(OAuth2LoginPage), Public),
         get("/oauth2/ui/passkey.js",                   oauth2::ui::passkey::script,             &[],                         NO,        Mounted(OAuth2LoginPage), Public).read_only(),
-        post("/oauth2/ui/passkey/options",             oauth2::ui::passkey::options,            &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
-        post("/oauth2/ui/passkey/verify",              oauth2::ui::passkey::verify,             &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        post("/oauth2/ui/passkey-options",             oauth2::ui::passkey::options,            &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        post("/oauth2/ui/passkey-verify",              oauth2::ui::passkey::verify,             &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }

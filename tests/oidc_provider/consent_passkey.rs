@@ -15,8 +15,8 @@ use crate::support::app::{CLIENT_URL, Reply, TestApp};
 
 const WEBAUTHN: &str = "--webauthn-enabled=true";
 const SCRIPT: &str = "/oauth2/ui/passkey.js";
-const OPTIONS: &str = "/oauth2/ui/passkey/options";
-const VERIFY: &str = "/oauth2/ui/passkey/verify";
+const OPTIONS: &str = "/oauth2/ui/passkey-options";
+const VERIFY: &str = "/oauth2/ui/passkey-verify";
 
 /// A user signed up with a passkey through the JSON API; returns their id.
 async fn passkey_user(app: &TestApp, auth: &mut Authenticator, email: &str) -> String {
@@ -100,7 +100,7 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
     assert_eq!(script.headers["cache-control"], "public, max-age=3600");
     assert_eq!(script.headers["x-content-type-options"], "nosniff");
     assert!(script.text.contains("navigator.credentials.get"));
-    assert!(script.text.contains("passkey/verify"));
+    assert!(script.text.contains("passkey-verify"));
 
     // Options without an email: a discoverable request, as POST /signin/webauthn.
     let options = post_page(&app, OPTIONS, &[("request_id", &id), ("csrf", &csrf)], None).await;

@@ -121,7 +121,7 @@
     button.setAttribute("aria-busy", "true");
     var emailInput = document.getElementById("email");
     var email = emailInput ? emailInput.value.trim() : "";
-    post("passkey/options", form(email ? { email: email } : {}))
+    post("passkey-options", form(email ? { email: email } : {}))
       .then(function (json) {
         return navigator.credentials.get({ publicKey: requestOptions(json) }).catch(function () {
           throw new Error("The passkey was not used. Try again or sign in another way.");
@@ -131,7 +131,7 @@
         if (!cred) {
           throw new Error("The passkey was not used. Try again or sign in another way.");
         }
-        return post("passkey/verify", form({ credential: assertionJson(cred) }));
+        return post("passkey-verify", form({ credential: assertionJson(cred) }));
       })
       .then(function (json) {
         // Relative to this page: the same page, which now shows the consent.

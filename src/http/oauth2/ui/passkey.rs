@@ -1,10 +1,14 @@
 //! Passkey sign-in on the built-in page (with `AUTH_WEBAUTHN_ENABLED`): `GET
-//! /oauth2/ui/passkey.js` (the page's one script), `POST /oauth2/ui/passkey/options` and
-//! `POST /oauth2/ui/passkey/verify`. The two posts are the page's forms (urlencoded, the
+//! /oauth2/ui/passkey.js` (the page's one script), `POST /oauth2/ui/passkey-options` and
+//! `POST /oauth2/ui/passkey-verify`. The two posts are the page's forms (urlencoded, the
 //! request id and its CSRF token) sent by the script, so they answer JSON: the options
 //! of `POST /signin/webauthn`, then `{"location": …}` with the sign-in cookie; a refusal
 //! is the service's error body whose `message` is a sentence for the user (the script
 //! shows it in the page's alert). All three are 404 while WebAuthn is off.
+//!
+//! The routes sit in the page's own directory (`passkey-verify`, not `passkey/verify`):
+//! the sign-in cookie has no `Path`, so the browser scopes it to the directory of the
+//! URL that set it, and it must reach `login`.
 
 use std::sync::Arc;
 
