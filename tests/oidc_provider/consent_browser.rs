@@ -428,7 +428,8 @@ async fn chromium_signs_in_with_a_passkey_and_approves() {
     );
 
     // No address: the browser offers the discoverable passkey; keyboard only.
-    cdp.eval("document.getElementById('email').value = ''").await;
+    cdp.eval("document.getElementById('email').value = ''")
+        .await;
     cdp.eval("document.getElementById('passkey').focus()").await;
     cdp.press("Enter").await;
     let consent = cdp.wait_for("!!document.getElementById('approve')").await;

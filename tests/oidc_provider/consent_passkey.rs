@@ -73,7 +73,10 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
         "{}",
         page.text
     );
-    assert!(page.text.contains(r#"id="passkey-error" class="error" role="alert" hidden"#));
+    assert!(
+        page.text
+            .contains(r#"id="passkey-error" class="error" role="alert" hidden"#)
+    );
     assert!(page.text.contains(&format!(r#"data-csrf="{csrf}""#)));
     let policy = csp(&page);
     let nonce = regex::Regex::new(r"script-src 'nonce-([A-Za-z0-9_-]+)'; connect-src 'self';")
@@ -81,13 +84,15 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
         .captures(&policy)
         .unwrap_or_else(|| panic!("a script nonce in {policy}"))[1]
         .to_owned();
-    assert!(policy.contains(&format!("style-src 'nonce-{nonce}';")), "{policy}");
+    assert!(
+        policy.contains(&format!("style-src 'nonce-{nonce}';")),
+        "{policy}"
+    );
     assert!(!policy.contains("unsafe"), "{policy}");
     assert!(policy.starts_with("default-src 'none';"), "{policy}");
-    assert!(
-        page.text
-            .contains(&format!(r#"<script src="passkey.js" nonce="{nonce}" defer></script>"#))
-    );
+    assert!(page.text.contains(&format!(
+        r#"<script src="passkey.js" nonce="{nonce}" defer></script>"#
+    )));
     assert_eq!(page.text.matches("<script").count(), 1, "no inline script");
 
     // The script itself: JavaScript, cacheable, not sniffable.
@@ -121,11 +126,18 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body, json!({"location": format!("login?request_id={id}")}));
+    assert_eq!(
+        r.body,
+        json!({"location": format!("login?request_id={id}")})
+    );
     let (cookie, header) = signin_cookie(&r).expect("sign-in cookie");
     assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"));
     assert!(header.contains("Max-Age=600"), "{header}");
-    assert_eq!(sessions_of(&app, &user).await, 1, "only the sign-up's session");
+    assert_eq!(
+        sessions_of(&app, &user).await,
+        1,
+        "only the sign-up's session"
+    );
 
     // The consent view: no script there.
     let consent = get_page(&app, &id, Some(&cookie)).await;
@@ -142,7 +154,11 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
     let r = post_page(
         &app,
         CONSENT,
-        &[("request_id", &id), ("csrf", &csrf), ("decision", "approve")],
+        &[
+            ("request_id", &id),
+            ("csrf", &csrf),
+            ("decision", "approve"),
+        ],
         Some(&cookie),
     )
     .await;
@@ -163,7 +179,11 @@ async fn a_passkey_signs_in_for_the_request_and_the_code_is_exchanged() {
     // The request is spent: its page routes refuse.
     let again = post_page(&app, OPTIONS, &[("request_id", &id), ("csrf", &csrf)], None).await;
     assert_eq!(again.status, 400, "{}", again.text);
-    assert!(text(&again.body, "message").contains("already completed"), "{}", again.text);
+    assert!(
+        text(&again.body, "message").contains("already completed"),
+        "{}",
+        again.text
+    );
 }
 
 #[tokio::test]
@@ -179,7 +199,11 @@ async fn with_an_email_the_users_keys_are_offered() {
     let r = post_page(
         &app,
         OPTIONS,
-        &[("request_id", &id), ("csrf", &csrf), ("email", "keys@example.com")],
+        &[
+            ("request_id", &id),
+            ("csrf", &csrf),
+            ("email", "keys@example.com"),
+        ],
         None,
     )
     .await;
@@ -189,7 +213,11 @@ async fn with_an_email_the_users_keys_are_offered() {
     let ok = post_page(
         &app,
         VERIFY,
-        &[("request_id", &id), ("csrf", &csrf), ("credential", &credential.to_string())],
+        &[
+            ("request_id", &id),
+            ("csrf", &csrf),
+            ("credential", &credential.to_string()),
+        ],
         None,
     )
     .await;
@@ -229,7 +257,11 @@ async fn forged_and_malformed_assertions_are_refused() {
             post_page(
                 app,
                 VERIFY,
-                &[("request_id", &id), ("csrf", &csrf), ("credential", &credential)],
+                &[
+                    ("request_id", &id),
+                    ("csrf", &csrf),
+                    ("credential", &credential),
+                ],
                 None,
             )
             .await
@@ -244,11 +276,8 @@ async fn forged_and_malformed_assertions_are_refused() {
     // A flipped signature byte.
     let mut forged = auth.get(&options().await);
     let sig = text(&forged["response"], "signature");
-    let mut bytes = base64::Engine::decode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        &sig,
-    )
-    .expect("signature");
+    let mut bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &sig)
+        .expect("signature");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     forged["response"]["signature"] = Value::String(base64::Engine::encode(
@@ -257,7 +286,10 @@ async fn forged_and_malformed_assertions_are_refused() {
     ));
     let r = verify(forged.to_string()).await;
     assert_eq!(r.status, 400, "{}", r.text);
-    assert_eq!(r.body["message"], "The passkey was not accepted. Try again.");
+    assert_eq!(
+        r.body["message"],
+        "The passkey was not accepted. Try again."
+    );
     assert_eq!(r.body["error"], "invalid-request");
     assert!(signin_cookie(&r).is_none());
 
@@ -276,7 +308,14 @@ async fn forged_and_malformed_assertions_are_refused() {
     auth.origin = CLIENT_URL.to_owned();
 
     // Not an assertion at all.
-    for junk in ["", "{", "[]", r#"{"id":"x"}"#, "<script>alert(1)</script>", "null"] {
+    for junk in [
+        "",
+        "{",
+        "[]",
+        r#"{"id":"x"}"#,
+        "<script>alert(1)</script>",
+        "null",
+    ] {
         let r = verify(junk.to_owned()).await;
         assert_eq!(r.status, 400, "{junk}: {}", r.text);
         assert_eq!(
@@ -317,7 +356,11 @@ async fn forms_without_the_csrf_token_or_a_usable_request_are_refused() {
         let r = post_page(
             &app,
             path,
-            &[("request_id", &unknown), ("csrf", &token), ("credential", "{}")],
+            &[
+                ("request_id", &unknown),
+                ("csrf", &token),
+                ("credential", "{}"),
+            ],
             None,
         )
         .await;
@@ -349,7 +392,10 @@ async fn forms_without_the_csrf_token_or_a_usable_request_are_refused() {
             .http
             .post(app.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("request_id={id}&csrf={csrf}&credential={}", "a".repeat(3 << 20)))
+            .body(format!(
+                "request_id={id}&csrf={csrf}&credential={}",
+                "a".repeat(3 << 20)
+            ))
             .send()
             .await
             .unwrap();
@@ -367,7 +413,10 @@ async fn without_webauthn_there_is_no_button_script_or_route() {
     assert!(!page.text.contains("passkey"), "{}", page.text);
     assert!(!page.text.contains("<script"));
     let policy = csp(&page);
-    assert!(!policy.contains("script-src") && !policy.contains("connect-src"), "{policy}");
+    assert!(
+        !policy.contains("script-src") && !policy.contains("connect-src"),
+        "{policy}"
+    );
     assert_eq!(app.get(SCRIPT).await.status, 404);
     for path in [OPTIONS, VERIFY] {
         let r = post_page(&app, path, &[("request_id", &id), ("csrf", &csrf)], None).await;

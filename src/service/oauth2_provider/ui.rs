@@ -21,6 +21,7 @@ use super::{AUTH_REQUEST_TTL_SECS, OAuth2Provider, scopes};
 use crate::config::Config;
 use crate::db::oauth2_provider as sql;
 use crate::db::users::UserRow;
+use crate::domain::webauthn::CredentialAssertion;
 use crate::domain::{Email, OneTimeCode, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::audit::{self, Outcome};
@@ -29,7 +30,6 @@ use crate::service::passwordless::EmailSignIn;
 use crate::service::signin::{EmailPasswordSignIn, PasswordCheck};
 use crate::service::tickets::Ticket;
 use crate::service::webauthn::{Passkeys, RequestOptions};
-use crate::domain::webauthn::CredentialAssertion;
 use crate::tokens::secret::Redacted;
 
 /// Where the pages live, under `AUTH_SERVER_URL` (the sign-in cookie's path).

@@ -287,7 +287,9 @@ impl Passkeys {
             )
             .await?;
         let user_id = self.asserted_user(assertion, ceremony.user_id)?;
-        let user = self.verify_assertion(&rp, assertion, state, user_id).await?;
+        let user = self
+            .verify_assertion(&rp, assertion, state, user_id)
+            .await?;
         self.accounts.check(&user, Tolerate::default())?;
         Ok(user)
     }

@@ -88,7 +88,10 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The request id of a page form whose CSRF token is right.
-pub(super) fn checked_form(page: &LoginPage, form: &HashMap<String, String>) -> Result<Uuid, Refusal> {
+pub(super) fn checked_form(
+    page: &LoginPage,
+    form: &HashMap<String, String>,
+) -> Result<Uuid, Refusal> {
     let id = parse_id(form.get("request_id").map(String::as_str)).ok_or_else(bad_link)?;
     let token = form.get("csrf").map(String::as_str).unwrap_or_default();
     if !page.csrf_ok(id, token) {
