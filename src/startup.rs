@@ -266,6 +266,17 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         email: email_signin.clone(),
         passkeys: passkeys.clone(),
     });
+    if login_page.enabled() && login_page.passkeys() {
+        let config = settings.config();
+        let problem = crate::service::oauth2_provider::ui::passkey_origin_problem(
+            &oauth2.settings.builtin_login_url,
+            &config.webauthn_rp_id(),
+            &config.webauthn_rp_origins(),
+        );
+        if let Some(problem) = problem {
+            tracing::warn!("{problem}");
+        }
+    }
     let workflows = Workflows {
         email_password,
         mfa,

@@ -145,6 +145,30 @@ impl PageKey {
     }
 }
 
+/// Why passkeys cannot work on the page at `page_url` under this relying party (its
+/// origin not allowed, or its host outside the RP ID), for a start-up warning: the page
+/// is on `AUTH_SERVER_URL`, the RP's origins default to `AUTH_CLIENT_URL`.
+pub fn passkey_origin_problem(page_url: &str, rp_id: &str, origins: &[String]) -> Option<String> {
+    let page = url::Url::parse(page_url).ok()?;
+    let origin = page.origin().ascii_serialization();
+    let host = page.host_str().unwrap_or_default();
+    let allowed = origins
+        .iter()
+        .any(|o| url::Url::parse(o).is_ok_and(|u| u.origin().ascii_serialization() == origin));
+    let in_rp = host == rp_id || host.ends_with(&format!(".{rp_id}"));
+    match (allowed, in_rp) {
+        (true, true) => None,
+        (false, _) => Some(format!(
+            "the built-in OAuth2 page offers passkeys but its origin {origin} is not in \
+             AUTH_WEBAUTHN_RP_ORIGINS: browsers' passkey answers will be refused"
+        )),
+        (true, false) => Some(format!(
+            "the built-in OAuth2 page offers passkeys but its host {host:?} is not within \
+             the RP ID {rp_id:?} (AUTH_WEBAUTHN_RP_ID): browsers will refuse the ceremony"
+        )),
+    }
+}
+
 /// A scope as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeView {
@@ -478,6 +502,33 @@ mod tests {
         parts[1] = &later;
         assert_eq!(key(1).signed_in_user(req, &parts.join("."), 1000), None);
         assert_eq!(key(1).signed_in_user(req, "garbage", 1000), None);
+    }
+
+    #[test]
+    fn passkey_origins_are_checked_against_the_page() {
+        let origins = [
+            "https://app.example.com".to_owned(),
+            "https://auth.example.com/".to_owned(),
+        ];
+        let page = "https://auth.example.com/v1/oauth2/ui/login";
+        assert_eq!(passkey_origin_problem(page, "example.com", &origins), None);
+        assert_eq!(
+            passkey_origin_problem(page, "auth.example.com", &origins),
+            None
+        );
+        let other_rp = passkey_origin_problem(page, "app.example.com", &origins);
+        assert!(other_rp.is_some_and(|p| p.contains("RP ID")));
+        let missing = passkey_origin_problem(page, "example.com", &origins[..1]);
+        assert!(missing.is_some_and(|p| p.contains("https://auth.example.com is not in")));
+        // A suffix that is not a parent domain.
+        assert!(
+            passkey_origin_problem(
+                "https://badexample.com/x",
+                "example.com",
+                &["https://badexample.com".to_owned()]
+            )
+            .is_some()
+        );
     }
 
     #[test]
