@@ -252,12 +252,31 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
         settings: settings.clone(),
         lockout: lockout.clone(),
     });
+    let passkeys = Arc::new(Passkeys {
+        db: db.clone(),
+        accounts: accounts.clone(),
+        sessions: sessions.clone(),
+        registration: registration.clone(),
+        settings: settings.clone(),
+    });
     let login_page = Arc::new(LoginPage {
         provider: oauth2.clone(),
         password: email_password.clone(),
         mfa: mfa.clone(),
         email: email_signin.clone(),
+        passkeys: passkeys.clone(),
     });
+    if login_page.enabled() && login_page.passkeys() {
+        let config = settings.config();
+        let problem = crate::service::oauth2_provider::ui::passkey_origin_problem(
+            &oauth2.settings.builtin_login_url,
+            &config.webauthn_rp_id(),
+            &config.webauthn_rp_origins(),
+        );
+        if let Some(problem) = problem {
+            tracing::warn!("{problem}");
+        }
+    }
     let workflows = Workflows {
         email_password,
         mfa,
@@ -330,13 +349,7 @@ pub async fn build_state_with(config: Config, tls: Tls) -> Result<SharedState, S
             pkce: pkce.clone(),
             settings: settings.clone(),
         }),
-        passkeys: Arc::new(Passkeys {
-            db: db.clone(),
-            accounts: accounts.clone(),
-            sessions: sessions.clone(),
-            registration: registration.clone(),
-            settings: settings.clone(),
-        }),
+        passkeys: passkeys.clone(),
         change_env: Arc::new(EnvChange {
             db: db.clone(),
             settings: settings.clone(),

@@ -54,6 +54,10 @@ pub enum Page {
     Message,
     MagicLink,
     Sent,
+    /// The passkey button (with WebAuthn on).
+    Passkey,
+    /// The one script tag: `passkey.js`, external, with the page's nonce.
+    Script,
 }
 
 macro_rules! page_file {
@@ -67,7 +71,7 @@ macro_rules! page_file {
 }
 
 impl Page {
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 12] = [
         Page::Layout,
         Page::SignIn,
         Page::Totp,
@@ -78,6 +82,8 @@ impl Page {
         Page::Message,
         Page::MagicLink,
         Page::Sent,
+        Page::Passkey,
+        Page::Script,
     ];
 
     fn source(self) -> &'static str {
@@ -92,6 +98,8 @@ impl Page {
             Page::Message => page_file!("message.html"),
             Page::MagicLink => page_file!("magic-link.html"),
             Page::Sent => page_file!("sent.html"),
+            Page::Passkey => page_file!("passkey.html"),
+            Page::Script => page_file!("script.html"),
         }
     }
 }
@@ -145,6 +153,7 @@ mod tests {
             &[
                 ("title", Slot::Text("t")),
                 ("nonce", Slot::Text("n")),
+                ("script", Slot::Html(&Markup::default())),
                 ("content", Slot::Html(&m)),
             ],
         )
@@ -164,6 +173,14 @@ mod tests {
         for page in Page::ALL {
             assert!(render_with(page.source(), |_, _| {}).is_ok(), "{page:?}");
             let src = page.source().to_ascii_lowercase();
+            if page == Page::Script {
+                // Only an external script of ours, nonce'd, with no inline body.
+                assert_eq!(
+                    src.trim(),
+                    "<script src=\"passkey.js\" nonce=\"${nonce}\" defer></script>"
+                );
+                continue;
+            }
             assert!(!src.contains("<script"), "{page:?}");
             assert!(!handler.is_match(&src), "{page:?}: no inline event handler");
             assert!(!src.contains("javascript:"), "{page:?}");

@@ -228,6 +228,9 @@ pub fn table() -> Vec<Route> {
         get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post),
         post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
         post("/oauth2/ui/magic-link",                  oauth2::ui::login::magic_link,           &[Email, BruteForce],        NO,        Mounted(OAuth2LoginPage), Public),
+        get("/oauth2/ui/passkey.js",                   oauth2::ui::passkey::script,             &[],                         NO,        Mounted(OAuth2LoginPage), Public).read_only(),
+        post("/oauth2/ui/passkey-options",             oauth2::ui::passkey::options,            &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        post("/oauth2/ui/passkey-verify",              oauth2::ui::passkey::verify,             &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
         post("/change-env",                            change_env::handle,                      &[],                         NO,        Mounted(ChangeEnv),      Public).not_in_contract(),
     ]
 }
@@ -276,7 +279,8 @@ mod tests {
             buckets.push(Bucket::BruteForce);
         }
         // Ours: the built-in sign-in page counts as the JSON sign-in does.
-        if path.starts_with("/oauth2/ui/") {
+        // (Not its static script, which every page load fetches.)
+        if path.starts_with("/oauth2/ui/") && path != "/oauth2/ui/passkey.js" {
             buckets.push(Bucket::BruteForce);
         }
         // Nhost Auth 0.52 (`middleware/ratelimit`): the provider's client endpoints; ours:
@@ -400,7 +404,8 @@ mod tests {
                 "/user/sessions",
                 "/.well-known/openid-configuration",
                 "/.well-known/oauth-authorization-server",
-                "/oauth2/jwks"
+                "/oauth2/jwks",
+                "/oauth2/ui/passkey.js"
             ]
         );
     }

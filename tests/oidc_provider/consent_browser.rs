@@ -283,3 +283,207 @@ async fn chromium_signs_in_approves_and_denies_with_the_keyboard() {
 
     server.abort();
 }
+
+/// Forwards connections from `listener` to `target` (`host:port`): the page is then
+/// reached as `http://localhost:<port>`, an origin known before the server starts (the
+/// relying party's) and one where WebAuthn works over http (a secure context).
+async fn forward(listener: tokio::net::TcpListener, target: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+/// Signs up with a passkey from the page's origin: the JSON API, and the browser's
+/// `navigator.credentials.create()` with the virtual authenticator. The reply.
+const PASSKEY_SIGNUP: &str = r#"(async () => {
+  const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+  const enc = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const post = async (path, body) => {
+    const r = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const o = await post("/signup/webauthn", { email: "passkey-browser@example.com" });
+  if (o.status !== 200) return o;
+  const j = o.body;
+  const cred = await navigator.credentials.create({ publicKey: {
+    ...j,
+    challenge: dec(j.challenge),
+    user: { ...j.user, id: dec(j.user.id) },
+    excludeCredentials: (j.excludeCredentials || []).map((c) => ({ ...c, id: dec(c.id) })),
+  } });
+  return post("/signup/webauthn/verify", { credential: {
+    id: cred.id,
+    rawId: enc(cred.rawId),
+    type: cred.type,
+    clientExtensionResults: cred.getClientExtensionResults(),
+    response: {
+      clientDataJSON: enc(cred.response.clientDataJSON),
+      attestationObject: enc(cred.response.attestationObject),
+      transports: cred.response.getTransports(),
+    },
+  } });
+})()"#;
+
+/// Opens the page of request `id` at `origin` and waits for the passkey button.
+async fn open_page_at(cdp: &mut Cdp, origin: &str, id: &str) {
+    cdp.call(
+        "Page.navigate",
+        json!({"url": format!("{origin}/oauth2/ui/login?request_id={id}")}),
+    )
+    .await;
+    assert!(
+        cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('passkey')")
+            .await,
+        "the sign-in page with its passkey button did not load"
+    );
+    cdp.call("Page.bringToFront", json!({})).await;
+    cdp.call(
+        "Emulation.setFocusEmulationEnabled",
+        json!({"enabled": true}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn chromium_signs_in_with_a_passkey_and_approves() {
+    let Some(binary) = find_chromium() else {
+        return;
+    };
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind front");
+    let origin = format!(
+        "http://localhost:{}",
+        front.local_addr().expect("addr").port()
+    );
+    let origins = format!("--webauthn-rp-origins={origin}");
+    let app = provider_app(&[BUILTIN, "--webauthn-enabled=true", &origins]).await;
+    let proxy = forward(front, app.base.trim_start_matches("http://").to_owned()).await;
+    let (redirect, seen, server) = callback_server().await;
+    let client = insert_client(&app, Some(CLIENT_SECRET), &[&redirect], None).await;
+
+    let (_chromium, endpoint) = Chromium::launch(&binary).await;
+    let mut cdp = Cdp::connect(&endpoint).await;
+    cdp.open_page().await;
+    cdp.call("Page.enable", json!({})).await;
+    cdp.call("WebAuthn.enable", json!({"enableUI": false}))
+        .await;
+    cdp.call(
+        "WebAuthn.addVirtualAuthenticator",
+        json!({"options": {
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        }}),
+    )
+    .await;
+
+    let id = crate::consent_page::start(&app, &client, &redirect, "openid email").await;
+    open_page_at(&mut cdp, &origin, &id).await;
+    let signup = cdp.eval(PASSKEY_SIGNUP).await;
+    assert_eq!(signup["status"], 200, "{signup}");
+    let user = signup["body"]["session"]["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!user.is_empty(), "{signup}");
+    check_accessible(&mut cdp).await;
+    let label = cdp
+        .eval("document.getElementById('passkey').tagName + ':' + document.getElementById('passkey').textContent")
+        .await;
+    assert_eq!(label, json!("BUTTON:Sign in with a passkey"));
+
+    // An address with no passkey first: the error lands in the alert region, announced.
+    tab_to(&mut cdp, "email").await;
+    cdp.type_text("nobody@example.com").await;
+    tab_to(&mut cdp, "password").await;
+    tab_to(&mut cdp, "signin").await;
+    tab_to(&mut cdp, "passkey").await;
+    cdp.press("Enter").await;
+    assert!(
+        cdp.wait_for("!document.getElementById('passkey-error').hidden")
+            .await,
+        "no passkey error shown"
+    );
+    let alert = cdp
+        .eval("[document.getElementById('passkey-error').getAttribute('role'), document.getElementById('passkey-error').textContent]")
+        .await;
+    assert_eq!(
+        alert,
+        json!(["alert", "No passkey can be used for this email address."])
+    );
+    assert!(
+        cdp.wait_for("!document.getElementById('passkey').disabled")
+            .await
+    );
+
+    // No address: the browser offers the discoverable passkey; keyboard only.
+    cdp.eval("document.getElementById('email').value = ''")
+        .await;
+    cdp.eval("document.getElementById('passkey').focus()").await;
+    cdp.press("Enter").await;
+    let consent = cdp.wait_for("!!document.getElementById('approve')").await;
+    if !consent {
+        let why = cdp
+            .try_eval("location.href + ' | ' + (document.getElementById('passkey-error') || {}).textContent")
+            .await;
+        panic!("the consent view did not load after the passkey: {why:?}");
+    }
+    check_accessible(&mut cdp).await;
+    let shown = cdp.eval("document.body.innerText").await;
+    assert!(
+        shown
+            .as_str()
+            .unwrap_or_default()
+            .contains("Signed in as passkey-browser@example.com"),
+        "{shown}"
+    );
+    // The page's sign-in made no session: only the sign-up's.
+    let db = app.db.client().await;
+    let sessions: i64 = db
+        .query_one(
+            "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1::text::uuid",
+            &[&user],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(sessions, 1);
+
+    cdp.call("Page.bringToFront", json!({})).await;
+    tab_to(&mut cdp, "approve").await;
+    let before = seen.lock().unwrap().len();
+    cdp.press("Enter").await;
+    let url = landed(&seen, before).await;
+    let params = query_of(&url);
+    assert_eq!(params["state"], "st-7");
+    let code = params.get("code").expect("a code").clone();
+    let tokens = post_form(
+        &app,
+        "/oauth2/token",
+        Auth::Basic(&client, CLIENT_SECRET),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    let id_token = verified(&app, &text(&tokens.body, "id_token")).await;
+    assert_eq!(id_token["sub"], user.as_str());
+    assert_eq!(id_token["email"], "passkey-browser@example.com");
+
+    server.abort();
+    proxy.abort();
+}

@@ -113,7 +113,7 @@ pub async fn password_signin(app: &TestApp, request_id: &str, email: &str) -> St
 }
 
 /// Whether the request is still pending (not completed, not denied).
-async fn pending(app: &TestApp, request_id: &str) -> bool {
+pub async fn pending(app: &TestApp, request_id: &str) -> bool {
     let db = app.db.client().await;
     let row = db
         .query_one(

@@ -8,10 +8,15 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+// The WebAuthn tests' software authenticator, for passkeys on the built-in page.
+#[path = "../webauthn/authenticator.rs"]
+#[allow(dead_code)]
+mod authenticator;
 mod cimd;
 mod common;
 mod consent_browser;
 mod consent_page;
+mod consent_passkey;
 mod device;
 mod end_to_end;
 mod flows;

@@ -1,6 +1,6 @@
 //! The built-in sign-in and consent page (`AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`,
 //! docs/oidc-provider.md): what it shows (the client, the scopes in words) and does
-//! (password sign-in with its TOTP step, magic links, approve, deny), free of HTTP. The HTML is
+//! (password sign-in with its TOTP step, magic links, passkeys, approve, deny), free of HTTP. The HTML is
 //! `crate::http::oauth2::ui`'s.
 //!
 //! No session is created: a sign-in on the page is bound to one authorization request
@@ -21,6 +21,7 @@ use super::{AUTH_REQUEST_TTL_SECS, OAuth2Provider, scopes};
 use crate::config::Config;
 use crate::db::oauth2_provider as sql;
 use crate::db::users::UserRow;
+use crate::domain::webauthn::CredentialAssertion;
 use crate::domain::{Email, OneTimeCode, Password};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::audit::{self, Outcome};
@@ -28,6 +29,7 @@ use crate::service::mfa::TotpMfa;
 use crate::service::passwordless::EmailSignIn;
 use crate::service::signin::{EmailPasswordSignIn, PasswordCheck};
 use crate::service::tickets::Ticket;
+use crate::service::webauthn::{Passkeys, RequestOptions};
 use crate::tokens::secret::Redacted;
 
 /// Where the pages live, under `AUTH_SERVER_URL` (the sign-in cookie's path).
@@ -143,6 +145,30 @@ impl PageKey {
     }
 }
 
+/// Why passkeys cannot work on the page at `page_url` under this relying party (its
+/// origin not allowed, or its host outside the RP ID), for a start-up warning: the page
+/// is on `AUTH_SERVER_URL`, the RP's origins default to `AUTH_CLIENT_URL`.
+pub fn passkey_origin_problem(page_url: &str, rp_id: &str, origins: &[String]) -> Option<String> {
+    let page = url::Url::parse(page_url).ok()?;
+    let origin = page.origin().ascii_serialization();
+    let host = page.host_str().unwrap_or_default();
+    let allowed = origins
+        .iter()
+        .any(|o| url::Url::parse(o).is_ok_and(|u| u.origin().ascii_serialization() == origin));
+    let in_rp = host == rp_id || host.ends_with(&format!(".{rp_id}"));
+    match (allowed, in_rp) {
+        (true, true) => None,
+        (false, _) => Some(format!(
+            "the built-in OAuth2 page offers passkeys but its origin {origin} is not in \
+             AUTH_WEBAUTHN_RP_ORIGINS: browsers' passkey answers will be refused"
+        )),
+        (true, false) => Some(format!(
+            "the built-in OAuth2 page offers passkeys but its host {host:?} is not within \
+             the RP ID {rp_id:?} (AUTH_WEBAUTHN_RP_ID): browsers will refuse the ceremony"
+        )),
+    }
+}
+
 /// A scope as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeView {
@@ -189,6 +215,7 @@ pub struct LoginPage {
     pub(crate) password: Arc<EmailPasswordSignIn>,
     pub(crate) mfa: Arc<TotpMfa>,
     pub(crate) email: Arc<EmailSignIn>,
+    pub(crate) passkeys: Arc<Passkeys>,
 }
 
 fn now() -> i64 {
@@ -350,6 +377,37 @@ impl LoginPage {
         Ok(self.signed_in_as(request_id, &user, "magic-link"))
     }
 
+    /// Whether the page offers passkey sign-in (`AUTH_WEBAUTHN_ENABLED`).
+    pub fn passkeys(&self) -> bool {
+        self.passkeys.enabled()
+    }
+
+    /// The options of a passkey sign-in for `request_id`: the user's keys when an
+    /// address is given, else any discoverable credential (as `POST /signin/webauthn`).
+    pub async fn passkey_options(
+        &self,
+        request_id: Uuid,
+        email: Option<&str>,
+    ) -> Result<RequestOptions, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) => Some(Email::parse(e).map_err(|_| ErrorCode::InvalidEmailPassword)?),
+        };
+        self.passkeys.webauthn_signin_start(email).await
+    }
+
+    /// The passkey's assertion checked (no session): the cookie's value.
+    pub async fn sign_in_passkey(
+        &self,
+        request_id: Uuid,
+        assertion: &CredentialAssertion,
+    ) -> Result<String, ApiError> {
+        self.provider.pending_request(request_id).await?;
+        let user = self.passkeys.check_webauthn_signin(assertion).await?;
+        Ok(self.signed_in_as(request_id, &user, "passkey"))
+    }
+
     fn signed_in_as(&self, request_id: Uuid, user: &UserRow, how: &'static str) -> String {
         audit::event("signin", Outcome::Success)
             .user(user.id)
@@ -444,6 +502,33 @@ mod tests {
         parts[1] = &later;
         assert_eq!(key(1).signed_in_user(req, &parts.join("."), 1000), None);
         assert_eq!(key(1).signed_in_user(req, "garbage", 1000), None);
+    }
+
+    #[test]
+    fn passkey_origins_are_checked_against_the_page() {
+        let origins = [
+            "https://app.example.com".to_owned(),
+            "https://auth.example.com/".to_owned(),
+        ];
+        let page = "https://auth.example.com/v1/oauth2/ui/login";
+        assert_eq!(passkey_origin_problem(page, "example.com", &origins), None);
+        assert_eq!(
+            passkey_origin_problem(page, "auth.example.com", &origins),
+            None
+        );
+        let other_rp = passkey_origin_problem(page, "app.example.com", &origins);
+        assert!(other_rp.is_some_and(|p| p.contains("RP ID")));
+        let missing = passkey_origin_problem(page, "example.com", &origins[..1]);
+        assert!(missing.is_some_and(|p| p.contains("https://auth.example.com is not in")));
+        // A suffix that is not a parent domain.
+        assert!(
+            passkey_origin_problem(
+                "https://badexample.com/x",
+                "example.com",
+                &["https://badexample.com".to_owned()]
+            )
+            .is_some()
+        );
     }
 
     #[test]

@@ -268,6 +268,16 @@ impl Passkeys {
         &self,
         assertion: CredentialAssertion,
     ) -> Result<Session, ApiError> {
+        let user = self.check_webauthn_signin(&assertion).await?;
+        self.sessions.new_session(&user).await
+    }
+
+    /// The sign-in of `POST /signin/webauthn/verify` without the session: the user the
+    /// assertion proves, checked as for a sign-in (the OAuth2 built-in page).
+    pub async fn check_webauthn_signin(
+        &self,
+        assertion: &CredentialAssertion,
+    ) -> Result<UserRow, ApiError> {
         let rp = self.relying_party()?;
         let (ceremony, state) = self
             .take_ceremony(
@@ -276,12 +286,17 @@ impl Passkeys {
                 None,
             )
             .await?;
-        let user_id = self.asserted_user(&assertion, ceremony.user_id)?;
+        let user_id = self.asserted_user(assertion, ceremony.user_id)?;
         let user = self
-            .verify_assertion(&rp, &assertion, state, user_id)
+            .verify_assertion(&rp, assertion, state, user_id)
             .await?;
         self.accounts.check(&user, Tolerate::default())?;
-        self.sessions.new_session(&user).await
+        Ok(user)
+    }
+
+    /// Whether WebAuthn is on (`AUTH_WEBAUTHN_ENABLED`).
+    pub fn enabled(&self) -> bool {
+        self.settings.snapshot().webauthn.is_some()
     }
 
     /// The user an assertion is for: the ceremony's, or for a discoverable sign-in the

@@ -2,7 +2,7 @@
 //! or consent once signed in for the request), `POST /oauth2/ui/login` (the password
 //! step, then the TOTP step for users with MFA), `POST /oauth2/ui/magic-link` (an emailed
 //! link back to the page, whose `ticket` the GET accepts) and `POST /oauth2/ui/consent`
-//! (`decision=approve|deny`). Every form carries the request id and its CSRF token.
+//! (`decision=approve|deny`); passkeys are [`super::passkey`]'s. Every form carries the request id and its CSRF token.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ const UNUSABLE: &str = "This sign-in request cannot be used";
 
 /// Where the page of `request_id` is, relative to the page's own URL (same directory:
 /// right whatever the path prefix in front of `/oauth2/ui`).
-fn login_location(request_id: Uuid) -> String {
+pub(super) fn login_location(request_id: Uuid) -> String {
     format!("login?request_id={request_id}")
 }
 
@@ -54,7 +54,7 @@ fn problem(e: ApiError) -> Response {
 
 /// What the sign-in form says about a failed attempt; `None` when it is not the user's
 /// doing. A wrong password and an unknown address read the same.
-fn signin_failure(e: &ApiError) -> Option<&'static str> {
+pub(super) fn signin_failure(e: &ApiError) -> Option<&'static str> {
     if matches!(e, ApiError::Internal(_) | ApiError::Unavailable(_)) {
         return None;
     }
@@ -88,7 +88,10 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The request id of a page form whose CSRF token is right.
-fn checked_form(page: &LoginPage, form: &HashMap<String, String>) -> Result<Uuid, Refusal> {
+pub(super) fn checked_form(
+    page: &LoginPage,
+    form: &HashMap<String, String>,
+) -> Result<Uuid, Refusal> {
     let id = parse_id(form.get("request_id").map(String::as_str)).ok_or_else(bad_link)?;
     let token = form.get("csrf").map(String::as_str).unwrap_or_default();
     if !page.csrf_ok(id, token) {
@@ -185,6 +188,14 @@ fn render_view(
             } else {
                 Markup::default()
             };
+            let passkey = if page.passkeys() {
+                html_page::render(
+                    Page::Passkey,
+                    &[("requestId", Slot::Text(&id)), ("csrf", Slot::Text(&csrf))],
+                )?
+            } else {
+                Markup::default()
+            };
             let content = html_page::render(
                 Page::SignIn,
                 &[
@@ -194,6 +205,7 @@ fn render_view(
                     ("csrf", Slot::Text(&csrf)),
                     ("email", Slot::Text(email)),
                     ("describedBy", Slot::Html(&described)),
+                    ("passkey", Slot::Html(&passkey)),
                     ("magicLink", Slot::Html(&magic_link)),
                     ("client", Slot::Html(&client)),
                 ],
@@ -242,6 +254,8 @@ fn render_view(
 }
 
 fn answer(page: &LoginPage, req: &PageRequest, status: StatusCode, view: View<'_>) -> Response {
+    // Only the sign-in view has the passkey button; every other view stays script-free.
+    let script = matches!(view, View::SignIn { .. }) && page.passkeys();
     match render_view(page, req, view) {
         Ok((title, content)) => PageAnswer {
             status,
@@ -249,6 +263,7 @@ fn answer(page: &LoginPage, req: &PageRequest, status: StatusCode, view: View<'_
             content,
             redirect_source: form_action_source(&req.request.redirect_uri),
             set_cookie: None,
+            script,
         }
         .into_response(),
         Err(e) => ApiError::internal(e).into_response(),

@@ -1,13 +1,15 @@
 //! The provider's built-in pages (`/oauth2/ui/*`, `AUTH_OAUTH2_PROVIDER_BUILTIN_LOGIN_PAGE`):
 //! what every page shares. Pages are rendered from `page-templates/` through
 //! [`crate::adapters::html_page`] (values always escaped), answered with the headers of
-//! [`page_response`] (a CSP without script, no framing, no caching, no referrer), and
+//! [`PageAnswer`] (a CSP without script but our own `passkey.js` when the page offers
+//! passkeys, no framing, no caching, no referrer), and
 //! their forms are `application/x-www-form-urlencoded`, read by [`read_form`] and
 //! protected by a CSRF token ([`crate::service::oauth2_provider::ui::PageKey`]).
 //! [`login`] is the sign-in and consent page; another page (a device code entry) would
 //! sit beside it with the same pieces.
 
 pub mod login;
+pub mod passkey;
 
 use std::collections::HashMap;
 
@@ -44,6 +46,9 @@ pub struct PageAnswer {
     /// Where a form's answer may redirect besides this service (`form-action`).
     pub redirect_source: Option<String>,
     pub set_cookie: Option<String>,
+    /// Whether the page loads `passkey.js` (its CSP then allows that script, by nonce,
+    /// and requests to this origin).
+    pub script: bool,
 }
 
 fn security_headers(headers: &mut HeaderMap, csp: &str) {
@@ -63,12 +68,17 @@ fn security_headers(headers: &mut HeaderMap, csp: &str) {
 }
 
 /// The page's policy: nothing but our nonce'd style, forms to us (and the client's
-/// redirect origin, which a redirect after a form must match), no framing.
-fn csp(nonce: Option<&str>, redirect_source: Option<&str>) -> String {
+/// redirect origin, which a redirect after a form must match), no framing. With
+/// `script`, also our nonce'd `passkey.js` and its `fetch` to this origin.
+fn csp(nonce: Option<&str>, redirect_source: Option<&str>, script: bool) -> String {
     let style = nonce.map_or("'none'".to_owned(), |n| format!("'nonce-{n}'"));
     let forms = redirect_source.map_or("'self'".to_owned(), |s| format!("'self' {s}"));
+    let script = match nonce {
+        Some(n) if script => format!(" script-src 'nonce-{n}'; connect-src 'self';"),
+        _ => String::new(),
+    };
     format!(
-        "default-src 'none'; style-src {style}; img-src 'none'; form-action {forms}; \
+        "default-src 'none'; style-src {style};{script} img-src 'none'; form-action {forms}; \
          frame-ancestors 'none'; base-uri 'none'"
     )
 }
@@ -78,14 +88,22 @@ impl PageAnswer {
         let mut nonce = [0u8; 18];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let nonce = URL_SAFE_NO_PAD.encode(nonce);
-        let page = html_page::render(
-            Page::Layout,
-            &[
-                ("title", Slot::Text(self.title)),
-                ("nonce", Slot::Text(&nonce)),
-                ("content", Slot::Html(&self.content)),
-            ],
-        );
+        let script = if self.script {
+            html_page::render(Page::Script, &[("nonce", Slot::Text(&nonce))])
+        } else {
+            Ok(Markup::default())
+        };
+        let page = script.and_then(|script| {
+            html_page::render(
+                Page::Layout,
+                &[
+                    ("title", Slot::Text(self.title)),
+                    ("nonce", Slot::Text(&nonce)),
+                    ("script", Slot::Html(&script)),
+                    ("content", Slot::Html(&self.content)),
+                ],
+            )
+        });
         let page = match page {
             Ok(page) => page,
             Err(e) => return ApiError::internal(e).into_response(),
@@ -96,7 +114,10 @@ impl PageAnswer {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        security_headers(headers, &csp(Some(&nonce), self.redirect_source.as_deref()));
+        security_headers(
+            headers,
+            &csp(Some(&nonce), self.redirect_source.as_deref(), self.script),
+        );
         if let Some(cookie) = self.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::SET_COOKIE, cookie);
         }
@@ -112,7 +133,7 @@ pub fn see_other(location: &str, set_cookie: Option<String>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     let headers = res.headers_mut();
     headers.insert(header::LOCATION, value);
-    security_headers(headers, &csp(None, None));
+    security_headers(headers, &csp(None, None, false));
     if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(header::SET_COOKIE, cookie);
     }
@@ -135,6 +156,7 @@ pub fn message_page(status: StatusCode, heading: &'static str, message: &str) ->
             content,
             redirect_source: None,
             set_cookie: None,
+            script: false,
         }
         .into_response(),
         Err(e) => ApiError::internal(e).into_response(),
@@ -233,10 +255,22 @@ mod tests {
 
     #[test]
     fn the_policy_allows_no_script() {
-        let p = csp(Some("abc"), Some("https://app.example.com"));
+        let p = csp(Some("abc"), Some("https://app.example.com"), false);
         assert!(p.starts_with("default-src 'none';"));
         assert!(!p.contains("script-src"));
+        assert!(!p.contains("connect-src"));
         assert!(p.contains("form-action 'self' https://app.example.com;"));
+        assert!(p.contains("frame-ancestors 'none'"));
+        // No nonce (a redirect): no script even when asked.
+        assert!(!csp(None, None, true).contains("script-src"));
+    }
+
+    #[test]
+    fn the_passkey_policy_allows_only_the_nonced_script() {
+        let p = csp(Some("abc"), None, true);
+        assert!(p.starts_with("default-src 'none';"));
+        assert!(p.contains("script-src 'nonce-abc'; connect-src 'self';"));
+        assert!(!p.contains("unsafe"));
         assert!(p.contains("frame-ancestors 'none'"));
     }
 }
