@@ -1,4 +1,4 @@
-//! Server-rendered HTML pages (the OAuth2 provider's built-in sign-in and consent page):
+//! Server-rendered HTML pages (the OAuth2 provider's built-in sign-in, consent and device pages):
 //! templates compiled into the binary from `page-templates/en/oauth2-ui/*.html` (English only for now), with
 //! the email templates' `${name}` syntax and renderer.
 //!
@@ -54,6 +54,11 @@ pub enum Page {
     Message,
     MagicLink,
     Sent,
+    DeviceCode,
+    DeviceSignIn,
+    DeviceTotp,
+    DeviceConsent,
+    DeviceDone,
 }
 
 macro_rules! page_file {
@@ -67,7 +72,7 @@ macro_rules! page_file {
 }
 
 impl Page {
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 15] = [
         Page::Layout,
         Page::SignIn,
         Page::Totp,
@@ -78,6 +83,11 @@ impl Page {
         Page::Message,
         Page::MagicLink,
         Page::Sent,
+        Page::DeviceCode,
+        Page::DeviceSignIn,
+        Page::DeviceTotp,
+        Page::DeviceConsent,
+        Page::DeviceDone,
     ];
 
     fn source(self) -> &'static str {
@@ -92,6 +102,11 @@ impl Page {
             Page::Message => page_file!("message.html"),
             Page::MagicLink => page_file!("magic-link.html"),
             Page::Sent => page_file!("sent.html"),
+            Page::DeviceCode => page_file!("device-code.html"),
+            Page::DeviceSignIn => page_file!("device-signin.html"),
+            Page::DeviceTotp => page_file!("device-totp.html"),
+            Page::DeviceConsent => page_file!("device-consent.html"),
+            Page::DeviceDone => page_file!("device-done.html"),
         }
     }
 }

@@ -13,6 +13,8 @@ mod common;
 mod consent_browser;
 mod consent_page;
 mod device;
+mod device_browser;
+mod device_page;
 mod end_to_end;
 mod flows;
 mod grants;
