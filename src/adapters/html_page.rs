@@ -1,4 +1,4 @@
-//! Server-rendered HTML pages (the OAuth2 provider's built-in sign-in and consent page):
+//! Server-rendered HTML pages (the OAuth2 provider's built-in sign-in, consent and device pages):
 //! templates compiled into the binary from `page-templates/en/oauth2-ui/*.html` (English only for now), with
 //! the email templates' `${name}` syntax and renderer.
 //!
@@ -58,6 +58,11 @@ pub enum Page {
     Passkey,
     /// The one script tag: `passkey.js`, external, with the page's nonce.
     Script,
+    DeviceCode,
+    DeviceSignIn,
+    DeviceTotp,
+    DeviceConsent,
+    DeviceDone,
 }
 
 macro_rules! page_file {
@@ -71,7 +76,7 @@ macro_rules! page_file {
 }
 
 impl Page {
-    pub const ALL: [Page; 12] = [
+    pub const ALL: [Page; 17] = [
         Page::Layout,
         Page::SignIn,
         Page::Totp,
@@ -84,6 +89,11 @@ impl Page {
         Page::Sent,
         Page::Passkey,
         Page::Script,
+        Page::DeviceCode,
+        Page::DeviceSignIn,
+        Page::DeviceTotp,
+        Page::DeviceConsent,
+        Page::DeviceDone,
     ];
 
     fn source(self) -> &'static str {
@@ -100,6 +110,11 @@ impl Page {
             Page::Sent => page_file!("sent.html"),
             Page::Passkey => page_file!("passkey.html"),
             Page::Script => page_file!("script.html"),
+            Page::DeviceCode => page_file!("device-code.html"),
+            Page::DeviceSignIn => page_file!("device-signin.html"),
+            Page::DeviceTotp => page_file!("device-totp.html"),
+            Page::DeviceConsent => page_file!("device-consent.html"),
+            Page::DeviceDone => page_file!("device-done.html"),
         }
     }
 }

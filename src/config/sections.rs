@@ -1224,7 +1224,7 @@ pub struct OAuth2ProviderConfig {
     )]
     pub oauth2_provider_login_url: String,
 
-    /// Device flow verification page (verification_uri); empty: <AUTH_CLIENT_URL>/oauth2/device
+    /// Device flow verification page (verification_uri); empty: <AUTH_SERVER_URL>/oauth2/ui/device with the built-in page on, else <AUTH_CLIENT_URL>/oauth2/device
     #[arg(
         help_heading = "OAuth2 provider",
         long = "oauth2-provider-device-verify-url",
@@ -1232,7 +1232,7 @@ pub struct OAuth2ProviderConfig {
         default_value = ""
     )]
     pub oauth2_provider_device_verify_url: String,
-    /// Serve the built-in sign-in and consent page (/oauth2/ui/login); used as the login URL when AUTH_OAUTH2_PROVIDER_LOGIN_URL is empty
+    /// Serve the built-in sign-in and consent page (/oauth2/ui/login) and device page (/oauth2/ui/device); used when AUTH_OAUTH2_PROVIDER_LOGIN_URL / _DEVICE_VERIFY_URL are empty
     #[arg(
         help_heading = "OAuth2 provider",
         long = "oauth2-provider-builtin-login-page",

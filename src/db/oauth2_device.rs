@@ -48,6 +48,7 @@ pub async fn insert(db: &impl Db, code: &NewDeviceCode<'_>) -> Result<bool, DbEr
 
 /// An authorization as the verification page sees it.
 pub struct DeviceByUserCode {
+    pub id: Uuid,
     pub client_id: String,
     pub scopes: Vec<String>,
     /// `pending`, `approved` or `denied`.
@@ -63,7 +64,7 @@ pub async fn find_by_user_code(
 ) -> Result<Option<DeviceByUserCode>, DbError> {
     let stmt = db
         .prepare_cached(
-            "SELECT d.client_id, d.scopes, d.status, d.expires_at <= now() \
+            "SELECT d.client_id, d.scopes, d.status, d.expires_at <= now(), d.id \
              FROM hasura_auth.oauth2_device_codes d \
              JOIN auth.oauth2_clients c ON c.client_id = d.client_id \
              WHERE d.user_code_hash = $1 \
@@ -74,6 +75,7 @@ pub async fn find_by_user_code(
         return Ok(None);
     };
     Ok(Some(DeviceByUserCode {
+        id: r.try_get(4)?,
         client_id: r.try_get(0)?,
         scopes: r.try_get(1)?,
         status: r.try_get(2)?,

@@ -227,6 +227,7 @@ pub fn table() -> Vec<Route> {
         // Ours: the built-in sign-in and consent page (HTML), routed only when it is on.
         get("/oauth2/ui/login",                        oauth2::ui::login::get,                  &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::login::post),
         post("/oauth2/ui/consent",                     oauth2::ui::login::consent,              &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),
+        get("/oauth2/ui/device",                       oauth2::ui::device::get,                 &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public).and_post(oauth2::ui::device::post),
         post("/oauth2/ui/magic-link",                  oauth2::ui::login::magic_link,           &[Email, BruteForce],        NO,        Mounted(OAuth2LoginPage), Public),
         get("/oauth2/ui/passkey.js",                   oauth2::ui::passkey::script,             &[],                         NO,        Mounted(OAuth2LoginPage), Public).read_only(),
         post("/oauth2/ui/passkey-options",             oauth2::ui::passkey::options,            &[BruteForce],               NO,        Mounted(OAuth2LoginPage), Public),

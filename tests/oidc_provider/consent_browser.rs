@@ -50,7 +50,7 @@ async fn focused(cdp: &mut Cdp) -> Value {
 }
 
 /// Tab, then checks the focus landed on `id` and is visibly marked.
-async fn tab_to(cdp: &mut Cdp, id: &str) {
+pub(crate) async fn tab_to(cdp: &mut Cdp, id: &str) {
     cdp.press("Tab").await;
     assert_eq!(focused(cdp).await, json!(id), "tab order");
     let outline = cdp
@@ -62,7 +62,7 @@ async fn tab_to(cdp: &mut Cdp, id: &str) {
 /// Accessibility checks of the page on screen: a language, every visible input with a
 /// non-empty label, every text box of the accessibility tree with a name, buttons that
 /// are `<button>`s, one `h1`.
-async fn check_accessible(cdp: &mut Cdp) {
+pub(crate) async fn check_accessible(cdp: &mut Cdp) {
     let lang = cdp.eval("document.documentElement.lang").await;
     assert_eq!(lang, json!("en"));
     let unlabelled = cdp

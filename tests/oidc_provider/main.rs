@@ -18,6 +18,8 @@ mod consent_browser;
 mod consent_page;
 mod consent_passkey;
 mod device;
+mod device_browser;
+mod device_page;
 mod end_to_end;
 mod flows;
 mod grants;

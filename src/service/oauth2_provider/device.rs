@@ -36,6 +36,7 @@ use super::tokens::{
 };
 use super::{OAuth2Provider, scopes};
 use crate::db::oauth2_device as sql;
+use crate::db::users::UserRow;
 use crate::error::{ApiError, ErrorCode};
 use crate::service::audit::{self, Outcome};
 use crate::service::user_check::Tolerate;
@@ -162,6 +163,9 @@ pub struct DeviceAuthorization {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingDevice {
+    /// The authorization's row (what the built-in page binds its sign-in to).
+    #[serde(skip)]
+    pub id: uuid::Uuid,
     pub user_code: String,
     pub client_id: String,
     pub scopes: Vec<String>,
@@ -279,6 +283,7 @@ impl OAuth2Provider {
             return Err(invalid("User code expired"));
         }
         Ok(PendingDevice {
+            id: found.id,
             user_code: display_user_code(&canonical),
             client_id: found.client_id,
             scopes: found.scopes,
@@ -298,6 +303,18 @@ impl OAuth2Provider {
             .accounts
             .user_from_token(token, Default::default())
             .await?;
+        self.decide_device_for(&user, user_code, approve).await
+    }
+
+    /// The decision of `user` (who passed the usual check of sign-ins) on a user code:
+    /// `POST /oauth2/device/verify`'s and the built-in device page's.
+    pub async fn decide_device_for(
+        &self,
+        user: &UserRow,
+        user_code: &str,
+        approve: bool,
+    ) -> Result<DeviceDecision, ApiError> {
+        self.ensure_enabled_for_ui()?;
         let canonical = self.lookup_code(user_code)?;
         let hash = stored_hash(&canonical);
         let db = self.db.get().await?;

@@ -101,7 +101,12 @@ impl ProviderSettings {
             },
             url => url.to_owned(),
         };
+        let builtin_device_url = match config.server.server_url.trim().trim_end_matches('/') {
+            "" => String::new(),
+            server => format!("{server}{}", ui::DEVICE_PATH),
+        };
         let device_verify_url = match c.oauth2_provider_device_verify_url.trim() {
+            "" if builtin_login_page => builtin_device_url,
             "" => match config.client.client_url.trim().trim_end_matches('/') {
                 "" => String::new(),
                 client => format!("{client}/oauth2/device"),
@@ -177,7 +182,7 @@ impl ProviderSettings {
                     return Err(format!(
                         "the OAuth2 provider's device verification URL {:?} is not an \
                          http(s) URL without fragment (AUTH_OAUTH2_PROVIDER_DEVICE_VERIFY_URL, \
-                         or AUTH_CLIENT_URL + /oauth2/device)",
+                         or AUTH_CLIENT_URL + /oauth2/device, or the built-in page)",
                         self.device_verify_url
                     ));
                 }

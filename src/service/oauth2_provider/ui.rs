@@ -15,8 +15,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::authorize::error_redirect;
+use super::device::{DeviceDecision, PendingDevice, normalize_user_code};
 use super::error::OAuth2Error;
 use super::login::PendingRequest;
+use super::login::stored_hash;
 use super::{AUTH_REQUEST_TTL_SECS, OAuth2Provider, scopes};
 use crate::config::Config;
 use crate::db::oauth2_provider as sql;
@@ -36,10 +38,15 @@ use crate::tokens::secret::Redacted;
 pub const UI_PATH: &str = "/oauth2/ui";
 /// The sign-in page, which `/oauth2/authorize` sends the browser to.
 pub const LOGIN_PATH: &str = "/oauth2/ui/login";
+/// The device verification page (RFC 8628's `verification_uri` when the pages are on).
+pub const DEVICE_PATH: &str = "/oauth2/ui/device";
 /// Where the approve / deny form posts.
 pub const CONSENT_PATH: &str = "/oauth2/ui/consent";
 /// The sign-in cookie.
 pub const COOKIE_NAME: &str = "hasura_auth_oauth2_ui";
+/// The device page's sign-in cookie (its own: a device sign-in never replaces a
+/// sign-in for an authorization request open in another tab).
+pub const DEVICE_COOKIE_NAME: &str = "hasura_auth_oauth2_ui_device";
 /// A sign-in on the page lasts as long as a request can: ten minutes.
 pub const SIGNIN_TTL_SECS: i64 = AUTH_REQUEST_TTL_SECS;
 
@@ -117,28 +124,30 @@ impl PageKey {
 
     /// The sign-in cookie's value: `<user id>.<expiry>.<mac>`, bound to the request.
     pub fn signin_cookie(&self, request_id: Uuid, user_id: Uuid, now: i64) -> String {
-        let expires = (now + SIGNIN_TTL_SECS).to_string();
-        let mac = self.sign(&[
-            b"signin",
-            request_id.as_bytes(),
-            user_id.as_bytes(),
-            expires.as_bytes(),
-        ]);
-        format!("{user_id}.{expires}.{mac}")
+        self.bound_cookie(Bound::Request(request_id), user_id, now)
     }
 
     /// The user a sign-in cookie proves for this request, if it is genuine and live.
     pub fn signed_in_user(&self, request_id: Uuid, cookie: &str, now: i64) -> Option<Uuid> {
+        self.bound_user(Bound::Request(request_id), cookie, now)
+    }
+
+    /// A sign-in cookie's value bound to what was signed in for.
+    pub fn bound_cookie(&self, bound: Bound, user_id: Uuid, now: i64) -> String {
+        let expires = (now + SIGNIN_TTL_SECS).to_string();
+        let (label, id) = bound.parts();
+        let mac = self.sign(&[label, id.as_bytes(), user_id.as_bytes(), expires.as_bytes()]);
+        format!("{user_id}.{expires}.{mac}")
+    }
+
+    /// The user a sign-in cookie proves for `bound`, if it is genuine and live.
+    pub fn bound_user(&self, bound: Bound, cookie: &str, now: i64) -> Option<Uuid> {
         let mut parts = cookie.splitn(3, '.');
         let (user, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
         let user_id = Uuid::parse_str(user).ok()?;
+        let (label, id) = bound.parts();
         let ok = self.verify(
-            &[
-                b"signin",
-                request_id.as_bytes(),
-                user_id.as_bytes(),
-                expires.as_bytes(),
-            ],
+            &[label, id.as_bytes(), user_id.as_bytes(), expires.as_bytes()],
             mac,
         );
         (ok && expires.parse::<i64>().ok()? > now).then_some(user_id)
@@ -166,6 +175,23 @@ pub fn passkey_origin_problem(page_url: &str, rp_id: &str, origins: &[String]) -
             "the built-in OAuth2 page offers passkeys but its host {host:?} is not within \
              the RP ID {rp_id:?} (AUTH_WEBAUTHN_RP_ID): browsers will refuse the ceremony"
         )),
+    }
+}
+
+/// What a sign-in on a page is for: an authorization request (the login page) or a
+/// device authorization (the device page). Cookies of one never prove the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Request(Uuid),
+    Device(Uuid),
+}
+
+impl Bound {
+    fn parts(self) -> (&'static [u8], Uuid) {
+        match self {
+            Bound::Request(id) => (b"signin", id),
+            Bound::Device(id) => (b"signin-device", id),
+        }
     }
 }
 
@@ -257,10 +283,21 @@ impl LoginPage {
     /// The pending request `request_id` with its client's name and the scopes in words.
     pub async fn request(&self, request_id: Uuid) -> Result<PageRequest, ApiError> {
         let request = self.provider.pending_request(request_id).await?;
+        let client_name = self.client_name(&request.client_id).await?;
+        let scopes = scope_views(&request.scopes);
+        Ok(PageRequest {
+            request,
+            client_name,
+            scopes,
+        })
+    }
+
+    /// A client's `client_name` from its metadata, trimmed and shortened.
+    async fn client_name(&self, client_id: &str) -> Result<Option<String>, ApiError> {
         let db = self.provider.db.get().await?;
-        let client = sql::find_client(&db, &request.client_id).await?;
+        let client = sql::find_client(&db, client_id).await?;
         drop(db);
-        let client_name = client
+        Ok(client
             .and_then(|c| c.metadata)
             .and_then(|m| {
                 m.get("client_name")?
@@ -269,20 +306,7 @@ impl LoginPage {
                     .map(str::to_owned)
             })
             .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(MAX_CLIENT_NAME).collect());
-        let scopes = request
-            .scopes
-            .iter()
-            .map(|s| ScopeView {
-                scope: s.clone(),
-                description: describe_scope(s),
-            })
-            .collect();
-        Ok(PageRequest {
-            request,
-            client_name,
-            scopes,
-        })
+            .map(|n| n.chars().take(MAX_CLIENT_NAME).collect()))
     }
 
     /// The user a sign-in cookie proves for `request_id`, if they may still sign in
@@ -292,8 +316,16 @@ impl LoginPage {
         request_id: Uuid,
         cookie: Option<&str>,
     ) -> Result<Option<UserRow>, ApiError> {
-        let Some(user_id) = cookie.and_then(|c| self.key().signed_in_user(request_id, c, now()))
-        else {
+        self.signed_in_for(Bound::Request(request_id), cookie).await
+    }
+
+    /// The user a sign-in cookie proves for `bound`, if they may still sign in.
+    pub async fn signed_in_for(
+        &self,
+        bound: Bound,
+        cookie: Option<&str>,
+    ) -> Result<Option<UserRow>, ApiError> {
+        let Some(user_id) = cookie.and_then(|c| self.key().bound_user(bound, c, now())) else {
             return Ok(None);
         };
         match self
@@ -317,16 +349,41 @@ impl LoginPage {
         password: String,
     ) -> Result<SignInStep, ApiError> {
         self.provider.pending_request(request_id).await?;
+        self.password_step(Bound::Request(request_id), email, password)
+            .await
+    }
+
+    /// The password step of a sign-in for `bound` (whose pending state the caller checked).
+    pub async fn password_step(
+        &self,
+        bound: Bound,
+        email: &str,
+        password: String,
+    ) -> Result<SignInStep, ApiError> {
         // Malformed input gets the answer of wrong credentials: nothing to learn from it.
         let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
             return Err(ErrorCode::InvalidEmailPassword.into());
         };
         match self.password.check_email_password(email, password).await? {
             PasswordCheck::User(user) => Ok(SignInStep::SignedIn(
-                self.signed_in_as(request_id, &user, "password"),
+                self.signed_in_as(bound, &user, "password"),
             )),
             PasswordCheck::Mfa(challenge) => Ok(SignInStep::Totp(challenge.ticket)),
         }
+    }
+
+    /// The TOTP step of a sign-in for `bound` (whose pending state the caller checked).
+    pub async fn totp_step(
+        &self,
+        bound: Bound,
+        ticket: String,
+        code: String,
+    ) -> Result<String, ApiError> {
+        let user = self
+            .mfa
+            .check_mfa_totp(&Ticket::presented(ticket), &OneTimeCode::new(code))
+            .await?;
+        Ok(self.signed_in_as(bound, &user, "totp"))
     }
 
     /// The TOTP step: the ticket of the password step and a code.
@@ -337,11 +394,8 @@ impl LoginPage {
         code: String,
     ) -> Result<String, ApiError> {
         self.provider.pending_request(request_id).await?;
-        let user = self
-            .mfa
-            .check_mfa_totp(&Ticket::presented(ticket), &OneTimeCode::new(code))
-            .await?;
-        Ok(self.signed_in_as(request_id, &user, "totp"))
+        self.totp_step(Bound::Request(request_id), ticket, code)
+            .await
     }
 
     /// Whether the page offers magic links (`AUTH_EMAIL_PASSWORDLESS_ENABLED`).
@@ -374,7 +428,7 @@ impl LoginPage {
             .email
             .check_page_link(&Ticket::presented(ticket))
             .await?;
-        Ok(self.signed_in_as(request_id, &user, "magic-link"))
+        Ok(self.signed_in_as(Bound::Request(request_id), &user, "magic-link"))
     }
 
     /// Whether the page offers passkey sign-in (`AUTH_WEBAUTHN_ENABLED`).
@@ -405,15 +459,19 @@ impl LoginPage {
     ) -> Result<String, ApiError> {
         self.provider.pending_request(request_id).await?;
         let user = self.passkeys.check_webauthn_signin(assertion).await?;
-        Ok(self.signed_in_as(request_id, &user, "passkey"))
+        Ok(self.signed_in_as(Bound::Request(request_id), &user, "passkey"))
     }
 
-    fn signed_in_as(&self, request_id: Uuid, user: &UserRow, how: &'static str) -> String {
+    fn signed_in_as(&self, bound: Bound, user: &UserRow, how: &'static str) -> String {
+        let page = match bound {
+            Bound::Request(_) => "oauth2-login-page",
+            Bound::Device(_) => "oauth2-device-page",
+        };
         audit::event("signin", Outcome::Success)
             .user(user.id)
-            .reason(format!("oauth2-login-page:{how}"))
+            .reason(format!("{page}:{how}"))
             .record();
-        self.key().signin_cookie(request_id, user.id, now())
+        self.key().bound_cookie(bound, user.id, now())
     }
 
     /// Approves `request_id` for the cookie's user: where the browser goes (the client's
@@ -464,6 +522,77 @@ impl LoginPage {
             &self.provider.settings.issuer,
             denied.state.as_deref(),
         ))
+    }
+}
+
+/// What the device page shows about a pending device authorization.
+#[derive(Debug)]
+pub struct DevicePageRequest {
+    pub device: PendingDevice,
+    pub client_name: Option<String>,
+    pub scopes: Vec<ScopeView>,
+}
+
+fn scope_views(scopes: &[String]) -> Vec<ScopeView> {
+    scopes
+        .iter()
+        .map(|s| ScopeView {
+            scope: s.clone(),
+            description: describe_scope(s),
+        })
+        .collect()
+}
+
+/// The device page (RFC 8628's verification page, `/oauth2/ui/device`): the lookups and
+/// decisions of `/oauth2/device/verify`, with the login page's sign-in bound to the device
+/// authorization.
+impl LoginPage {
+    /// The CSRF subject of the device forms about a user code: its stored hash, so the
+    /// token of one code is no token of another. `None` for what cannot be a code.
+    fn device_csrf_subject(user_code: &str) -> Option<String> {
+        normalize_user_code(user_code).map(|c| format!("device:{}", stored_hash(&c)))
+    }
+
+    pub fn device_csrf_token(&self, user_code: &str) -> String {
+        Self::device_csrf_subject(user_code)
+            .map(|s| self.key().csrf_token(&s))
+            .unwrap_or_default()
+    }
+
+    pub fn device_csrf_ok(&self, user_code: &str, token: &str) -> bool {
+        Self::device_csrf_subject(user_code).is_some_and(|s| self.key().csrf_ok(&s, token))
+    }
+
+    /// The pending device authorization of a user code (unknown codes spend the guessing
+    /// budget, as at `GET /oauth2/device/verify`).
+    pub async fn device(&self, user_code: &str) -> Result<DevicePageRequest, ApiError> {
+        let device = self.provider.pending_device(user_code).await?;
+        let client_name = self.client_name(&device.client_id).await?;
+        let scopes = scope_views(&device.scopes);
+        Ok(DevicePageRequest {
+            device,
+            client_name,
+            scopes,
+        })
+    }
+
+    /// Approves or denies a user code for the user the cookie proves for its pending
+    /// authorization: `POST /oauth2/device/verify`'s decision. `None` when no one is
+    /// signed in for it.
+    pub async fn decide_device(
+        &self,
+        user_code: &str,
+        cookie: Option<&str>,
+        approve: bool,
+    ) -> Result<Option<DeviceDecision>, ApiError> {
+        let device = self.provider.pending_device(user_code).await?;
+        let Some(user) = self.signed_in_for(Bound::Device(device.id), cookie).await? else {
+            return Ok(None);
+        };
+        self.provider
+            .decide_device_for(&user, user_code, approve)
+            .await
+            .map(Some)
     }
 }
 

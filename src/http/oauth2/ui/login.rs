@@ -20,7 +20,7 @@ use super::{
 use crate::adapters::html_page::{self, Markup, Page, PageError, Slot};
 use crate::error::{ApiError, ErrorCode};
 use crate::service::oauth2_provider::ui::{
-    COOKIE_NAME, LoginPage, PageRequest, SIGNIN_TTL_SECS, SignInStep,
+    COOKIE_NAME, LoginPage, PageRequest, SIGNIN_TTL_SECS, ScopeView, SignInStep,
 };
 
 const UNUSABLE: &str = "This sign-in request cannot be used";
@@ -81,7 +81,7 @@ fn parse_id(value: Option<&str>) -> Option<Uuid> {
 }
 
 /// Parameter `name` of a query string (the first one).
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.into_owned())
@@ -116,8 +116,16 @@ fn client_name(req: &PageRequest) -> &str {
 }
 
 fn client_block(req: &PageRequest) -> Result<Markup, PageError> {
-    let scopes = req
-        .scopes
+    scopes_block(client_name(req), &req.request.client_id, &req.scopes)
+}
+
+/// The client and what it may do, in words (the consent view's, and the device page's).
+pub(super) fn scopes_block(
+    name: &str,
+    client_id: &str,
+    scopes: &[ScopeView],
+) -> Result<Markup, PageError> {
+    let scopes = scopes
         .iter()
         .map(|s| {
             html_page::render(
@@ -132,15 +140,15 @@ fn client_block(req: &PageRequest) -> Result<Markup, PageError> {
     html_page::render(
         Page::Client,
         &[
-            ("clientName", Slot::Text(client_name(req))),
-            ("clientId", Slot::Text(&req.request.client_id)),
+            ("clientName", Slot::Text(name)),
+            ("clientId", Slot::Text(client_id)),
             ("scopes", Slot::Html(&Markup::concat(scopes))),
         ],
     )
 }
 
 /// The alert of a form and the attribute tying its inputs to it.
-fn alert(error: Option<&str>) -> Result<(Markup, Markup), PageError> {
+pub(super) fn alert(error: Option<&str>) -> Result<(Markup, Markup), PageError> {
     match error {
         None => Ok((Markup::default(), Markup::default())),
         Some(message) => Ok((

@@ -5,9 +5,10 @@
 //! passkeys, no framing, no caching, no referrer), and
 //! their forms are `application/x-www-form-urlencoded`, read by [`read_form`] and
 //! protected by a CSRF token ([`crate::service::oauth2_provider::ui::PageKey`]).
-//! [`login`] is the sign-in and consent page; another page (a device code entry) would
-//! sit beside it with the same pieces.
+//! [`login`] is the sign-in and consent page; [`device`] the device verification page
+//! (RFC 8628), with the same pieces.
 
+pub mod device;
 pub mod login;
 pub mod passkey;
 
