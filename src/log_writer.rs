@@ -137,13 +137,25 @@ fn run<W: Write>(shared: &Shared, mut out: W) {
     }
 }
 
+/// How long dropping the guard waits for the last lines to be written: a stdout that
+/// nobody reads (a full pipe) must not keep the process from exiting.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Drop for LogWriterGuard {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + FLUSH_TIMEOUT;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                return; // left running; the process ends without it
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
+        let _ = thread.join();
     }
 }
 
@@ -218,6 +230,30 @@ mod tests {
         }
         assert!(writes < 2000, "lines were batched: {writes} writes");
         assert_eq!(writer.dropped_lines(), 0);
+    }
+
+    #[test]
+    fn dropping_the_guard_gives_up_on_a_stdout_that_never_takes_the_lines() {
+        struct Stuck;
+        impl Write for Stuck {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_secs(30));
+                Ok(0)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, guard) = LogWriter::spawn(Stuck, 1 << 20, "test-log").unwrap();
+        writer.append(b"line\n");
+        std::thread::sleep(Duration::from_millis(20));
+        let started = std::time::Instant::now();
+        drop(guard);
+        let took = started.elapsed();
+        assert!(
+            took >= FLUSH_TIMEOUT && took < FLUSH_TIMEOUT + Duration::from_secs(2),
+            "{took:?}"
+        );
     }
 
     #[test]
