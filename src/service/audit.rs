@@ -325,12 +325,15 @@ fn purge_interval(retention: Duration) -> Duration {
     (retention / 4).clamp(Duration::from_secs(1), PURGE_EVERY)
 }
 
-/// Deletes events older than the retention, now and then every [`purge_interval`].
-/// With several instances each purges; the deletes are idempotent. Ends with the
-/// writer's queue (once every [`Audit`] is gone), so it does not keep the pool alive.
+/// Deletes events older than the retention every [`purge_interval`], the first time
+/// one interval after start: a short-lived process (an operator command) never purges,
+/// so its exit cannot cut a purge's statement short. With several instances each
+/// purges; the deletes are idempotent. Ends with the writer's queue (once every
+/// [`Audit`] is gone), so it does not keep the pool alive.
 async fn purge(db: DbPool, retention: Duration, alive: mpsc::WeakSender<AuditEvent>) {
     let max_age = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-    let mut tick = tokio::time::interval(purge_interval(retention));
+    let every = purge_interval(retention);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
